@@ -1,0 +1,61 @@
+import ArgumentParser
+import BerthCore
+import BerthHTTP
+import Foundation
+import Hummingbird
+import Logging
+
+/// `berth serve`: runs the HTTP server with its expiry reaper and exit watcher.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Berth server.",
+        discussion: """
+            Each setting comes, in order of precedence, from its flag, its BERTH_* environment variable \
+            (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
+            BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
+            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL), the --config YAML file (keys: \
+            host, port, dataDir, environments, ...), or the default. DOCKER_HOST selects the engine \
+            (default unix:///var/run/docker.sock). Without BERTH_ADMIN_TOKEN, an admin token is \
+            generated on first start and printed once.
+            """
+    )
+
+    @Option(help: "Address to bind (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to bind (default 8080; 0 picks a free port).")
+    var port: String?
+
+    @Option(name: .customLong("data-dir"), help: "Folder for the database and other state (default ./data).")
+    var dataDir: String?
+
+    @Option(help: "Folder of environment folders, each with a challenge.yml (default ./environments).")
+    var environments: String?
+
+    @Option(help: "YAML file of settings.")
+    var config: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["host"] = host
+        flags["port"] = port
+        flags["dataDir"] = dataDir
+        flags["environments"] = environments
+        flags["logLevel"] = logLevel
+        let configuration = try CLISupport.resolveConfiguration(flags: flags, configFile: config)
+        let logger = CLISupport.bootstrapLogging(level: configuration.logLevel)
+        let app = try await buildApplication(configuration, logger: logger) { url, generatedToken in
+            var lines = ["Berth is running at \(url)"]
+            if let generatedToken {
+                lines.append("Admin token (shown only now; Berth stores only its hash): \(generatedToken)")
+            }
+            print(lines.joined(separator: "\n"))
+            fflush(stdout)
+        }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Yams
+
+/// How instances are assigned to owners.
+public enum AssignmentMode: String, Codable, Sendable, CaseIterable {
+    /// One instance per user per environment; the owner is the user.
+    case user
+    /// One instance per team per environment; the owner is the requester's team.
+    case team
+    /// No one-per-environment rule; only the caps apply. The owner is the user.
+    case unlimited
+}
+
+/// Settings of a Berth server. Each comes, in order of precedence, from a command-line flag,
+/// a `BERTH_*` environment variable, the config file, or the documented default.
+public struct BerthConfiguration: Sendable, Equatable {
+    /// Address the HTTP server binds (`BERTH_HOST`, default `127.0.0.1`).
+    public var host = "127.0.0.1"
+    /// Port the HTTP server binds (`BERTH_PORT`, default `8080`; 0 picks a free one).
+    public var port = 8080
+    /// Where the database and other state live (`BERTH_DATA_DIR`, default `./data`).
+    public var dataDirectory = "./data"
+    /// The folder of environment folders (`BERTH_ENVIRONMENTS`, default `./environments`).
+    public var environmentsDirectory = "./environments"
+    /// Docker Engine address (`DOCKER_HOST`, default `unix:///var/run/docker.sock`).
+    public var dockerHost = "unix:///var/run/docker.sock"
+    /// Host address service ports are published on (`BERTH_PUBLISH_ADDRESS`, default `127.0.0.1`).
+    public var publishAddress = "127.0.0.1"
+    /// Host name shown to players in endpoints (`BERTH_PUBLIC_HOST`, default: the publish address).
+    public var publicHost: String?
+    /// Host ports service ports are published from (`BERTH_PORT_RANGE`, default `20000-29999`).
+    public var portRange: ClosedRange<Int> = 20000...29999
+    /// Assignment mode (`BERTH_ASSIGNMENT`, default `user`).
+    public var assignment = AssignmentMode.user
+    /// Most active instances one owner may hold (`BERTH_OWNER_CAP`, default 3).
+    public var ownerCap = 3
+    /// Most active instances overall (`BERTH_GLOBAL_CAP`, default 100).
+    public var globalCap = 100
+    /// How often the reaper looks for expired instances, in seconds (`BERTH_REAPER_INTERVAL`, default 1).
+    public var reaperIntervalSeconds = 1.0
+    /// The bootstrap admin token (`BERTH_ADMIN_TOKEN`); generated and printed once when unset.
+    public var adminToken: String?
+    /// Log level (`BERTH_LOG_LEVEL`, default `info`).
+    public var logLevel = "info"
+
+    /// Creates the defaults.
+    public init() {}
+
+    /// The host name endpoints show.
+    public var endpointHost: String { publicHost ?? (publishAddress == "0.0.0.0" ? "127.0.0.1" : publishAddress) }
+
+    /// The names of settings, as used in the config file; environment variables are `BERTH_` plus
+    /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
+    public static let settingNames = [
+        "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
+        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel",
+    ]
+
+    /// The environment variable for a setting name.
+    public static func environmentVariable(for name: String) -> String {
+        var out = "BERTH_"
+        for character in name {
+            if character.isUppercase { out += "_" }
+            out += character.uppercased()
+        }
+        return out
+    }
+
+    /// Resolves settings from flags (by setting name), the process environment and a config file's YAML.
+    public static func resolve(flags: [String: String], environment: [String: String], configFileYAML: String?) throws -> BerthConfiguration {
+        var fileValues: [String: String] = [:]
+        if let yaml = configFileYAML, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            guard let mapping = try? Yams.load(yaml: yaml) as? [String: Any] else {
+                throw BerthError.badRequest("invalid_config", "config file: must be a YAML mapping of settings")
+            }
+            for (key, value) in mapping {
+                guard settingNames.contains(key) else {
+                    throw BerthError.badRequest("invalid_config", "config file: \(key): unknown setting; known: \(settingNames.joined(separator: ", "))")
+                }
+                fileValues[key] = "\(value)"
+            }
+        }
+        var config = BerthConfiguration()
+        if let dockerHost = environment["DOCKER_HOST"], !dockerHost.isEmpty { config.dockerHost = dockerHost }
+        for name in settingNames {
+            let source: String
+            let value: String
+            if let flag = flags[name] {
+                (source, value) = ("--\(name)", flag)
+            } else if let variable = environment[environmentVariable(for: name)], !variable.isEmpty {
+                (source, value) = (environmentVariable(for: name), variable)
+            } else if let fromFile = fileValues[name] {
+                (source, value) = ("config file: \(name)", fromFile)
+            } else {
+                continue
+            }
+            try config.apply(name: name, value: value, source: source)
+        }
+        return config
+    }
+
+    private mutating func apply(name: String, value: String, source: String) throws {
+        func invalid(_ expected: String) -> BerthError {
+            BerthError.badRequest("invalid_config", "\(source): '\(value)' is not valid; expected \(expected)")
+        }
+        switch name {
+        case "host": host = value
+        case "port":
+            guard let number = Int(value), (0...65535).contains(number) else { throw invalid("a port between 0 and 65535") }
+            port = number
+        case "dataDir": dataDirectory = value
+        case "environments": environmentsDirectory = value
+        case "publishAddress": publishAddress = value
+        case "publicHost": publicHost = value
+        case "portRange":
+            let parts = value.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, parts[0] >= 1024, parts[0] <= parts[1], parts[1] <= 65535 else {
+                throw invalid("LOW-HIGH within 1024-65535, e.g. 20000-29999")
+            }
+            portRange = parts[0]...parts[1]
+        case "assignment":
+            guard let mode = AssignmentMode(rawValue: value) else { throw invalid("user, team or unlimited") }
+            assignment = mode
+        case "ownerCap":
+            guard let number = Int(value), number >= 1 else { throw invalid("a whole number of at least 1") }
+            ownerCap = number
+        case "globalCap":
+            guard let number = Int(value), number >= 1 else { throw invalid("a whole number of at least 1") }
+            globalCap = number
+        case "reaperInterval":
+            guard let seconds = Double(value), seconds > 0, seconds <= 60 else { throw invalid("seconds between 0 and 60") }
+            reaperIntervalSeconds = seconds
+        case "adminToken":
+            guard value.count >= 16 else {
+                throw BerthError.badRequest("invalid_config", "\(source): the admin token must be at least 16 characters")
+            }
+            adminToken = value
+        case "logLevel":
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                throw invalid("trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = value
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+
+/// How an instance is connected to networks.
+public enum NetworkPolicy: String, Codable, Sendable, CaseIterable {
+    /// No network at all, only loopback.
+    case none
+    /// A network of its own with published ports but no route to the internet or other instances.
+    case isolated
+    /// A network of its own with outbound internet access.
+    case internet
+}
+
+/// A service port an environment declares.
+public struct PortSpec: Codable, Sendable, Equatable {
+    /// The port inside the container.
+    public var port: Int
+    /// What it speaks; `http` ports get a URL.
+    public var `protocol`: PortProtocol
+
+    /// Creates a port declaration.
+    public init(port: Int, protocol: PortProtocol) {
+        self.port = port
+        self.protocol = `protocol`
+    }
+}
+
+/// The shell a player gets in the browser terminal.
+public struct TerminalSpec: Codable, Sendable, Equatable {
+    /// The command the terminal runs.
+    public var command: [String]
+    /// `uid[:gid]` or user name, nil for the image's user.
+    public var user: String?
+    /// Working directory, nil for the image's.
+    public var workdir: String?
+
+    /// Creates a terminal declaration.
+    public init(command: [String] = ["/bin/sh"], user: String? = nil, workdir: String? = nil) {
+        self.command = command
+        self.user = user
+        self.workdir = workdir
+    }
+}
+
+/// CPU, memory and process limits for one instance.
+public struct ResourceSpec: Codable, Sendable, Equatable {
+    /// Memory limit in bytes; swap is set to the same value, so no swap is used.
+    public var memoryBytes: Int64
+    /// CPU quota in cores (0.5 is half a core).
+    public var cpus: Double
+    /// Maximum number of processes and threads.
+    public var pids: Int
+
+    /// Creates resource limits.
+    public init(memoryBytes: Int64 = 256 << 20, cpus: Double = 1.0, pids: Int = 128) {
+        self.memoryBytes = memoryBytes
+        self.cpus = cpus
+        self.pids = pids
+    }
+}
+
+/// How long an instance lives.
+public struct LifetimeSpec: Codable, Sendable, Equatable {
+    /// Seconds from start (or last renewal) until expiry.
+    public var ttlSeconds: Int
+    /// How many renewals an owner may make.
+    public var renewals: Int
+    /// Hard limit in seconds after creation, whatever the renewals.
+    public var maxLifetimeSeconds: Int
+    /// Seconds without a connected terminal after which the instance stops, nil to never stop for idleness.
+    public var idleSeconds: Int?
+
+    /// Creates a lifetime policy.
+    public init(ttlSeconds: Int = 1800, renewals: Int = 3, maxLifetimeSeconds: Int = 7200, idleSeconds: Int? = nil) {
+        self.ttlSeconds = ttlSeconds
+        self.renewals = renewals
+        self.maxLifetimeSeconds = maxLifetimeSeconds
+        self.idleSeconds = idleSeconds
+    }
+}
+
+/// Everything the `berth:` block of a `challenge.yml` says, with defaults filled in.
+public struct BerthSettings: Codable, Sendable, Equatable {
+    /// The terminal's command, user and working directory.
+    public var terminal: TerminalSpec
+    /// Replaces the image's command for the container's main process, nil keeps the image's.
+    public var command: [String]?
+    /// Declared service ports.
+    public var ports: [PortSpec]
+    /// Limits.
+    public var resources: ResourceSpec
+    /// Network policy.
+    public var network: NetworkPolicy
+    /// Lifetime policy.
+    public var lifetime: LifetimeSpec
+    /// Mount the image's root file system read-only.
+    public var readOnlyRoot: Bool
+    /// Paths that get a size-capped tmpfs (empty at start).
+    public var writable: [String]
+    /// Size of each writable tmpfs, in bytes.
+    public var tmpfsBytes: Int64
+    /// Capabilities added back after dropping all, from ``BerthSettings/allowedCapabilities``.
+    public var capabilities: [String]
+    /// Run privileged; only when asked for explicitly, and flagged in the admin view.
+    public var privileged: Bool
+
+    /// Capabilities an environment may add back. Anything that reaches the host kernel or other
+    /// containers (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, …) requires `privileged: true` instead.
+    public static let allowedCapabilities: Set<String> = [
+        "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "AUDIT_WRITE", "SETFCAP", "MKNOD",
+    ]
+
+    /// Creates settings; every argument has the documented default.
+    public init(
+        terminal: TerminalSpec = TerminalSpec(), command: [String]? = nil, ports: [PortSpec] = [],
+        resources: ResourceSpec = ResourceSpec(), network: NetworkPolicy = .none, lifetime: LifetimeSpec = LifetimeSpec(),
+        readOnlyRoot: Bool = false, writable: [String] = ["/tmp"], tmpfsBytes: Int64 = 64 << 20,
+        capabilities: [String] = [], privileged: Bool = false
+    ) {
+        self.terminal = terminal
+        self.command = command
+        self.ports = ports
+        self.resources = resources
+        self.network = network
+        self.lifetime = lifetime
+        self.readOnlyRoot = readOnlyRoot
+        self.writable = writable
+        self.tmpfsBytes = tmpfsBytes
+        self.capabilities = capabilities
+        self.privileged = privileged
+    }
+}
+
+/// One problem found in an environment file, reported as `file: field: reason`.
+public struct ValidationProblem: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// Whether the problem rejects the environment or is only shown.
+    public enum Severity: String, Codable, Sendable {
+        case error
+        case warning
+    }
+
+    /// The file, relative to the environments directory where possible.
+    public var file: String
+    /// Dotted path of the field, e.g. `berth.resources.memory`.
+    public var field: String
+    /// What is wrong and what is expected.
+    public var reason: String
+    /// Error or warning.
+    public var severity: Severity
+
+    /// Creates a problem.
+    public init(file: String, field: String, reason: String, severity: Severity = .error) {
+        self.file = file
+        self.field = field
+        self.reason = reason
+        self.severity = severity
+    }
+
+    public var description: String {
+        "\(file): \(field): \(severity == .warning ? "warning: " : "")\(reason)"
+    }
+}
+
+/// An environment: a ctfcli `challenge.yml` plus its `berth:` block, loaded from a folder.
+public struct EnvironmentSpec: Codable, Sendable, Equatable {
+    /// The folder name; unique in a catalog.
+    public var slug: String
+    /// Display name.
+    public var name: String
+    /// ctfcli category.
+    public var category: String
+    /// Markdown description.
+    public var description: String
+    /// Points (ctfcli `value`).
+    public var value: Int?
+    /// ctfcli `type` (`standard`, `dynamic`, …).
+    public var type: String
+    /// ctfcli `author`.
+    public var author: String?
+    /// ctfcli `connection_info`.
+    public var connectionInfo: String?
+    /// ctfcli `tags`.
+    public var tags: [String]
+    /// Image reference; `.` means "build this folder".
+    public var image: String
+    /// The `berth:` block with defaults applied.
+    public var berth: BerthSettings
+    /// Unknown fields and other non-fatal findings.
+    public var warnings: [ValidationProblem]
+
+    /// Creates an environment value.
+    public init(
+        slug: String, name: String, category: String = "", description: String = "", value: Int? = nil,
+        type: String = "standard", author: String? = nil, connectionInfo: String? = nil, tags: [String] = [],
+        image: String = ".", berth: BerthSettings = BerthSettings(), warnings: [ValidationProblem] = []
+    ) {
+        self.slug = slug
+        self.name = name
+        self.category = category
+        self.description = description
+        self.value = value
+        self.type = type
+        self.author = author
+        self.connectionInfo = connectionInfo
+        self.tags = tags
+        self.image = image
+        self.berth = berth
+        self.warnings = warnings
+    }
+
+    /// True when Berth builds the image from the environment's own folder.
+    public var buildsFromFolder: Bool { image == "." || image.hasPrefix("./") }
+
+    /// The image tag instances run: `berth-env/<slug>:latest` for built folders, else `image`.
+    public var imageReference: String { buildsFromFolder ? "berth-env/\(slug):latest" : image }
+}

@@ -1,0 +1,88 @@
+import BerthCore
+import DockerEngine
+
+/// Labels Berth puts on everything it creates, so reconciliation can find it.
+public enum BerthLabel {
+    /// The instance id.
+    public static let instance = "berth.instance"
+    /// The environment slug.
+    public static let environment = "berth.environment"
+    /// The owner, `user:…` or `team:…`.
+    public static let owner = "berth.owner"
+    /// Marks an image built by Berth from an environment folder.
+    public static let builtEnvironment = "berth.environment"
+}
+
+/// Turns an environment and an instance into a hardened container request: every secure default
+/// of the design brief is applied here and nowhere else.
+public struct ContainerBlueprint: Sendable {
+    /// Open files per process (`nofile`, soft and hard).
+    public var openFilesLimit: Int64 = 1024
+    /// Size limit of the container's JSON log, so a chatty service cannot fill the disk.
+    public var logMaxSize = "1m"
+
+    /// Creates a blueprint with the default ulimits and log cap.
+    public init() {}
+
+    /// The container request for `instance` of `environment`, publishing each declared port on
+    /// `hostPorts` (same order) at `publishAddress`, attached to `networkName` (nil for no network).
+    public func request(
+        instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], publishAddress: String, networkName: String?
+    ) -> ContainerCreateRequest {
+        let settings = environment.berth
+        var host = HostConfig()
+        host.memory = settings.resources.memoryBytes
+        host.memorySwap = settings.resources.memoryBytes
+        host.nanoCpus = Int64(settings.resources.cpus * 1_000_000_000)
+        host.pidsLimit = Int64(settings.resources.pids)
+        host.privileged = settings.privileged
+        host.capDrop = settings.privileged ? nil : ["ALL"]
+        host.capAdd = settings.privileged || settings.capabilities.isEmpty ? nil : settings.capabilities
+        host.securityOpt = settings.privileged ? nil : ["no-new-privileges:true"]
+        host.initProcess = true
+        host.readonlyRootfs = settings.readOnlyRoot
+        host.ulimits = [
+            Ulimit(name: "nofile", soft: openFilesLimit, hard: openFilesLimit),
+            Ulimit(name: "nproc", soft: Int64(settings.resources.pids), hard: Int64(settings.resources.pids)),
+        ]
+        host.logConfig = LogConfig(type: "json-file", config: ["max-size": logMaxSize, "max-file": "1"])
+        var tmpfs: [String: String] = [:]
+        for path in settings.writable {
+            var options = "rw,nosuid,nodev,size=\(settings.tmpfsBytes)"
+            if let owner = Self.numericOwner(settings.terminal.user) { options += ",uid=\(owner.uid),gid=\(owner.gid),mode=0755" } else {
+                options += ",mode=1777"
+            }
+            tmpfs[path] = options
+        }
+        host.tmpfs = tmpfs
+        host.networkMode = networkName ?? "none"
+        var bindings: [String: [PortBinding]] = [:]
+        for (declared, hostPort) in zip(settings.ports, hostPorts) {
+            bindings["\(declared.port)/tcp"] = [PortBinding(hostIP: publishAddress, hostPort: String(hostPort))]
+        }
+        host.portBindings = bindings.isEmpty ? nil : bindings
+
+        var request = ContainerCreateRequest(image: environment.imageReference, hostConfig: host)
+        request.command = settings.command
+        request.user = settings.terminal.user
+        request.workingDir = settings.terminal.workdir
+        request.openStdin = true
+        request.hostname = environment.slug
+        request.exposedPorts = settings.ports.map { "\($0.port)/tcp" }
+        request.labels = [
+            BerthLabel.instance: instance.id,
+            BerthLabel.environment: environment.slug,
+            BerthLabel.owner: instance.owner.label,
+        ]
+        return request
+    }
+
+    /// The numeric uid and gid of a `uid[:gid]` user, nil for names.
+    static func numericOwner(_ user: String?) -> (uid: Int, gid: Int)? {
+        guard let user else { return nil }
+        let parts = user.split(separator: ":").map { Int($0) }
+        guard let uid = parts.first ?? nil else { return nil }
+        let gid = parts.count > 1 ? (parts[1] ?? uid) : uid
+        return (uid, gid)
+    }
+}

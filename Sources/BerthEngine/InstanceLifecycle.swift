@@ -1,0 +1,444 @@
+import BerthCore
+import BerthStore
+import DockerEngine
+import Foundation
+import Logging
+
+/// Policy settings the lifecycle enforces.
+public struct LifecyclePolicy: Sendable {
+    /// How owners are assigned.
+    public var assignment: AssignmentMode
+    /// Most active instances per owner.
+    public var ownerCap: Int
+    /// Most active instances overall.
+    public var globalCap: Int
+    /// Host ports to publish service ports from.
+    public var portRange: ClosedRange<Int>
+    /// Host name endpoints show.
+    public var endpointHost: String
+
+    /// Creates a policy.
+    public init(assignment: AssignmentMode, ownerCap: Int, globalCap: Int, portRange: ClosedRange<Int>, endpointHost: String) {
+        self.assignment = assignment
+        self.ownerCap = ownerCap
+        self.globalCap = globalCap
+        self.portRange = portRange
+        self.endpointHost = endpointHost
+    }
+
+    /// The policy a server configuration describes.
+    public init(_ configuration: BerthConfiguration) {
+        self.init(
+            assignment: configuration.assignment, ownerCap: configuration.ownerCap, globalCap: configuration.globalCap,
+            portRange: configuration.portRange, endpointHost: configuration.endpointHost
+        )
+    }
+}
+
+/// What start-up reconciliation found and did.
+public struct ReconcileReport: Sendable, Equatable {
+    /// Instances still running and adopted.
+    public var adopted = 0
+    /// Instances marked failed or stopped because their work was half-done or their container vanished.
+    public var closed = 0
+    /// Labelled containers and networks removed because no active instance owns them.
+    public var orphansRemoved = 0
+}
+
+/// The brain of Berth: requests, renews, resets, stops and reaps instances, enforcing the
+/// assignment policy and caps. The intent is always written to the store before the engine is called.
+public actor InstanceLifecycle {
+    private let store: any BerthStore
+    private let runtime: any InstanceRuntime
+    private let catalog: EnvironmentCatalog
+    private let policy: LifecyclePolicy
+    private let logger: Logger
+    private let clock: @Sendable () -> Date
+
+    private var active: [String: Instance] = [:]
+    private var busy: Set<String> = []
+    private var portCursor: Int
+
+    /// Creates a lifecycle; call ``reconcile()`` before serving requests.
+    public init(
+        store: any BerthStore, runtime: any InstanceRuntime, catalog: EnvironmentCatalog, policy: LifecyclePolicy,
+        logger: Logger = Logger(label: "berth.lifecycle"), clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.runtime = runtime
+        self.catalog = catalog
+        self.policy = policy
+        self.logger = logger
+        self.clock = clock
+        self.portCursor = policy.portRange.lowerBound
+    }
+
+    // MARK: - Queries
+
+    /// Number of active instances.
+    public var activeCount: Int { active.count }
+
+    /// The instance, if `user` may see it; otherwise `instance_not_found`.
+    public func instance(_ id: String, for user: User) async throws -> Instance {
+        guard Identifier.isWellFormed(id), let instance = try await store.instance(id: id) else { throw Self.notFound(id) }
+        guard try await canAccess(instance, user) else { throw Self.notFound(id) }
+        return instance
+    }
+
+    /// The instances `user` may see (all of them for an admin), newest first.
+    public func instances(for user: User, activeOnly: Bool = false) async throws -> [Instance] {
+        if user.role == .admin { return try await store.instances(InstanceQuery(activeOnly: activeOnly)) }
+        var result = try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .user, id: user.id)))
+        if let team = try await store.team(ofUser: user.id) {
+            result += try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .team, id: team.id)))
+        }
+        return result.sorted { $0.createdAt > $1.createdAt }
+    }
+
+    // MARK: - Verbs
+
+    /// Starts a new instance of `slug` for `user` and returns it once it is running.
+    public func request(environment slug: String, by user: User) async throws -> Instance {
+        guard let environment = await catalog.environment(slug) else {
+            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'; GET /api/v1/environments lists them.")
+        }
+        let owner = try await owner(for: user)
+        // From here to `active[...] = ` there is no suspension point, so caps hold under concurrency.
+        if policy.assignment != .unlimited,
+           let existing = active.values.first(where: { $0.owner == owner && $0.environment == slug }) {
+            throw BerthError.conflict("instance_exists", "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing.id). Stop or reset it instead.")
+        }
+        let owned = active.values.filter { $0.owner == owner }.count
+        guard owned < policy.ownerCap else {
+            throw BerthError.tooMany("owner_cap_reached", "\(owner.kind == .team ? "Your team has" : "You have") \(owned) active instances, the most allowed; stop one first.")
+        }
+        guard active.count < policy.globalCap else {
+            throw BerthError.tooMany("global_cap_reached", "Berth is running its maximum of \(policy.globalCap) instances; try again in a few minutes.")
+        }
+        let now = clock()
+        let lifetime = environment.berth.lifetime
+        let maxExpiry = now.addingTimeInterval(TimeInterval(lifetime.maxLifetimeSeconds))
+        var instance = Instance(
+            id: Identifier.make("inst"), environment: slug, owner: owner, requestedBy: user.id, state: .requested,
+            createdAt: now, updatedAt: now, expiresAt: min(now.addingTimeInterval(TimeInterval(lifetime.ttlSeconds)), maxExpiry),
+            maxExpiresAt: maxExpiry, renewalsLeft: lifetime.renewals
+        )
+        active[instance.id] = instance
+        busy.insert(instance.id)
+        defer { busy.remove(instance.id) }
+        do {
+            try await store.insertInstance(instance)
+        } catch {
+            active[instance.id] = nil
+            throw error
+        }
+        await record("instance.requested", instance, user: user.id, detail: slug)
+        return try await launch(&instance, environment: environment, user: user.id)
+    }
+
+    /// Extends the expiry to now + TTL (never past the maximum lifetime), at most `renewals` times.
+    public func renew(_ id: String, by user: User) async throws -> Instance {
+        var instance = try await claim(id, for: user)
+        defer { busy.remove(id) }
+        guard instance.state == .running else {
+            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); only a running instance can be renewed.")
+        }
+        guard instance.renewalsLeft > 0 else {
+            throw BerthError.conflict("renewal_limit_reached", "Instance \(id) has no renewals left; it expires at \(Self.iso(instance.expiresAt)).")
+        }
+        guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
+        let now = clock()
+        let extended = min(now.addingTimeInterval(TimeInterval(environment.berth.lifetime.ttlSeconds)), instance.maxExpiresAt)
+        guard extended > instance.expiresAt else {
+            throw BerthError.conflict("max_lifetime_reached", "Instance \(id) already runs until its maximum lifetime, \(Self.iso(instance.maxExpiresAt)).")
+        }
+        instance.expiresAt = extended
+        instance.renewalsLeft -= 1
+        try await save(&instance, "instance.renewed", user: user.id, detail: "until \(Self.iso(extended))")
+        return instance
+    }
+
+    /// Replaces the instance's container with a fresh one; the id, expiry and renewals stay.
+    public func reset(_ id: String, by user: User) async throws -> Instance {
+        var instance = try await claim(id, for: user)
+        defer { busy.remove(id) }
+        guard instance.state == .running || instance.state == .starting else {
+            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); only a running instance can be reset.")
+        }
+        guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
+        instance.state = .starting
+        try await save(&instance, "instance.reset", user: user.id)
+        try await destroyResources(of: &instance)
+        return try await launch(&instance, environment: environment, user: user.id)
+    }
+
+    /// Stops an instance: the owner's stop, or an admin's kill. Returns it in state `stopped`.
+    public func stop(_ id: String, by user: User) async throws -> Instance {
+        var instance = try await claim(id, for: user)
+        defer { busy.remove(id) }
+        let killed = user.role == .admin && !(try await isOwner(instance, user))
+        try await finish(&instance, state: .stopped, reason: killed ? "killed by admin \(user.name)" : "stopped by its owner", user: user.id)
+        return instance
+    }
+
+    /// Kills every active instance (admin only) and returns how many were stopped.
+    public func purge(by admin: User) async throws -> Int {
+        guard admin.role == .admin else { throw BerthError.forbidden("Only an admin can purge instances.") }
+        var count = 0
+        for id in active.keys.sorted() where !busy.contains(id) {
+            guard var instance = active[id] else { continue }
+            busy.insert(id)
+            do {
+                try await finish(&instance, state: .stopped, reason: "purged by admin \(admin.name)", user: admin.id)
+                count += 1
+            } catch {
+                logger.error("purge failed", metadata: ["instance.id": "\(id)", "user.id": "\(admin.id)", "error": "\(error)"])
+            }
+            busy.remove(id)
+        }
+        return count
+    }
+
+    /// Removes every running instance whose expiry has passed, and retries stops that failed
+    /// earlier. Returns how many instances it ended.
+    @discardableResult
+    public func reapExpired() async -> Int {
+        let now = clock()
+        var ended = 0
+        for (id, candidate) in active where !busy.contains(id) {
+            let expired = candidate.expiresAt <= now && (candidate.state == .running || candidate.state == .starting)
+            guard expired || candidate.state == .stopping else { continue }
+            busy.insert(id)
+            var instance = candidate
+            do {
+                if expired {
+                    try await finish(&instance, state: .expired, reason: "expired at \(Self.iso(candidate.expiresAt))", user: nil)
+                } else {
+                    try await finish(&instance, state: .stopped, reason: instance.reason ?? "stopped", user: nil)
+                }
+                ended += 1
+            } catch {
+                logger.warning("reaping failed; will retry", metadata: ["instance.id": "\(id)", "error": "\(error)"])
+            }
+            busy.remove(id)
+        }
+        return ended
+    }
+
+    /// Called when a managed container's main process ends outside Berth's own stops.
+    public func containerExited(instanceID: String, exitCode: Int) async {
+        guard var instance = active[instanceID], instance.state == .running, !busy.contains(instanceID) else { return }
+        busy.insert(instanceID)
+        defer { busy.remove(instanceID) }
+        do {
+            try await finish(&instance, state: .failed, reason: "the container exited with code \(exitCode)", user: nil)
+        } catch {
+            logger.warning("cleanup after exit failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+        }
+    }
+
+    /// Brings store and engine into agreement after a start or crash: adopts running instances,
+    /// fails half-done ones, closes those whose container vanished, and removes labelled orphans.
+    @discardableResult
+    public func reconcile() async throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let stored = try await store.instances(InstanceQuery(activeOnly: true, limit: 1_000_000))
+        let containers = try await runtime.managedContainers()
+        let networks = try await runtime.managedNetworks()
+        var keep: Set<String> = []
+        for var instance in stored {
+            let container = containers.first { $0.instanceID == instance.id }
+            if instance.state == .running, let container, container.running {
+                active[instance.id] = instance
+                keep.insert(instance.id)
+                report.adopted += 1
+                continue
+            }
+            let (state, reason): (InstanceState, String) = switch instance.state {
+            case .requested, .starting: (.failed, "interrupted by a restart of Berth before it was running")
+            case .stopping: (.stopped, instance.reason ?? "stopped")
+            default: container == nil ? (.stopped, "its container vanished") : (.failed, "its container was no longer running")
+            }
+            instance.state = state
+            instance.reason = reason
+            instance.updatedAt = clock()
+            try await store.updateInstance(instance)
+            await record("instance.reconciled", instance, user: nil, detail: reason)
+            report.closed += 1
+        }
+        for container in containers where !keep.contains(container.instanceID) {
+            try await runtime.destroy(containerID: container.id, networkID: nil)
+            report.orphansRemoved += 1
+        }
+        for network in networks where !keep.contains(network.instanceID) {
+            try await runtime.destroy(containerID: nil, networkID: network.id)
+            report.orphansRemoved += 1
+        }
+        logger.info("reconciled store and engine", metadata: [
+            "adopted": "\(report.adopted)", "closed": "\(report.closed)", "orphans.removed": "\(report.orphansRemoved)",
+        ])
+        return report
+    }
+
+    // MARK: - Internals
+
+    private func launch(_ instance: inout Instance, environment: EnvironmentSpec, user: String) async throws -> Instance {
+        instance.state = .starting
+        instance.reason = nil
+        try await save(&instance, "instance.starting", user: user)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let ports = allocatePorts(environment.berth.ports.count, for: instance.id)
+            instance.endpoints = zip(environment.berth.ports, ports).map { declared, hostPort in
+                Endpoint(
+                    port: declared.port, protocol: declared.protocol, host: policy.endpointHost, hostPort: hostPort,
+                    url: declared.protocol == .http ? "http://\(Self.urlHost(policy.endpointHost)):\(hostPort)/" : nil
+                )
+            }
+            active[instance.id] = instance
+            do {
+                let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: ports)
+                instance.containerID = placement.containerID
+                instance.networkID = placement.networkID
+                instance.state = .running
+                try await save(&instance, "instance.running", user: user)
+                logger.info("instance running", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user)", "environment": "\(environment.slug)"])
+                return instance
+            } catch LaunchFailure.portTaken(let message) where attempt < 3 {
+                logger.notice("host port taken, retrying", metadata: ["instance.id": "\(instance.id)", "error": "\(message)"])
+                continue
+            } catch {
+                let failure = Self.launchError(error, environment: environment)
+                instance.state = .failed
+                instance.reason = failure.message
+                active[instance.id] = nil
+                try? await save(&instance, "instance.failed", user: user, detail: failure.message)
+                logger.error("instance failed to start", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user)", "error": "\(error)"])
+                throw failure
+            }
+        }
+    }
+
+    private func finish(_ instance: inout Instance, state: InstanceState, reason: String, user: String?) async throws {
+        if instance.state != .stopping {
+            instance.state = .stopping
+            instance.reason = reason
+            try await save(&instance, "instance.stopping", user: user, detail: reason)
+        }
+        do {
+            try await destroyResources(of: &instance)
+        } catch {
+            throw BerthError.unavailable("engine_unavailable", "The engine could not remove instance \(instance.id): \(error). Berth retries automatically.")
+        }
+        instance.state = state
+        instance.reason = reason
+        active[instance.id] = nil
+        try await save(&instance, "instance.\(state.rawValue)", user: user, detail: reason)
+        logger.info("instance ended", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user ?? "-")", "state": "\(state.rawValue)"])
+    }
+
+    private func destroyResources(of instance: inout Instance) async throws {
+        try await runtime.destroy(containerID: instance.containerID ?? "berth-\(instance.id)", networkID: instance.networkID)
+        instance.containerID = nil
+        instance.networkID = nil
+    }
+
+    private func save(_ instance: inout Instance, _ event: String, user: String?, detail: String = "") async throws {
+        instance.updatedAt = clock()
+        if instance.state.isActive { active[instance.id] = instance }
+        try await store.updateInstance(instance)
+        await record(event, instance, user: user, detail: detail)
+    }
+
+    private func record(_ kind: String, _ instance: Instance, user: String?, detail: String) async {
+        do {
+            try await store.appendEvent(EventRecord(time: clock(), kind: kind, instanceID: instance.id, userID: user, detail: detail))
+        } catch {
+            logger.error("event not recorded", metadata: ["instance.id": "\(instance.id)", "event": "\(kind)", "error": "\(error)"])
+        }
+    }
+
+    /// Loads an active instance the user may act on and marks it busy; the caller must un-mark it.
+    private func claim(_ id: String, for user: User) async throws -> Instance {
+        guard Identifier.isWellFormed(id) else { throw Self.notFound(id) }
+        guard let instance = active[id] else {
+            let stored = try await self.instance(id, for: user)
+            throw BerthError.conflict("instance_not_active", "Instance \(id) is \(stored.state.rawValue); request a new one.")
+        }
+        guard try await canAccess(instance, user) else { throw Self.notFound(id) }
+        guard !busy.contains(id) else {
+            throw BerthError.conflict("instance_busy", "Instance \(id) is changing state right now; try again in a moment.")
+        }
+        busy.insert(id)
+        return active[id] ?? instance
+    }
+
+    private func owner(for user: User) async throws -> Owner {
+        guard policy.assignment == .team else { return Owner(kind: .user, id: user.id) }
+        guard let team = try await store.team(ofUser: user.id) else {
+            throw BerthError.conflict("team_required", "Instances are assigned per team; join a team first.")
+        }
+        return Owner(kind: .team, id: team.id)
+    }
+
+    private func isOwner(_ instance: Instance, _ user: User) async throws -> Bool {
+        switch instance.owner.kind {
+        case .user: return instance.owner.id == user.id
+        case .team: return try await store.team(ofUser: user.id)?.id == instance.owner.id
+        }
+    }
+
+    private func canAccess(_ instance: Instance, _ user: User) async throws -> Bool {
+        if user.role == .admin { return true }
+        return try await isOwner(instance, user)
+    }
+
+    private func allocatePorts(_ count: Int, for instanceID: String) -> [Int] {
+        guard count > 0 else { return [] }
+        let taken = Set(active.filter { $0.key != instanceID }.values.flatMap { $0.endpoints.map(\.hostPort) })
+        var chosen: [Int] = []
+        let size = policy.portRange.count
+        var scanned = 0
+        while chosen.count < count && scanned < size {
+            let candidate = portCursor
+            portCursor = candidate >= policy.portRange.upperBound ? policy.portRange.lowerBound : candidate + 1
+            scanned += 1
+            if !taken.contains(candidate) { chosen.append(candidate) }
+        }
+        return chosen
+    }
+
+    private static func launchError(_ error: any Error, environment: EnvironmentSpec) -> BerthError {
+        switch error {
+        case LaunchFailure.imageMissing(let image):
+            return BerthError.conflict("image_not_built", "The image \(image) of '\(environment.slug)' is not built yet; an admin runs `berth env build`.")
+        case LaunchFailure.portTaken(let message):
+            return BerthError.unavailable("ports_exhausted", "No free host port could be published: \(message)")
+        case LaunchFailure.engine(let docker) where docker.isUnreachable:
+            return BerthError.unavailable("engine_unavailable", "The container engine cannot be reached: \(docker.message)")
+        case LaunchFailure.engine(let docker):
+            return BerthError.internal("instance_start_failed", "The engine refused to start the instance: \(docker.message)")
+        case let berth as BerthError:
+            return berth
+        default:
+            return BerthError.internal("instance_start_failed", "The instance could not start: \(error)")
+        }
+    }
+
+    private static func notFound(_ id: String) -> BerthError {
+        BerthError.notFound("instance_not_found", "No instance '\(id)' is visible to you.")
+    }
+
+    private static func environmentGone(_ slug: String) -> BerthError {
+        BerthError.conflict("environment_not_found", "Environment '\(slug)' is no longer in the catalog; stop this instance instead.")
+    }
+
+    static func urlHost(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    }
+
+    static func iso(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

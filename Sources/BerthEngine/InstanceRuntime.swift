@@ -1,0 +1,135 @@
+import BerthCore
+import DockerEngine
+import Foundation
+import Logging
+
+/// Where a launched instance lives in the engine.
+public struct RuntimePlacement: Sendable, Equatable {
+    /// The container id.
+    public var containerID: String
+    /// The per-instance network id, if any.
+    public var networkID: String?
+}
+
+/// A container or network the engine holds with Berth's labels.
+public struct ManagedResource: Sendable, Equatable {
+    /// Engine id.
+    public var id: String
+    /// The `berth.instance` label.
+    public var instanceID: String
+    /// True for a running container.
+    public var running: Bool
+}
+
+/// Why a launch failed, so the lifecycle can answer with the right status.
+public enum LaunchFailure: Error, Sendable {
+    /// The environment's image is not in the engine.
+    case imageMissing(String)
+    /// A host port was taken by something else.
+    case portTaken(String)
+    /// The engine answered with an error.
+    case engine(DockerError)
+}
+
+/// The engine that runs instances. Docker Engine is the default; Swarm can follow behind the
+/// same protocol, so the lifecycle, API and tests stay the same.
+public protocol InstanceRuntime: Sendable {
+    /// Succeeds when the engine answers.
+    func ping() async throws
+    /// Creates and starts a hardened container (and its network) for `instance`.
+    func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement
+    /// Removes the container and network, ignoring ones already gone.
+    func destroy(containerID: String?, networkID: String?) async throws
+    /// Every container carrying the `berth.instance` label.
+    func managedContainers() async throws -> [ManagedResource]
+    /// Every network carrying the `berth.instance` label.
+    func managedNetworks() async throws -> [ManagedResource]
+    /// Calls `died` with the instance id and exit code whenever a managed container's main process ends,
+    /// until cancelled.
+    func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws
+}
+
+/// ``InstanceRuntime`` on one Docker Engine.
+public struct DockerRuntime: InstanceRuntime {
+    /// The engine client.
+    public let docker: DockerClient
+    /// Host address service ports are published on.
+    public let publishAddress: String
+    /// The hardening rules.
+    public let blueprint: ContainerBlueprint
+
+    /// Creates a runtime.
+    public init(docker: DockerClient, publishAddress: String, blueprint: ContainerBlueprint = ContainerBlueprint()) {
+        self.docker = docker
+        self.publishAddress = publishAddress
+        self.blueprint = blueprint
+    }
+
+    public func ping() async throws {
+        try await docker.ping()
+    }
+
+    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
+        let name = "berth-\(instance.id)"
+        let labels = [BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label]
+        var networkID: String?
+        var containerID: String?
+        do {
+            if environment.berth.network != .none {
+                var network = NetworkCreateRequest(name: name)
+                network.labels = labels
+                network.options = [
+                    "com.docker.network.bridge.enable_icc": "false",
+                    "com.docker.network.bridge.enable_ip_masquerade": environment.berth.network == .internet ? "true" : "false",
+                ]
+                networkID = try await docker.createNetwork(network)
+            }
+            let request = blueprint.request(
+                instance: instance, environment: environment, hostPorts: hostPorts, publishAddress: publishAddress,
+                networkName: networkID == nil ? nil : name
+            )
+            let id = try await docker.createContainer(name: name, request)
+            containerID = id
+            try await docker.startContainer(id)
+            return RuntimePlacement(containerID: id, networkID: networkID)
+        } catch let error as DockerError {
+            try? await destroy(containerID: containerID ?? (error.isConflict ? name : nil), networkID: networkID)
+            if error.isNotFound && error.operation == "create container" { throw LaunchFailure.imageMissing(environment.imageReference) }
+            let lowered = error.message.lowercased()
+            if lowered.contains("port is already allocated") || lowered.contains("address already in use") {
+                throw LaunchFailure.portTaken(error.message)
+            }
+            throw LaunchFailure.engine(error)
+        }
+    }
+
+    public func destroy(containerID: String?, networkID: String?) async throws {
+        if let containerID {
+            do { try await docker.removeContainer(containerID, force: true) } catch let error as DockerError where error.isNotFound {}
+        }
+        if let networkID {
+            do { try await docker.removeNetwork(networkID) } catch let error as DockerError where error.isNotFound {}
+        }
+    }
+
+    public func managedContainers() async throws -> [ManagedResource] {
+        try await docker.listContainers(labels: [BerthLabel.instance]).map {
+            ManagedResource(id: $0.id, instanceID: $0.labels[BerthLabel.instance] ?? "", running: $0.state == "running")
+        }
+    }
+
+    public func managedNetworks() async throws -> [ManagedResource] {
+        try await docker.listNetworks(labels: [BerthLabel.instance]).map {
+            ManagedResource(id: $0.id, instanceID: $0.labels?[BerthLabel.instance] ?? "", running: false)
+        }
+    }
+
+    public func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws {
+        try await docker.events(filters: ["type": ["container"], "event": ["die"], "label": [BerthLabel.instance]]) { event in
+            if let instanceID = event.actor.attributes?[BerthLabel.instance] {
+                await died(instanceID, Int(event.actor.attributes?["exitCode"] ?? "") ?? -1)
+            }
+            return !Task.isCancelled
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Removes expired instances: wakes every `interval` and asks the lifecycle to reap, so an
+/// instance is gone within `interval` plus the engine's removal time of its expiry.
+public struct ExpiryReaper: Service {
+    let lifecycle: InstanceLifecycle
+    let interval: Duration
+    let logger: Logger
+
+    /// Creates a reaper.
+    public init(lifecycle: InstanceLifecycle, interval: Duration, logger: Logger) {
+        self.lifecycle = lifecycle
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await lifecycle.reapExpired()
+                do { try await Task.sleep(for: interval) } catch { return }
+            }
+        }
+    }
+}
+
+/// Follows the engine's container events and tells the lifecycle when an instance's container
+/// dies on its own; reconnects with a pause when the event stream drops.
+public struct ContainerExitWatcher: Service {
+    let lifecycle: InstanceLifecycle
+    let runtime: any InstanceRuntime
+    let retryDelay: Duration
+    let logger: Logger
+
+    /// Creates a watcher.
+    public init(lifecycle: InstanceLifecycle, runtime: any InstanceRuntime, retryDelay: Duration = .seconds(2), logger: Logger) {
+        self.lifecycle = lifecycle
+        self.runtime = runtime
+        self.retryDelay = retryDelay
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await runtime.watchExits { instanceID, exitCode in
+                        await lifecycle.containerExited(instanceID: instanceID, exitCode: exitCode)
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("engine event stream dropped; reconnecting", metadata: ["error": "\(error)"])
+                }
+                do { try await Task.sleep(for: retryDelay) } catch { return }
+            }
+        }
+    }
+}

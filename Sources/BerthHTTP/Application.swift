@@ -1,0 +1,109 @@
+import BerthCore
+import BerthEngine
+import BerthStore
+import DockerEngine
+import Foundation
+import HTTPTransport
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Opens the store, engine, catalog and lifecycle a server needs, runs start-up reconciliation,
+/// and makes sure an admin can sign in.
+public enum BerthAssembly {
+    /// What ``open(_:logger:)`` produced, plus a token generated for the admin on first start.
+    public struct Opened: Sendable {
+        /// The services routes call.
+        public var services: BerthServices
+        /// A bootstrap admin token generated now (print it once), or nil.
+        public var generatedAdminToken: String?
+    }
+
+    /// Opens everything for `configuration`. Fails with a message that names what is missing.
+    public static func open(_ configuration: BerthConfiguration, logger: Logger) async throws -> Opened {
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
+        }
+        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
+        let accounts = Accounts(store: store)
+        let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
+
+        let address: TransportAddress
+        do {
+            address = try TransportAddress(url: configuration.dockerHost)
+        } catch {
+            throw BerthError.badRequest("invalid_config", "DOCKER_HOST: \(error)")
+        }
+        let runtime = DockerRuntime(docker: DockerClient(address: address), publishAddress: configuration.publishAddress)
+        do {
+            try await runtime.docker.ping()
+            _ = try await runtime.docker.version()
+        } catch {
+            throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) does not answer (\(error)). Start it, or set DOCKER_HOST.")
+        }
+
+        let catalog = EnvironmentCatalog(directory: URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true))
+        let scan = try await catalog.reload()
+        for problem in scan.problems {
+            logger.warning("environment problem", metadata: ["problem": "\(problem)"])
+        }
+        logger.info("catalog loaded", metadata: ["environments": "\(scan.environments.map(\.slug).joined(separator: ","))"])
+
+        let lifecycle = InstanceLifecycle(
+            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
+        )
+        try await lifecycle.reconcile()
+        let services = BerthServices(store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime)
+        return Opened(services: services, generatedAdminToken: generated)
+    }
+}
+
+/// Closes the store once the application shuts down gracefully.
+struct StoreCloser: Service {
+    let store: any BerthStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await store.close()
+    }
+}
+
+/// Builds the Berth application for `configuration`: store, engine, catalog, routes and the
+/// background services (expiry reaper, exit watcher). `onRunning` gets the bound URL.
+public func buildApplication(
+    _ configuration: BerthConfiguration, logger: Logger, onRunning: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
+) async throws -> some ApplicationProtocol {
+    let opened = try await BerthAssembly.open(configuration, logger: logger)
+    return makeApplication(configuration, services: opened.services, logger: logger) { url in
+        await onRunning(url, opened.generatedAdminToken)
+    }
+}
+
+/// The application over already opened services; tests use this with their own store and engine.
+public func makeApplication(
+    _ configuration: BerthConfiguration, services: BerthServices, logger: Logger,
+    onRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) -> Application<RouterResponder<BerthRequestContext>> {
+    let table = buildRouter(services)
+    // ServiceLifecycle stops services in reverse order, so the store closes last.
+    let background: [any Service] = [
+        StoreCloser(store: services.store),
+        ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
+        ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
+    ]
+    let host = configuration.host
+    return Application(
+        router: table.router,
+        configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: "berth"),
+        services: background,
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            let shownHost = host == "0.0.0.0" ? "127.0.0.1" : (host.contains(":") ? "[\(host)]" : host)
+            await onRunning("http://\(shownHost):\(port)/")
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,36 @@
+import BerthCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The per-request context: Hummingbird's core storage plus who is asking and from where.
+public struct BerthRequestContext: RequestContext {
+    /// Hummingbird's own per-request storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The authenticated caller, set by ``BearerAuthMiddleware``.
+    public var caller: User?
+    /// The peer address, for logs (`client.ip`).
+    public let clientIP: String
+
+    /// Creates the context for a request arriving on `source`'s channel.
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.clientIP = source.channel.remoteAddress?.ipAddress ?? "-"
+    }
+
+    /// Request bodies are small JSON documents.
+    public var maxUploadSize: Int { 64 * 1024 }
+
+    /// The caller, or `unauthorized` when the route was reached without authentication.
+    public func requireCaller() throws -> User {
+        guard let caller else { throw BerthError.unauthorized() }
+        return caller
+    }
+
+    /// The caller when they are an admin, else `forbidden`.
+    public func requireAdmin() throws -> User {
+        let caller = try requireCaller()
+        guard caller.role == .admin else { throw BerthError.forbidden("This route is for admins only.") }
+        return caller
+    }
+}

@@ -1,0 +1,108 @@
+import BerthCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The JSON error envelope every failing route answers with: `{"error":{"code","message"}}`.
+public struct ErrorEnvelope: Codable, Sendable {
+    /// The error body.
+    public struct Body: Codable, Sendable {
+        /// Stable snake_case code.
+        public var code: String
+        /// What went wrong and what to do next.
+        public var message: String
+    }
+
+    /// The error.
+    public var error: Body
+
+    /// Creates an envelope for `error`.
+    public init(_ error: BerthError) {
+        self.error = Body(code: error.code, message: error.message)
+    }
+}
+
+extension BerthError: HTTPResponseError {
+    /// The HTTP status as Hummingbird's type.
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
+
+    /// The envelope as a JSON response.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"berth\"" }
+        let body = (try? JSONEncoder().encode(ErrorEnvelope(self))) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Turns every error into the JSON envelope with a stable code, and logs each request with
+/// `client.ip`, `user.id`, method, path and status.
+public struct ErrorMiddleware: RouterMiddleware {
+    /// The request context.
+    public typealias Context = BerthRequestContext
+
+    /// Creates the middleware.
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var status = 500
+        defer {
+            let elapsed = ContinuousClock.now - started
+            context.logger.info("request", metadata: [
+                "client.ip": "\(context.clientIP)", "http.method": "\(request.method.rawValue)",
+                "http.path": "\(request.uri.path)", "http.status": "\(status)",
+                "duration.ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ])
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as BerthError {
+            status = error.statusCode
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let berth = Self.translate(error)
+            status = berth.statusCode
+            return try berth.response(from: request, context: context)
+        } catch let error as DecodingError {
+            let berth = BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(Self.describe(error))")
+            status = 400
+            return try berth.response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error)"])
+            let berth = BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
+            status = 500
+            return try berth.response(from: request, context: context)
+        }
+    }
+
+    static func translate(_ error: HTTPError) -> BerthError {
+        let message = error.body ?? error.status.reasonPhrase
+        switch error.status.code {
+        case 404: return BerthError.notFound("route_not_found", "No such route; GET /api/v1/openapi.json lists them.")
+        case 405: return BerthError(code: "method_not_allowed", message: message, status: 405)
+        case 413: return BerthError(code: "body_too_large", message: "The request body is too large.", status: 413)
+        case 400: return BerthError.badRequest("invalid_body", "The request body is not valid JSON for this route: \(message)")
+        default: return BerthError(code: "http_error", message: message, status: error.status.code)
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return joined.isEmpty ? "(body)" : joined
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return "missing field '\(parent == "(body)" ? key.stringValue : parent + "." + key.stringValue)'"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Hummingbird
+
+/// One route the router serves, as written in the OpenAPI document (`/api/v1/instances/{id}`).
+public struct ServedRoute: Hashable, Sendable, CustomStringConvertible {
+    /// Lowercase HTTP method, e.g. `post`.
+    public var method: String
+    /// Path in OpenAPI form.
+    public var path: String
+
+    public var description: String { "\(method.uppercased()) \(path)" }
+}
+
+/// Registers routes on a Hummingbird router and remembers each one, so a test can prove that
+/// every served route is described in the OpenAPI document.
+public final class RouteTable {
+    /// The router routes are added to.
+    public let router: Router<BerthRequestContext>
+    /// Every route added so far.
+    public private(set) var served: [ServedRoute] = []
+
+    /// Creates a table over `router`.
+    public init(router: Router<BerthRequestContext>) {
+        self.router = router
+    }
+
+    /// Adds a route; `path` uses Hummingbird's `:name` parameters.
+    public func on(
+        _ method: HTTPRequest.Method, _ path: String,
+        use handler: @escaping @Sendable (Request, BerthRequestContext) async throws -> Response
+    ) {
+        router.on(RouterPath(path), method: method, use: handler)
+        let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            .joined(separator: "/")
+        served.append(ServedRoute(method: method.rawValue.lowercased(), path: openAPIPath))
+    }
+}

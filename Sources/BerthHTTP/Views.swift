@@ -1,0 +1,187 @@
+import BerthCore
+import Foundation
+
+/// An instance as the API shows it.
+public struct InstanceView: Codable, Sendable, Equatable {
+    /// Who owns an instance.
+    public struct OwnerView: Codable, Sendable, Equatable {
+        /// `user` or `team`.
+        public var kind: String
+        /// The user's or team's id.
+        public var id: String
+    }
+
+    /// What the instance's terminal runs.
+    public struct TerminalView: Codable, Sendable, Equatable {
+        /// Command and arguments.
+        public var command: [String]
+        /// `uid[:gid]` or user name, nil for the image's.
+        public var user: String?
+        /// Working directory, nil for the image's.
+        public var workdir: String?
+    }
+
+    public var id: String
+    public var environment: String
+    public var owner: OwnerView
+    public var requestedBy: String
+    public var state: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date
+    public var maxExpiresAt: Date
+    public var renewalsLeft: Int
+    public var endpoints: [Endpoint]
+    public var terminal: TerminalView?
+    public var reason: String?
+
+    /// The view of `instance`, with the terminal of `environment` when it is still in the catalog.
+    public init(_ instance: Instance, environment: EnvironmentSpec?) {
+        id = instance.id
+        self.environment = instance.environment
+        owner = OwnerView(kind: instance.owner.kind.rawValue, id: instance.owner.id)
+        requestedBy = instance.requestedBy
+        state = instance.state.rawValue
+        createdAt = instance.createdAt
+        updatedAt = instance.updatedAt
+        expiresAt = instance.expiresAt
+        maxExpiresAt = instance.maxExpiresAt
+        renewalsLeft = instance.renewalsLeft
+        endpoints = instance.state.isActive ? instance.endpoints : []
+        terminal = environment.map { TerminalView(command: $0.berth.terminal.command, user: $0.berth.terminal.user, workdir: $0.berth.terminal.workdir) }
+        reason = instance.reason
+    }
+}
+
+/// An environment of the catalog as the API shows it.
+public struct EnvironmentView: Codable, Sendable, Equatable {
+    public var slug: String
+    public var name: String
+    public var category: String
+    public var description: String
+    public var value: Int?
+    public var type: String
+    public var author: String?
+    public var connectionInfo: String?
+    public var tags: [String]
+    public var image: String
+    public var ports: [PortSpec]
+    public var resources: ResourceView
+    public var network: String
+    public var lifetime: LifetimeView
+    public var readOnlyRoot: Bool
+    public var writable: [String]
+    public var privileged: Bool
+    /// Non-fatal findings in the file; shown to admins only.
+    public var warnings: [String]?
+
+    /// Limits, in the units an operator writes.
+    public struct ResourceView: Codable, Sendable, Equatable {
+        public var memoryBytes: Int64
+        public var cpus: Double
+        public var pids: Int
+    }
+
+    /// Lifetime policy in seconds.
+    public struct LifetimeView: Codable, Sendable, Equatable {
+        public var ttlSeconds: Int
+        public var renewals: Int
+        public var maxLifetimeSeconds: Int
+    }
+
+    /// The view of `spec`; `forAdmin` adds the warnings.
+    public init(_ spec: EnvironmentSpec, forAdmin: Bool) {
+        slug = spec.slug
+        name = spec.name
+        category = spec.category
+        description = spec.description
+        value = spec.value
+        type = spec.type
+        author = spec.author
+        connectionInfo = spec.connectionInfo
+        tags = spec.tags
+        image = spec.imageReference
+        ports = spec.berth.ports
+        resources = ResourceView(memoryBytes: spec.berth.resources.memoryBytes, cpus: spec.berth.resources.cpus, pids: spec.berth.resources.pids)
+        network = spec.berth.network.rawValue
+        lifetime = LifetimeView(
+            ttlSeconds: spec.berth.lifetime.ttlSeconds, renewals: spec.berth.lifetime.renewals,
+            maxLifetimeSeconds: spec.berth.lifetime.maxLifetimeSeconds
+        )
+        readOnlyRoot = spec.berth.readOnlyRoot
+        writable = spec.berth.writable
+        privileged = spec.berth.privileged
+        warnings = forAdmin ? spec.warnings.map(\.description) : nil
+    }
+}
+
+/// A user as the API shows it.
+public struct UserView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: String
+    public var createdAt: Date
+
+    /// The view of `user`.
+    public init(_ user: User) {
+        id = user.id
+        name = user.name
+        role = user.role.rawValue
+        createdAt = user.createdAt
+    }
+}
+
+/// A team as the API shows it, with its members' ids.
+public struct TeamView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var createdAt: Date
+    public var members: [String]
+
+    /// The view of `team` with `members`.
+    public init(_ team: Team, members: [User]) {
+        id = team.id
+        name = team.name
+        createdAt = team.createdAt
+        self.members = members.map(\.id)
+    }
+}
+
+/// A freshly issued token; its secret is shown only here, once.
+public struct IssuedTokenView: Codable, Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    public var name: String
+    public var token: String
+    public var createdAt: Date
+}
+
+/// One line of the event log.
+public struct EventView: Codable, Sendable, Equatable {
+    public var sequence: Int64
+    public var time: Date
+    public var kind: String
+    public var instanceId: String?
+    public var userId: String?
+    public var detail: String
+
+    /// The view of `event`.
+    public init(_ event: EventRecord) {
+        sequence = event.sequence
+        time = event.time
+        kind = event.kind
+        instanceId = event.instanceID
+        userId = event.userID
+        detail = event.detail
+    }
+}
+
+/// A list answer: `{"items":[...]}` so the envelope can grow (paging) without breaking callers.
+public struct ListView<Item: Codable & Sendable>: Codable, Sendable {
+    public var items: [Item]
+
+    /// Wraps `items`.
+    public init(_ items: [Item]) {
+        self.items = items
+    }
+}

@@ -1,0 +1,81 @@
+import BerthCore
+import Foundation
+
+/// Which instances ``BerthStore/instances(_:)`` returns.
+public struct InstanceQuery: Sendable {
+    /// Only instances in an active state (requested, starting, running, stopping).
+    public var activeOnly: Bool
+    /// Only instances of this owner.
+    public var owner: Owner?
+    /// Only instances of this environment.
+    public var environment: String?
+    /// At most this many, newest first.
+    public var limit: Int
+
+    /// Creates a query; the default returns the newest 500 instances.
+    public init(activeOnly: Bool = false, owner: Owner? = nil, environment: String? = nil, limit: Int = 500) {
+        self.activeOnly = activeOnly
+        self.owner = owner
+        self.environment = environment
+        self.limit = limit
+    }
+}
+
+/// Berth's persistent state. Callers speak in domain terms only, so SQLite (the embedded
+/// default) and PostgreSQL (for replicas) can implement it without touching them.
+///
+/// Name clashes surface as ``BerthError`` with status 409 (`user_name_taken`, `team_name_taken`,
+/// `already_member`); everything else the database reports becomes `store_unavailable`.
+public protocol BerthStore: Sendable {
+    /// Succeeds when the store can answer a query.
+    func ping() async throws
+    /// Names of the migrations applied, in order.
+    func appliedMigrations() async throws -> [String]
+
+    /// Adds a user; fails with `user_name_taken` when the name exists.
+    func createUser(_ user: User) async throws
+    /// The user with this id.
+    func user(id: String) async throws -> User?
+    /// The user with this name.
+    func user(named name: String) async throws -> User?
+    /// All users, oldest first.
+    func users() async throws -> [User]
+
+    /// Stores a token (only its hash).
+    func createToken(_ token: APIToken) async throws
+    /// The user a token hash belongs to.
+    func user(forTokenHash hash: String) async throws -> User?
+    /// Tokens of a user (hashes only).
+    func tokens(userID: String) async throws -> [APIToken]
+
+    /// Adds a team; fails with `team_name_taken` when the name exists.
+    func createTeam(_ team: Team) async throws
+    /// The team with this id.
+    func team(id: String) async throws -> Team?
+    /// All teams, oldest first.
+    func teams() async throws -> [Team]
+    /// Adds a user to a team; a user belongs to at most one team (`already_member`).
+    func addMember(teamID: String, userID: String) async throws
+    /// Members of a team.
+    func members(teamID: String) async throws -> [User]
+    /// The team a user belongs to, if any.
+    func team(ofUser userID: String) async throws -> Team?
+
+    /// Records a new instance (its intent, before the engine is called).
+    func insertInstance(_ instance: Instance) async throws
+    /// Replaces an instance's stored state.
+    func updateInstance(_ instance: Instance) async throws
+    /// The instance with this id.
+    func instance(id: String) async throws -> Instance?
+    /// Instances matching `query`, newest first.
+    func instances(_ query: InstanceQuery) async throws -> [Instance]
+
+    /// Appends to the event log and returns the stored record with its sequence number.
+    @discardableResult
+    func appendEvent(_ event: EventRecord) async throws -> EventRecord
+    /// Events, newest first, optionally for one instance.
+    func events(instanceID: String?, limit: Int) async throws -> [EventRecord]
+
+    /// Releases the store's connections.
+    func close() async throws
+}

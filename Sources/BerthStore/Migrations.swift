@@ -1,0 +1,50 @@
+/// A named schema change. Migrations are only ever appended, never edited: a store applies
+/// those whose names it has not recorded yet, in order.
+public struct Migration: Sendable {
+    /// Unique, stable name, e.g. `0001_initial`.
+    public var name: String
+    /// Statements run in one transaction.
+    public var statements: [String]
+}
+
+/// The SQLite schema history.
+enum SQLiteMigrations {
+    static let all: [Migration] = [
+        Migration(name: "0001_initial", statements: [
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, created_at REAL NOT NULL)
+            """,
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)
+            """,
+            """
+            CREATE TABLE teams (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)
+            """,
+            """
+            CREATE TABLE memberships (
+                team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
+                PRIMARY KEY (team_id, user_id))
+            """,
+            """
+            CREATE TABLE instances (
+                id TEXT PRIMARY KEY, environment TEXT NOT NULL, owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL,
+                requested_by TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+                expires_at REAL NOT NULL, max_expires_at REAL NOT NULL, renewals_left INTEGER NOT NULL,
+                container_id TEXT, network_id TEXT, endpoints TEXT NOT NULL DEFAULT '[]', reason TEXT)
+            """,
+            "CREATE INDEX instances_owner ON instances(owner_kind, owner_id, state)",
+            "CREATE INDEX instances_state ON instances(state)",
+            """
+            CREATE TABLE events (
+                sequence INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
+                instance_id TEXT, user_id TEXT, detail TEXT NOT NULL DEFAULT '')
+            """,
+            "CREATE INDEX events_instance ON events(instance_id, sequence)",
+        ]),
+    ]
+}

@@ -1,0 +1,298 @@
+import BerthCore
+import Foundation
+import Logging
+import SQLiteNIO
+
+/// The embedded store: one SQLite file (`<data-dir>/berth.db`) in WAL mode.
+public actor SQLiteStore: BerthStore {
+    private let connection: SQLiteConnection
+    private let logger: Logger
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Pass `nil` for an in-memory database.
+    public static func open(path: String?, logger: Logger = Logger(label: "berth.store")) async throws -> SQLiteStore {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
+        } catch {
+            throw BerthError.unavailable("store_unavailable", "cannot open the database at \(path ?? ":memory:"): \(error)")
+        }
+        let store = SQLiteStore(connection: connection, logger: logger)
+        try await store.prepare()
+        return store
+    }
+
+    private init(connection: SQLiteConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    private func prepare() async throws {
+        _ = try await run("PRAGMA journal_mode = WAL")
+        _ = try await run("PRAGMA busy_timeout = 5000")
+        _ = try await run("PRAGMA foreign_keys = ON")
+        _ = try await run("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        let applied = Set(try await appliedMigrations())
+        for migration in SQLiteMigrations.all where !applied.contains(migration.name) {
+            _ = try await run("BEGIN IMMEDIATE")
+            do {
+                for statement in migration.statements { _ = try await run(statement) }
+                _ = try await run("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", [.text(migration.name), .float(Date().timeIntervalSince1970)])
+                _ = try await run("COMMIT")
+                logger.info("applied migration", metadata: ["migration.name": "\(migration.name)"])
+            } catch {
+                _ = try? await run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await run("SELECT 1")
+    }
+
+    public func appliedMigrations() async throws -> [String] {
+        try await run("SELECT name FROM schema_migrations ORDER BY name").compactMap { $0.column("name")?.string }
+    }
+
+    // MARK: Users and tokens
+
+    public func createUser(_ user: User) async throws {
+        try await insert(
+            "INSERT INTO users (id, name, role, created_at) VALUES (?, ?, ?, ?)",
+            [.text(user.id), .text(user.name), .text(user.role.rawValue), .float(user.createdAt.timeIntervalSince1970)],
+            conflict: BerthError.conflict("user_name_taken", "A user named '\(user.name)' already exists; choose another name.")
+        )
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await run("SELECT * FROM users WHERE id = ?", [.text(id)]).first.flatMap(Self.user)
+    }
+
+    public func user(named name: String) async throws -> User? {
+        try await run("SELECT * FROM users WHERE name = ?", [.text(name)]).first.flatMap(Self.user)
+    }
+
+    public func users() async throws -> [User] {
+        try await run("SELECT * FROM users ORDER BY created_at, id").compactMap(Self.user)
+    }
+
+    public func createToken(_ token: APIToken) async throws {
+        try await insert(
+            "INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            [.text(token.id), .text(token.userID), .text(token.name), .text(token.secretHash), .float(token.createdAt.timeIntervalSince1970)],
+            conflict: BerthError.conflict("token_exists", "That token already exists.")
+        )
+    }
+
+    public func user(forTokenHash hash: String) async throws -> User? {
+        try await run(
+            "SELECT users.* FROM users JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.secret_hash = ?", [.text(hash)]
+        ).first.flatMap(Self.user)
+    }
+
+    public func tokens(userID: String) async throws -> [APIToken] {
+        try await run("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at", [.text(userID)]).compactMap { row in
+            guard let id = row.column("id")?.string, let user = row.column("user_id")?.string, let name = row.column("name")?.string,
+                  let hash = row.column("secret_hash")?.string, let created = row.column("created_at")?.double
+            else { return nil }
+            return APIToken(id: id, userID: user, name: name, secretHash: hash, createdAt: Date(timeIntervalSince1970: created))
+        }
+    }
+
+    // MARK: Teams
+
+    public func createTeam(_ team: Team) async throws {
+        try await insert(
+            "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
+            [.text(team.id), .text(team.name), .float(team.createdAt.timeIntervalSince1970)],
+            conflict: BerthError.conflict("team_name_taken", "A team named '\(team.name)' already exists; choose another name.")
+        )
+    }
+
+    public func team(id: String) async throws -> Team? {
+        try await run("SELECT * FROM teams WHERE id = ?", [.text(id)]).first.flatMap(Self.team)
+    }
+
+    public func teams() async throws -> [Team] {
+        try await run("SELECT * FROM teams ORDER BY created_at, id").compactMap(Self.team)
+    }
+
+    public func addMember(teamID: String, userID: String) async throws {
+        try await insert(
+            "INSERT INTO memberships (team_id, user_id) VALUES (?, ?)", [.text(teamID), .text(userID)],
+            conflict: BerthError.conflict("already_member", "That user already belongs to a team; a user can be in one team only.")
+        )
+    }
+
+    public func members(teamID: String) async throws -> [User] {
+        try await run(
+            "SELECT users.* FROM users JOIN memberships ON memberships.user_id = users.id WHERE memberships.team_id = ? ORDER BY users.name",
+            [.text(teamID)]
+        ).compactMap(Self.user)
+    }
+
+    public func team(ofUser userID: String) async throws -> Team? {
+        try await run(
+            "SELECT teams.* FROM teams JOIN memberships ON memberships.team_id = teams.id WHERE memberships.user_id = ?", [.text(userID)]
+        ).first.flatMap(Self.team)
+    }
+
+    // MARK: Instances
+
+    public func insertInstance(_ instance: Instance) async throws {
+        try await insert(
+            """
+            INSERT INTO instances (id, environment, owner_kind, owner_id, requested_by, state, created_at, updated_at,
+                expires_at, max_expires_at, renewals_left, container_id, network_id, endpoints, reason)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            try Self.binds(instance),
+            conflict: BerthError.conflict("instance_exists", "Instance \(instance.id) already exists.")
+        )
+    }
+
+    public func updateInstance(_ instance: Instance) async throws {
+        var binds = try Self.binds(instance)
+        binds.append(binds.removeFirst())
+        _ = try await run(
+            """
+            UPDATE instances SET environment = ?, owner_kind = ?, owner_id = ?, requested_by = ?, state = ?, created_at = ?,
+                updated_at = ?, expires_at = ?, max_expires_at = ?, renewals_left = ?, container_id = ?, network_id = ?,
+                endpoints = ?, reason = ?
+            WHERE id = ?
+            """,
+            binds
+        )
+    }
+
+    public func instance(id: String) async throws -> Instance? {
+        try await run("SELECT * FROM instances WHERE id = ?", [.text(id)]).first.flatMap(Self.instance)
+    }
+
+    public func instances(_ query: InstanceQuery) async throws -> [Instance] {
+        var clauses: [String] = []
+        var binds: [SQLiteData] = []
+        if query.activeOnly {
+            let active = InstanceState.allCases.filter(\.isActive)
+            clauses.append("state IN (\(active.map { _ in "?" }.joined(separator: ", ")))")
+            binds += active.map { .text($0.rawValue) }
+        }
+        if let owner = query.owner {
+            clauses.append("owner_kind = ? AND owner_id = ?")
+            binds += [.text(owner.kind.rawValue), .text(owner.id)]
+        }
+        if let environment = query.environment {
+            clauses.append("environment = ?")
+            binds.append(.text(environment))
+        }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        binds.append(.integer(max(1, query.limit)))
+        return try await run("SELECT * FROM instances \(filter) ORDER BY created_at DESC, id LIMIT ?", binds).compactMap(Self.instance)
+    }
+
+    // MARK: Events
+
+    @discardableResult
+    public func appendEvent(_ event: EventRecord) async throws -> EventRecord {
+        let rows = try await run(
+            "INSERT INTO events (time, kind, instance_id, user_id, detail) VALUES (?, ?, ?, ?, ?) RETURNING sequence",
+            [.float(event.time.timeIntervalSince1970), .text(event.kind), Self.optional(event.instanceID), Self.optional(event.userID), .text(event.detail)]
+        )
+        var stored = event
+        stored.sequence = Int64(rows.first?.column("sequence")?.integer ?? 0)
+        return stored
+    }
+
+    public func events(instanceID: String?, limit: Int) async throws -> [EventRecord] {
+        let rows: [SQLiteRow]
+        if let instanceID {
+            rows = try await run("SELECT * FROM events WHERE instance_id = ? ORDER BY sequence DESC LIMIT ?", [.text(instanceID), .integer(limit)])
+        } else {
+            rows = try await run("SELECT * FROM events ORDER BY sequence DESC LIMIT ?", [.integer(limit)])
+        }
+        return rows.compactMap { row in
+            guard let sequence = row.column("sequence")?.integer, let time = row.column("time")?.double, let kind = row.column("kind")?.string
+            else { return nil }
+            return EventRecord(
+                sequence: Int64(sequence), time: Date(timeIntervalSince1970: time), kind: kind,
+                instanceID: row.column("instance_id")?.string, userID: row.column("user_id")?.string,
+                detail: row.column("detail")?.string ?? ""
+            )
+        }
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    // MARK: Plumbing
+
+    private func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        do {
+            return try await connection.query(sql, binds)
+        } catch {
+            throw BerthError.unavailable("store_unavailable", "The database failed: \(error)")
+        }
+    }
+
+    private func insert(_ sql: String, _ binds: [SQLiteData], conflict: BerthError) async throws {
+        do {
+            _ = try await connection.query(sql, binds)
+        } catch let error as SQLiteError {
+            guard case .constraint = error.reason else {
+                throw BerthError.unavailable("store_unavailable", "The database failed: \(error.message)")
+            }
+            if error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY") { throw conflict }
+            throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
+        } catch {
+            throw BerthError.unavailable("store_unavailable", "The database failed: \(error)")
+        }
+    }
+
+    private static func optional(_ text: String?) -> SQLiteData {
+        text.map { .text($0) } ?? .null
+    }
+
+    private static func binds(_ instance: Instance) throws -> [SQLiteData] {
+        let endpoints = String(decoding: try JSONEncoder().encode(instance.endpoints), as: UTF8.self)
+        return [
+            .text(instance.id), .text(instance.environment), .text(instance.owner.kind.rawValue), .text(instance.owner.id),
+            .text(instance.requestedBy), .text(instance.state.rawValue), .float(instance.createdAt.timeIntervalSince1970),
+            .float(instance.updatedAt.timeIntervalSince1970), .float(instance.expiresAt.timeIntervalSince1970),
+            .float(instance.maxExpiresAt.timeIntervalSince1970), .integer(instance.renewalsLeft),
+            optional(instance.containerID), optional(instance.networkID), .text(endpoints), optional(instance.reason),
+        ]
+    }
+
+    private static func user(_ row: SQLiteRow) -> User? {
+        guard let id = row.column("id")?.string, let name = row.column("name")?.string,
+              let role = row.column("role")?.string.flatMap(Role.init(rawValue:)), let created = row.column("created_at")?.double
+        else { return nil }
+        return User(id: id, name: name, role: role, createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    private static func team(_ row: SQLiteRow) -> Team? {
+        guard let id = row.column("id")?.string, let name = row.column("name")?.string, let created = row.column("created_at")?.double
+        else { return nil }
+        return Team(id: id, name: name, createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    private static func instance(_ row: SQLiteRow) -> Instance? {
+        func date(_ column: String) -> Date? { row.column(column)?.double.map(Date.init(timeIntervalSince1970:)) }
+        guard let id = row.column("id")?.string, let environment = row.column("environment")?.string,
+              let kind = row.column("owner_kind")?.string.flatMap(Owner.Kind.init(rawValue:)), let ownerID = row.column("owner_id")?.string,
+              let requestedBy = row.column("requested_by")?.string,
+              let state = row.column("state")?.string.flatMap(InstanceState.init(rawValue:)),
+              let created = date("created_at"), let updated = date("updated_at"), let expires = date("expires_at"),
+              let maxExpires = date("max_expires_at"), let renewals = row.column("renewals_left")?.integer
+        else { return nil }
+        let endpoints = row.column("endpoints")?.string.flatMap { try? JSONDecoder().decode([Endpoint].self, from: Data($0.utf8)) } ?? []
+        return Instance(
+            id: id, environment: environment, owner: Owner(kind: kind, id: ownerID), requestedBy: requestedBy, state: state,
+            createdAt: created, updatedAt: updated, expiresAt: expires, maxExpiresAt: maxExpires, renewalsLeft: Int(renewals),
+            containerID: row.column("container_id")?.string, networkID: row.column("network_id")?.string,
+            endpoints: endpoints, reason: row.column("reason")?.string
+        )
+    }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import HTTPTransport
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A client for the Docker Engine API (version 1.41 and later) over a Unix socket or TCP.
+public struct DockerClient: Sendable {
+    /// The API version every path is prefixed with: the floor Berth supports.
+    public static let apiVersion = "1.41"
+
+    /// The transport to the daemon.
+    public let transport: HTTPTransport
+
+    /// Creates a client for `address`.
+    public init(address: TransportAddress) {
+        self.transport = HTTPTransport(address: address)
+    }
+
+    /// A client for `DOCKER_HOST` when set, otherwise `unix:///var/run/docker.sock`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DockerClient {
+        let url = environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "unix:///var/run/docker.sock"
+        do {
+            return DockerClient(address: try TransportAddress(url: url))
+        } catch {
+            throw DockerError(status: 0, message: "DOCKER_HOST: \(error)", operation: "connect")
+        }
+    }
+
+    // MARK: - System
+
+    /// `GET /_ping`: succeeds when the daemon answers.
+    public func ping() async throws {
+        _ = try await call(.GET, "/_ping", operation: "ping", versioned: false)
+    }
+
+    /// `GET /version`; fails when the daemon speaks an API older than ``apiVersion``.
+    public func version() async throws -> EngineVersion {
+        let version: EngineVersion = try await decode(call(.GET, "/version", operation: "version", versioned: false))
+        guard Self.compare(version.apiVersion, Self.apiVersion) >= 0 else {
+            throw DockerError(status: 0, message: "engine API \(version.apiVersion) is older than the required \(Self.apiVersion); upgrade Docker to 20.10 or later", operation: "version")
+        }
+        return version
+    }
+
+    // MARK: - Containers
+
+    /// `POST /containers/create`; returns the new container's id.
+    public func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> String {
+        var path = "/containers/create"
+        if let name { path += "?name=" + Self.escape(name) }
+        struct Created: Decodable { var Id: String }
+        let created: Created = try await decode(call(.POST, path, json: request, operation: "create container"))
+        return created.Id
+    }
+
+    /// `POST /containers/{id}/start`.
+    public func startContainer(_ id: String) async throws {
+        _ = try await call(.POST, "/containers/\(Self.escape(id))/start", operation: "start container", accept: [204, 304])
+    }
+
+    /// `POST /containers/{id}/stop` with a grace period before SIGKILL.
+    public func stopContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
+        _ = try await call(.POST, "/containers/\(Self.escape(id))/stop?t=\(timeoutSeconds)", operation: "stop container", accept: [204, 304])
+    }
+
+    /// `DELETE /containers/{id}`; `force` kills a running container first.
+    public func removeContainer(_ id: String, force: Bool = true) async throws {
+        _ = try await call(.DELETE, "/containers/\(Self.escape(id))?force=\(force)&v=true", operation: "remove container", accept: [204])
+    }
+
+    /// `GET /containers/{id}/json`.
+    public func inspectContainer(_ id: String) async throws -> ContainerInspect {
+        try await decode(call(.GET, "/containers/\(Self.escape(id))/json", operation: "inspect container"))
+    }
+
+    /// `GET /containers/json?all=true` filtered by labels (`key` or `key=value`).
+    public func listContainers(labels: [String], all: Bool = true) async throws -> [ContainerSummary] {
+        let filters = try Self.filters(["label": labels])
+        return try await decode(call(.GET, "/containers/json?all=\(all)&filters=\(filters)", operation: "list containers"))
+    }
+
+    // MARK: - Networks
+
+    /// `POST /networks/create`; returns the network id.
+    public func createNetwork(_ request: NetworkCreateRequest) async throws -> String {
+        struct Created: Decodable { var Id: String }
+        let created: Created = try await decode(call(.POST, "/networks/create", json: request, operation: "create network"))
+        return created.Id
+    }
+
+    /// `DELETE /networks/{id}`.
+    public func removeNetwork(_ id: String) async throws {
+        _ = try await call(.DELETE, "/networks/\(Self.escape(id))", operation: "remove network", accept: [200, 204])
+    }
+
+    /// `GET /networks` filtered by labels.
+    public func listNetworks(labels: [String]) async throws -> [NetworkSummary] {
+        let filters = try Self.filters(["label": labels])
+        return try await decode(call(.GET, "/networks?filters=\(filters)", operation: "list networks"))
+    }
+
+    // MARK: - Images
+
+    /// `GET /images/{name}/json`.
+    public func inspectImage(_ reference: String) async throws -> ImageInspect {
+        try await decode(call(.GET, "/images/\(Self.escape(reference))/json", operation: "inspect image"))
+    }
+
+    /// `GET /images/json`, optionally filtered by labels.
+    public func listImages(labels: [String] = []) async throws -> [ImageSummary] {
+        let filters = try Self.filters(labels.isEmpty ? [:] : ["label": labels])
+        return try await decode(call(.GET, "/images/json?filters=\(filters)", operation: "list images"))
+    }
+
+    /// `DELETE /images/{name}`.
+    public func removeImage(_ reference: String, force: Bool = false) async throws {
+        _ = try await call(.DELETE, "/images/\(Self.escape(reference))?force=\(force)", operation: "remove image")
+    }
+
+    /// `POST /build` from a tar context, reporting each progress line; returns the image id.
+    /// Fails with the builder's own message when a step fails.
+    public func buildImage(
+        context: [UInt8], tag: String, labels: [String: String] = [:], noCache: Bool = false,
+        progress: @Sendable (BuildProgress) async -> Void = { _ in }
+    ) async throws -> String {
+        let labelJSON = try Self.jsonText(labels)
+        let path = "/v\(Self.apiVersion)/build?t=\(Self.escape(tag))&labels=\(Self.escape(labelJSON))&rm=true&forcerm=true&nocache=\(noCache)"
+        let headers = [("Content-Type", "application/x-tar")]
+        return try await transport.stream(method: .POST, path: path, headers: headers, body: ByteBuffer(bytes: context)) { head, reader in
+            var lines = JSONLineSplitter()
+            var collected = ByteBuffer()
+            var imageID: String?
+            while let chunk = try await reader.next() {
+                if head.status != 200 {
+                    var copy = chunk
+                    collected.writeBuffer(&copy)
+                    continue
+                }
+                for line in lines.feed(chunk) {
+                    guard let item = try? JSONDecoder().decode(BuildProgress.self, from: line) else { continue }
+                    if let error = item.error {
+                        throw DockerError(status: 500, message: error.trimmingCharacters(in: .whitespacesAndNewlines), operation: "build image \(tag)")
+                    }
+                    if let id = item.aux?.id { imageID = id }
+                    await progress(item)
+                }
+            }
+            guard head.status == 200 else {
+                throw Self.error(status: head.status, body: collected, operation: "build image \(tag)")
+            }
+            if let imageID { return imageID }
+            return try await inspectImage(tag).id
+        }
+    }
+
+    // MARK: - Events
+
+    /// `GET /events` with filters; calls `handle` for each event until it returns false, the
+    /// `until` time (Unix seconds) passes, or the task is cancelled.
+    public func events(
+        filters: [String: [String]], since: Int? = nil, until: Int? = nil,
+        _ handle: @Sendable (DockerEvent) async -> Bool
+    ) async throws {
+        var path = "/v\(Self.apiVersion)/events?filters=\(try Self.filters(filters))"
+        if let since { path += "&since=\(since)" }
+        if let until { path += "&until=\(until)" }
+        try await transport.stream(method: .GET, path: path) { head, reader in
+            var collected = ByteBuffer()
+            var lines = JSONLineSplitter()
+            while let chunk = try await reader.next() {
+                guard head.status == 200 else {
+                    var copy = chunk
+                    collected.writeBuffer(&copy)
+                    continue
+                }
+                for line in lines.feed(chunk) {
+                    guard let event = try? JSONDecoder().decode(DockerEvent.self, from: line) else { continue }
+                    if await !handle(event) { return }
+                }
+            }
+            if head.status != 200 { throw Self.error(status: head.status, body: collected, operation: "events") }
+        }
+    }
+
+    // MARK: - Exec
+
+    /// Runs `command` in a running container without a TTY and returns its exit code and output.
+    public func exec(
+        _ containerID: String, command: [String], user: String? = nil, workingDir: String? = nil, env: [String] = [],
+        maxOutputBytes: Int = 16 << 20
+    ) async throws -> ExecResult {
+        struct ExecCreate: Encodable {
+            var AttachStdout = true
+            var AttachStderr = true
+            var Tty = false
+            var Cmd: [String]
+            var User: String?
+            var WorkingDir: String?
+            var Env: [String]
+        }
+        struct Created: Decodable { var Id: String }
+        let create = ExecCreate(Cmd: command, User: user, WorkingDir: workingDir, Env: env)
+        let created: Created = try await decode(call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: "create exec"))
+        let start = try JSONSerialization.data(withJSONObject: ["Detach": false, "Tty": false])
+        let output = try await transport.stream(
+            method: .POST, path: "/v\(Self.apiVersion)/exec/\(created.Id)/start",
+            headers: [("Content-Type", "application/json")], body: ByteBuffer(data: start)
+        ) { head, reader -> (stdout: [UInt8], stderr: [UInt8]) in
+            var demultiplexer = StreamDemultiplexer()
+            var stdout: [UInt8] = []
+            var stderr: [UInt8] = []
+            var raw = ByteBuffer()
+            while let chunk = try await reader.next() {
+                guard head.status == 200 else {
+                    var copy = chunk
+                    raw.writeBuffer(&copy)
+                    continue
+                }
+                for (stream, payload) in demultiplexer.feed(chunk) {
+                    if stream == .stderr { stderr += payload.readableBytesView } else { stdout += payload.readableBytesView }
+                }
+                if stdout.count + stderr.count > maxOutputBytes {
+                    throw DockerError(status: 0, message: "exec output exceeded \(maxOutputBytes) bytes", operation: "exec")
+                }
+            }
+            guard head.status == 200 else { throw Self.error(status: head.status, body: raw, operation: "start exec") }
+            return (stdout, stderr)
+        }
+        struct ExecInspect: Decodable {
+            var ExitCode: Int?
+            var Running: Bool
+        }
+        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+        var attempts = 0
+        while inspect.Running && attempts < 50 {
+            try await Task.sleep(for: .milliseconds(20))
+            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+            attempts += 1
+        }
+        return ExecResult(
+            exitCode: inspect.ExitCode ?? -1,
+            stdout: String(decoding: output.stdout, as: UTF8.self),
+            stderr: String(decoding: output.stderr, as: UTF8.self)
+        )
+    }
+
+    // MARK: - Archives
+
+    /// `GET /containers/{id}/archive?path=…`: the path as a tar archive.
+    public func getArchive(_ containerID: String, path: String) async throws -> [UInt8] {
+        let response = try await call(.GET, "/containers/\(Self.escape(containerID))/archive?path=\(Self.escape(path))", operation: "get archive")
+        return [UInt8](response.body.readableBytesView)
+    }
+
+    /// `PUT /containers/{id}/archive?path=…`: extracts a tar archive into the directory `path`.
+    public func putArchive(_ containerID: String, path: String, tar: [UInt8]) async throws {
+        _ = try await call(
+            .PUT, "/containers/\(Self.escape(containerID))/archive?path=\(Self.escape(path))",
+            body: ByteBuffer(bytes: tar), contentType: "application/x-tar", operation: "put archive"
+        )
+    }
+
+    // MARK: - Plumbing
+
+    private func call(
+        _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, body: ByteBuffer? = nil, contentType: String? = nil,
+        operation: String, accept: Set<Int> = [200, 201, 204], versioned: Bool = true
+    ) async throws -> TransportResponse {
+        var payload = body
+        var headers: [(String, String)] = []
+        if let json {
+            payload = ByteBuffer(data: try JSONEncoder().encode(json))
+            headers.append(("Content-Type", "application/json"))
+        } else if let contentType {
+            headers.append(("Content-Type", contentType))
+        }
+        let fullPath = versioned ? "/v\(Self.apiVersion)\(path)" : path
+        let response: TransportResponse
+        do {
+            response = try await transport.execute(method: method, path: fullPath, headers: headers, body: payload)
+        } catch {
+            throw DockerError(status: 0, message: "\(error)", operation: operation)
+        }
+        guard accept.contains(response.status) || (200..<300).contains(response.status) else {
+            throw Self.error(status: response.status, body: response.body, operation: operation)
+        }
+        return response
+    }
+
+    private func decode<T: Decodable>(_ response: TransportResponse) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: response.body)
+        } catch {
+            throw DockerError(status: 0, message: "unexpected answer from the engine: \(error)", operation: "decode \(T.self)")
+        }
+    }
+
+    static func error(status: Int, body: ByteBuffer, operation: String) -> DockerError {
+        struct Message: Decodable { var message: String }
+        let text = String(decoding: body.readableBytesView, as: UTF8.self)
+        let message = (try? JSONDecoder().decode(Message.self, from: body))?.message ?? text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return DockerError(status: status, message: message.isEmpty ? "HTTP \(status)" : message, operation: operation)
+    }
+
+    static func filters(_ filters: [String: [String]]) throws -> String {
+        escape(try jsonText(filters.filter { !$0.value.isEmpty }))
+    }
+
+    static func jsonText(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// Compares dotted version strings numerically (`1.41` < `1.45`).
+    static func compare(_ left: String, _ right: String) -> Int {
+        let a = left.split(separator: ".").map { Int($0) ?? 0 }
+        let b = right.split(separator: ".").map { Int($0) ?? 0 }
+        for index in 0..<max(a.count, b.count) {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            if x != y { return x < y ? -1 : 1 }
+        }
+        return 0
+    }
+}
+
+/// Splits a stream of newline-separated JSON documents into complete lines.
+struct JSONLineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ chunk: ByteBuffer) -> [Data] {
+        pending += chunk.readableBytesView
+        var lines: [Data] = []
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = pending[..<newline]
+            if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { lines.append(Data(line)) }
+            pending.removeSubrange(...newline)
+        }
+        return lines
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Where an HTTP server listens: a Unix socket path or a TCP host and port.
+public enum TransportAddress: Sendable, Equatable, CustomStringConvertible {
+    /// A Unix domain socket, e.g. `/var/run/docker.sock`.
+    case unix(path: String)
+    /// A TCP host and port.
+    case tcp(host: String, port: Int)
+
+    /// Parses `unix:///path`, `tcp://host:port` or `http://host:port`.
+    public init(url: String) throws {
+        if url.hasPrefix("unix://") {
+            let path = String(url.dropFirst("unix://".count))
+            guard path.hasPrefix("/") else { throw TransportError.invalidAddress(url) }
+            self = .unix(path: path)
+            return
+        }
+        for scheme in ["tcp://", "http://"] where url.hasPrefix(scheme) {
+            let rest = url.dropFirst(scheme.count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+            let parts = rest.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port), !parts[0].isEmpty else {
+                throw TransportError.invalidAddress(url)
+            }
+            self = .tcp(host: String(parts[0]), port: port)
+            return
+        }
+        throw TransportError.invalidAddress(url)
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let path): "unix://\(path)"
+        case .tcp(let host, let port): "tcp://\(host):\(port)"
+        }
+    }
+
+    var hostHeader: String {
+        switch self {
+        case .unix: "localhost"
+        case .tcp(let host, let port): "\(host):\(port)"
+        }
+    }
+}
+
+/// Failures of the transport itself (as opposed to error statuses the server answers with).
+public enum TransportError: Error, Sendable, CustomStringConvertible {
+    /// The address string could not be parsed.
+    case invalidAddress(String)
+    /// Connecting failed.
+    case connectFailed(address: String, reason: String)
+    /// The server closed the connection before a complete response.
+    case prematureClose
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let url): "'\(url)' is not a unix:///path or tcp://host:port address"
+        case .connectFailed(let address, let reason): "cannot connect to \(address): \(reason)"
+        case .prematureClose: "the server closed the connection before the response was complete"
+        }
+    }
+}
+
+/// The status line and headers of a response.
+public struct TransportResponseHead: Sendable {
+    /// HTTP status code.
+    public var status: Int
+    /// Response headers.
+    public var headers: HTTPHeaders
+}
+
+/// A complete, buffered response.
+public struct TransportResponse: Sendable {
+    /// HTTP status code.
+    public var status: Int
+    /// Response headers.
+    public var headers: HTTPHeaders
+    /// The whole body.
+    public var body: ByteBuffer
+
+    /// The body as UTF-8 text (invalid bytes replaced).
+    public var bodyText: String { String(decoding: body.readableBytesView, as: UTF8.self) }
+}
+
+/// Reads the body of a streaming response chunk by chunk.
+public struct TransportBodyReader {
+    var iterator: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+
+    /// The next chunk of the body, or nil at its end.
+    public mutating func next() async throws -> ByteBuffer? {
+        while let part = try await iterator.next() {
+            switch part {
+            case .body(let buffer): return buffer
+            case .end: return nil
+            case .head: continue
+            }
+        }
+        return nil
+    }
+}
+
+/// A minimal HTTP/1.1 client over SwiftNIO for one server address: one connection per request,
+/// which on a Unix socket costs microseconds and keeps every stream independent.
+public struct HTTPTransport: Sendable {
+    /// The server address.
+    public let address: TransportAddress
+    let group: any EventLoopGroup
+    let connectTimeout: TimeAmount
+
+    /// Creates a transport; `group` defaults to NIO's shared event loops.
+    public init(address: TransportAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: TimeAmount = .seconds(5)) {
+        self.address = address
+        self.group = group
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Sends a request and buffers the whole response, up to `maxBodyBytes`.
+    public func execute(
+        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil, maxBodyBytes: Int = 64 << 20
+    ) async throws -> TransportResponse {
+        try await stream(method: method, path: path, headers: headers, body: body) { head, reader in
+            var collected = ByteBuffer()
+            while var chunk = try await reader.next() {
+                guard collected.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                    throw TransportError.prematureClose
+                }
+                collected.writeBuffer(&chunk)
+            }
+            return TransportResponse(status: head.status, headers: head.headers, body: collected)
+        }
+    }
+
+    /// Sends a request and hands the response head and a body reader to `handle`; the connection is
+    /// closed when `handle` returns or throws.
+    public func stream<Result: Sendable>(
+        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil,
+        _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await connect()
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+            head.headers.add(name: "Host", value: address.hostHeader)
+            head.headers.add(name: "User-Agent", value: "berth")
+            for (name, value) in headers { head.headers.add(name: name, value: value) }
+            if let body {
+                head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+            } else if method == .POST || method == .PUT {
+                head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+            }
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(body))) }
+            try await outbound.write(.end(nil))
+
+            var reader = TransportBodyReader(iterator: inbound.makeAsyncIterator())
+            while let part = try await reader.iterator.next() {
+                if case .head(let responseHead) = part {
+                    let head = TransportResponseHead(status: Int(responseHead.status.code), headers: responseHead.headers)
+                    return try await handle(head, &reader)
+                }
+            }
+            throw TransportError.prematureClose
+        }
+    }
+
+    private func connect() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        let bootstrap = ClientBootstrap(group: group).connectTimeout(connectTimeout)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+            }
+        }
+        do {
+            switch address {
+            case .unix(let path):
+                return try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
+            case .tcp(let host, let port):
+                return try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+            }
+        } catch {
+            throw TransportError.connectFailed(address: address.description, reason: "\(error)")
+        }
+    }
+}
