@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthStoreTests",
-            dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"],
+            dependencies: ["BerthStore", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -53,8 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
             if let generatedToken {
                 lines.append("Admin token (shown only now; Berth stores only its hash): \(generatedToken)")
             }
-            print(lines.joined(separator: "\n"))
-            fflush(stdout)
+            // Written unbuffered, so scripts reading the pipe see the URL at once.
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         try await app.runService()
     }

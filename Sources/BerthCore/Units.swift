@@ -23,7 +23,11 @@ public enum DurationText {
             case "d": unit = 86400
             default: return nil
             }
-            total += value * unit
+            // Absurd values ("9999999999999999d") must be rejected, not trap on overflow.
+            let (part, overflowed) = value.multipliedReportingOverflow(by: unit)
+            let (sum, sumOverflowed) = total.addingReportingOverflow(part)
+            guard !overflowed, !sumOverflowed else { return nil }
+            total = sum
             digits = ""
         }
         guard digits.isEmpty, total > 0 else { return nil }

@@ -11,6 +11,9 @@ public enum BerthLabel {
     public static let owner = "berth.owner"
     /// Marks an image built by Berth from an environment folder.
     public static let builtEnvironment = "berth.environment"
+    /// The deployment that owns a container or network, so Berth servers (or test runs) sharing
+    /// one engine never reconcile away each other's instances.
+    public static let namespace = "berth.namespace"
 }
 
 /// Turns an environment and an instance into a hardened container request: every secure default
@@ -18,6 +21,11 @@ public enum BerthLabel {
 public struct ContainerBlueprint: Sendable {
     /// Open files per process (`nofile`, soft and hard).
     public var openFilesLimit: Int64 = 1024
+    /// Processes per user id (`nproc`, soft and hard). The kernel counts it per uid across the whole
+    /// host, not per container, so it must stay far above one instance's pids limit: otherwise a fork
+    /// bomb in one instance stops every other instance running as the same uid from forking. The
+    /// per-instance cap is the pids limit.
+    public var userProcessLimit: Int64 = 32768
     /// Size limit of the container's JSON log, so a chatty service cannot fill the disk.
     public var logMaxSize = "1m"
 
@@ -43,7 +51,7 @@ public struct ContainerBlueprint: Sendable {
         host.readonlyRootfs = settings.readOnlyRoot
         host.ulimits = [
             Ulimit(name: "nofile", soft: openFilesLimit, hard: openFilesLimit),
-            Ulimit(name: "nproc", soft: Int64(settings.resources.pids), hard: Int64(settings.resources.pids)),
+            Ulimit(name: "nproc", soft: userProcessLimit, hard: userProcessLimit),
         ]
         host.logConfig = LogConfig(type: "json-file", config: ["max-size": logMaxSize, "max-file": "1"])
         var tmpfs: [String: String] = [:]

@@ -176,7 +176,8 @@ public actor InstanceLifecycle {
     public func stop(_ id: String, by user: User) async throws -> Instance {
         var instance = try await claim(id, for: user)
         defer { busy.remove(id) }
-        let killed = user.role == .admin && !(try await isOwner(instance, user))
+        let ownsIt = try await isOwner(instance, user)
+        let killed = user.role == .admin && !ownsIt
         try await finish(&instance, state: .stopped, reason: killed ? "killed by admin \(user.name)" : "stopped by its owner", user: user.id)
         return instance
     }

@@ -57,13 +57,24 @@ public struct DockerRuntime: InstanceRuntime {
     public let publishAddress: String
     /// The hardening rules.
     public let blueprint: ContainerBlueprint
+    /// The `berth.namespace` label value of everything this runtime creates and manages.
+    public let namespace: String
 
-    /// Creates a runtime.
-    public init(docker: DockerClient, publishAddress: String, blueprint: ContainerBlueprint = ContainerBlueprint()) {
+    /// The namespace a server uses unless told otherwise.
+    public static let defaultNamespace = "default"
+
+    /// Creates a runtime that manages only containers and networks labelled with `namespace`.
+    public init(
+        docker: DockerClient, publishAddress: String, blueprint: ContainerBlueprint = ContainerBlueprint(),
+        namespace: String = DockerRuntime.defaultNamespace
+    ) {
         self.docker = docker
         self.publishAddress = publishAddress
         self.blueprint = blueprint
+        self.namespace = namespace
     }
+
+    private var namespaceFilter: String { "\(BerthLabel.namespace)=\(namespace)" }
 
     public func ping() async throws {
         try await docker.ping()
@@ -71,7 +82,10 @@ public struct DockerRuntime: InstanceRuntime {
 
     public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
         let name = "berth-\(instance.id)"
-        let labels = [BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label]
+        let labels = [
+            BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label,
+            BerthLabel.namespace: namespace,
+        ]
         var networkID: String?
         var containerID: String?
         do {
@@ -84,10 +98,11 @@ public struct DockerRuntime: InstanceRuntime {
                 ]
                 networkID = try await docker.createNetwork(network)
             }
-            let request = blueprint.request(
+            var request = blueprint.request(
                 instance: instance, environment: environment, hostPorts: hostPorts, publishAddress: publishAddress,
                 networkName: networkID == nil ? nil : name
             )
+            request.labels[BerthLabel.namespace] = namespace
             let id = try await docker.createContainer(name: name, request)
             containerID = id
             try await docker.startContainer(id)
@@ -113,19 +128,19 @@ public struct DockerRuntime: InstanceRuntime {
     }
 
     public func managedContainers() async throws -> [ManagedResource] {
-        try await docker.listContainers(labels: [BerthLabel.instance]).map {
+        try await docker.listContainers(labels: [BerthLabel.instance, namespaceFilter]).map {
             ManagedResource(id: $0.id, instanceID: $0.labels[BerthLabel.instance] ?? "", running: $0.state == "running")
         }
     }
 
     public func managedNetworks() async throws -> [ManagedResource] {
-        try await docker.listNetworks(labels: [BerthLabel.instance]).map {
+        try await docker.listNetworks(labels: [BerthLabel.instance, namespaceFilter]).map {
             ManagedResource(id: $0.id, instanceID: $0.labels?[BerthLabel.instance] ?? "", running: false)
         }
     }
 
     public func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws {
-        try await docker.events(filters: ["type": ["container"], "event": ["die"], "label": [BerthLabel.instance]]) { event in
+        try await docker.events(filters: ["type": ["container"], "event": ["die"], "label": [BerthLabel.instance, namespaceFilter]]) { event in
             if let instanceID = event.actor.attributes?[BerthLabel.instance] {
                 await died(instanceID, Int(event.actor.attributes?["exitCode"] ?? "") ?? -1)
             }

@@ -24,7 +24,7 @@ public enum JSONResponse {
     /// Decodes a JSON body into `type`, answering 400 `invalid_body` when it does not fit.
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: BerthRequestContext) async throws -> T {
         var request = request
-        let buffer = try await request.collateBody(context: context)
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         guard buffer.readableBytes > 0 else {
             throw BerthError.badRequest("invalid_body", "The request needs a JSON body.")
         }

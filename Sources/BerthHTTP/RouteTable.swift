@@ -7,6 +7,12 @@ public struct ServedRoute: Hashable, Sendable, CustomStringConvertible {
     /// Path in OpenAPI form.
     public var path: String
 
+    /// Creates a route description.
+    public init(method: String, path: String) {
+        self.method = method
+        self.path = path
+    }
+
     public var description: String { "\(method.uppercased()) \(path)" }
 }
 

@@ -240,11 +240,19 @@ public actor SQLiteStore: BerthStore {
         do {
             _ = try await connection.query(sql, binds)
         } catch let error as SQLiteError {
-            guard case .constraint = error.reason else {
+            // SQLite reports either the primary or the extended result code, depending on the build.
+            switch error.reason {
+            case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraintUniqueRowIDFailed:
+                throw conflict
+            case .constraintForeignKeyFailed:
+                throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
+            case .constraint where error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY"):
+                throw conflict
+            case .constraint:
+                throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
+            default:
                 throw BerthError.unavailable("store_unavailable", "The database failed: \(error.message)")
             }
-            if error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY") { throw conflict }
-            throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
         } catch {
             throw BerthError.unavailable("store_unavailable", "The database failed: \(error)")
         }

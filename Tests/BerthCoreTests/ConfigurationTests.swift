@@ -1,0 +1,118 @@
+import BerthCore
+import Testing
+
+@Suite("BerthConfiguration.resolve")
+struct ConfigurationTests {
+    @Test("with nothing given, every setting has its documented default")
+    func defaults() throws {
+        let config = try BerthConfiguration.resolve(flags: [:], environment: [:], configFileYAML: nil)
+        #expect(config == BerthConfiguration())
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 8080)
+        #expect(config.dataDirectory == "./data")
+        #expect(config.dockerHost == "unix:///var/run/docker.sock")
+        #expect(config.portRange == 20000...29999)
+        #expect(config.assignment == .user)
+        #expect(config.ownerCap == 3)
+        #expect(config.globalCap == 100)
+        #expect(config.adminToken == nil)
+        #expect(config.endpointHost == "127.0.0.1")
+    }
+
+    @Test("a flag beats the environment, which beats the file, which beats the default")
+    func precedence() throws {
+        let file = """
+            port: 7000
+            host: 10.0.0.1
+            dataDir: /srv/berth
+            ownerCap: 5
+            """
+        let environment = ["BERTH_PORT": "8000", "BERTH_HOST": "0.0.0.0", "BERTH_OWNER_CAP": "", "UNRELATED": "x"]
+        let flags = ["port": "9000"]
+
+        let all = try BerthConfiguration.resolve(flags: flags, environment: environment, configFileYAML: file)
+        #expect(all.port == 9000, "the flag wins")
+        #expect(all.host == "0.0.0.0", "the environment beats the file")
+        #expect(all.dataDirectory == "/srv/berth", "the file beats the default")
+        #expect(all.ownerCap == 5, "an empty environment variable counts as unset")
+        #expect(all.globalCap == 100, "the default remains where nothing is given")
+
+        let noFlag = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: file)
+        #expect(noFlag.port == 8000)
+        let fileOnly = try BerthConfiguration.resolve(flags: [:], environment: [:], configFileYAML: file)
+        #expect(fileOnly.port == 7000)
+        #expect(fileOnly.host == "10.0.0.1")
+    }
+
+    @Test("every setting can be set and reaches its property")
+    func everySetting() throws {
+        let environment = [
+            "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_ENVIRONMENTS": "/e",
+            "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
+            "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5",
+            "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+        ]
+        let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
+        #expect(config.host == "0.0.0.0")
+        #expect(config.port == 0)
+        #expect(config.dataDirectory == "/d")
+        #expect(config.environmentsDirectory == "/e")
+        #expect(config.publishAddress == "0.0.0.0")
+        #expect(config.publicHost == "play.example.org")
+        #expect(config.endpointHost == "play.example.org")
+        #expect(config.portRange == 30000...30100)
+        #expect(config.assignment == .team)
+        #expect(config.ownerCap == 1)
+        #expect(config.globalCap == 7)
+        #expect(config.reaperIntervalSeconds == 0.5)
+        #expect(config.adminToken == "0123456789abcdef")
+        #expect(config.logLevel == "debug")
+        #expect(config.dockerHost == "tcp://127.0.0.1:2375")
+        #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
+    }
+
+    @Test("a wildcard publish address shows endpoints on loopback")
+    func endpointHostForWildcard() throws {
+        let config = try BerthConfiguration.resolve(flags: ["publishAddress": "0.0.0.0"], environment: [:], configFileYAML: nil)
+        #expect(config.endpointHost == "127.0.0.1")
+    }
+
+    @Test("setting names map to BERTH_ variables in upper snake case")
+    func variableNames() {
+        #expect(BerthConfiguration.environmentVariable(for: "dataDir") == "BERTH_DATA_DIR")
+        #expect(BerthConfiguration.environmentVariable(for: "reaperInterval") == "BERTH_REAPER_INTERVAL")
+        #expect(BerthConfiguration.environmentVariable(for: "port") == "BERTH_PORT")
+    }
+
+    @Test("invalid values are rejected with invalid_config naming their source", arguments: [
+        (["port": "http"], [String: String](), nil as String?, "--port"),
+        (["port": "70000"], [:], nil, "--port"),
+        ([:], ["BERTH_PORT_RANGE": "900-1000"], nil, "BERTH_PORT_RANGE"),
+        ([:], ["BERTH_PORT_RANGE": "3000-2000"], nil, "BERTH_PORT_RANGE"),
+        ([:], ["BERTH_ASSIGNMENT": "everyone"], nil, "BERTH_ASSIGNMENT"),
+        ([:], ["BERTH_OWNER_CAP": "0"], nil, "BERTH_OWNER_CAP"),
+        ([:], ["BERTH_GLOBAL_CAP": "-3"], nil, "BERTH_GLOBAL_CAP"),
+        ([:], ["BERTH_REAPER_INTERVAL": "0"], nil, "BERTH_REAPER_INTERVAL"),
+        ([:], ["BERTH_ADMIN_TOKEN": "short"], nil, "BERTH_ADMIN_TOKEN"),
+        ([:], ["BERTH_LOG_LEVEL": "loud"], nil, "BERTH_LOG_LEVEL"),
+        ([:], [:], "ownerCap: many", "config file: ownerCap"),
+        ([:], [:], "colour: blue", "config file: colour"),
+        ([:], [:], "- just\n- a list", "config file"),
+    ])
+    func invalidValues(flags: [String: String], environment: [String: String], file: String?, source: String) {
+        #expect {
+            try BerthConfiguration.resolve(flags: flags, environment: environment, configFileYAML: file)
+        } throws: { error in
+            guard let berth = error as? BerthError else { return false }
+            return berth.code == "invalid_config" && berth.statusCode == 400 && berth.message.hasPrefix(source)
+        }
+    }
+
+    @Test("the admin token never appears in its own error message")
+    func secretNotEchoed() throws {
+        let error = try #require(throws: BerthError.self) {
+            try BerthConfiguration.resolve(flags: ["adminToken": "hunter2"], environment: [:], configFileYAML: nil)
+        }
+        #expect(!error.message.contains("hunter2"))
+    }
+}

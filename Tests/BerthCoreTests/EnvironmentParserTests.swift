@@ -1,0 +1,218 @@
+import BerthCore
+import Testing
+
+@Suite("EnvironmentParser")
+struct EnvironmentParserTests {
+    let parser = EnvironmentParser()
+
+    @Test("a full berth block is read into every setting")
+    func fullBlock() throws {
+        let yaml = """
+            name: Linux basics
+            author: ops
+            category: linux
+            description: Find the hidden flag.
+            value: 100
+            type: dynamic
+            tags: [intro, shell]
+            connection_info: use the browser terminal
+            image: .
+            berth:
+              terminal: {command: ["/bin/sh", "-l"], user: "1000:1000", workdir: /home/player}
+              command: ["httpd", "-f", "-p", "8080"]
+              ports: [{port: 8080, protocol: http}, {port: 2222, protocol: tcp}, 9000]
+              resources: {memory: 128m, cpus: 0.5, pids: 64}
+              network: isolated
+              lifetime: {ttl: 30m, renewals: 3, maxLifetime: 2h, idle: 10m}
+              readOnlyRoot: true
+              writable: [/home/player, /tmp]
+              tmpfsSize: 32m
+              capabilities: [cap_net_bind_service, CHOWN]
+            """
+        let outcome = parser.parse(yaml: yaml, file: "linux-basics/challenge.yml", slug: "linux-basics")
+        #expect(outcome.problems.isEmpty, "unexpected problems: \(outcome.problems)")
+        let spec = try #require(outcome.spec)
+        #expect(spec.slug == "linux-basics")
+        #expect(spec.name == "Linux basics")
+        #expect(spec.author == "ops")
+        #expect(spec.category == "linux")
+        #expect(spec.description == "Find the hidden flag.")
+        #expect(spec.value == 100)
+        #expect(spec.type == "dynamic")
+        #expect(spec.tags == ["intro", "shell"])
+        #expect(spec.connectionInfo == "use the browser terminal")
+        #expect(spec.buildsFromFolder)
+        #expect(spec.imageReference == "berth-env/linux-basics:latest")
+
+        let berth = spec.berth
+        #expect(berth.terminal == TerminalSpec(command: ["/bin/sh", "-l"], user: "1000:1000", workdir: "/home/player"))
+        #expect(berth.command == ["httpd", "-f", "-p", "8080"])
+        #expect(berth.ports == [
+            PortSpec(port: 8080, protocol: .http), PortSpec(port: 2222, protocol: .tcp), PortSpec(port: 9000, protocol: .tcp),
+        ])
+        #expect(berth.resources == ResourceSpec(memoryBytes: 128 << 20, cpus: 0.5, pids: 64))
+        #expect(berth.network == .isolated)
+        #expect(berth.lifetime == LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: 600))
+        #expect(berth.readOnlyRoot)
+        #expect(berth.writable == ["/home/player", "/tmp"])
+        #expect(berth.tmpfsBytes == 32 << 20)
+        #expect(berth.capabilities == ["NET_BIND_SERVICE", "CHOWN"])
+        #expect(!berth.privileged)
+    }
+
+    @Test("a ctfcli-only file without a berth block gets the documented defaults")
+    func ctfcliOnly() throws {
+        let yaml = """
+            name: "Web 101"
+            category: web
+            description: A plain ctfcli challenge.
+            value: 500
+            type: standard
+            flags:
+              - flag{static}
+              - {type: regex, content: "flag\\\\{.*\\\\}"}
+            hints:
+              - {content: look closer, cost: 10}
+            files: [dist/app.zip]
+            requirements: [warmup]
+            state: visible
+            version: "0.1"
+            """
+        let outcome = parser.parse(yaml: yaml, file: "web-101/challenge.yml", slug: "web-101")
+        #expect(outcome.problems.isEmpty, "ctfcli fields must not warn: \(outcome.problems)")
+        let spec = try #require(outcome.spec)
+        #expect(spec.name == "Web 101")
+        #expect(spec.value == 500)
+        #expect(spec.image == ".")
+        #expect(spec.berth == BerthSettings())
+        #expect(spec.berth.terminal.command == ["/bin/sh"])
+        #expect(spec.berth.ports.isEmpty)
+        #expect(spec.berth.network == .none)
+        #expect(spec.berth.resources == ResourceSpec(memoryBytes: 256 << 20, cpus: 1.0, pids: 128))
+        #expect(spec.berth.lifetime == LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: nil))
+        #expect(!spec.berth.readOnlyRoot)
+        #expect(spec.berth.writable == ["/tmp"])
+    }
+
+    @Test("a prebuilt image reference is used as is")
+    func prebuiltImage() throws {
+        let outcome = parser.parse(yaml: "name: X\nimage: berth/base:latest\n", file: "x/challenge.yml", slug: "x")
+        let spec = try #require(outcome.spec)
+        #expect(!spec.buildsFromFolder)
+        #expect(spec.imageReference == "berth/base:latest")
+    }
+
+    @Test("every error is collected and reported as file: field: reason")
+    func collectsEveryError() {
+        let yaml = """
+            category: misc
+            value: lots
+            berth:
+              terminal: {command: [], user: 1000:1000, workdir: home/player}
+              ports: [{port: 70000}, {protocol: udp, port: 22}, {protocol: http}]
+              resources: {memory: 1k, cpus: 100, pids: 2}
+              network: everywhere
+              lifetime: {ttl: soon, renewals: -1, maxLifetime: 1x}
+              readOnlyRoot: maybe
+              writable: [relative/path, /ok, /a/../etc]
+              tmpfsSize: huge
+              capabilities: [SYS_ADMIN]
+            """
+        let file = "broken/challenge.yml"
+        let outcome = parser.parse(yaml: yaml, file: file, slug: "broken")
+        #expect(outcome.spec == nil)
+        let errors = outcome.problems.filter { $0.severity == .error }
+        let fields = Set(errors.map(\.field))
+        let expected: Set<String> = [
+            "name", "value", "berth.terminal.command", "berth.terminal.user", "berth.terminal.workdir",
+            "berth.ports[0].port", "berth.ports[1].protocol", "berth.ports[2].port",
+            "berth.resources.memory", "berth.resources.cpus", "berth.resources.pids", "berth.network",
+            "berth.lifetime.ttl", "berth.lifetime.renewals", "berth.lifetime.maxLifetime", "berth.readOnlyRoot",
+            "berth.writable[0]", "berth.writable[2]", "berth.tmpfsSize", "berth.capabilities",
+        ]
+        #expect(fields == expected, "missing: \(expected.subtracting(fields)), extra: \(fields.subtracting(expected))")
+        for problem in errors {
+            #expect(problem.file == file)
+            #expect(!problem.reason.isEmpty)
+            #expect(problem.description == "\(file): \(problem.field): \(problem.reason)")
+        }
+        let memory = errors.first { $0.field == "berth.resources.memory" }
+        #expect(memory?.reason.contains("1k") == true)
+        let user = errors.first { $0.field == "berth.terminal.user" }
+        #expect(user?.reason.contains("quoted") == true, "an unquoted 1000:1000 is YAML base 60; the reason must say to quote it")
+    }
+
+    @Test("unknown fields are kept as warnings and do not reject the file")
+    func unknownFieldsWarn() throws {
+        let yaml = """
+            name: Warnings
+            flavour: vanilla
+            berth:
+              colour: blue
+              resources: {memory: 64m, gpus: 1}
+              privileged: true
+            """
+        let outcome = parser.parse(yaml: yaml, file: "w/challenge.yml", slug: "w")
+        let spec = try #require(outcome.spec)
+        #expect(outcome.problems.allSatisfy { $0.severity == .warning })
+        #expect(Set(outcome.problems.map(\.field)) == ["flavour", "berth.colour", "berth.resources.gpus", "berth.privileged"])
+        #expect(spec.warnings == outcome.problems)
+        #expect(spec.berth.privileged)
+        #expect(spec.berth.resources.memoryBytes == 64 << 20)
+        let flavour = try #require(outcome.problems.first { $0.field == "flavour" })
+        #expect(flavour.description == "w/challenge.yml: flavour: warning: \(flavour.reason)")
+    }
+
+    @Test("bad durations and sizes name the field and the value", arguments: [
+        ("berth:\n  lifetime: {ttl: 30 minutes}", "berth.lifetime.ttl", "30 minutes"),
+        ("berth:\n  lifetime: {ttl: 0s}", "berth.lifetime.ttl", "0s"),
+        ("berth:\n  lifetime: {idle: -5m}", "berth.lifetime.idle", "-5m"),
+        ("berth:\n  lifetime: {ttl: 9999999999999999d}", "berth.lifetime.ttl", "9999999999999999d"),
+        ("berth:\n  lifetime: {ttl: 2h, maxLifetime: 1h}", "berth.lifetime.maxLifetime", "2h"),
+        ("berth:\n  resources: {memory: 12 parsecs}", "berth.resources.memory", "12 parsecs"),
+        ("berth:\n  resources: {memory: 5m}", "berth.resources.memory", "5m"),
+        ("berth:\n  resources: {memory: 0}", "berth.resources.memory", "0"),
+        ("berth:\n  tmpfsSize: -1m", "berth.tmpfsSize", "-1m"),
+    ])
+    func badValues(berthYAML: String, field: String, mentioned: String) throws {
+        let outcome = parser.parse(yaml: "name: Bad\n" + berthYAML + "\n", file: "bad/challenge.yml", slug: "bad")
+        #expect(outcome.spec == nil)
+        let problem = try #require(outcome.problems.first { $0.severity == .error })
+        #expect(problem.field == field)
+        #expect(problem.reason.contains(mentioned), "reason '\(problem.reason)' should mention '\(mentioned)'")
+    }
+
+    @Test("ports without a network become isolated; network none with ports is an error")
+    func portsAndNetwork() throws {
+        let implicit = parser.parse(yaml: "name: W\nberth:\n  ports: [8080]\n", file: "f", slug: "w")
+        #expect(try #require(implicit.spec).berth.network == .isolated)
+
+        let explicit = parser.parse(yaml: "name: W\nberth:\n  ports: [8080]\n  network: none\n", file: "f", slug: "w")
+        #expect(explicit.spec == nil)
+        #expect(explicit.problems.map(\.field) == ["berth.network"])
+
+        let duplicate = parser.parse(yaml: "name: W\nberth:\n  ports: [8080, {port: 8080, protocol: http}]\n", file: "f", slug: "w")
+        #expect(duplicate.problems.map(\.field) == ["berth.ports[1].port"])
+    }
+
+    @Test("files that are not a mapping of fields are rejected with a reason")
+    func malformedFiles() {
+        for (yaml, field) in [("", "(file)"), ("- a\n- b\n", "(file)"), ("name: [unclosed\n", "(file)"), ("name: X\nberth: 3\n", "berth")] {
+            let outcome = parser.parse(yaml: yaml, file: "m/challenge.yml", slug: "m")
+            #expect(outcome.spec == nil, "'\(yaml)' must be rejected")
+            #expect(outcome.problems.first?.field == field, "'\(yaml)': \(outcome.problems)")
+        }
+    }
+
+    @Test("slugs are folder names of lowercase letters, digits and dashes", arguments: [
+        ("linux-basics", true), ("a", true), ("0day", true), ("web-101", true), (String(repeating: "a", count: 63), true),
+        ("", false), ("-leading", false), ("Upper", false), ("under_score", false), ("dot.ted", false), ("spa ce", false),
+        ("ünïcode", false), (String(repeating: "a", count: 64), false),
+    ])
+    func slugs(slug: String, valid: Bool) {
+        #expect(EnvironmentParser.isValidSlug(slug) == valid)
+        let outcome = parser.parse(yaml: "name: S\n", file: "s/challenge.yml", slug: slug)
+        #expect((outcome.spec != nil) == valid)
+        if !valid { #expect(outcome.problems.map(\.field) == ["slug"]) }
+    }
+}

@@ -1,0 +1,118 @@
+import BerthCore
+import BerthEngine
+import BerthHTTP
+import BerthStore
+import DockerEngine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+/// A real server stack for API tests: SQLite in a temporary folder, the real Docker Engine, and
+/// an environments folder written by the test. Everything it creates is removed by ``shutdown()``.
+struct APIHarness {
+    static let adminToken = "test-admin-token-0123456789abcdef"
+
+    let directory: URL
+    let services: BerthServices
+    let docker: DockerClient
+    let configuration: BerthConfiguration
+    let logger: Logger
+
+    /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
+    static func make(environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in }) async throws -> APIHarness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
+        let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
+        try FileManager.default.createDirectory(at: envDirectory, withIntermediateDirectories: true)
+        for (slug, yaml) in environments {
+            let folder = envDirectory.appendingPathComponent(slug, isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try yaml.write(to: folder.appendingPathComponent("challenge.yml"), atomically: true, encoding: .utf8)
+            try "FROM berth/base:latest\nRUN echo built > /etc/berth-test\n".write(
+                to: folder.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        }
+        var configuration = BerthConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.environmentsDirectory = envDirectory.path
+        configuration.adminToken = adminToken
+        configuration.port = 0
+        configuration.portRange = 31000...31999
+        policy(&configuration)
+        var logger = Logger(label: "berth.test")
+        logger.logLevel = .warning
+
+        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger)
+        let accounts = Accounts(store: store)
+        _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
+        let docker = try DockerClient.fromEnvironment()
+        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress)
+        let catalog = EnvironmentCatalog(directory: envDirectory)
+        let scan = try await catalog.reload()
+        #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
+        let builder = ImageBuilder(docker: docker)
+        for environment in scan.environments {
+            try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
+        }
+        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
+        let services = BerthServices(store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime)
+        return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger)
+    }
+
+    /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
+    static func with(
+        environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in },
+        _ body: (APIHarness) async throws -> Void
+    ) async throws {
+        let harness = try await make(environments: environments, policy: policy)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.shutdown()
+            throw error
+        }
+        await harness.shutdown()
+    }
+
+    var application: Application<RouterResponder<BerthRequestContext>> {
+        makeApplication(configuration, services: services, logger: logger)
+    }
+
+    /// Kills every instance this harness started and removes its folder.
+    func shutdown() async {
+        if let admin = try? await services.store.user(named: Accounts.bootstrapAdminName) {
+            _ = try? await services.lifecycle.purge(by: admin)
+        }
+        try? await services.store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Creates a player and returns their id and token secret.
+    func player(_ name: String) async throws -> (id: String, token: String) {
+        let user = try await services.accounts.createUser(name: name)
+        let issued = try await services.accounts.issueToken(userID: user.id, name: "test")
+        return (user.id, issued.secret)
+    }
+}
+
+/// Request helpers over HummingbirdTesting's client.
+extension TestClientProtocol {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil
+    ) async throws -> (status: Int, body: [String: Any]) {
+        var headers = HTTPFields()
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        let response = try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        let data = Data(response.body.readableBytesView)
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return (Int(response.status.code), object)
+    }
+}
+
+/// The `code` of an error envelope.
+func errorCode(_ body: [String: Any]) -> String? {
+    (body["error"] as? [String: Any])?["code"] as? String
+}

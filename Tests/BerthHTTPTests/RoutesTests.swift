@@ -1,0 +1,125 @@
+import BerthCore
+import BerthEngine
+import BerthHTTP
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@Suite("REST API routes (SQLite + real engine, in-process)")
+struct RoutesTests {
+    @Test("every route the router serves is described in the OpenAPI document, and only those")
+    func openAPICoversEveryRoute() async throws {
+        try await APIHarness.with { harness in
+            let served = Set(buildRouter(harness.services).served)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            var documented: Set<ServedRoute> = []
+            for (path, operations) in paths {
+                for method in operations.keys { documented.insert(ServedRoute(method: method, path: path)) }
+            }
+            #expect(served.count >= 20)
+            #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented))")
+            #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served))")
+            try await harness.application.test(.router) { client in
+                let answer = try await client.call(.get, "/api/v1/openapi.json")
+                #expect(answer.status == 200)
+                #expect(answer.body["openapi"] as? String == "3.0.3")
+            }
+        }
+    }
+
+    @Test("health is public; readiness checks the store and the engine")
+    func healthAndReadiness() async throws {
+        try await APIHarness.with { harness in
+            try await harness.application.test(.router) { client in
+                #expect(try await client.call(.get, "/healthz").status == 200)
+                let ready = try await client.call(.get, "/readyz")
+                #expect(ready.status == 200)
+                #expect(ready.body["engine"] as? String == "ok")
+                #expect(ready.body["store"] as? String == "ok")
+            }
+        }
+    }
+
+    @Test("authentication: missing, malformed and unknown tokens get 401; players get 403 on admin routes")
+    func authentication() async throws {
+        try await APIHarness.with { harness in
+            let player = try await harness.player("alice")
+            try await harness.application.test(.router) { client in
+                let missing = try await client.call(.get, "/api/v1/instances")
+                #expect(missing.status == 401)
+                #expect(errorCode(missing.body) == "unauthorized")
+                let unknown = try await client.call(.get, "/api/v1/instances", token: "berth_not-a-real-token")
+                #expect(unknown.status == 401)
+                #expect(errorCode(unknown.body) == "unauthorized")
+                let me = try await client.call(.get, "/api/v1/me", token: player.token)
+                #expect(me.status == 200)
+                #expect(me.body["id"] as? String == player.id)
+                #expect(me.body["role"] as? String == "player")
+                for (method, path) in [("POST", "/api/v1/admin/purge"), ("GET", "/api/v1/users"), ("POST", "/api/v1/teams"), ("GET", "/api/v1/admin/events")] {
+                    let answer = try await client.call(method == "POST" ? .post : .get, path, token: player.token, json: method == "POST" ? #"{"name":"x"}"# : nil)
+                    #expect(answer.status == 403, "\(method) \(path)")
+                    #expect(errorCode(answer.body) == "forbidden")
+                }
+                let noRoute = try await client.call(.get, "/api/v1/nothing-here", token: player.token)
+                #expect(noRoute.status == 404)
+                #expect(errorCode(noRoute.body) == "route_not_found")
+            }
+        }
+    }
+
+    @Test("admin creates users, tokens and teams; bad input gets stable error codes")
+    func accounts() async throws {
+        try await APIHarness.with { harness in
+            let admin = APIHarness.adminToken
+            try await harness.application.test(.router) { client in
+                let created = try await client.call(.post, "/api/v1/users", token: admin, json: #"{"name":"bob"}"#)
+                #expect(created.status == 201)
+                let userID = try #require(created.body["id"] as? String)
+                #expect(created.body["name"] as? String == "bob")
+                let duplicate = try await client.call(.post, "/api/v1/users", token: admin, json: #"{"name":"bob"}"#)
+                #expect(duplicate.status == 409)
+                #expect(errorCode(duplicate.body) == "user_name_taken")
+                let badName = try await client.call(.post, "/api/v1/users", token: admin, json: #"{"name":"<script>"}"#)
+                #expect(badName.status == 422)
+                #expect(errorCode(badName.body) == "invalid_name")
+                let missingField = try await client.call(.post, "/api/v1/users", token: admin, json: #"{"nom":"x"}"#)
+                #expect(missingField.status == 400)
+                #expect(errorCode(missingField.body) == "invalid_body")
+                let notJSON = try await client.call(.post, "/api/v1/users", token: admin, json: "name=bob")
+                #expect(notJSON.status == 400)
+                #expect(errorCode(notJSON.body) == "invalid_body")
+                let badRole = try await client.call(.post, "/api/v1/users", token: admin, json: #"{"name":"carol","role":"root"}"#)
+                #expect(badRole.status == 422)
+                #expect(errorCode(badRole.body) == "invalid_role")
+
+                let token = try await client.call(.post, "/api/v1/users/\(userID)/tokens", token: admin, json: #"{"name":"laptop"}"#)
+                #expect(token.status == 201)
+                let secret = try #require(token.body["token"] as? String)
+                #expect(secret.hasPrefix("berth_"))
+                let stored = try await harness.services.store.tokens(userID: userID)
+                #expect(stored.count == 1)
+                #expect(stored.first?.secretHash != secret)
+                #expect(stored.first?.secretHash == Accounts.hash(secret))
+                let me = try await client.call(.get, "/api/v1/me", token: secret)
+                #expect(me.body["name"] as? String == "bob")
+                let noUser = try await client.call(.post, "/api/v1/users/usr_missing/tokens", token: admin, json: #"{"name":"x"}"#)
+                #expect(noUser.status == 404)
+                #expect(errorCode(noUser.body) == "user_not_found")
+
+                let team = try await client.call(.post, "/api/v1/teams", token: admin, json: #"{"name":"red"}"#)
+                #expect(team.status == 201)
+                let teamID = try #require(team.body["id"] as? String)
+                let joined = try await client.call(.post, "/api/v1/teams/\(teamID)/members", token: admin, json: "{\"userId\":\"\(userID)\"}")
+                #expect(joined.status == 201)
+                #expect(joined.body["members"] as? [String] == [userID])
+                let again = try await client.call(.post, "/api/v1/teams/\(teamID)/members", token: admin, json: "{\"userId\":\"\(userID)\"}")
+                #expect(again.status == 409)
+                #expect(errorCode(again.body) == "already_member")
+                let ghostTeam = try await client.call(.post, "/api/v1/teams/team_missing/members", token: admin, json: "{\"userId\":\"\(userID)\"}")
+                #expect(ghostTeam.status == 404)
+                #expect(errorCode(ghostTeam.body) == "team_not_found")
+            }
+        }
+    }
+}

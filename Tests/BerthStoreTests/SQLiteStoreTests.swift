@@ -1,0 +1,284 @@
+import BerthCore
+import BerthEngine
+import BerthStore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Opens a store on a file in a fresh temporary directory and closes it afterwards.
+func withStore<Result: Sendable>(_ body: (SQLiteStore, TemporaryDirectory) async throws -> Result) async throws -> Result {
+    try await TemporaryDirectory.with(prefix: "berth-store") { directory in
+        let store = try await SQLiteStore.open(path: directory.path("berth.db").path)
+        do {
+            let result = try await body(store, directory)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
+
+/// Expects `body` to fail with a ``BerthError`` of this code and status.
+func expectBerthError(
+    _ code: String, status: Int, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(code) (\(status)), but it succeeded", sourceLocation: sourceLocation)
+    } catch let error as BerthError {
+        #expect(error.code == code, sourceLocation: sourceLocation)
+        #expect(error.statusCode == status, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected BerthError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+let epoch = Date(timeIntervalSince1970: 1_700_000_000)
+
+func makeInstance(
+    _ id: String, owner: Owner, environment: String = "linux-basics", state: InstanceState = .running, createdOffset: TimeInterval
+) -> Instance {
+    let created = epoch.addingTimeInterval(createdOffset)
+    return Instance(
+        id: id, environment: environment, owner: owner, requestedBy: owner.id, state: state, createdAt: created, updatedAt: created,
+        expiresAt: created.addingTimeInterval(1800), maxExpiresAt: created.addingTimeInterval(7200), renewalsLeft: 3
+    )
+}
+
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
+    @Test("migrations are applied by name once; reopening applies nothing again and keeps the data")
+    func migrations() async throws {
+        try await TemporaryDirectory.with(prefix: "berth-store") { directory in
+            let path = directory.path("berth.db").path
+            let first = try await SQLiteStore.open(path: path)
+            let applied = try await first.appliedMigrations()
+            #expect(applied == ["0001_initial"])
+            try await first.createUser(User(id: "usr_1", name: "ada", role: .admin, createdAt: epoch))
+            try await first.close()
+
+            let second = try await SQLiteStore.open(path: path)
+            #expect(try await second.appliedMigrations() == applied)
+            #expect(try await second.user(named: "ada")?.id == "usr_1")
+            try await second.ping()
+            try await second.close()
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test("an in-memory store works too")
+    func inMemory() async throws {
+        let store = try await SQLiteStore.open(path: nil)
+        try await store.ping()
+        #expect(try await store.appliedMigrations() == ["0001_initial"])
+        try await store.close()
+    }
+
+    @Test("a database that cannot be opened fails with store_unavailable")
+    func unopenable() async throws {
+        await expectBerthError("store_unavailable", status: 503) {
+            _ = try await SQLiteStore.open(path: "/nonexistent-dir-\(UniqueName.make())/berth.db")
+        }
+    }
+
+    @Test("users are stored, found by id and name, listed oldest first; a taken name is 409 user_name_taken")
+    func users() async throws {
+        try await withStore { store, _ in
+            let bob = User(id: "usr_b", name: "bob", role: .player, createdAt: epoch.addingTimeInterval(10))
+            let ada = User(id: "usr_a", name: "ada", role: .admin, createdAt: epoch)
+            try await store.createUser(bob)
+            try await store.createUser(ada)
+            #expect(try await store.user(id: "usr_b") == bob)
+            #expect(try await store.user(named: "ada") == ada)
+            #expect(try await store.user(id: "usr_missing") == nil)
+            #expect(try await store.users() == [ada, bob])
+            await expectBerthError("user_name_taken", status: 409) {
+                try await store.createUser(User(id: "usr_c", name: "bob", role: .player, createdAt: epoch))
+            }
+            #expect(try await store.users().count == 2)
+        }
+    }
+
+    @Test("tokens resolve to their user by hash; duplicates are 409 token_exists, unknown users 422")
+    func tokens() async throws {
+        try await withStore { store, _ in
+            let user = User(id: "usr_t", name: "tess", role: .player, createdAt: epoch)
+            try await store.createUser(user)
+            let hash = String(repeating: "ab", count: 32)
+            try await store.createToken(APIToken(id: "tok_1", userID: user.id, name: "ci", secretHash: hash, createdAt: epoch))
+            #expect(try await store.user(forTokenHash: hash) == user)
+            #expect(try await store.user(forTokenHash: String(repeating: "cd", count: 32)) == nil)
+            let tokens = try await store.tokens(userID: user.id)
+            #expect(tokens.map(\.secretHash) == [hash])
+            #expect(tokens.map(\.name) == ["ci"])
+
+            await expectBerthError("token_exists", status: 409) {
+                try await store.createToken(APIToken(id: "tok_2", userID: user.id, name: "dup", secretHash: hash, createdAt: epoch))
+            }
+            await expectBerthError("invalid_reference", status: 422) {
+                try await store.createToken(APIToken(id: "tok_3", userID: "usr_ghost", name: "x", secretHash: "ff", createdAt: epoch))
+            }
+        }
+    }
+
+    @Test("an issued token's secret authenticates, but only its hash reaches the database files")
+    func onlyHashesStored() async throws {
+        try await withStore { store, directory in
+            let accounts = Accounts(store: store)
+            let user = try await accounts.createUser(name: "tess")
+            let (token, secret) = try await accounts.issueToken(userID: user.id, name: "ci")
+            #expect(secret.hasPrefix("berth_"))
+            #expect(token.secretHash == Accounts.hash(secret))
+            #expect(token.secretHash != secret)
+            #expect(try await accounts.authenticate(secret: secret) == user)
+            #expect(try await accounts.authenticate(secret: secret + "x") == nil)
+            #expect(try await store.tokens(userID: user.id).map(\.secretHash) == [token.secretHash])
+
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.url.path)
+            #expect(files.contains("berth.db"))
+            var hashFound = false
+            for file in files {
+                let bytes = try Data(contentsOf: directory.path(file))
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "the secret leaked into \(file)")
+                if bytes.range(of: Data(token.secretHash.utf8)) != nil { hashFound = true }
+            }
+            #expect(hashFound, "the hash must be somewhere in the database files, or the scan proves nothing")
+        }
+    }
+
+    @Test("teams and memberships; a user is in one team only (409 already_member); team names are unique (409 team_name_taken)")
+    func teams() async throws {
+        try await withStore { store, _ in
+            let red = Team(id: "team_r", name: "red", createdAt: epoch)
+            let blue = Team(id: "team_b", name: "blue", createdAt: epoch.addingTimeInterval(1))
+            try await store.createTeam(red)
+            try await store.createTeam(blue)
+            await expectBerthError("team_name_taken", status: 409) {
+                try await store.createTeam(Team(id: "team_x", name: "red", createdAt: epoch))
+            }
+            #expect(try await store.teams() == [red, blue])
+            #expect(try await store.team(id: "team_b") == blue)
+
+            let zoe = User(id: "usr_z", name: "zoe", role: .player, createdAt: epoch)
+            let amy = User(id: "usr_y", name: "amy", role: .player, createdAt: epoch)
+            try await store.createUser(zoe)
+            try await store.createUser(amy)
+            try await store.addMember(teamID: red.id, userID: zoe.id)
+            try await store.addMember(teamID: red.id, userID: amy.id)
+            #expect(try await store.members(teamID: red.id) == [amy, zoe], "members are listed by name")
+            #expect(try await store.team(ofUser: zoe.id) == red)
+            #expect(try await store.members(teamID: blue.id).isEmpty)
+
+            await expectBerthError("already_member", status: 409) {
+                try await store.addMember(teamID: blue.id, userID: zoe.id)
+            }
+            await expectBerthError("already_member", status: 409) {
+                try await store.addMember(teamID: red.id, userID: zoe.id)
+            }
+            await expectBerthError("invalid_reference", status: 422) {
+                try await store.addMember(teamID: "team_ghost", userID: amy.id)
+            }
+            #expect(try await store.team(ofUser: zoe.id) == red)
+        }
+    }
+
+    @Test("instances round-trip every field and update in place")
+    func instanceRoundTrip() async throws {
+        try await withStore { store, _ in
+            var instance = makeInstance("inst_1", owner: Owner(kind: .team, id: "team_r"), createdOffset: 0)
+            instance.state = .requested
+            try await store.insertInstance(instance)
+            #expect(try await store.instance(id: "inst_1") == instance)
+            await expectBerthError("instance_exists", status: 409) {
+                try await store.insertInstance(instance)
+            }
+
+            instance.state = .running
+            instance.containerID = "c0ffee"
+            instance.networkID = "net1"
+            instance.renewalsLeft = 1
+            instance.updatedAt = epoch.addingTimeInterval(5)
+            instance.expiresAt = epoch.addingTimeInterval(3000)
+            instance.endpoints = [
+                Endpoint(port: 8080, protocol: .http, host: "127.0.0.1", hostPort: 20001, url: "http://127.0.0.1:20001/"),
+                Endpoint(port: 22, protocol: .tcp, host: "127.0.0.1", hostPort: 20002, url: nil),
+            ]
+            instance.reason = "because"
+            try await store.updateInstance(instance)
+            #expect(try await store.instance(id: "inst_1") == instance)
+            #expect(try await store.instance(id: "inst_other") == nil)
+        }
+    }
+
+    @Test("instance queries: active only, by owner, by environment, newest first, limited")
+    func instanceQueries() async throws {
+        try await withStore { store, _ in
+            let ada = Owner(kind: .user, id: "usr_a")
+            let bob = Owner(kind: .user, id: "usr_b")
+            let team = Owner(kind: .team, id: "usr_a")
+            let rows = [
+                makeInstance("inst_1", owner: ada, state: .stopped, createdOffset: 1),
+                makeInstance("inst_2", owner: ada, state: .running, createdOffset: 2),
+                makeInstance("inst_3", owner: bob, environment: "web", state: .requested, createdOffset: 3),
+                makeInstance("inst_4", owner: ada, environment: "web", state: .starting, createdOffset: 4),
+                makeInstance("inst_5", owner: bob, state: .expired, createdOffset: 5),
+                makeInstance("inst_6", owner: team, state: .stopping, createdOffset: 6),
+                makeInstance("inst_7", owner: bob, state: .failed, createdOffset: 7),
+            ]
+            for row in rows.shuffled() { try await store.insertInstance(row) }
+
+            #expect(try await store.instances(InstanceQuery()).map(\.id) == ["inst_7", "inst_6", "inst_5", "inst_4", "inst_3", "inst_2", "inst_1"])
+            #expect(try await store.instances(InstanceQuery(activeOnly: true)).map(\.id) == ["inst_6", "inst_4", "inst_3", "inst_2"])
+            #expect(try await store.instances(InstanceQuery(owner: ada)).map(\.id) == ["inst_4", "inst_2", "inst_1"])
+            #expect(try await store.instances(InstanceQuery(activeOnly: true, owner: bob)).map(\.id) == ["inst_3"])
+            #expect(try await store.instances(InstanceQuery(owner: team)).map(\.id) == ["inst_6"], "a team and a user with the same id are different owners")
+            #expect(try await store.instances(InstanceQuery(environment: "web")).map(\.id) == ["inst_4", "inst_3"])
+            #expect(try await store.instances(InstanceQuery(activeOnly: true, owner: ada, environment: "web")).map(\.id) == ["inst_4"])
+            #expect(try await store.instances(InstanceQuery(limit: 2)).map(\.id) == ["inst_7", "inst_6"])
+        }
+    }
+
+    @Test("the event log appends with increasing sequence numbers and reads newest first")
+    func events() async throws {
+        try await withStore { store, _ in
+            var sequences: [Int64] = []
+            for index in 0..<5 {
+                let stored = try await store.appendEvent(EventRecord(
+                    time: epoch.addingTimeInterval(TimeInterval(index)), kind: "instance.step\(index)",
+                    instanceID: index.isMultiple(of: 2) ? "inst_even" : "inst_odd", userID: index == 0 ? nil : "usr_a",
+                    detail: "detail \(index)"
+                ))
+                sequences.append(stored.sequence)
+            }
+            #expect(sequences == sequences.sorted())
+            #expect(Set(sequences).count == 5)
+            #expect(sequences.allSatisfy { $0 > 0 })
+
+            let all = try await store.events(instanceID: nil, limit: 100)
+            #expect(all.map(\.kind) == (0..<5).reversed().map { "instance.step\($0)" })
+            #expect(all.last?.userID == nil)
+            #expect(all.last?.detail == "detail 0")
+            #expect(all.last?.time == epoch)
+            #expect(try await store.events(instanceID: "inst_even", limit: 100).map(\.detail) == ["detail 4", "detail 2", "detail 0"])
+            #expect(try await store.events(instanceID: nil, limit: 2).map(\.sequence) == Array(sequences.suffix(2).reversed()))
+            #expect(try await store.events(instanceID: "inst_none", limit: 10).isEmpty)
+        }
+    }
+
+    @Test("concurrent writers through one store lose nothing")
+    func concurrentWrites() async throws {
+        try await withStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        try await store.appendEvent(EventRecord(time: epoch, kind: "k", detail: "\(index)"))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.events(instanceID: nil, limit: 1000).count == 50)
+        }
+    }
+}

@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""Instance start benchmark: Berth's POST /api/v1/instances → running, against `docker run -d`.
+
+What it does, in one run:
+
+1. builds the example images with `berth env build` (cached after the first time);
+2. starts `berth serve` on a free loopback port with a temporary data directory;
+3. creates a user and an API token through the admin API;
+4. N times, interleaved (Berth, baseline, Berth, baseline, ...):
+   - Berth: time from sending POST /api/v1/instances until the instance is `running`
+     (the 201 answer itself, or polling GET /api/v1/instances/{id}), then DELETE it;
+   - baseline: time of `docker run -d` through the CLI on the same image with the same
+     limits, then `docker rm -f`;
+5. a burst of concurrent POSTs (20 by default), counting failures, then deletes them;
+6. prints a table and writes bench-results/instance-start.json.
+
+Only the Python standard library is used. Exit status: 2 when the server did not start,
+1 when the benchmark could not be set up, 0 otherwise (missed targets are reported, not fatal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Targets from the issue: Berth's p50 at most 1.5 times the baseline's, and no failure in the burst.
+TARGET_P50_RATIO = 1.5
+TARGET_BURST_FAILURES = 0
+
+# The limits `examples/environments/linux-basics/challenge.yml` asks for, written as the
+# docker CLI flags that give the same container as Berth's ContainerBlueprint. Keep in sync
+# with both. (Berth also sets an `nproc` ulimit equal to the pids limit; it is left out here
+# because RLIMIT_NPROC counts every process of the uid on the host, not per container.)
+BASELINE_FLAGS = [
+    "--memory", "64m", "--memory-swap", "64m",
+    "--cpus", "0.5",
+    "--pids-limit", "64",
+    "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges",
+    "--init",
+    "--ulimit", "nofile=1024:1024",
+    "--read-only",
+    "--tmpfs", "/home/player:rw,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=0755",
+    "--tmpfs", "/tmp:rw,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=0755",
+    "--network", "none",
+    "--user", "1000:1000",
+    "--workdir", "/home/player",
+    "--hostname", "linux-basics",
+    "--log-opt", "max-size=1m", "--log-opt", "max-file=1",
+    "-i",
+]
+BASELINE_COMMAND = ["sleep", "infinity"]
+BASELINE_LABEL = "berth.bench=baseline"
+
+ACTIVE_STATES = {"requested", "starting", "running", "stopping"}
+FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
+
+
+class APIError(Exception):
+    """A non-2xx answer from Berth, with the error envelope's code and message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class BerthAPI:
+    """A tiny JSON client for Berth's REST API (thread-safe: one urllib request per call)."""
+
+    def __init__(self, base_url: str, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, token: str | None = None, body: object | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        request.add_header("Accept", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw.strip() else None)
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            code, message = "http_error", raw.decode(errors="replace")[:300]
+            try:
+                envelope = json.loads(raw)["error"]
+                code, message = envelope.get("code", code), envelope.get("message", message)
+            except (ValueError, KeyError, TypeError):
+                pass
+            raise APIError(error.code, code, message) from None
+
+
+def instance_of(payload):
+    """The instance object of an answer (top level, or under `instance` if wrapped)."""
+    if isinstance(payload, dict) and "id" not in payload and isinstance(payload.get("instance"), dict):
+        return payload["instance"]
+    return payload
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def summarize(samples_ms: list[float]) -> dict:
+    if not samples_ms:
+        return {"count": 0}
+    ordered = sorted(samples_ms)
+    p90 = statistics.quantiles(ordered, n=10, method="inclusive")[8] if len(ordered) > 1 else ordered[0]
+    return {
+        "count": len(ordered),
+        "p50": statistics.median(ordered),
+        "p90": p90,
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
+
+
+def default_berth() -> str:
+    for config in ("release", "debug"):
+        candidate = REPO / ".build" / config / "berth"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return str(REPO / ".build" / "release" / "berth")
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+class Benchmark:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.image = f"berth-env/{args.environment}:latest"
+        self.admin_token = secrets.token_hex(16)  # 32 characters
+        self.user_token: str | None = None
+        self.user_id: str | None = None
+        self.server: subprocess.Popen | None = None
+        self.server_log_path: Path | None = None
+        self.data_dir: Path | None = None
+        self.api: BerthAPI | None = None
+        self.created: set[str] = set()
+        self.created_lock = threading.Lock()
+
+    # -- server --------------------------------------------------------------------------
+
+    def build_images(self) -> None:
+        command = [self.args.berth, "env", "build", "--environments", self.args.environments]
+        log("building environment images: " + " ".join(command))
+        result = subprocess.run(command)
+        if result.returncode != 0:
+            raise SystemExit(f"bench: `{' '.join(command)}` failed with status {result.returncode}")
+        if subprocess.run(["docker", "image", "inspect", self.image], capture_output=True).returncode != 0:
+            raise SystemExit(f"bench: image {self.image} does not exist after `berth env build`")
+
+    def start_server(self) -> None:
+        port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="berth-bench-"))
+        self.server_log_path = self.data_dir / "server.log"
+        environment = dict(os.environ)
+        environment.update({
+            "BERTH_ADMIN_TOKEN": self.admin_token,
+            "BERTH_ASSIGNMENT": "unlimited",
+            "BERTH_OWNER_CAP": "100",
+            "BERTH_GLOBAL_CAP": "200",
+        })
+        command = [
+            self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(self.data_dir), "--environments", self.args.environments,
+        ]
+        log("starting: " + " ".join(command))
+        with open(self.server_log_path, "wb") as server_log:
+            self.server = subprocess.Popen(
+                command, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.api = BerthAPI(f"http://127.0.0.1:{port}", timeout=self.args.timeout)
+        deadline = time.monotonic() + self.args.ready_timeout
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                break
+            try:
+                status, _ = self.api.call("GET", "/readyz")
+                if status == 200:
+                    log(f"server ready on port {port}")
+                    return
+            except (APIError, OSError):
+                pass
+            time.sleep(0.1)
+        self.print_server_log()
+        exited = self.server.poll()
+        reason = f"exited with status {exited}" if exited is not None else f"not ready after {self.args.ready_timeout}s"
+        print(f"bench: error: berth serve {reason}", file=sys.stderr)
+        raise SystemExit(2)
+
+    def print_server_log(self, lines: int = 40) -> None:
+        if self.server_log_path and self.server_log_path.exists():
+            tail = self.server_log_path.read_text(errors="replace").splitlines()[-lines:]
+            print("bench: last lines of the server log:", file=sys.stderr)
+            for line in tail:
+                print("  " + line, file=sys.stderr)
+
+    def stop_server(self) -> None:
+        if self.server is None or self.server.poll() is not None:
+            return
+        try:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def create_user(self) -> None:
+        assert self.api
+        try:
+            _, user = self.api.call("POST", "/api/v1/users", self.admin_token, {"name": "bench"})
+            self.user_id = user["id"]
+            _, token = self.api.call("POST", f"/api/v1/users/{self.user_id}/tokens", self.admin_token, {"name": "bench"})
+            self.user_token = token["token"]
+        except (APIError, OSError, KeyError, TypeError) as error:
+            raise SystemExit(f"bench: could not create the bench user and token: {error}")
+        log(f"user {self.user_id} and its token created")
+
+    # -- one Berth instance --------------------------------------------------------------
+
+    def berth_start(self) -> tuple[float, str]:
+        """Milliseconds from sending the POST until the instance is running, and its id."""
+        assert self.api
+        started = time.perf_counter()
+        _, payload = self.api.call("POST", "/api/v1/instances", self.user_token, {"environment": self.args.environment})
+        instance = instance_of(payload)
+        instance_id = instance["id"]
+        with self.created_lock:
+            self.created.add(instance_id)
+        state = instance.get("state")
+        deadline = time.monotonic() + self.args.timeout
+        while state != "running":
+            if state in FINAL_FAILED_STATES:
+                raise RuntimeError(f"instance {instance_id} ended in state {state}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"instance {instance_id} not running after {self.args.timeout}s (state {state})")
+            time.sleep(0.01)
+            _, payload = self.api.call("GET", f"/api/v1/instances/{instance_id}", self.user_token)
+            state = instance_of(payload).get("state")
+        return (time.perf_counter() - started) * 1000, instance_id
+
+    def berth_delete(self, instance_id: str, wait: bool = True) -> None:
+        """Deletes an instance and, with `wait`, waits until it no longer counts as active."""
+        assert self.api
+        try:
+            self.api.call("DELETE", f"/api/v1/instances/{instance_id}", self.user_token)
+        except APIError as error:
+            if error.status != 404:
+                log(f"warning: DELETE {instance_id}: {error}")
+        deadline = time.monotonic() + 30
+        while wait and time.monotonic() < deadline:
+            try:
+                _, payload = self.api.call("GET", f"/api/v1/instances/{instance_id}", self.user_token)
+            except APIError as error:
+                if error.status == 404:
+                    break
+                raise
+            if instance_of(payload).get("state") not in ACTIVE_STATES:
+                break
+            time.sleep(0.05)
+        with self.created_lock:
+            self.created.discard(instance_id)
+
+    # -- baseline ------------------------------------------------------------------------
+
+    def baseline_start(self) -> tuple[float, str]:
+        command = ["docker", "run", "-d", "--label", BASELINE_LABEL, *BASELINE_FLAGS, self.image, *BASELINE_COMMAND]
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        elapsed = (time.perf_counter() - started) * 1000
+        if result.returncode != 0:
+            raise RuntimeError(f"docker run failed: {result.stderr.strip()}")
+        return elapsed, result.stdout.strip()
+
+    @staticmethod
+    def baseline_remove(container_id: str) -> None:
+        subprocess.run(["docker", "rm", "-f", container_id], capture_output=True)
+
+    # -- phases --------------------------------------------------------------------------
+
+    def sequential(self) -> dict:
+        berth_ms: list[float] = []
+        baseline_ms: list[float] = []
+        failures = {"berth": [], "baseline": []}
+        total = self.args.warmup + self.args.runs
+        for index in range(total):
+            counted = index >= self.args.warmup
+            label = f"run {index - self.args.warmup + 1}/{self.args.runs}" if counted else f"warm-up {index + 1}"
+            try:
+                elapsed, instance_id = self.berth_start()
+                self.berth_delete(instance_id)
+                if counted:
+                    berth_ms.append(elapsed)
+                berth_text = f"{elapsed:7.1f} ms"
+            except (APIError, RuntimeError, OSError, KeyError, TypeError) as error:
+                if counted:
+                    failures["berth"].append(str(error))
+                berth_text = f"FAILED ({error})"
+            try:
+                elapsed, container_id = self.baseline_start()
+                self.baseline_remove(container_id)
+                if counted:
+                    baseline_ms.append(elapsed)
+                baseline_text = f"{elapsed:7.1f} ms"
+            except RuntimeError as error:
+                if counted:
+                    failures["baseline"].append(str(error))
+                baseline_text = f"FAILED ({error})"
+            log(f"{label}: berth {berth_text}, docker run {baseline_text}")
+        return {"berth_ms": berth_ms, "baseline_ms": baseline_ms, "failures": failures}
+
+    def burst(self) -> dict:
+        count = self.args.burst
+        barrier = threading.Barrier(count)
+
+        def one(_: int):
+            barrier.wait()
+            started = time.perf_counter()
+            try:
+                elapsed, instance_id = self.berth_start()
+                return {"ok": True, "ms": elapsed, "id": instance_id, "start": started, "end": time.perf_counter()}
+            except (APIError, RuntimeError, OSError, KeyError, TypeError) as error:
+                return {"ok": False, "error": str(error), "start": started, "end": time.perf_counter()}
+
+        log(f"burst: {count} concurrent POST /api/v1/instances")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+            results = list(pool.map(one, range(count)))
+        wall_ms = (max(r["end"] for r in results) - min(r["start"] for r in results)) * 1000
+        latencies = [r["ms"] for r in results if r["ok"]]
+        errors = [r["error"] for r in results if not r["ok"]]
+        for error in sorted(set(errors)):
+            log(f"burst failure: {error}")
+        ids = [r["id"] for r in results if r["ok"]]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda instance_id: self.berth_delete(instance_id, wait=False), ids))
+        return {"count": count, "failures": len(errors), "errors": errors, "wall_ms": wall_ms, "latency": summarize(latencies)}
+
+    def cleanup(self) -> None:
+        """Best effort: nothing this run created may be left behind, whatever happened."""
+        if self.api and self.server and self.server.poll() is None:
+            for instance_id in list(self.created):
+                try:
+                    self.berth_delete(instance_id, wait=False)
+                except (APIError, OSError):
+                    pass
+        self.stop_server()
+        filters = [f"label={BASELINE_LABEL}"]
+        if self.user_id:
+            filters.append(f"label=berth.owner=user:{self.user_id}")
+        for container_filter in filters:
+            listed = subprocess.run(["docker", "ps", "-aq", "--filter", container_filter], capture_output=True, text=True)
+            leftovers = listed.stdout.split()
+            if leftovers:
+                log(f"removing {len(leftovers)} leftover container(s) ({container_filter})")
+                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+
+
+def render(results: dict) -> str:
+    def row(name: str, summary: dict, failures: int) -> str:
+        if not summary.get("count"):
+            return f"  {name:<28} {0:>5} {failures:>5}        -        -        -        -"
+        return (f"  {name:<28} {summary['count']:>5} {failures:>5} {summary['p50']:>8.1f} {summary['p90']:>8.1f}"
+                f" {summary['min']:>8.1f} {summary['max']:>8.1f}")
+
+    berth, baseline, burst = results["berth"], results["baseline"], results["burst"]
+    lines = [
+        "",
+        f"Instance start: {results['environment']} ({results['image']}), {results['runs']} sequential runs, interleaved",
+        f"  {'':<28} {'runs':>5} {'fail':>5} {'p50 ms':>8} {'p90 ms':>8} {'min ms':>8} {'max ms':>8}",
+        row("berth POST → running", berth["summary"], len(berth["failures"])),
+        row("docker run -d (CLI)", baseline["summary"], len(baseline["failures"])),
+    ]
+    ratio = results["p50_ratio"]
+    lines.append(f"  p50 ratio berth/baseline: {ratio:.2f}" if ratio is not None else "  p50 ratio berth/baseline: n/a")
+    latency = burst["latency"]
+    burst_p50 = f"{latency['p50']:.1f} ms" if latency.get("count") else "n/a"
+    burst_p90 = f"{latency['p90']:.1f} ms" if latency.get("count") else "n/a"
+    lines.append(f"Burst: {burst['count']} concurrent, {burst['failures']} failures, wall {burst['wall_ms']:.1f} ms,"
+                 f" p50 {burst_p50}, p90 {burst_p90}")
+    targets = results["targets"]
+    lines.append("Targets:")
+    lines.append(f"  p50 ratio <= {TARGET_P50_RATIO}: {'met' if targets['p50_ratio_met'] else 'NOT met'}")
+    lines.append(f"  burst failures == {TARGET_BURST_FAILURES}: {'met' if targets['burst_met'] else 'NOT met'}")
+    return "\n".join(lines)
+
+
+def command_output(command: list[str]) -> str | None:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
+    parser.add_argument("-n", "--runs", type=int, default=30, help="sequential runs of each kind (default 30)")
+    parser.add_argument("--burst", type=int, default=20, help="concurrent requests in the burst (default 20)")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted runs of each kind first (default 1)")
+    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
+    parser.add_argument("--environment", default="linux-basics", help="environment to start (default linux-basics)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds one instance may take to run (default 60)")
+    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
+    parser.add_argument("--output", default=str(REPO / "bench-results" / "instance-start.json"), help="JSON results file")
+    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+    args = parser.parse_args()
+
+    if not (os.path.isfile(args.berth) and os.access(args.berth, os.X_OK)):
+        print(f"bench: error: no berth binary at {args.berth}; build it with `swift build -c release --product berth`"
+              " or pass --berth PATH", file=sys.stderr)
+        return 1
+    if shutil.which("docker") is None:
+        print("bench: error: the docker CLI is needed for the baseline; run scripts/ensure-docker.sh", file=sys.stderr)
+        return 1
+    if args.environment != "linux-basics":
+        log("warning: the baseline's flags match linux-basics; other environments are not compared like for like")
+
+    bench = Benchmark(args)
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        if not args.no_env_build:
+            bench.build_images()
+        bench.start_server()
+        bench.create_user()
+        sequential = bench.sequential()
+        burst = bench.burst()
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        bench.cleanup()
+        if bench.server_log_path and bench.server_log_path.exists():
+            saved = Path(args.output).parent / "instance-start-server.log"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(bench.server_log_path, saved)
+        if bench.data_dir:
+            shutil.rmtree(bench.data_dir, ignore_errors=True)
+
+    berth_summary = summarize(sequential["berth_ms"])
+    baseline_summary = summarize(sequential["baseline_ms"])
+    ratio = None
+    if berth_summary.get("count") and baseline_summary.get("count"):
+        ratio = berth_summary["p50"] / baseline_summary["p50"]
+    results = {
+        "benchmark": "instance-start",
+        "startedAt": started_at.isoformat(),
+        "command": " ".join([sys.argv[0], *sys.argv[1:]]),
+        "machine": {
+            "cores": os.cpu_count(),
+            "kernel": platform.release(),
+            "dockerServer": command_output(["docker", "version", "-f", "{{.Server.Version}}"]),
+            "dockerClient": command_output(["docker", "version", "-f", "{{.Client.Version}}"]),
+        },
+        "berthBinary": os.path.abspath(args.berth),
+        "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        "environment": args.environment,
+        "image": bench.image,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "baselineCommand": " ".join(["docker", "run", "-d", *BASELINE_FLAGS, bench.image, *BASELINE_COMMAND]),
+        "berth": {"summary": berth_summary, "samples_ms": sequential["berth_ms"], "failures": sequential["failures"]["berth"]},
+        "baseline": {"summary": baseline_summary, "samples_ms": sequential["baseline_ms"], "failures": sequential["failures"]["baseline"]},
+        "p50_ratio": ratio,
+        "burst": burst,
+        "targets": {
+            "p50_ratio_max": TARGET_P50_RATIO,
+            "p50_ratio_met": ratio is not None and ratio <= TARGET_P50_RATIO,
+            "burst_failures_max": TARGET_BURST_FAILURES,
+            "burst_met": burst["failures"] <= TARGET_BURST_FAILURES,
+        },
+    }
+    print(render(results))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nResults written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
