@@ -47,9 +47,8 @@ TARGET_P50_RATIO = 1.5
 TARGET_BURST_FAILURES = 0
 
 # The limits `examples/environments/linux-basics/challenge.yml` asks for, written as the
-# docker CLI flags that give the same container as Berth's ContainerBlueprint. Keep in sync
-# with both. (Berth also sets an `nproc` ulimit equal to the pids limit; it is left out here
-# because RLIMIT_NPROC counts every process of the uid on the host, not per container.)
+# docker CLI flags that give the same container as Berth's ContainerBlueprint (hardening,
+# ulimits, tmpfs options, log cap). Keep in sync with both.
 BASELINE_FLAGS = [
     "--memory", "64m", "--memory-swap", "64m",
     "--cpus", "0.5",
@@ -57,7 +56,7 @@ BASELINE_FLAGS = [
     "--cap-drop", "ALL",
     "--security-opt", "no-new-privileges",
     "--init",
-    "--ulimit", "nofile=1024:1024",
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=32768:32768",
     "--read-only",
     "--tmpfs", "/home/player:rw,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=0755",
     "--tmpfs", "/tmp:rw,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=0755",
@@ -159,6 +158,9 @@ class Benchmark:
         self.args = args
         self.image = f"berth-env/{args.environment}:latest"
         self.admin_token = secrets.token_hex(16)  # 32 characters
+        # A namespace of its own, so this server's start-up reconciliation leaves the containers
+        # of any other Berth server on the same engine (a demo, a test run) alone.
+        self.namespace = f"bench-{secrets.token_hex(4)}"
         self.user_token: str | None = None
         self.user_id: str | None = None
         self.server: subprocess.Popen | None = None
@@ -189,6 +191,7 @@ class Benchmark:
             "BERTH_ASSIGNMENT": "unlimited",
             "BERTH_OWNER_CAP": "100",
             "BERTH_GLOBAL_CAP": "200",
+            "BERTH_NAMESPACE": self.namespace,
         })
         command = [
             self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -377,7 +380,7 @@ class Benchmark:
                 except (APIError, OSError):
                     pass
         self.stop_server()
-        filters = [f"label={BASELINE_LABEL}"]
+        filters = [f"label={BASELINE_LABEL}", f"label=berth.namespace={self.namespace}"]
         if self.user_id:
             filters.append(f"label=berth.owner=user:{self.user_id}")
         for container_filter in filters:
@@ -488,6 +491,7 @@ def main() -> int:
         "berthBinary": os.path.abspath(args.berth),
         "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
         "environment": args.environment,
+        "namespace": bench.namespace,
         "image": bench.image,
         "runs": args.runs,
         "warmup": args.warmup,

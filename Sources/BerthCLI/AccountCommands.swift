@@ -74,7 +74,7 @@ struct TokensCreateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let escaped = user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user
+        let escaped = ServerClient.pathSegment(user)
         let token = try await server.client().call(.POST, "/api/v1/users/\(escaped)/tokens", body: Body(name: name), as: JSONValue.self)
         if output.json { return try CLISupport.printJSON(token) }
         print(token["token"])
@@ -134,7 +134,7 @@ struct TeamsAddMemberCommand: AsyncParsableCommand {
     var user: String
 
     func run() async throws {
-        let escaped = team.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? team
+        let escaped = ServerClient.pathSegment(team)
         let answer = try await server.client().call(.POST, "/api/v1/teams/\(escaped)/members", body: ["userId": user], as: JSONValue.self)
         if output.json { return try CLISupport.printJSON(answer) }
         print("\(answer["id"]) \(answer["name"]): \(answer["members"])")

@@ -16,3 +16,19 @@ public struct BerthCommand: AsyncParsableCommand {
     /// Creates the command (ArgumentParser fills it in).
     public init() {}
 }
+
+extension BerthCommand {
+    /// Parses `arguments`, runs the chosen command (async or not) and exits with its status.
+    public static func run(_ arguments: [String]) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -44,7 +44,7 @@ struct InstancesKillCommand: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
+        let escaped = ServerClient.pathSegment(id)
         let answer = try await server.client().call(.DELETE, "/api/v1/instances/\(escaped)", as: JSONValue.self)
         if output.json { return try CLISupport.printJSON(answer) }
         print("\(answer["id"]) \(answer["state"])")

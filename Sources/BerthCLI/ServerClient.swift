@@ -64,6 +64,13 @@ struct ServerClient {
         }
     }
 
+    /// `text` escaped for use as one path segment.
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
     private struct ErrorAnswer: Decodable {
         struct Body: Decodable {
             var code: String

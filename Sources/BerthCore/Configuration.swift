@@ -42,6 +42,9 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var adminToken: String?
     /// Log level (`BERTH_LOG_LEVEL`, default `info`).
     public var logLevel = "info"
+    /// Name of this deployment (`BERTH_NAMESPACE`, default `default`). Containers and networks carry
+    /// it as the `berth.namespace` label, and reconciliation only touches its own namespace's.
+    public var namespace = "default"
 
     /// Creates the defaults.
     public init() {}
@@ -53,7 +56,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
     public static let settingNames = [
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
-        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel",
+        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace",
     ]
 
     /// The environment variable for a setting name.
@@ -140,6 +143,11 @@ public struct BerthConfiguration: Sendable, Equatable {
                 throw invalid("trace, debug, info, notice, warning, error or critical")
             }
             logLevel = value
+        case "namespace":
+            let valid = !value.isEmpty && value.count <= 63
+                && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
+            guard valid else { throw invalid("1-63 letters, digits, '-', '_' or '.'") }
+            namespace = value
         default:
             break
         }

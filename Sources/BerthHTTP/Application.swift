@@ -37,7 +37,10 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.badRequest("invalid_config", "DOCKER_HOST: \(error)")
         }
-        let runtime = DockerRuntime(docker: DockerClient(address: address), publishAddress: configuration.publishAddress)
+        let runtime = DockerRuntime(
+            docker: DockerClient(address: address), publishAddress: configuration.publishAddress,
+            namespace: configuration.namespace
+        )
         do {
             try await runtime.docker.ping()
             _ = try await runtime.docker.version()

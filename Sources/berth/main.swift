@@ -1,3 +1,3 @@
 import BerthCLI
 
-await BerthCommand.main()
+await BerthCommand.run(CommandLine.arguments.dropFirst().map { $0 })

@@ -108,7 +108,7 @@ struct EnvironmentParserTests {
             category: misc
             value: lots
             berth:
-              terminal: {command: [], user: 1000:1000, workdir: home/player}
+              terminal: {command: [], user: "root; rm -rf /", workdir: home/player}
               ports: [{port: 70000}, {protocol: udp, port: 22}, {protocol: http}]
               resources: {memory: 1k, cpus: 100, pids: 2}
               network: everywhere
@@ -139,7 +139,21 @@ struct EnvironmentParserTests {
         let memory = errors.first { $0.field == "berth.resources.memory" }
         #expect(memory?.reason.contains("1k") == true)
         let user = errors.first { $0.field == "berth.terminal.user" }
-        #expect(user?.reason.contains("quoted") == true, "an unquoted 1000:1000 is YAML base 60; the reason must say to quote it")
+        #expect(user?.reason.contains("uid[:gid]") == true)
+    }
+
+    @Test("a user written as uid:gid is read as text, quoted or not", arguments: ["user: 1000:1000", "user: \"1000:1000\""])
+    func uidGidUser(line: String) throws {
+        let outcome = parser.parse(yaml: "name: U\nberth:\n  terminal: {\(line)}\n", file: "u/challenge.yml", slug: "u")
+        #expect(try #require(outcome.spec).berth.terminal.user == "1000:1000")
+    }
+
+    @Test("a numeric user that YAML reads as a number is rejected with a hint to quote it")
+    func numericUser() {
+        let outcome = parser.parse(yaml: "name: U\nberth:\n  terminal: {user: 1000}\n", file: "u/challenge.yml", slug: "u")
+        #expect(outcome.spec == nil)
+        #expect(outcome.problems.first?.field == "berth.terminal.user")
+        #expect(outcome.problems.first?.reason.contains("quoted") == true)
     }
 
     @Test("unknown fields are kept as warnings and do not reject the file")

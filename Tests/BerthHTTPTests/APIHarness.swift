@@ -48,7 +48,10 @@ struct APIHarness {
         let accounts = Accounts(store: store)
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
-        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress)
+        let runtime = DockerRuntime(
+            docker: docker, publishAddress: configuration.publishAddress,
+            namespace: "test-\(UUID().uuidString.prefix(8).lowercased())"
+        )
         let catalog = EnvironmentCatalog(directory: envDirectory)
         let scan = try await catalog.reload()
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
