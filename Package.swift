@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -86,13 +87,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "BerthHTTP",
+            name: "BerthTerminal",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "DockerEngine", "HTTPTransport",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "BerthCore", "DockerEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BerthHTTP",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Web")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -125,10 +139,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthTerminalTests",
+            dependencies: ["BerthTerminal", "BerthCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BerthHTTPTests",
             dependencies: [
-                "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTestSupport", "DockerEngine",
+                "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -42,6 +42,15 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var adminToken: String?
     /// Log level (`BERTH_LOG_LEVEL`, default `info`).
     public var logLevel = "info"
+    /// Origins allowed to open terminal WebSockets (`BERTH_ALLOWED_ORIGINS`, comma-separated,
+    /// e.g. `https://ctf.example.org`). Empty (the default) allows only the server's own origin.
+    public var allowedOrigins: [String] = []
+    /// Folder holding `xterm/xterm.min.js` and friends, fetched by `make setup` (`BERTH_ASSETS_DIR`, default `./vendor`).
+    public var assetsDirectory = "./vendor"
+    /// Seconds a terminal outlives its last client, waiting for a reconnect (`BERTH_RECONNECT_WINDOW`, default 300).
+    public var reconnectWindowSeconds = 300
+    /// Sustained terminal input per terminal in bytes per second (`BERTH_TERMINAL_INPUT_RATE`, default 65536).
+    public var terminalInputRate = 65536
     /// Name of this deployment (`BERTH_NAMESPACE`, default `default`). Containers and networks carry
     /// it as the `berth.namespace` label, and reconciliation only touches its own namespace's.
     public var namespace = "default"
@@ -56,7 +65,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
     public static let settingNames = [
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
-        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace",
+        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
     ]
 
     /// The environment variable for a setting name.
@@ -143,6 +152,19 @@ public struct BerthConfiguration: Sendable, Equatable {
                 throw invalid("trace, debug, info, notice, warning, error or critical")
             }
             logLevel = value
+        case "allowedOrigins":
+            let origins = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.hasSuffix("/") {
+                throw invalid("comma-separated origins such as https://ctf.example.org (scheme, host and port; no path)")
+            }
+            allowedOrigins = origins
+        case "assetsDir": assetsDirectory = value
+        case "reconnectWindow":
+            guard let seconds = DurationText.seconds(value), seconds <= 86400 else { throw invalid("a duration up to 24h, e.g. 5m") }
+            reconnectWindowSeconds = seconds
+        case "terminalInputRate":
+            guard let rate = Int(value), rate >= 1024 else { throw invalid("bytes per second, at least 1024") }
+            terminalInputRate = rate
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

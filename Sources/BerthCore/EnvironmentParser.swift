@@ -96,6 +96,16 @@ public struct EnvironmentParser: Sendable {
             }
             settings.terminal.user = reader.userSpec(terminal, "user", path: "berth.terminal.user")
             settings.terminal.workdir = reader.absolutePath(terminal, "workdir", path: "berth.terminal.workdir")
+            if let action = reader.string(terminal, "onExit", path: "berth.terminal.onExit") {
+                if let parsed = TerminalExitAction(rawValue: action) {
+                    settings.terminal.onExit = parsed
+                } else {
+                    reader.error("berth.terminal.onExit", "'\(action)' must be new-shell or stop")
+                }
+            }
+            for key in terminal.keys.sorted() where !["command", "user", "workdir", "onExit"].contains(key) {
+                reader.warning("berth.terminal.\(key)", "unknown field, kept but not used")
+            }
         }
         if block["command"] != nil {
             settings.command = reader.stringList(block, "command", path: "berth.command")

@@ -24,6 +24,14 @@ public struct PortSpec: Codable, Sendable, Equatable {
     }
 }
 
+/// What Berth does when a terminal's shell exits.
+public enum TerminalExitAction: String, Codable, Sendable, CaseIterable {
+    /// Tell clients the shell exited and start a new one when they reconnect.
+    case newShell = "new-shell"
+    /// Stop the instance.
+    case stop
+}
+
 /// The shell a player gets in the browser terminal.
 public struct TerminalSpec: Codable, Sendable, Equatable {
     /// The command the terminal runs.
@@ -32,9 +40,13 @@ public struct TerminalSpec: Codable, Sendable, Equatable {
     public var user: String?
     /// Working directory, nil for the image's.
     public var workdir: String?
+    /// What happens when the shell exits on its own: offer a new shell (default) or stop the
+    /// instance (the interview "finish" pattern).
+    public var onExit: TerminalExitAction = .newShell
 
     /// Creates a terminal declaration.
-    public init(command: [String] = ["/bin/sh"], user: String? = nil, workdir: String? = nil) {
+    public init(command: [String] = ["/bin/sh"], user: String? = nil, workdir: String? = nil, onExit: TerminalExitAction = .newShell) {
+        self.onExit = onExit
         self.command = command
         self.user = user
         self.workdir = workdir

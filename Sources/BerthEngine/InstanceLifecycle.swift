@@ -78,6 +78,22 @@ public actor InstanceLifecycle {
     /// Number of active instances.
     public var activeCount: Int { active.count }
 
+    /// The active instance with this id, without an access check (for the terminal hub).
+    public func activeInstance(_ id: String) -> Instance? { active[id] }
+
+    /// Stops an instance on Berth's own behalf (for example when its terminal's shell exits and
+    /// the environment says so). Does nothing when it is not active or busy.
+    public func end(_ id: String, reason: String) async {
+        guard var instance = active[id], !busy.contains(id) else { return }
+        busy.insert(id)
+        defer { busy.remove(id) }
+        do {
+            try await finish(&instance, state: .stopped, reason: reason, user: nil)
+        } catch {
+            logger.warning("stopping failed; the reaper retries", metadata: ["instance.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
     /// The instance, if `user` may see it; otherwise `instance_not_found`.
     public func instance(_ id: String, for user: User) async throws -> Instance {
         guard Identifier.isWellFormed(id), let instance = try await store.instance(id: id) else { throw Self.notFound(id) }
@@ -383,7 +399,8 @@ public actor InstanceLifecycle {
         return Owner(kind: .team, id: team.id)
     }
 
-    private func isOwner(_ instance: Instance, _ user: User) async throws -> Bool {
+    /// True when `user` owns the instance, directly or through their team.
+    public func isOwner(_ instance: Instance, _ user: User) async throws -> Bool {
         switch instance.owner.kind {
         case .user: return instance.owner.id == user.id
         case .team: return try await store.team(ofUser: user.id)?.id == instance.owner.id

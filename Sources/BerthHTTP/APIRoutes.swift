@@ -1,8 +1,10 @@
 import BerthCore
 import BerthEngine
 import BerthStore
+import BerthTerminal
 import Foundation
 import Hummingbird
+import Logging
 
 /// Everything a route may call: the transport glue only decodes a request, checks who is asking
 /// and calls one of these.
@@ -17,19 +19,43 @@ public struct BerthServices: Sendable {
     public let lifecycle: InstanceLifecycle
     /// The container engine.
     public let runtime: any InstanceRuntime
+    /// Live terminals.
+    public let terminals: TerminalHub
+    /// Single-use terminal tickets.
+    public let tickets: TicketBook
+    /// Terminal share links.
+    public let shares: ShareBook
+    /// Terminal limits.
+    public let terminalSettings: TerminalSettings
+    /// Server settings routes depend on (origins, assets).
+    public let configuration: BerthConfiguration
 
-    /// Bundles the services.
-    public init(store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle, runtime: any InstanceRuntime) {
+    /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
+    public init(
+        store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
+        runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, logger: Logger
+    ) {
         self.store = store
         self.accounts = accounts
         self.catalog = catalog
         self.lifecycle = lifecycle
         self.runtime = runtime
+        self.configuration = configuration
+        var settings = TerminalSettings()
+        settings.reconnectWindow = .seconds(configuration.reconnectWindowSeconds)
+        settings.inputBytesPerSecond = configuration.terminalInputRate
+        self.terminalSettings = settings
+        self.tickets = TicketBook(lifetime: settings.ticketLifetime)
+        self.shares = ShareBook()
+        self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
+            guard let instance = await lifecycle.activeInstance(id) else { return nil }
+            return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
+        }
     }
 }
 
 /// Paths served without a token.
-public let publicAPIPaths: Set<String> = ["/healthz", "/readyz", "/api/v1/openapi.json"]
+public let publicAPIPaths: Set<String> = ["/", "/healthz", "/readyz", "/api/v1/openapi.json"]
 
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) -> RouteTable {
@@ -41,6 +67,8 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     EnvironmentRoutes(services: services).register(on: table)
     InstanceRoutes(services: services).register(on: table)
     AccountRoutes(services: services).register(on: table)
+    TerminalRoutes(services: services).register(on: table)
+    PageRoutes(services: services).register(on: table)
     return table
 }
 

@@ -5,6 +5,8 @@ import DockerEngine
 import Foundation
 import HTTPTransport
 import Hummingbird
+import HummingbirdWebSocket
+import BerthTerminal
 import Logging
 import ServiceLifecycle
 
@@ -59,7 +61,17 @@ public enum BerthAssembly {
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
         )
         try await lifecycle.reconcile()
-        let services = BerthServices(store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime)
+        let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
+        let services = BerthServices(
+            store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
+            configuration: configuration, logger: logger
+        )
+        await services.terminals.onShellExit { [lifecycle, catalog] instanceID, terminal, _ in
+            guard let instance = await lifecycle.activeInstance(instanceID),
+                  await catalog.environment(instance.environment)?.berth.terminal.onExit == .stop
+            else { return }
+            await lifecycle.end(instanceID, reason: "the shell of terminal '\(terminal)' exited")
+        }
         return Opened(services: services, generatedAdminToken: generated)
     }
 }
@@ -96,10 +108,15 @@ public func makeApplication(
         StoreCloser(store: services.store),
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
+        TerminalHubService(hub: services.terminals),
     ]
     let host = configuration.host
     return Application(
         router: table.router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: table.router,
+            configuration: WebSocketServerConfiguration(maxFrameSize: services.terminalSettings.maxFrameBytes)
+        ),
         configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: "berth"),
         services: background,
         onServerRunning: { channel in

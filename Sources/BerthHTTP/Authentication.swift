@@ -17,8 +17,17 @@ public struct BearerAuthMiddleware: RouterMiddleware {
         self.publicPaths = publicPaths
     }
 
+    /// Pages and assets carry no data, and the terminal WebSocket is opened with a single-use
+    /// ticket (browsers cannot set headers on a WebSocket).
+    static func authenticatesItself(_ request: Request) -> Bool {
+        let path = request.uri.path
+        guard request.method == .get else { return false }
+        if path.hasPrefix("/assets/") || (path.hasPrefix("/instances/") && path.hasSuffix("/terminal")) { return true }
+        return path.hasPrefix("/api/v1/instances/") && path.hasSuffix("/terminal")
+    }
+
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if publicPaths.contains(request.uri.path) { return try await next(request, context) }
+        if publicPaths.contains(request.uri.path) || Self.authenticatesItself(request) { return try await next(request, context) }
         guard let header = request.headers[.authorization] else {
             throw BerthError.unauthorized("This route needs a token: send 'Authorization: Bearer <token>'.")
         }

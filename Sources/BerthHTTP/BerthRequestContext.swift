@@ -1,21 +1,25 @@
 import BerthCore
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
 /// The per-request context: Hummingbird's core storage plus who is asking and from where.
-public struct BerthRequestContext: RequestContext {
+public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     /// Hummingbird's own per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The authenticated caller, set by ``BearerAuthMiddleware``.
     public var caller: User?
     /// The peer address, for logs (`client.ip`).
     public let clientIP: String
+    /// Hummingbird's hand-over slot for a WebSocket upgrade.
+    public let webSocket: WebSocketHandlerReference<BerthRequestContext>
 
     /// Creates the context for a request arriving on `source`'s channel.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.clientIP = source.channel.remoteAddress?.ipAddress ?? "-"
+        self.webSocket = .init()
     }
 
     /// Request bodies are small JSON documents.

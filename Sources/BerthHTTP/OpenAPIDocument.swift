@@ -430,6 +430,64 @@ public enum OpenAPIDocument {
             "type": "string"
           }
         }
+      },
+      "TerminalTicket": {
+        "type": "object",
+        "required": [
+          "ticket",
+          "expiresIn",
+          "access",
+          "terminal",
+          "url"
+        ],
+        "properties": {
+          "ticket": {
+            "type": "string"
+          },
+          "expiresIn": {
+            "type": "integer",
+            "description": "Seconds"
+          },
+          "access": {
+            "type": "string",
+            "enum": [
+              "read",
+              "write"
+            ]
+          },
+          "terminal": {
+            "type": "string"
+          },
+          "url": {
+            "type": "string",
+            "description": "Path of the WebSocket with the ticket"
+          }
+        }
+      },
+      "Share": {
+        "type": "object",
+        "required": [
+          "share",
+          "access",
+          "url"
+        ],
+        "properties": {
+          "share": {
+            "type": "string",
+            "description": "The link's secret"
+          },
+          "access": {
+            "type": "string",
+            "enum": [
+              "read",
+              "write"
+            ]
+          },
+          "url": {
+            "type": "string",
+            "description": "Terminal page with the share in its fragment"
+          }
+        }
       }
     },
     "responses": {
@@ -464,7 +522,7 @@ public enum OpenAPIDocument {
         }
       },
       "E404": {
-        "description": "Not found (route_not_found, instance_not_found, environment_not_found, user_not_found, team_not_found)",
+        "description": "Not found (route_not_found, instance_not_found, environment_not_found, user_not_found, team_not_found, asset_not_found)",
         "content": {
           "application/json": {
             "schema": {
@@ -484,7 +542,7 @@ public enum OpenAPIDocument {
         }
       },
       "E422": {
-        "description": "Invalid field value (invalid_name, invalid_role)",
+        "description": "Invalid field value (invalid_name, invalid_role, invalid_terminal, invalid_access)",
         "content": {
           "application/json": {
             "schema": {
@@ -1514,6 +1572,378 @@ public enum OpenAPIDocument {
         "tags": [
           "accounts"
         ]
+      }
+    },
+    "/api/v1/instances/{id}/terminal/ticket": {
+      "post": {
+        "summary": "A single-use ticket (valid at most 60 s) that opens the terminal WebSocket. The owner gets write access, an admin read-only (the proctor view), a share-link holder what the link grants.",
+        "operationId": "createTerminalTicket",
+        "tags": [
+          "terminal"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Instance id"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "terminal": {
+                    "type": "string",
+                    "description": "Terminal (tab) name, default main"
+                  },
+                  "share": {
+                    "type": "string",
+                    "description": "A share link secret (shr_\u2026)"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The ticket",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TerminalTicket"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          }
+        }
+      }
+    },
+    "/api/v1/instances/{id}/terminal": {
+      "get": {
+        "summary": "The terminal WebSocket (see docs/terminal-protocol.md). Binary frames carry PTY bytes both ways; text frames carry JSON control messages. Authenticated by the ticket, not a bearer token; the Origin must be allowed.",
+        "operationId": "terminalWebSocket",
+        "tags": [
+          "terminal"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Instance id"
+          },
+          {
+            "name": "ticket",
+            "in": "query",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Single-use ticket"
+          },
+          {
+            "name": "terminal",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Terminal name the ticket was issued for"
+          },
+          {
+            "name": "cols",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer"
+            },
+            "description": "Initial columns"
+          },
+          {
+            "name": "rows",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer"
+            },
+            "description": "Initial rows"
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "Switching to the WebSocket protocol"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          }
+        }
+      }
+    },
+    "/api/v1/instances/{id}/shares": {
+      "post": {
+        "summary": "Make a share link that lets a teammate watch (read) or co-drive (write) the terminal; owner only",
+        "operationId": "shareTerminal",
+        "tags": [
+          "terminal"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Instance id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "access"
+                ],
+                "properties": {
+                  "access": {
+                    "type": "string",
+                    "enum": [
+                      "read",
+                      "write"
+                    ]
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The share link",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Share"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          }
+        }
+      }
+    },
+    "/api/v1/instances/{id}/terminals": {
+      "get": {
+        "summary": "Names of the instance's live terminals",
+        "operationId": "listTerminals",
+        "tags": [
+          "terminal"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Instance id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Terminal names",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/": {
+      "get": {
+        "summary": "Start page (HTML): environments and the caller's instances, using a token kept in the browser",
+        "operationId": "homePage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/instances/{id}/terminal": {
+      "get": {
+        "summary": "Terminal page (HTML, xterm.js)",
+        "operationId": "terminalPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Instance id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/assets/berth/{file}": {
+      "get": {
+        "summary": "Berth's page scripts and styles",
+        "operationId": "berthAsset",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "file",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "terminal.js, home.js or berth.css"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The file"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/assets/xterm/{file}": {
+      "get": {
+        "summary": "xterm.js files installed by make setup",
+        "operationId": "xtermAsset",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "file",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "xterm.min.js, xterm-addon-fit.min.js or xterm.min.css"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The file"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
       }
     }
   }

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 
 /// One route the router serves, as written in the OpenAPI document (`/api/v1/instances/{id}`).
 public struct ServedRoute: Hashable, Sendable, CustomStringConvertible {
@@ -35,6 +36,20 @@ public final class RouteTable {
         use handler: @escaping @Sendable (Request, BerthRequestContext) async throws -> Response
     ) {
         router.on(RouterPath(path), method: method, use: handler)
+        record(method, path)
+    }
+
+    /// Adds a WebSocket route (a GET that upgrades).
+    public func webSocket(
+        _ path: String,
+        shouldUpgrade: @escaping @Sendable (Request, BerthRequestContext) async throws -> RouterShouldUpgrade,
+        onUpgrade: @escaping WebSocketDataHandler<WebSocketRouterContext<BerthRequestContext>>
+    ) {
+        router.ws(RouterPath(path), shouldUpgrade: shouldUpgrade, onUpgrade: onUpgrade)
+        record(.get, path)
+    }
+
+    private func record(_ method: HTTPRequest.Method, _ path: String) {
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             .joined(separator: "/")

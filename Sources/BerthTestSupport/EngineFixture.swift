@@ -164,27 +164,6 @@ public actor EngineFixture {
         return (tag, id, await lines.all)
     }
 
-    // MARK: - Observing
-
-    /// The number of processes in a container's pids cgroup, as the engine's stats report it.
-    public nonisolated func processCount(of containerID: String) async throws -> Int {
-        let response = try await docker.transport.execute(
-            method: .GET, path: "/v\(DockerClient.apiVersion)/containers/\(containerID)/stats?stream=false&one-shot=true"
-        )
-        struct Stats: Decodable {
-            struct Pids: Decodable { var current: Int? }
-            var pids_stats: Pids
-        }
-        guard response.status == 200 else {
-            throw FixtureError("stats of \(containerID) failed: HTTP \(response.status) \(response.bodyText)")
-        }
-        let stats = try JSONDecoder().decode(Stats.self, from: Data(response.body.readableBytesView))
-        guard let current = stats.pids_stats.current else {
-            throw FixtureError("the engine reported no pids_stats for \(containerID)")
-        }
-        return current
-    }
-
     // MARK: - Cleanup
 
     /// Removes everything recorded, newest first, ignoring what is already gone; then sweeps any
@@ -216,4 +195,25 @@ actor ProgressLines {
     }
 
     var all: [String] { lines }
+}
+
+extension DockerClient {
+    /// The number of processes in a container's pids cgroup, as the engine's stats report it.
+    public func processCount(of containerID: String) async throws -> Int {
+        let response = try await transport.execute(
+            method: .GET, path: "/v\(Self.apiVersion)/containers/\(containerID)/stats?stream=false&one-shot=true"
+        )
+        struct Stats: Decodable {
+            struct Pids: Decodable { var current: Int? }
+            var pids_stats: Pids
+        }
+        guard response.status == 200 else {
+            throw FixtureError("stats of \(containerID) failed: HTTP \(response.status) \(response.bodyText)")
+        }
+        let stats = try JSONDecoder().decode(Stats.self, from: Data(response.body.readableBytesView))
+        guard let current = stats.pids_stats.current else {
+            throw FixtureError("the engine reported no pids_stats for \(containerID)")
+        }
+        return current
+    }
 }

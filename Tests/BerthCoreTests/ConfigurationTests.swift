@@ -17,6 +17,7 @@ struct ConfigurationTests {
         #expect(config.globalCap == 100)
         #expect(config.adminToken == nil)
         #expect(config.endpointHost == "127.0.0.1")
+        #expect(config.namespace == "default")
     }
 
     @Test("a flag beats the environment, which beats the file, which beats the default")
@@ -50,7 +51,8 @@ struct ConfigurationTests {
             "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_ENVIRONMENTS": "/e",
             "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
             "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5",
-            "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
+            "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -68,6 +70,8 @@ struct ConfigurationTests {
         #expect(config.adminToken == "0123456789abcdef")
         #expect(config.logLevel == "debug")
         #expect(config.dockerHost == "tcp://127.0.0.1:2375")
+        #expect(config.namespace == "ctf-2026")
+        // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
 
@@ -95,6 +99,8 @@ struct ConfigurationTests {
         ([:], ["BERTH_REAPER_INTERVAL": "0"], nil, "BERTH_REAPER_INTERVAL"),
         ([:], ["BERTH_ADMIN_TOKEN": "short"], nil, "BERTH_ADMIN_TOKEN"),
         ([:], ["BERTH_LOG_LEVEL": "loud"], nil, "BERTH_LOG_LEVEL"),
+        ([:], ["BERTH_NAMESPACE": "no spaces"], nil, "BERTH_NAMESPACE"),
+        ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),
         ([:], [:], "- just\n- a list", "config file"),

@@ -2,6 +2,7 @@ import BerthCore
 import BerthEngine
 import BerthHTTP
 import BerthStore
+import BerthTerminal
 import DockerEngine
 import Foundation
 import HTTPTypes
@@ -60,7 +61,10 @@ struct APIHarness {
             try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
         }
         let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
-        let services = BerthServices(store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime)
+        let services = BerthServices(
+            store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
+            connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration, logger: logger
+        )
         return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger)
     }
 

@@ -1,0 +1,64 @@
+import BerthCore
+import Foundation
+import Hummingbird
+
+/// The browser pages (start page, terminal page) and their static assets. Pages carry no data:
+/// their scripts call the API with the user's token.
+struct PageRoutes {
+    let services: BerthServices
+
+    /// Berth's own files, shipped in the binary's resource bundle.
+    static let ownAssets: [String: String] = [
+        "terminal.js": "text/javascript; charset=utf-8", "home.js": "text/javascript; charset=utf-8", "berth.css": "text/css; charset=utf-8",
+    ]
+    /// xterm.js files fetched from a package registry by `make setup` into the assets folder.
+    static let xtermAssets: [String: String] = [
+        "xterm.min.js": "text/javascript; charset=utf-8", "xterm-addon-fit.min.js": "text/javascript; charset=utf-8",
+        "xterm.min.css": "text/css; charset=utf-8",
+    ]
+
+    func register(on table: RouteTable) {
+        table.on(.get, "/") { _, _ in
+            try Self.file(try Self.bundled("index.html"), type: "text/html; charset=utf-8")
+        }
+        table.on(.get, "/instances/:id/terminal") { _, _ in
+            try Self.file(try Self.bundled("terminal.html"), type: "text/html; charset=utf-8")
+        }
+        table.on(.get, "/assets/berth/:file") { _, context in
+            let name = try context.parameters.require("file")
+            guard let type = Self.ownAssets[name] else { throw Self.missing(name) }
+            return try Self.file(try Self.bundled(name), type: type)
+        }
+        let assets = URL(fileURLWithPath: services.configuration.assetsDirectory, isDirectory: true).appendingPathComponent("xterm", isDirectory: true)
+        table.on(.get, "/assets/xterm/:file") { _, context in
+            let name = try context.parameters.require("file")
+            guard let type = Self.xtermAssets[name] else { throw Self.missing(name) }
+            guard let data = FileManager.default.contents(atPath: assets.appendingPathComponent(name).path) else {
+                throw BerthError.notFound("asset_not_found", "xterm.js is not installed at \(assets.path); run `make setup` (scripts/fetch-xterm.sh).")
+            }
+            return try Self.file(data, type: type)
+        }
+    }
+
+    static func bundled(_ name: String) throws -> Data {
+        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Web"),
+              let data = FileManager.default.contents(atPath: url.path)
+        else { throw BerthError.internal("asset_missing", "The page asset \(name) is missing from Berth's resource bundle.") }
+        return data
+    }
+
+    static func missing(_ name: String) -> BerthError {
+        BerthError.notFound("asset_not_found", "No asset is called '\(name.prefix(64))'.")
+    }
+
+    /// A static response with headers that keep the page to its own scripts and out of frames.
+    static func file(_ data: Data, type: String) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-cache"
+        headers[.contentSecurityPolicy] =
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,230 @@
+import BerthCore
+import BerthEngine
+import BerthTerminal
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// Terminal tickets, share links and the terminal WebSocket.
+struct TerminalRoutes {
+    let services: BerthServices
+
+    struct TicketBody: Decodable {
+        var terminal: String?
+        var share: String?
+    }
+
+    struct TicketView: Encodable {
+        var ticket: String
+        var expiresIn: Int
+        var access: String
+        var terminal: String
+        var url: String
+    }
+
+    struct ShareBody: Decodable {
+        var access: String
+    }
+
+    struct ShareView: Encodable {
+        var share: String
+        var access: String
+        var url: String
+    }
+
+    func register(on table: RouteTable) {
+        table.on(.post, "/api/v1/instances/:id/terminal/ticket") { request, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.require("id")
+            var body = TicketBody()
+            if request.headers[.contentLength].map({ $0 != "0" }) ?? (request.headers[.transferEncoding] != nil) {
+                body = try await JSONResponse.decode(TicketBody.self, from: request, context: context)
+            }
+            let terminal = body.terminal ?? "main"
+            guard Self.isValidTerminalName(terminal) else {
+                throw BerthError.unprocessable("invalid_terminal", "A terminal name is 1-32 lowercase letters, digits or '-'.")
+            }
+            let access = try await access(of: caller, to: id, share: body.share)
+            let instance = try await runningInstance(id)
+            let issued = await services.tickets.issue(TerminalGrant(instanceID: instance.id, userID: caller.id, access: access, terminal: terminal))
+            context.logger.info("terminal ticket issued", metadata: [
+                "instance.id": "\(id)", "user.id": "\(caller.id)", "client.ip": "\(context.clientIP)", "access": "\(access.rawValue)",
+            ])
+            let url = "/api/v1/instances/\(id)/terminal?ticket=\(issued.ticket)&terminal=\(terminal)"
+            return try JSONResponse.make(
+                TicketView(ticket: issued.ticket, expiresIn: issued.expiresIn, access: access.rawValue, terminal: terminal, url: url), status: .created
+            )
+        }
+        table.on(.post, "/api/v1/instances/:id/shares") { request, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.require("id")
+            let body = try await JSONResponse.decode(ShareBody.self, from: request, context: context)
+            guard let access = TerminalAccess(rawValue: body.access) else {
+                throw BerthError.unprocessable("invalid_access", "'access' must be read or write.")
+            }
+            let instance = try await services.lifecycle.instance(id, for: caller)
+            guard try await services.lifecycle.isOwner(instance, caller) else {
+                throw BerthError.forbidden("Only the instance's owner can share its terminal.")
+            }
+            guard instance.state.isActive else {
+                throw BerthError.conflict("instance_not_active", "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
+            }
+            let share = await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
+            context.logger.info("terminal shared", metadata: ["instance.id": "\(id)", "user.id": "\(caller.id)", "access": "\(access.rawValue)"])
+            return try JSONResponse.make(ShareView(share: share.id, access: access.rawValue, url: "/instances/\(id)/terminal#share=\(share.id)"), status: .created)
+        }
+        table.on(.get, "/api/v1/instances/:id/terminals") { _, context in
+            let caller = try context.requireCaller()
+            let instance = try await services.lifecycle.instance(try context.parameters.require("id"), for: caller)
+            return try JSONResponse.make(["items": await services.terminals.terminals(of: instance.id)])
+        }
+        table.webSocket("/api/v1/instances/:id/terminal", shouldUpgrade: { request, context in
+            try await shouldUpgrade(request, context)
+        }, onUpgrade: { inbound, outbound, context in
+            try await bridge(inbound: inbound, outbound: outbound, context: context)
+        })
+    }
+
+    static func isValidTerminalName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 32 && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+
+    /// What `user` may do on instance `id`'s terminals: the owner writes, an admin watches, and a
+    /// share link grants what it says. Anyone else is told the instance does not exist.
+    func access(of user: User, to id: String, share: String?) async throws -> TerminalAccess {
+        if let share {
+            guard let granted = await services.shares.share(share, instanceID: id) else {
+                throw BerthError.forbidden("The share link is not valid for this instance; ask its owner for a new one.")
+            }
+            return granted.access
+        }
+        let instance = try await services.lifecycle.instance(id, for: user)
+        return try await services.lifecycle.isOwner(instance, user) ? .write : .read
+    }
+
+    func runningInstance(_ id: String) async throws -> Instance {
+        guard let instance = await services.lifecycle.activeInstance(id) else {
+            throw BerthError.conflict("instance_not_active", "Instance \(id) is not running; start it first.")
+        }
+        guard instance.state == .running, instance.containerID != nil else {
+            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); wait until it is running.")
+        }
+        return instance
+    }
+
+    // MARK: - WebSocket
+
+    /// Checks the Origin and the ticket before the upgrade, so refusals are plain HTTP errors.
+    func shouldUpgrade(_ request: Request, _ context: BerthRequestContext) async throws -> RouterShouldUpgrade {
+        let id = try context.parameters.require("id")
+        if let origin = request.headers[.origin] {
+            guard OriginPolicy(allowed: services.configuration.allowedOrigins).allows(origin: origin, host: request.head.authority) else {
+                context.logger.notice("terminal origin refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)", "origin": "\(origin)"])
+                throw BerthError.forbidden("This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.")
+            }
+        }
+        guard let ticket = request.uri.queryParameters.get("ticket"), !ticket.isEmpty else {
+            throw BerthError.unauthorized("A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.")
+        }
+        guard let grant = await services.tickets.redeem(ticket, instanceID: id) else {
+            context.logger.notice("terminal ticket refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)"])
+            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.")
+        }
+        if let requested = request.uri.queryParameters.get("terminal"), requested != grant.terminal {
+            throw BerthError.forbidden("The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.")
+        }
+        _ = try await runningInstance(id)
+        return .upgrade([:])
+    }
+
+    /// Bridges one WebSocket client to the instance's terminal until either side ends.
+    func bridge(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<BerthRequestContext>) async throws {
+        let request = context.request
+        let logger = context.requestContext.logger
+        guard let ticket = request.uri.queryParameters.get("ticket"), let grant = await services.tickets.take(ticket) else {
+            try await outbound.close(.policyViolation, reason: "ticket")
+            return
+        }
+        guard let instance = await services.lifecycle.activeInstance(grant.instanceID), instance.state == .running,
+              let containerID = instance.containerID, let environment = await services.catalog.environment(instance.environment)
+        else {
+            try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
+            try await outbound.close(.normalClosure, reason: "instance_not_running")
+            return
+        }
+        let cols = request.uri.queryParameters.get("cols").flatMap { Int($0) } ?? 80
+        let rows = request.uri.queryParameters.get("rows").flatMap { Int($0) } ?? 24
+        let size = TerminalSize(cols: cols, rows: rows).isValid ? TerminalSize(cols: cols, rows: rows) : TerminalSize(cols: 80, rows: 24)
+        let session = await services.terminals.session(
+            instanceID: instance.id, name: grant.terminal, containerID: containerID, terminal: environment.berth.terminal, size: size
+        )
+        let (clientID, output) = await session.attach(access: grant.access)
+        let metadata: Logger.Metadata = [
+            "instance.id": "\(instance.id)", "user.id": "\(grant.userID)", "client.ip": "\(context.requestContext.clientIP)",
+            "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)",
+        ]
+        logger.info("terminal connected", metadata: metadata)
+        let maxFrame = services.terminalSettings.maxFrameBytes
+        let inputRate = services.terminalSettings.inputBytesPerSecond
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await item in output {
+                        switch item {
+                        case .bytes(let buffer):
+                            try await outbound.write(.binary(buffer))
+                            await session.delivered(clientID, bytes: buffer.readableBytes)
+                        case .control(let message):
+                            try await outbound.write(.text(message.json))
+                        }
+                    }
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                group.addTask {
+                    var warnedReadOnly = false
+                    for try await message in inbound.messages(maxSize: maxFrame) {
+                        switch message {
+                        case .binary(let buffer):
+                            switch await session.input(buffer, from: clientID) {
+                            case .written, .closed: break
+                            case .readOnly:
+                                if !warnedReadOnly { await session.notify(clientID, .readonly) }
+                                warnedReadOnly = true
+                            case .rateLimited:
+                                await session.notify(clientID, .notice(
+                                    code: "input_rate_limited",
+                                    message: "Input is limited to \(inputRate / 1024) KiB/s per terminal; some input was dropped."))
+                            }
+                        case .text(let text):
+                            switch ClientControl.parse(text) {
+                            case .success(let control): await session.control(control, from: clientID)
+                            case .failure(let error): await session.notify(clientID, .notice(code: "invalid_control", message: error.message))
+                            }
+                        }
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            logger.info("terminal connection ended with an error", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+        await session.detach(clientID)
+        logger.info("terminal disconnected", metadata: metadata)
+    }
+}
+
+/// Decides which page origins may open terminal WebSockets: the listed ones, or by default only
+/// the server's own origin (same host and port as the request).
+struct OriginPolicy {
+    let allowed: [String]
+
+    func allows(origin: String, host: String?) -> Bool {
+        let normalized = origin.lowercased()
+        if allowed.contains(where: { $0.lowercased() == normalized }) { return true }
+        guard let host = host?.lowercased() else { return false }
+        return normalized == "http://\(host)" || normalized == "https://\(host)"
+    }
+}

@@ -1,0 +1,251 @@
+// Berth terminal page: xterm.js <-> WebSocket, with reconnect, flow control and lifetime controls.
+// Everything from the server or the container is shown with textContent or written to xterm,
+// never inserted as HTML.
+"use strict";
+
+const parts = location.pathname.split("/");
+const instanceId = decodeURIComponent(parts[2] || "");
+const hash = new URLSearchParams(location.hash.slice(1));
+const share = hash.get("share");
+const terminalName = hash.get("terminal") || "main";
+const statusLine = document.getElementById("status");
+const countdown = document.getElementById("countdown");
+const notice = document.getElementById("notice");
+const buttons = {
+  renew: document.getElementById("renew"),
+  reset: document.getElementById("reset"),
+  stop: document.getElementById("stop"),
+  newShell: document.getElementById("new-shell"),
+};
+const ACK_EVERY = 64 * 1024;
+const FLOW_WINDOW = 1024 * 1024;
+
+function token() {
+  return localStorage.getItem("berth.token") || "";
+}
+
+function setStatus(state, text) {
+  statusLine.dataset.state = state;
+  statusLine.textContent = text;
+}
+
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { "Authorization": "Bearer " + token(), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error((data.error && data.error.message) || ("HTTP " + response.status));
+    error.code = data.error && data.error.code;
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+const term = new Terminal({ cursorBlink: true, scrollback: 5000, fontFamily: "monospace", convertEol: false });
+const fit = new FitAddon.FitAddon();
+term.loadAddon(fit);
+term.open(document.getElementById("terminal"));
+fit.fit();
+term.focus();
+
+// Ctrl+Shift+C copies the selection; Ctrl+Shift+V pastes (plain Ctrl+C stays an interrupt).
+term.attachCustomKeyEventHandler((event) => {
+  if (event.type !== "keydown" || !event.ctrlKey || !event.shiftKey) return true;
+  if (event.code === "KeyC" && term.hasSelection()) {
+    navigator.clipboard.writeText(term.getSelection()).catch(() => {});
+    return false;
+  }
+  if (event.code === "KeyV") {
+    navigator.clipboard.readText().then((text) => term.paste(text)).catch(() => {});
+    return false;
+  }
+  return true;
+});
+
+let socket = null;
+let retries = 0;
+let finalState = false;
+let readOnly = false;
+let unacked = 0;
+let expiresAt = null;
+const encoder = new TextEncoder();
+
+function send(data) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(data);
+}
+
+term.onData((data) => { if (!readOnly) send(encoder.encode(data)); });
+term.onBinary((data) => {
+  if (readOnly) return;
+  const bytes = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
+  send(bytes);
+});
+term.onResize(({ cols, rows }) => send(JSON.stringify({ type: "resize", cols, rows })));
+window.addEventListener("resize", () => fit.fit());
+
+function handleControl(message) {
+  switch (message.type) {
+    case "ready":
+      retries = 0;
+      readOnly = message.access === "read";
+      setStatus("connected", readOnly ? "connected (watching, read-only)" : "connected");
+      break;
+    case "readonly":
+      readOnly = true;
+      setStatus("connected", "connected (watching, read-only)");
+      break;
+    case "resync":
+      term.reset();
+      break;
+    case "expiring":
+      showNotice("This instance expires in " + Math.max(0, message.secondsLeft) + " s unless renewed.");
+      break;
+    case "exited":
+      finalState = true;
+      setStatus("exited", "the shell exited" + (message.code === null || message.code === undefined ? "" : " (code " + message.code + ")"));
+      buttons.newShell.hidden = false;
+      break;
+    case "closed":
+      finalState = true;
+      setStatus("expired", "closed: " + message.reason);
+      break;
+    case "notice":
+      showNotice(message.message);
+      break;
+    case "error":
+      showNotice(message.message);
+      break;
+  }
+}
+
+async function connect() {
+  if (!token()) {
+    setStatus("signed-out", "no API token: paste one on the start page");
+    return;
+  }
+  setStatus("connecting", retries === 0 ? "connecting…" : "reconnecting…");
+  let ticket;
+  try {
+    const body = { terminal: terminalName };
+    if (share) body.share = share;
+    ticket = await api("POST", "/api/v1/instances/" + encodeURIComponent(instanceId) + "/terminal/ticket", body);
+  } catch (error) {
+    if (error.status === 409 || error.status === 404 || error.status === 403) {
+      finalState = true;
+      setStatus("expired", error.message);
+      return;
+    }
+    return scheduleReconnect();
+  }
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const url = scheme + "//" + location.host + ticket.url + "&cols=" + term.cols + "&rows=" + term.rows;
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  socket = ws;
+  unacked = 0;
+  let replaying = true;
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "flow", window: FLOW_WINDOW }));
+    ws.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows }));
+  };
+  ws.onmessage = (event) => {
+    if (typeof event.data === "string") {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      if (message.type === "ready" && replaying) term.reset();
+      replaying = false;
+      handleControl(message);
+      return;
+    }
+    const bytes = new Uint8Array(event.data);
+    term.write(bytes, () => {
+      unacked += bytes.length;
+      if (unacked >= ACK_EVERY) {
+        send(JSON.stringify({ type: "ack", bytes: unacked }));
+        unacked = 0;
+      }
+    });
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    if (!finalState) scheduleReconnect();
+  };
+}
+
+function scheduleReconnect() {
+  const delay = Math.min(30000, 500 * Math.pow(2, retries));
+  retries += 1;
+  setStatus("reconnecting", "reconnecting in " + Math.round(delay / 1000) + " s…");
+  setTimeout(connect, delay);
+}
+
+async function refreshInstance() {
+  try {
+    const instance = await api("GET", "/api/v1/instances/" + encodeURIComponent(instanceId));
+    expiresAt = new Date(instance.expiresAt);
+    buttons.renew.disabled = instance.renewalsLeft <= 0 || instance.state !== "running";
+    buttons.renew.textContent = "Renew (" + instance.renewalsLeft + " left)";
+    if (instance.state !== "running" && instance.state !== "starting") {
+      finalState = true;
+      expiresAt = null;
+      setStatus("expired", "instance " + instance.state);
+    }
+  } catch (error) {
+    if (share) {
+      for (const button of [buttons.renew, buttons.reset, buttons.stop]) button.hidden = true;
+    }
+  }
+}
+
+function tick() {
+  if (!expiresAt) { countdown.textContent = ""; return; }
+  const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+  const minutes = Math.floor(left / 60);
+  const seconds = String(left % 60).padStart(2, "0");
+  countdown.textContent = "expires in " + minutes + ":" + seconds;
+}
+
+async function act(method, suffix, after) {
+  showNotice("");
+  try {
+    await api(method, "/api/v1/instances/" + encodeURIComponent(instanceId) + suffix);
+    await after();
+  } catch (error) {
+    showNotice(error.message);
+  }
+}
+
+buttons.renew.addEventListener("click", () => act("POST", "/renew", refreshInstance));
+buttons.reset.addEventListener("click", () => act("POST", "/reset", async () => {
+  finalState = false;
+  if (socket) socket.close();
+  await refreshInstance();
+  connect();
+}));
+buttons.stop.addEventListener("click", () => act("DELETE", "", async () => {
+  finalState = true;
+  if (socket) socket.close();
+  await refreshInstance();
+}));
+buttons.newShell.addEventListener("click", () => {
+  buttons.newShell.hidden = true;
+  finalState = false;
+  retries = 0;
+  connect();
+});
+
+refreshInstance();
+setInterval(tick, 1000);
+setInterval(refreshInstance, 15000);
+connect();

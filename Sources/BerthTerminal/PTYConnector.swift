@@ -1,0 +1,58 @@
+import BerthCore
+import DockerEngine
+import NIOCore
+
+/// A live PTY: its output, and ways to write to it and resize it.
+public struct PTYConnection: Sendable {
+    /// Raw output of the PTY; reading slowly pauses the producer (backpressure).
+    public let output: NIOAsyncChannelInboundStream<ByteBuffer>
+    /// Writes input to the PTY.
+    public let write: @Sendable (ByteBuffer) async throws -> Void
+    /// Changes the PTY size.
+    public let resize: @Sendable (TerminalSize) async throws -> Void
+}
+
+/// Starts terminal processes inside instances.
+public protocol PTYConnector: Sendable {
+    /// Starts `terminal`'s command under a PTY of `size` in the container, runs `body` with the
+    /// connection, closes it when `body` returns, and returns the process's exit code when known.
+    func withPTY(containerID: String, terminal: TerminalSpec, size: TerminalSize, _ body: @Sendable (PTYConnection) async throws -> Void) async throws -> Int?
+}
+
+/// ``PTYConnector`` over Docker exec with `Tty: true` and a hijacked connection.
+public struct DockerPTYConnector: PTYConnector {
+    /// The engine client.
+    public let docker: DockerClient
+    /// Non-default detach keys, so Ctrl-P and Ctrl-Q reach the shell.
+    public let detachKeys: String
+
+    /// Creates a connector.
+    public init(docker: DockerClient, detachKeys: String) {
+        self.docker = docker
+        self.detachKeys = detachKeys
+    }
+
+    public func withPTY(containerID: String, terminal: TerminalSpec, size: TerminalSize, _ body: @Sendable (PTYConnection) async throws -> Void) async throws -> Int? {
+        let request = TTYExecRequest(
+            command: terminal.command, user: terminal.user, workingDir: terminal.workdir,
+            env: ["TERM=xterm-256color", "COLUMNS=\(size.cols)", "LINES=\(size.rows)"], detachKeys: detachKeys
+        )
+        let execID = try await docker.createTTYExec(containerID, request)
+        let docker = self.docker
+        try await docker.withExecStream(execID, initialSize: (cols: size.cols, rows: size.rows)) { stream in
+            let connection = PTYConnection(
+                output: stream.inbound,
+                write: { buffer in try await stream.outbound.write(buffer) },
+                resize: { size in try await docker.resizeExec(execID, cols: size.cols, rows: size.rows) }
+            )
+            try await body(connection)
+        }
+        // The exec may take a moment to report its exit after the stream ends.
+        for _ in 0..<20 {
+            let state = try await docker.inspectExec(execID)
+            if !state.running { return state.exitCode }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,162 @@
+import BerthCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What the hub needs to know about an instance to keep its terminals honest.
+public struct TerminalInstanceStatus: Sendable {
+    /// The container the terminals run in, nil when there is none (not running).
+    public var containerID: String?
+    /// When the instance expires.
+    public var expiresAt: Date
+
+    /// Creates a status.
+    public init(containerID: String?, expiresAt: Date) {
+        self.containerID = containerID
+        self.expiresAt = expiresAt
+    }
+}
+
+/// All live terminals, by instance and name. It starts each PTY in its own child task, closes
+/// PTYs nobody has reconnected to within the window, warns clients before expiry, and closes
+/// terminals of instances that ended.
+public actor TerminalHub {
+    private struct Key: Hashable {
+        var instanceID: String
+        var name: String
+    }
+
+    private let connector: any PTYConnector
+    private let settings: TerminalSettings
+    private let logger: Logger
+    private let status: @Sendable (String) async -> TerminalInstanceStatus?
+    private var sessions: [Key: TerminalSession] = [:]
+    private var lastWarning: [String: Int] = [:]
+    private nonisolated let jobs: AsyncStream<TerminalSession>
+    private nonisolated let jobsContinuation: AsyncStream<TerminalSession>.Continuation
+    private var shellExited: (@Sendable (String, String, Int?) async -> Void)?
+
+    /// Creates a hub. `status` answers for an instance id, nil once the instance is no longer active.
+    public init(
+        connector: any PTYConnector, settings: TerminalSettings, logger: Logger,
+        status: @escaping @Sendable (String) async -> TerminalInstanceStatus?
+    ) {
+        self.connector = connector
+        self.settings = settings
+        self.logger = logger
+        self.status = status
+        (jobs, jobsContinuation) = AsyncStream<TerminalSession>.makeStream()
+    }
+
+    /// Sets what happens when a shell exits on its own: called with instance id, terminal name and exit code.
+    public func onShellExit(_ handler: @escaping @Sendable (String, String, Int?) async -> Void) {
+        shellExited = handler
+    }
+
+    /// The live terminal `name` of an instance, starting a PTY running `terminal` when there is none.
+    public func session(instanceID: String, name: String, containerID: String, terminal: TerminalSpec, size: TerminalSize) -> TerminalSession {
+        let key = Key(instanceID: instanceID, name: name)
+        if let existing = sessions[key] { return existing }
+        let session = TerminalSession(
+            instanceID: instanceID, name: name, containerID: containerID, terminal: terminal, size: size,
+            connector: connector, settings: settings, logger: logger
+        )
+        sessions[key] = session
+        jobsContinuation.yield(session)
+        return session
+    }
+
+    /// Names of the live terminals of an instance.
+    public func terminals(of instanceID: String) -> [String] {
+        sessions.keys.filter { $0.instanceID == instanceID }.map(\.name).sorted()
+    }
+
+    /// Closes every terminal of an instance, telling clients `reason`.
+    public func closeAll(instanceID: String, reason: String) async {
+        for (key, session) in sessions where key.instanceID == instanceID {
+            await session.close(reason: reason)
+        }
+    }
+
+    /// Number of live terminals.
+    public var count: Int { sessions.count }
+
+    /// Runs the PTYs and the sweep until cancelled.
+    public nonisolated func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.sweep()
+                    do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                }
+            }
+            for await session in jobs {
+                group.addTask {
+                    let code = await session.run()
+                    await self.ended(session, exitCode: code)
+                }
+            }
+        }
+    }
+
+    /// Stops accepting new terminals; ``run()`` returns once the running ones end.
+    public nonisolated func shutdown() {
+        jobsContinuation.finish()
+    }
+
+    private func ended(_ session: TerminalSession, exitCode: Int?) async {
+        let key = Key(instanceID: session.instanceID, name: session.name)
+        if sessions[key] === session { sessions[key] = nil }
+        let closedByBerth = await session.wasClosed
+        if !closedByBerth, let shellExited { await shellExited(session.instanceID, session.name, exitCode) }
+    }
+
+    /// Closes abandoned PTYs, warns before expiry and closes terminals of ended instances.
+    func sweep() async {
+        let now = ContinuousClock.now
+        var checked: [String: TerminalInstanceStatus?] = [:]
+        for (key, session) in sessions {
+            let current: TerminalInstanceStatus?
+            if let known = checked[key.instanceID] { current = known } else {
+                current = await status(key.instanceID)
+                checked[key.instanceID] = current
+            }
+            guard let current, current.containerID != nil else {
+                await session.close(reason: "the instance is no longer running")
+                continue
+            }
+            if let since = await session.emptySince, now - since > settings.reconnectWindow {
+                await session.close(reason: "nobody reconnected within the reconnect window")
+                continue
+            }
+            let secondsLeft = Int(current.expiresAt.timeIntervalSinceNow.rounded(.down))
+            if secondsLeft <= settings.expiryWarningSeconds {
+                // Warn once a minute, and every second in the last ten.
+                let bucket = secondsLeft <= 10 ? secondsLeft : secondsLeft / 60
+                let warningKey = "\(key.instanceID)/\(key.name)"
+                if lastWarning[warningKey] != bucket {
+                    lastWarning[warningKey] = bucket
+                    await session.broadcast(.expiring(secondsLeft: max(0, secondsLeft)))
+                }
+            }
+        }
+        let live = Set(sessions.keys.map { "\($0.instanceID)/\($0.name)" })
+        lastWarning = lastWarning.filter { live.contains($0.key) }
+    }
+}
+
+/// Runs a ``TerminalHub`` in the application's service group.
+public struct TerminalHubService: Service {
+    let hub: TerminalHub
+
+    /// Creates the service.
+    public init(hub: TerminalHub) {
+        self.hub = hub
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await hub.run()
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import BerthTerminal
+import Foundation
+import Testing
+
+@Suite("Screen buffer")
+struct ScreenBufferTests {
+    @Test("keeps only the newest bytes, in order")
+    func keepsNewest() {
+        var buffer = ScreenBuffer(capacity: 8)
+        buffer.append(Array("abcdef".utf8))
+        buffer.append(Array("ghij".utf8))
+        #expect(buffer.count == 8)
+        #expect(String(decoding: buffer.snapshot(), as: UTF8.self) == "cdefghij")
+        buffer.append(Array("0123456789".utf8))
+        #expect(String(decoding: buffer.snapshot(), as: UTF8.self) == "23456789")
+    }
+
+    @Test("a snapshot never starts in the middle of a UTF-8 character")
+    func utf8Boundary() {
+        var buffer = ScreenBuffer(capacity: 4)
+        buffer.append(Array("aé€".utf8))  // 1 + 2 + 3 bytes: the ring cuts into 'é'
+        let snapshot = buffer.snapshot()
+        #expect(String(decoding: snapshot, as: UTF8.self) == "€")
+    }
+
+    @Test("memory stays at the capacity under a flood")
+    func bounded() {
+        var buffer = ScreenBuffer(capacity: 1024)
+        for _ in 0..<1000 { buffer.append([UInt8](repeating: 0x79, count: 997)) }
+        #expect(buffer.count == 1024)
+    }
+}
+
+@Suite("Terminal control messages")
+struct ControlMessageTests {
+    @Test("client messages parse, and bad ones say why")
+    func parsing() throws {
+        #expect(try ClientControl.parse(#"{"type":"resize","cols":120,"rows":40}"#).get() == .resize(TerminalSize(cols: 120, rows: 40)))
+        #expect(try ClientControl.parse(#"{"type":"ack","bytes":65536}"#).get() == .ack(bytes: 65536))
+        #expect(try ClientControl.parse(#"{"type":"flow","window":1048576}"#).get() == .flow(window: 1_048_576))
+        #expect(try ClientControl.parse(#"{"type":"ping"}"#).get() == .ping)
+        for bad in [#"{"type":"resize","cols":0,"rows":40}"#, #"{"type":"resize","cols":"a"}"#, #"{"type":"nope"}"#, "not json", "[]",
+                    #"{"type":"ack","bytes":-1}"#, #"{"type":"flow","window":10}"#] {
+            guard case .failure(let error) = ClientControl.parse(bad) else {
+                Issue.record("accepted \(bad)")
+                continue
+            }
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test("server messages are JSON with a type")
+    func serverJSON() throws {
+        let cases: [(ServerControl, String)] = [
+            (.ready(terminal: "main", access: .write, size: TerminalSize(cols: 80, rows: 24), replayBytes: 5), "ready"),
+            (.exited(code: 3), "exited"), (.exited(code: nil), "exited"), (.expiring(secondsLeft: 42), "expiring"),
+            (.closed(reason: "expired"), "closed"), (.notice(code: "input_rate_limited", message: "slow down"), "notice"),
+            (.readonly, "readonly"), (.resync(replayBytes: 9), "resync"), (.pong, "pong"),
+            (.error(code: "x", message: "<script>\"quoted\"</script>"), "error"),
+        ]
+        for (message, type) in cases {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(message.json.utf8)) as? [String: Any])
+            #expect(object["type"] as? String == type)
+        }
+        let exited = try #require(try JSONSerialization.jsonObject(with: Data(ServerControl.exited(code: 3).json.utf8)) as? [String: Any])
+        #expect(exited["code"] as? Int == 3)
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(ServerControl.error(code: "x", message: "<b>\"q\"</b>").json.utf8)) as? [String: Any])
+        #expect(error["message"] as? String == "<b>\"q\"</b>")
+    }
+}
+
+@Suite("Input rate limiter")
+struct InputRateLimiterTests {
+    @Test("allows the burst, refuses beyond it, and refills with time")
+    func tokenBucket() {
+        let start = ContinuousClock.now
+        var limiter = InputRateLimiter(bytesPerSecond: 1000, burstBytes: 2000, now: start)
+        var answers: [Bool] = []
+        for (bytes, at) in [(1500, start), (1000, start), (500, start), (1, start), (900, start + .seconds(1)),
+                            (500, start + .seconds(1)), (2000, start + .seconds(10))] {
+            answers.append(limiter.allow(bytes, now: at))
+        }
+        #expect(answers == [true, false, true, false, true, false, true])
+    }
+}
+
+@Suite("Terminal tickets and share links")
+struct TicketTests {
+    let grant = TerminalGrant(instanceID: "inst_a", userID: "usr_a", access: .write, terminal: "main")
+
+    @Test("a ticket works once, only for its instance")
+    func singleUse() async {
+        let book = TicketBook(lifetime: .seconds(30))
+        let issued = await book.issue(grant)
+        #expect(issued.expiresIn == 30)
+        #expect(await book.redeem(issued.ticket, instanceID: "inst_other") == nil)
+        let second = await book.issue(grant)
+        #expect(await book.redeem(second.ticket, instanceID: "inst_a") == grant)
+        #expect(await book.redeem(second.ticket, instanceID: "inst_a") == nil)
+        #expect(await book.take(second.ticket) == grant)
+        #expect(await book.take(second.ticket) == nil)
+        #expect(await book.redeem("made-up", instanceID: "inst_a") == nil)
+    }
+
+    @Test("tickets expire, and never live longer than 60 s")
+    func expiry() async throws {
+        let capped = TicketBook(lifetime: .seconds(600))
+        #expect(await capped.issue(grant).expiresIn == 60)
+        let book = TicketBook(lifetime: .milliseconds(100))
+        let issued = await book.issue(grant)
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(await book.redeem(issued.ticket, instanceID: "inst_a") == nil)
+    }
+
+    @Test("share links open only their instance and end with it")
+    func shares() async {
+        let book = ShareBook()
+        let share = await book.create(instanceID: "inst_a", access: .read, createdBy: "usr_a")
+        #expect(share.id.hasPrefix("shr_"))
+        #expect(await book.share(share.id, instanceID: "inst_a")?.access == .read)
+        #expect(await book.share(share.id, instanceID: "inst_b") == nil)
+        await book.revokeAll(instanceID: "inst_a")
+        #expect(await book.share(share.id, instanceID: "inst_a") == nil)
+    }
+}
