@@ -119,8 +119,10 @@ struct TerminalRoutes {
     /// Checks the Origin and the ticket before the upgrade, so refusals are plain HTTP errors.
     func shouldUpgrade(_ request: Request, _ context: BerthRequestContext) async throws -> RouterShouldUpgrade {
         let id = try context.parameters.require("id")
-        if let origin = request.headers[.origin] {
-            guard OriginPolicy(allowed: services.configuration.allowedOrigins).allows(origin: origin, host: request.head.authority) else {
+        let policy = OriginPolicy(allowed: services.configuration.allowedOrigins)
+        // Every Origin header must pass: a second, foreign one is as bad as one.
+        for origin in request.headers[values: .origin] {
+            guard policy.allows(origin: origin, host: request.head.authority) else {
                 context.logger.notice("terminal origin refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)", "origin": "\(origin)"])
                 throw BerthError.forbidden("This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.")
             }

@@ -35,7 +35,7 @@ public struct DockerPTYConnector: PTYConnector {
     public func withPTY(containerID: String, terminal: TerminalSpec, size: TerminalSize, _ body: @Sendable (PTYConnection) async throws -> Void) async throws -> Int? {
         let request = TTYExecRequest(
             command: terminal.command, user: terminal.user, workingDir: terminal.workdir,
-            env: ["TERM=xterm-256color", "COLUMNS=\(size.cols)", "LINES=\(size.rows)"], detachKeys: detachKeys
+            env: ["TERM=xterm-256color"], detachKeys: detachKeys
         )
         let execID = try await docker.createTTYExec(containerID, request)
         let docker = self.docker

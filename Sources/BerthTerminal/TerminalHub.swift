@@ -66,6 +66,11 @@ public actor TerminalHub {
         return session
     }
 
+    /// The live terminal `name` of an instance, if there is one.
+    public func existingSession(instanceID: String, name: String) -> TerminalSession? {
+        sessions[Key(instanceID: instanceID, name: name)]
+    }
+
     /// Names of the live terminals of an instance.
     public func terminals(of instanceID: String) -> [String] {
         sessions.keys.filter { $0.instanceID == instanceID }.map(\.name).sorted()

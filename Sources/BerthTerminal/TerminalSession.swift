@@ -202,6 +202,7 @@ public actor TerminalSession {
     public func run() async -> Int? {
         let (signal, signalContinuation) = AsyncStream<Void>.makeStream()
         closeSignal = signalContinuation
+        logger.debug("terminal starting", metadata: ["instance.id": "\(instanceID)", "terminal": "\(name)"])
         var exitCode: Int?
         do {
             exitCode = try await connector.withPTY(containerID: containerID, terminal: terminal, size: size) { connection in
@@ -236,6 +237,7 @@ public actor TerminalSession {
     }
 
     private func connected(_ connection: PTYConnection) {
+        logger.debug("terminal connected to its PTY", metadata: ["instance.id": "\(instanceID)", "terminal": "\(name)"])
         self.connection = connection
     }
 

@@ -1,3 +1,5 @@
+import DockerEngine
+
 /// Limits and timeouts of browser terminals. Every value has a documented default and can be
 /// set through ``BerthCore/BerthConfiguration``.
 public struct TerminalSettings: Sendable, Equatable {
@@ -17,7 +19,7 @@ public struct TerminalSettings: Sendable, Equatable {
     /// Seconds before expiry from which clients get `expiring` events (default 300).
     public var expiryWarningSeconds = 300
     /// Docker detach keys for terminal execs: a sequence nobody types, so Ctrl-P and Ctrl-Q reach the shell.
-    public var detachKeys = "ctrl-^,ctrl-_,ctrl-^"
+    public var detachKeys = TTYExecRequest.berthDetachKeys
     /// Lifetime of a terminal ticket (at most 60 s).
     public var ticketLifetime: Duration = .seconds(30)
 

@@ -7,8 +7,12 @@ import NIOCore
 /// with a run id unique to the scope, records each container, network and image, and removes them
 /// in reverse order when the scope ends, whether the test passed or threw.
 public actor EngineFixture {
-    /// The image every test environment builds on; `make test` builds it before `swift test`.
-    public static let baseImage = "berth/base:latest"
+    /// The image every test environment builds on: `berth/base:latest`, which `make test` builds
+    /// before `swift test`, or `BERTH_BASE_IMAGE` (as for scripts/build-base-image.sh).
+    public static let baseImage: String = {
+        let configured = ProcessInfo.processInfo.environment["BERTH_BASE_IMAGE"] ?? ""
+        return configured.isEmpty ? "berth/base:latest" : configured
+    }()
     /// The label carrying the run id on everything the fixture creates.
     public static let runLabel = "berth.test.run"
 
@@ -70,6 +74,8 @@ public actor EngineFixture {
             throw FixtureError(
                 "The image \(baseImage) is not in the engine. Build it first: `make test` does, or run scripts/build-base-image.sh."
             )
+        } catch {
+            throw FixtureError("Cannot inspect \(baseImage) in the Docker Engine: \(error)")
         }
     }
 

@@ -5,8 +5,9 @@ import Synchronization
 public final class TestClock: Sendable {
     private let current: Mutex<Date>
 
-    /// Creates a clock that reads `start`.
-    public init(start: Date = Date()) {
+    /// Creates a clock that reads `start`, by default the current time rounded down to a whole
+    /// second, so its dates survive a round trip through the store exactly.
+    public init(start: Date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))) {
         current = Mutex(start)
     }
 

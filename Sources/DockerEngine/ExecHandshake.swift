@@ -50,6 +50,7 @@ public enum ExecHandshakeError: Error, Sendable, Equatable, CustomStringConverti
     /// The connection closed before the answer was complete.
     case truncated
 
+    /// A sentence for logs and error messages.
     public var description: String {
         switch self {
         case .malformedStatusLine(let line): "the engine answered with a malformed status line '\(line)'"

@@ -11,11 +11,12 @@ public struct TTYExecRequest: Sendable {
     /// (bytes `00 1e 1f 1d`).
     ///
     /// Docker always watches an attached TTY's input for a detach sequence (an empty `DetachKeys`
-    /// means the default `ctrl-p,ctrl-q`), and detaching would orphan the shell. This sequence leaves
+    /// means the default `ctrl-p,ctrl-q`), and detaching ends the session: Docker 20.10 writes
+    /// "read escape sequence" into the stream and fails the exec (exit 126). This sequence leaves
     /// Ctrl-P and Ctrl-Q to the shell, is four keys long so it is never typed by accident, and starts
     /// with NUL (Ctrl-Space), the least used control key: the daemon holds a lone key that starts the
     /// sequence until the next one arrives, so this costs at most a delay on Ctrl-Space. The daemon
-    /// only matches keys that arrive one per read; pasted text is never matched.
+    /// only matches keys that arrive one per read, so a paste (many bytes at once) is not matched.
     public static let berthDetachKeys = "ctrl-@,ctrl-^,ctrl-_,ctrl-]"
 
     /// The command and its arguments, e.g. `["/bin/sh", "-l"]`.

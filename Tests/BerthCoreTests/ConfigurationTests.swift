@@ -52,6 +52,8 @@ struct ConfigurationTests {
             "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
             "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5",
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
+            "BERTH_ALLOWED_ORIGINS": "https://ctf.example.org, http://localhost:8080", "BERTH_ASSETS_DIR": "/assets",
+            "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096",
             "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
@@ -71,6 +73,10 @@ struct ConfigurationTests {
         #expect(config.logLevel == "debug")
         #expect(config.dockerHost == "tcp://127.0.0.1:2375")
         #expect(config.namespace == "ctf-2026")
+        #expect(config.allowedOrigins == ["https://ctf.example.org", "http://localhost:8080"])
+        #expect(config.assetsDirectory == "/assets")
+        #expect(config.reconnectWindowSeconds == 120)
+        #expect(config.terminalInputRate == 4096)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -100,6 +106,10 @@ struct ConfigurationTests {
         ([:], ["BERTH_ADMIN_TOKEN": "short"], nil, "BERTH_ADMIN_TOKEN"),
         ([:], ["BERTH_LOG_LEVEL": "loud"], nil, "BERTH_LOG_LEVEL"),
         ([:], ["BERTH_NAMESPACE": "no spaces"], nil, "BERTH_NAMESPACE"),
+        ([:], ["BERTH_ALLOWED_ORIGINS": "ctf.example.org"], nil, "BERTH_ALLOWED_ORIGINS"),
+        ([:], ["BERTH_ALLOWED_ORIGINS": "https://ctf.example.org/"], nil, "BERTH_ALLOWED_ORIGINS"),
+        ([:], ["BERTH_RECONNECT_WINDOW": "2d"], nil, "BERTH_RECONNECT_WINDOW"),
+        ([:], ["BERTH_TERMINAL_INPUT_RATE": "10"], nil, "BERTH_TERMINAL_INPUT_RATE"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),

@@ -22,6 +22,8 @@ struct APIHarness {
     let docker: DockerClient
     let configuration: BerthConfiguration
     let logger: Logger
+    /// The `berth.namespace` label of everything this harness starts.
+    let namespace: String
 
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
     static func make(environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in }) async throws -> APIHarness {
@@ -41,18 +43,18 @@ struct APIHarness {
         configuration.adminToken = adminToken
         configuration.port = 0
         configuration.portRange = 31000...31999
+        // The test WebSocket client always sends `Origin: ws://localhost`, unlike a browser.
+        configuration.allowedOrigins = ["ws://localhost"]
         policy(&configuration)
         var logger = Logger(label: "berth.test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
 
         let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger)
         let accounts = Accounts(store: store)
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
-        let runtime = DockerRuntime(
-            docker: docker, publishAddress: configuration.publishAddress,
-            namespace: "test-\(UUID().uuidString.prefix(8).lowercased())"
-        )
+        let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
+        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
         let catalog = EnvironmentCatalog(directory: envDirectory)
         let scan = try await catalog.reload()
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
@@ -65,7 +67,7 @@ struct APIHarness {
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
             connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration, logger: logger
         )
-        return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger)
+        return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger, namespace: namespace)
     }
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
@@ -87,10 +89,15 @@ struct APIHarness {
         makeApplication(configuration, services: services, logger: logger)
     }
 
-    /// Kills every instance this harness started and removes its folder.
+    /// Removes every container and network this harness started (the store may already be
+    /// closed by the application's shutdown, so this goes by label) and its folder.
     func shutdown() async {
-        if let admin = try? await services.store.user(named: Accounts.bootstrapAdminName) {
-            _ = try? await services.lifecycle.purge(by: admin)
+        let filter = "berth.namespace=\(namespace)"
+        for container in (try? await docker.listContainers(labels: [filter])) ?? [] {
+            try? await docker.removeContainer(container.id, force: true)
+        }
+        for network in (try? await docker.listNetworks(labels: [filter])) ?? [] {
+            try? await docker.removeNetwork(network.id)
         }
         try? await services.store.close()
         try? FileManager.default.removeItem(at: directory)

@@ -20,21 +20,6 @@ func withStore<Result: Sendable>(_ body: (SQLiteStore, TemporaryDirectory) async
     }
 }
 
-/// Expects `body` to fail with a ``BerthError`` of this code and status.
-func expectBerthError(
-    _ code: String, status: Int, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected \(code) (\(status)), but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as BerthError {
-        #expect(error.code == code, sourceLocation: sourceLocation)
-        #expect(error.statusCode == status, sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected BerthError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 let epoch = Date(timeIntervalSince1970: 1_700_000_000)
 
 func makeInstance(

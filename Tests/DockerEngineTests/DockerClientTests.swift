@@ -12,22 +12,6 @@ actor EventCollector {
     }
 }
 
-/// Expects `body` to fail with the daemon's status and a message containing `fragment`.
-func expectDockerError(
-    status: Int, containing fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected HTTP \(status) '\(fragment)', but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as DockerError {
-        #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.message.localizedCaseInsensitiveContains(fragment), "\(error)", sourceLocation: sourceLocation)
-        #expect("\(error)".contains(error.message), sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a DockerError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 @Suite("DockerClient against the real engine")
 struct DockerClientTests {
     @Test("ping and version: the engine speaks at least API 1.41")

@@ -22,6 +22,12 @@ func fetchFromHost(port: Int) async throws -> TransportResponse {
     throw FixtureError("nothing answered on 127.0.0.1:\(port): \(lastError.map { "\($0)" } ?? "")")
 }
 
+/// Sends `GET /` with busybox `nc` from inside an instance (its `wget` cannot resolve even an IP
+/// address in a static build) and appends `status=<nc's exit code>`.
+func httpGet(_ harness: LifecycleHarness, _ instance: Instance, host: String, port: Int) async throws -> ExecResult {
+    try await harness.exec(instance, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \(host) \(port); echo status=$?")
+}
+
 /// The instance's address and gateway on its own network.
 func attachment(_ harness: LifecycleHarness, _ instance: Instance) async throws -> (ip: String, gateway: String) {
     let networks = try await harness.container(of: instance).networkSettings.networks ?? [:]
@@ -73,19 +79,20 @@ extension Integration {
                 let bobNet = try await attachment(harness, bob)
                 #expect(aliceNet.gateway != bobNet.gateway, "each instance has a network of its own")
 
-                // The control: wget works inside an instance, against its own service.
-                let own = try await harness.exec(alice, "wget -q -O - -T 3 http://127.0.0.1:8080/")
-                #expect(own.stdout == "hello from berth\n", "\(own.stderr)")
+                // The control: an HTTP request from inside an instance reaches its own service.
+                let own = try await httpGet(harness, alice, host: "127.0.0.1", port: 8080)
+                #expect(own.stdout.contains("200 OK") && own.stdout.contains("hello from berth"), "\(own.stdout) \(own.stderr)")
+                #expect(own.stdout.hasSuffix("status=0\n"))
 
-                let direct = try await harness.exec(alice, "wget -q -O - -T 3 http://\(bobNet.ip):8080/; echo status=$?")
-                #expect(direct.stdout.hasSuffix("status=0\n") == false, "alice reached bob's container: \(direct.stdout)")
-                #expect(!direct.stdout.contains("hello"))
-                let reverse = try await harness.exec(bob, "wget -q -O - -T 3 http://\(aliceNet.ip):8080/; echo status=$?")
-                #expect(!reverse.stdout.contains("hello"), "bob reached alice's container")
+                let direct = try await httpGet(harness, alice, host: bobNet.ip, port: 8080)
+                #expect(!direct.stdout.contains("hello"), "alice reached bob's container: \(direct.stdout)")
+                #expect(!direct.stdout.hasSuffix("status=0\n"), "alice connected to bob's container: \(direct.stdout)")
+                let reverse = try await httpGet(harness, bob, host: aliceNet.ip, port: 8080)
+                #expect(!reverse.stdout.contains("hello"), "bob reached alice's container: \(reverse.stdout)")
 
                 let bobPort = try #require(bob.endpoints.first?.hostPort)
-                let viaGateway = try await harness.exec(alice, "wget -q -O - -T 3 http://\(aliceNet.gateway):\(bobPort)/; echo status=$?")
-                #expect(!viaGateway.stdout.contains("hello"), "alice reached bob's published port through the host")
+                let viaGateway = try await httpGet(harness, alice, host: aliceNet.gateway, port: bobPort)
+                #expect(!viaGateway.stdout.contains("hello"), "alice reached bob's published port through the host: \(viaGateway.stdout)")
 
                 // A service bound to the host's loopback, like Berth's own port by default.
                 try await TCPProbe.with(host: "127.0.0.1") { probe in

@@ -8,7 +8,7 @@ import Testing
 @Suite("Integration (real Docker Engine)", .serialized)
 struct Integration {}
 
-/// The environments the integration tests build, all `FROM berth/base:latest`.
+/// The environments the integration tests build, all from ``EngineFixture/baseImage``.
 enum Environments {
     static let shellSlug = "berth-it-shell"
     static let webSlug = "berth-it-web"
@@ -17,7 +17,7 @@ enum Environments {
     static let cappedSlug = "berth-it-capped"
 
     static let baseDockerfile = """
-        FROM berth/base:latest
+        FROM \(EngineFixture.baseImage)
         RUN echo built-by-berth > /etc/berth-marker
         CMD ["/bin/sh"]
         """
@@ -56,7 +56,7 @@ enum Environments {
               writable: [/tmp]
             """,
         dockerfile: """
-            FROM berth/base:latest
+            FROM \(EngineFixture.baseImage)
             RUN mkdir -p /srv/www && echo "hello from berth" > /srv/www/index.html
             """
     )
@@ -107,19 +107,4 @@ func eventually(within seconds: Double, _ condition: () async throws -> Bool) as
         try await Task.sleep(for: .milliseconds(100))
     }
     return try await condition()
-}
-
-/// Expects `body` to fail with a ``BerthError`` of this code and status.
-func expectBerthError(
-    _ code: String, status: Int, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected \(code) (\(status)), but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as BerthError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.statusCode == status, "\(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected BerthError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
 }

@@ -1,0 +1,371 @@
+import BerthCore
+import BerthHTTP
+import BerthTerminal
+import DockerEngine
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import HummingbirdWSTesting
+import NIOCore
+import Testing
+import WSClient
+
+/// A shell environment for terminal tests.
+let shellEnvironment = """
+    name: Terminal test shell
+    berth:
+      command: ["sleep", "infinity"]
+      terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
+      resources: {memory: 64m, cpus: 1, pids: 64}
+      readOnlyRoot: true
+      writable: [/tmp]
+    """
+
+/// Reads a terminal WebSocket: output text and control messages, until a condition holds. Each
+/// wait looks only at output after what the previous wait matched, as a person reading on would.
+struct TerminalReader {
+    var iterator: WebSocketInboundMessageStream.AsyncIterator
+    var output: [UInt8] = []
+    var searchFrom = 0
+    var controls: [[String: Any]] = []
+    var binaryBytes = 0
+
+    init(_ inbound: WebSocketInboundStream) {
+        iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+    }
+
+    /// All output so far, as text.
+    var text: String { String(decoding: output, as: UTF8.self) }
+
+    /// Reads until the output after the previous match contains `needle`.
+    mutating func waitFor(_ needle: String) async throws {
+        let wanted = Array(needle.utf8)
+        while true {
+            if let range = Self.find(wanted, in: output, from: searchFrom) {
+                searchFrom = range
+                return
+            }
+            let more: Bool
+            do {
+                more = try await readOne()
+            } catch {
+                Issue.record("waiting for '\(needle)' failed (\(error)); output so far: \(text.suffix(500)); controls: \(controls)")
+                throw error
+            }
+            guard more else {
+                Issue.record("stream ended before '\(needle)' appeared; output so far: \(text.suffix(500))")
+                return
+            }
+        }
+    }
+
+    /// Reads until the shell shows a new prompt: busybox ash asks for the cursor position first and
+    /// drops what is typed before it gives up waiting for the answer.
+    mutating func waitForPrompt() async throws {
+        try await waitFor("$ ")
+    }
+
+    /// Reads until a control message of `type` arrives and returns it.
+    mutating func waitForControl(_ type: String) async throws -> [String: Any]? {
+        var seen = controls.count
+        while true {
+            if let found = controls[seen...].first(where: { $0["type"] as? String == type }) { return found }
+            seen = controls.count
+            guard try await readOne() else { return nil }
+        }
+    }
+
+    /// Reads one message; false at the end of the stream.
+    mutating func readOne() async throws -> Bool {
+        guard let message = try await iterator.next() else { return false }
+        switch message {
+        case .binary(let buffer):
+            binaryBytes += buffer.readableBytes
+            output += buffer.readableBytesView
+            if output.count > 400_000 {
+                let drop = output.count - 200_000
+                output.removeFirst(drop)
+                searchFrom = max(0, searchFrom - drop)
+            }
+        case .text(let json):
+            if let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] { controls.append(object) }
+        }
+        return true
+    }
+
+    /// The end index of the first occurrence of `needle` in `haystack` at or after `start`.
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        for index in start...(haystack.count - needle.count) where haystack[index..<(index + needle.count)].elementsEqual(needle) {
+            return index + needle.count
+        }
+        return nil
+    }
+}
+
+extension WebSocketOutboundWriter {
+    func type(_ text: String) async throws {
+        try await write(.binary(ByteBuffer(string: text)))
+    }
+
+    func control(_ json: String) async throws {
+        try await write(.text(json))
+    }
+}
+
+@Suite("Browser terminal over the WebSocket (live server, real engine)", .serialized, .timeLimit(.minutes(3)))
+struct TerminalTests {
+    /// Starts an instance for a new player and returns its id with the player's token.
+    static func start(_ harness: APIHarness, client: some TestClientProtocol, player: String) async throws -> (id: String, token: String) {
+        let owner = try await harness.player(player)
+        let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"term-shell"}"#)
+        #expect(created.status == 201, "\(created.body)")
+        return (try #require(created.body["id"] as? String), owner.token)
+    }
+
+    static func ticket(_ client: some TestClientProtocol, _ id: String, token: String, body: String = "{}") async throws -> String {
+        let answer = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", token: token, json: body)
+        #expect(answer.status == 201, "\(answer.body)")
+        return try #require(answer.body["url"] as? String)
+    }
+
+    static func configuration(origin: String?) -> WebSocketClientConfiguration {
+        var headers = HTTPFields()
+        if let origin { headers[.origin] = origin }
+        return WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
+    }
+
+    @Test("typed commands echo, a resize reaches the PTY, and Ctrl-P/Ctrl-Q do not detach")
+    func echoAndResize() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "alice")
+                let url = try await Self.ticket(client, id, token: token)
+                let origin = "http://localhost:\(client.port ?? 0)"
+                try await client.ws(url, configuration: Self.configuration(origin: origin)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    let ready = try await reader.waitForControl("ready")
+                    #expect(ready?["access"] as? String == "write")
+                    try await reader.waitForPrompt()
+                    try await outbound.type("echo hel''lo\n")
+                    try await reader.waitFor("hello")
+                    try await outbound.control(#"{"type":"resize","cols":100,"rows":40}"#)
+                    try await outbound.type("stty size\n")
+                    try await reader.waitFor("40 100")
+                    try await reader.waitForPrompt()
+                    // Ctrl-P is ash's "previous command": it must reach the shell, not detach.
+                    try await outbound.type("\u{10}\u{11}")
+                    try await reader.waitFor("stty size")
+                    try await outbound.type("\u{15}echo still''-here\n")
+                    try await reader.waitFor("still-here")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("a returning client gets the recent screen back and the same shell")
+    func reconnect() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "bob")
+                let config = Self.configuration(origin: nil)
+                let first = try await Self.ticket(client, id, token: token)
+                try await client.ws(first, configuration: config) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("echo pid=$$ mark''-4711\n")
+                    try await reader.waitFor("mark-4711")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                let second = try await Self.ticket(client, id, token: token)
+                try await client.ws(second, configuration: config) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    let ready = try await reader.waitForControl("ready")
+                    #expect((ready?["replayBytes"] as? Int ?? 0) > 0)
+                    try await reader.waitFor("mark-4711")
+                    let before = reader.text.components(separatedBy: "pid=").last?.prefix { $0.isNumber } ?? ""
+                    #expect(!before.isEmpty)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("echo again=$$\n")
+                    try await reader.waitFor("again=\(before)")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("tickets are single-use, foreign origins are refused, and other players get no ticket")
+    func ticketsAndOrigins() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "carol")
+                let url = try await Self.ticket(client, id, token: token)
+                let foreign = Self.configuration(origin: "http://evil.example")
+                await #expect(throws: (any Error).self) {
+                    try await client.ws(url, configuration: foreign) { _, _, _ in }
+                }
+                // The refused origin did not use up the ticket.
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    #expect(try await reader.waitForControl("ready") != nil)
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                await #expect(throws: (any Error).self) {
+                    try await client.ws(url, configuration: Self.configuration(origin: nil)) { _, _, _ in }
+                }
+                await #expect(throws: (any Error).self) {
+                    try await client.ws("/api/v1/instances/\(id)/terminal?ticket=forged", configuration: Self.configuration(origin: nil)) { _, _, _ in }
+                }
+                let mallory = try await harness.player("mallory")
+                let refused = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", token: mallory.token, json: "{}")
+                #expect(refused.status == 404)
+                #expect(errorCode(refused.body) == "instance_not_found")
+                let forgedShare = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", token: mallory.token, json: #"{"share":"shr_nope"}"#)
+                #expect(forgedShare.status == 403)
+                let noToken = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", json: "{}")
+                #expect(noToken.status == 401)
+            } }
+        }
+    }
+
+    @Test("an admin watches read-only: sees the owner's output, and its own input is ignored")
+    func spectator() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "dave")
+                let config = Self.configuration(origin: nil)
+                let ownerURL = try await Self.ticket(client, id, token: token)
+                let adminURL = try await Self.ticket(client, id, token: APIHarness.adminToken)
+                try await client.ws(ownerURL, configuration: config) { ownerInbound, ownerOutbound, _ in
+                    var owner = TerminalReader(ownerInbound)
+                    _ = try await owner.waitForControl("ready")
+                    try await owner.waitForPrompt()
+                    try await client.ws(adminURL, configuration: config) { inbound, outbound, _ in
+                        var admin = TerminalReader(inbound)
+                        let ready = try await admin.waitForControl("ready")
+                        #expect(ready?["access"] as? String == "read")
+                        try await outbound.type("touch /tmp/spectator-wrote\n")
+                        try await outbound.control(#"{"type":"resize","cols":33,"rows":11}"#)
+                        #expect(try await admin.waitForControl("readonly") != nil)
+                        try await ownerOutbound.type("echo from''-owner\n")
+                        try await admin.waitFor("from-owner")
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                    try await owner.waitForPrompt()
+                    try await ownerOutbound.type("ls /tmp; stty size; echo done''-listing\n")
+                    try await owner.waitFor("done-listing")
+                    #expect(!owner.text.contains("spectator-wrote"))
+                    #expect(!owner.text.contains("11 33"))
+                    try await ownerOutbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("a share link lets a teammate co-drive the terminal")
+    func shareLink() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "erin")
+                let mate = try await harness.player("frank")
+                let share = try await client.call(.post, "/api/v1/instances/\(id)/shares", token: token, json: #"{"access":"write"}"#)
+                #expect(share.status == 201)
+                let secret = try #require(share.body["share"] as? String)
+                let notOwner = try await client.call(.post, "/api/v1/instances/\(id)/shares", token: mate.token, json: #"{"access":"write"}"#)
+                #expect(notOwner.status == 404)
+                let url = try await Self.ticket(client, id, token: mate.token, body: "{\"share\":\"\(secret)\"}")
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    let ready = try await reader.waitForControl("ready")
+                    #expect(ready?["access"] as? String == "write")
+                    try await reader.waitForPrompt()
+                    try await outbound.type("echo co''-driver\n")
+                    try await reader.waitFor("co-driver")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("10 s of `yes` keeps the terminal's buffers within the bound, also for a client that stops reading")
+    func runawayProducer() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "gina")
+                let url = try await Self.ticket(client, id, token: token)
+                let baseline = residentBytes()
+                let peak = PeakMeter(baseline)
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    _ = try await reader.waitForControl("ready")
+                    try await reader.waitForPrompt()
+                    try await outbound.type("yes\n")
+                    let end = ContinuousClock.now + .seconds(10)
+                    var stalled = false
+                    while ContinuousClock.now < end {
+                        _ = try await reader.readOne()
+                        if reader.binaryBytes > 4 << 20 && !stalled {
+                            // Stop reading for 3 s: Berth must pause the PTY, not buffer.
+                            stalled = true
+                            try await Task.sleep(for: .seconds(3))
+                        }
+                        await peak.record(residentBytes())
+                    }
+                    #expect(reader.binaryBytes > 1 << 20)
+                    try await outbound.type("\u{03}")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                let session = try #require(await harness.services.terminals.existingSession(instanceID: id, name: "main"))
+                let settings = harness.services.terminalSettings
+                let peakQueued = await session.peakQueuedBytes
+                let screen = await session.screenBytes
+                #expect(screen <= settings.screenBufferBytes)
+                // One client: its queue limit plus the chunk that crossed it.
+                #expect(peakQueued <= settings.clientQueueBytes + 256 * 1024, "peak queued \(peakQueued)")
+                // Unbounded buffering of `yes` would grow by hundreds of MiB in 10 s.
+                let grown = await peak.value - baseline
+                #expect(grown < 96 << 20, "RSS grew by \(grown >> 20) MiB")
+            } }
+        }
+    }
+}
+
+/// Runs `body`, failing with a timeout when it takes longer than `seconds`.
+func withTimeout(_ seconds: Int, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    struct TimedOut: Error, CustomStringConvertible {
+        let seconds: Int
+        var description: String { "timed out after \(seconds) s" }
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimedOut(seconds: seconds)
+        }
+        try await group.next()
+        group.cancelAll()
+    }
+}
+
+/// This process's resident set size in bytes, from /proc/self/status.
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
+    let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+    return kilobytes * 1024
+}
+
+/// The largest value recorded.
+actor PeakMeter {
+    private(set) var value: Int
+
+    init(_ start: Int) {
+        value = start
+    }
+
+    func record(_ sample: Int) {
+        value = max(value, sample)
+    }
+}

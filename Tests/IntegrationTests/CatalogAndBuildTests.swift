@@ -1,0 +1,173 @@
+import BerthCore
+import BerthEngine
+import BerthTestSupport
+import DockerEngine
+import Foundation
+import Testing
+
+/// The repository's example environments: `BERTH_TEST_EXAMPLES`, or `examples/environments`
+/// next to this package.
+func examplesFolder() -> URL {
+    if let configured = ProcessInfo.processInfo.environment["BERTH_TEST_EXAMPLES"], !configured.isEmpty {
+        return URL(fileURLWithPath: configured, isDirectory: true)
+    }
+    return URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("examples/environments", isDirectory: true)
+}
+
+/// Collects progress lines from the builder's `@Sendable` callback.
+actor LineCollector {
+    private(set) var lines: [String] = []
+
+    func add(_ line: String) {
+        lines.append(line)
+    }
+}
+
+extension Integration {
+    @Suite("EnvironmentCatalog")
+    struct CatalogTests {
+        @Test("the repository's example environments load without errors")
+        func examplesValidate() throws {
+            let scan = try EnvironmentCatalog.scan(examplesFolder())
+            let errors = scan.problems.filter { $0.severity == .error }
+            #expect(errors.isEmpty, "\(errors.map(\.description))")
+            let bySlug = Dictionary(uniqueKeysWithValues: scan.environments.map { ($0.slug, $0) })
+            for slug in ["linux-basics", "web-service", "lab-starter"] {
+                let environment = try #require(bySlug[slug], "examples/environments/\(slug) is missing or invalid")
+                #expect(environment.buildsFromFolder)
+            }
+            let web = try #require(bySlug["web-service"])
+            #expect(web.berth.ports.contains { $0.port == 8080 && $0.protocol == .http })
+            #expect(web.berth.network != .none)
+            let basics = try #require(bySlug["linux-basics"])
+            #expect(basics.berth.readOnlyRoot)
+            #expect(basics.berth.terminal.user == "1000:1000")
+        }
+
+        @Test("a scan keeps valid folders and reports each broken one as file: field: reason")
+        func scanReportsProblems() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
+                try directory.write("good/challenge.yml", "name: Good\n")
+                try directory.write("good/Dockerfile", "FROM scratch\n")
+                try directory.write("alt-name/challenge.yaml", "name: Alt\nimage: berth/base:latest\n")
+                try directory.write("no-dockerfile/challenge.yml", "name: Lost\n")
+                try directory.write("bad/challenge.yml", "name: Bad\nberth:\n  network: everywhere\n")
+                try directory.write("bad/Dockerfile", "FROM scratch\n")
+                try directory.write("Upper/challenge.yml", "name: Upper\n")
+                try directory.write("Upper/Dockerfile", "FROM scratch\n")
+                try directory.write("no-challenge/Dockerfile", "FROM scratch\n")
+                try directory.write(".hidden/challenge.yml", "name: [broken\n")
+                try directory.write("notes.txt", "not an environment\n")
+
+                let scan = try EnvironmentCatalog.scan(directory.url)
+                #expect(scan.environments.map(\.slug) == ["alt-name", "good"])
+                #expect(!scan.isValid)
+                let lines = Set(scan.problems.filter { $0.severity == .error }.map(\.description))
+                #expect(lines.contains("no-dockerfile/Dockerfile: image: 'image: .' builds this folder, but it has no Dockerfile"), "\(lines)")
+                #expect(lines.contains { $0.hasPrefix("bad/challenge.yml: berth.network: 'everywhere'") }, "\(lines)")
+                #expect(lines.contains { $0.hasPrefix("Upper/challenge.yml: slug: ") }, "\(lines)")
+                #expect(lines.count == 3, "\(lines)")
+            }
+        }
+
+        @Test("reload picks up added, changed and broken folders without a restart")
+        func reload() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
+                try directory.write("one/challenge.yml", "name: One\nimage: berth/base:latest\n")
+                let catalog = EnvironmentCatalog(directory: directory.url)
+                try await catalog.reload()
+                #expect(await catalog.all().map(\.slug) == ["one"])
+
+                try directory.write("two/challenge.yml", "name: Two\nimage: berth/base:latest\n")
+                try directory.write("one/challenge.yml", "name: One renamed\nimage: berth/base:latest\n")
+                try await catalog.reload()
+                #expect(await catalog.all().map(\.slug) == ["one", "two"])
+                #expect(await catalog.environment("one")?.name == "One renamed")
+
+                try directory.write("two/challenge.yml", "name: Two\nimage: berth/base:latest\nberth: {resources: {memory: 1k}}\n")
+                let scan = try await catalog.reload()
+                #expect(await catalog.environment("two") == nil, "an environment that became invalid leaves the catalog")
+                #expect(await catalog.problems() == scan.problems)
+                #expect(scan.problems.map(\.field) == ["berth.resources.memory"])
+            }
+        }
+
+        @Test("a missing environments folder is 404 environments_not_found")
+        func missingFolder() {
+            #expect {
+                try EnvironmentCatalog.scan(URL(fileURLWithPath: "/nonexistent-\(UniqueName.make())"))
+            } throws: { error in
+                (error as? BerthError)?.code == "environments_not_found" && (error as? BerthError)?.statusCode == 404
+            }
+        }
+    }
+
+    @Suite("ImageBuilder")
+    struct ImageBuilderTests {
+        @Test("builds an environment folder through the Engine API, streaming progress, and labels the image")
+        func buildsFolder() async throws {
+            try await EngineFixture.with { fixture in
+                try await TemporaryDirectory.with(prefix: "berth-build") { directory in
+                    let slug = "berth-it-build-\(fixture.runID)"
+                    try directory.write("\(slug)/challenge.yml", "name: Build me\n")
+                    try directory.write("\(slug)/Dockerfile", "FROM \(EngineFixture.baseImage)\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n")
+                    try directory.write("\(slug)/hello.txt", "hello from the folder\n")
+                    let scan = try EnvironmentCatalog.scan(directory.url)
+                    let environment = try #require(scan.environments.first)
+                    await fixture.track(image: environment.imageReference)
+
+                    let builder = ImageBuilder(docker: fixture.docker)
+                    #expect(await builder.isBuilt(environment) == false)
+                    let lines = LineCollector()
+                    let id = try await builder.build(environment, folder: directory.path(slug)) { await lines.add($0) }
+                    let progress = await lines.lines
+                    #expect(progress.first?.hasPrefix("Step 1/") == true, "\(progress)")
+                    #expect(progress.contains("hello from the folder"), "the RUN step's output is streamed: \(progress)")
+                    #expect(progress.allSatisfy { !$0.hasSuffix("\n") && !$0.isEmpty })
+
+                    #expect(await builder.isBuilt(environment))
+                    let image = try await fixture.docker.inspectImage(environment.imageReference)
+                    #expect(image.id == id)
+                    #expect(image.config?.labels?[BerthLabel.builtEnvironment] == slug)
+                }
+            }
+        }
+
+        @Test("a prebuilt image is only looked up; a missing one is 422 image_not_found")
+        func prebuiltImages() async throws {
+            try await EngineFixture.with { fixture in
+                let builder = ImageBuilder(docker: fixture.docker)
+                let present = EnvironmentSpec(slug: "prebuilt", name: "Prebuilt", image: EngineFixture.baseImage)
+                let base = try await fixture.docker.inspectImage(EngineFixture.baseImage)
+                #expect(try await builder.build(present, folder: URL(fileURLWithPath: "/nonexistent")) { _ in } == base.id)
+
+                let missing = EnvironmentSpec(slug: "missing", name: "Missing", image: "berth-test/missing-\(fixture.runID):latest")
+                #expect(await builder.isBuilt(missing) == false)
+                await expectBerthError("image_not_found", status: 422) {
+                    _ = try await builder.build(missing, folder: URL(fileURLWithPath: "/nonexistent")) { _ in }
+                }
+            }
+        }
+
+        @Test("a failing Dockerfile surfaces the builder's message")
+        func failingBuild() async throws {
+            try await EngineFixture.with { fixture in
+                try await TemporaryDirectory.with(prefix: "berth-build") { directory in
+                    let slug = "berth-it-broken-\(fixture.runID)"
+                    try directory.write("\(slug)/Dockerfile", "FROM \(EngineFixture.baseImage)\nRUN echo nope && exit 3\n")
+                    let environment = EnvironmentSpec(slug: slug, name: "Broken")
+                    await fixture.track(image: environment.imageReference)
+                    do {
+                        try await ImageBuilder(docker: fixture.docker).build(environment, folder: directory.path(slug)) { _ in }
+                        Issue.record("the build should fail")
+                    } catch let error as DockerError {
+                        #expect(error.message.contains("returned a non-zero code: 3"), "\(error)")
+                    }
+                    #expect(await ImageBuilder(docker: fixture.docker).isBuilt(environment) == false)
+                }
+            }
+        }
+    }
+}
