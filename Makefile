@@ -18,7 +18,16 @@ BENCH_ARGS ?=
 # Debian packages the scripts and tests use.
 APT_PACKAGES := busybox-static unzip curl ca-certificates
 
-.PHONY: help prerequisites setup demo test bench clean clean-images
+# The browser test: Chromium, chromedriver and Selenium (installed when missing), the example
+# images (cached), then one run of the terminal page in headless Chromium against $(BERTH_DEBUG).
+# Its screenshot lands in test-artifacts/terminal-page.png.
+define BROWSER_TEST
+scripts/ensure-browser.sh
+$(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
+python3 tests/browser/test_terminal_page.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+endef
+
+.PHONY: help prerequisites setup demo test test-browser bench clean clean-images
 
 ## help: list the targets
 help:
@@ -54,23 +63,35 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration, on the real engine)
+## test: prerequisites, the whole Swift suite (unit and integration, on the real engine), then the browser test
 test: prerequisites
 	$(SWIFT) build --build-tests
 	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" $(SWIFT) test
+	$(BROWSER_TEST)
 
-## bench: time POST /api/v1/instances to running against `docker run -d` (BENCH_CONFIG=debug for a debug build)
+## test-browser: only the browser test (headless Chromium on the terminal page), with the existing .build/debug/berth
+test-browser: prerequisites
+	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-browser: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
+	$(BROWSER_TEST)
+
+## bench: time POST /api/v1/instances to running against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
-## clean: remove Berth's containers and networks (by label) and the data directory
+## bench-terminal: terminal keystroke echo and output throughput against docker exec and terminado (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-terminal: prerequisites
+	scripts/ensure-bench-python.sh
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/terminal.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:
 	if docker info >/dev/null 2>&1; then \
 	    docker ps -aq --filter label=berth.instance | xargs -r docker rm -f; \
 	    docker network ls -q --filter label=berth.instance | xargs -r docker network rm; \
 	fi
-	rm -rf $(DATA_DIR) bench-results
+	rm -rf $(DATA_DIR) bench-results test-artifacts
 
 ## clean-images: remove the example images (berth-env/*) and the base image
 clean-images:

@@ -213,6 +213,10 @@ public actor TerminalSession {
                     }
                     group.addTask {
                         for await _ in signal { return }
+                        if Task.isCancelled { return }
+                        // Docker keeps an exec running when its connection closes, so ask the
+                        // shell to end: interrupt what runs in the foreground, then end input.
+                        try? await connection.write(ByteBuffer(bytes: [0x03, 0x04]))
                     }
                     try await group.next()
                     group.cancelAll()

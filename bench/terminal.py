@@ -1,0 +1,1167 @@
+#!/usr/bin/env python3
+"""Terminal benchmark: keystroke echo latency and output throughput of Berth's browser terminal.
+
+Berth's path is xterm.js ↔ WebSocket ↔ Berth ↔ Docker exec PTY. This benchmark drives that
+WebSocket the way the page does and compares it, in the same run, on the same container, with
+the same shell (the instance's terminal command, user and working directory), against:
+
+- `docker exec` through the docker CLI: `docker exec -it` under a Python pty for keystrokes,
+  `docker exec -t ... > file` for throughput (the floor the engine's own PTY path sets);
+- Jupyter's terminado: a tornado app with terminado's TermSocket and UniqueTermManager serving
+  `docker exec -it`, measured over its WebSocket protocol (["stdin", ...] / ["stdout", ...]).
+
+What it does, in one run:
+
+1. builds the example images with `berth env build` (cached after the first time);
+2. starts `berth serve` on a free loopback port with a temporary data directory, a random
+   admin token and a namespace of its own, then the terminado server on another free port;
+3. creates a user, an API token and an instance (lab-starter by default) through the API;
+4. opens three shells in the instance's container: Berth's WebSocket terminal, `docker exec -it`
+   under a pty, and terminado; waits for each prompt;
+5. keystroke echo: types 'a' one byte at a time at the prompt (Ctrl-U every 40 keystrokes to
+   clear the line) and times each write until the echoed byte arrives, in interleaved rounds;
+6. throughput: `head -c SIZE /dev/zero | tr '\\0' x` typed into Berth's and terminado's shells
+   (timed from sending the command to the end marker that follows the last byte), and run as
+   `docker exec -t <container> sh -c '...' > file`; also typed into the `docker exec -it` pty;
+7. prints a table with ratios and the targets, writes bench-results/terminal.json.
+
+Its WebSocket client is its own (standard library only, cheap per frame, so that the client is
+not what limits a figure); terminado and tornado are needed for the baseline
+(scripts/ensure-bench-python.sh installs them). Exit status: 2 when the server did not
+start, 1 when the benchmark could not be set up, 0 otherwise (missed targets are reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import pty
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Targets from the issue.
+TARGET_THROUGHPUT_VS_DOCKER = 0.9     # Berth's MB/s at least 0.9 × `docker exec -t` through the CLI
+TARGET_THROUGHPUT_VS_TERMINADO = 5.0  # and at least 5 × terminado's
+TARGET_KEYSTROKE_P99_MS = 5.0         # keystroke echo p99 on loopback
+
+COLS, ROWS = 200, 50
+CTRL_U = b"\x15"
+END_MARK = b"BENCHDONE"
+# Typed as BENCH''DONE so the echo of the command line never contains the marker.
+END_COMMAND = "echo BENCH''DONE"
+ANSI_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+BASELINE_LABEL = "berth.bench=terminal"
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+class BenchError(Exception):
+    """Something a measurement could not survive (a shell that died, a timeout)."""
+
+
+# -- Berth's REST API -------------------------------------------------------------------------
+
+
+class APIError(Exception):
+    """A non-2xx answer from Berth, with the error envelope's code and message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class BerthAPI:
+    """A tiny JSON client for Berth's REST API."""
+
+    def __init__(self, base_url: str, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, token: str | None = None, body: object | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        request.add_header("Accept", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw.strip() else None)
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            code, message = "http_error", raw.decode(errors="replace")[:300]
+            try:
+                envelope = json.loads(raw)["error"]
+                code, message = envelope.get("code", code), envelope.get("message", message)
+            except (ValueError, KeyError, TypeError):
+                pass
+            raise APIError(error.code, code, message) from None
+
+
+def instance_of(payload):
+    """The instance object of an answer (top level, or under `instance` if wrapped)."""
+    if isinstance(payload, dict) and "id" not in payload and isinstance(payload.get("instance"), dict):
+        return payload["instance"]
+    return payload
+
+
+# -- a small WebSocket client (RFC 6455), standard library only --------------------------------
+
+
+class WebSocketClosed(BenchError):
+    pass
+
+
+class WebSocket:
+    """A blocking WebSocket client over a plain TCP socket, kept small and cheap per frame so
+    that the client is never what limits a throughput figure. Frames from the server are
+    parsed out of one growing buffer filled with large recv() calls; fragmented messages are
+    joined; pings are answered."""
+
+    OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+    def __init__(self, host: str, port: int, path: str, origin: str | None, timeout: float = 10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
+        if origin:
+            lines.append(f"Origin: {origin}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buffer = bytearray()
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise BenchError(f"WebSocket handshake to {path}: connection closed")
+            self.buffer += chunk
+        head, _, rest = bytes(self.buffer).partition(b"\r\n\r\n")
+        self.buffer = bytearray(rest)
+        status_line, *header_lines = head.decode(errors="replace").split("\r\n")
+        if " 101 " not in status_line + " ":
+            raise BenchError(f"WebSocket handshake to {path.split('?')[0]}: {status_line}")
+        headers = {name.strip().lower(): value.strip() for name, _, value in (h.partition(":") for h in header_lines)}
+        expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        if headers.get("sec-websocket-accept") != expected:
+            raise BenchError("WebSocket handshake: wrong Sec-WebSocket-Accept")
+        self.fragments: list[bytes] = []
+        self.fragment_opcode = 0
+        self.closed = False
+        self.sock.setblocking(True)
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        header = bytearray([0x80 | opcode])
+        length = len(payload)
+        if length < 126:
+            header.append(0x80 | length)
+        elif length < 65536:
+            header.append(0x80 | 126)
+            header += struct.pack("!H", length)
+        else:
+            header.append(0x80 | 127)
+            header += struct.pack("!Q", length)
+        mask = secrets.token_bytes(4)
+        header += mask
+        if length:
+            repeated = (mask * (length // 4 + 1))[:length]
+            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
+        self.sock.sendall(bytes(header) + payload)
+
+    def send_text(self, text: str) -> None:
+        self.send(self.OP_TEXT, text.encode())
+
+    def send_binary(self, data: bytes) -> None:
+        self.send(self.OP_BINARY, data)
+
+    def _parse(self) -> list[tuple[int, bytes]]:
+        """Complete messages at the front of the buffer, removed from it."""
+        messages = []
+        buffer = self.buffer
+        position = 0
+        end = len(buffer)
+        while end - position >= 2:
+            first, second = buffer[position], buffer[position + 1]
+            length = second & 0x7F
+            offset = position + 2
+            if length == 126:
+                if end - offset < 2:
+                    break
+                length = struct.unpack_from("!H", buffer, offset)[0]
+                offset += 2
+            elif length == 127:
+                if end - offset < 8:
+                    break
+                length = struct.unpack_from("!Q", buffer, offset)[0]
+                offset += 8
+            if second & 0x80:  # a server must not mask; tolerate it anyway
+                if end - offset < 4:
+                    break
+                mask = bytes(buffer[offset:offset + 4])
+                offset += 4
+            else:
+                mask = None
+            if end - offset < length:
+                break
+            payload = bytes(buffer[offset:offset + length])
+            if mask:
+                repeated = (mask * (length // 4 + 1))[:length]
+                payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
+            position = offset + length
+            opcode, fin = first & 0x0F, bool(first & 0x80)
+            if opcode == self.OP_PING:
+                self.send(self.OP_PONG, payload)
+            elif opcode == self.OP_PONG:
+                pass
+            elif opcode == self.OP_CLOSE:
+                self.closed = True
+                messages.append((opcode, payload))
+            elif opcode == self.OP_CONT:
+                self.fragments.append(payload)
+                if fin:
+                    messages.append((self.fragment_opcode, b"".join(self.fragments)))
+                    self.fragments = []
+            elif fin:
+                messages.append((opcode, payload))
+            else:
+                self.fragment_opcode = opcode
+                self.fragments = [payload]
+        if position:
+            del buffer[:position]
+        return messages
+
+    def receive(self, timeout: float) -> list[tuple[int, bytes]]:
+        """Messages that arrive within `timeout` seconds (at least one, or none on timeout)."""
+        messages = self._parse()
+        if messages:
+            return messages
+        if self.closed:
+            raise WebSocketClosed("the WebSocket is closed")
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            ready, _, _ = select.select([self.sock], [], [], remaining)
+            if not ready:
+                return []
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                self.closed = True
+                raise WebSocketClosed("the server closed the connection")
+            self.buffer += chunk
+            messages = self._parse()
+            if messages:
+                return messages
+
+    def close(self) -> None:
+        try:
+            if not self.closed:
+                self.send(self.OP_CLOSE, struct.pack("!H", 1000))
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# -- the three terminals -----------------------------------------------------------------------
+
+
+class Terminal:
+    """A shell's byte stream: what every measurement talks to."""
+
+    name = "terminal"
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def read(self, timeout: float) -> bytes:
+        """Output that arrives within `timeout` seconds; b"" when none did."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class BerthTerminal(Terminal):
+    """Berth's terminal WebSocket: binary frames are PTY bytes, text frames JSON control."""
+
+    name = "berth"
+
+    def __init__(self, port: int, path: str):
+        self.ws = WebSocket("127.0.0.1", port, path, origin=f"http://127.0.0.1:{port}")
+        self.controls: list[dict] = []
+        self.pending = b""
+        deadline = time.monotonic() + 30
+        while not any(c.get("type") == "ready" for c in self.controls):
+            if time.monotonic() > deadline:
+                raise BenchError("Berth's terminal sent no 'ready'")
+            self.pending += self._collect(self.ws.receive(1.0))
+        # Not opting into acknowledgement flow control ({"type":"flow"}): it needs acks.
+        self.ws.send_text(json.dumps({"type": "resize", "cols": COLS, "rows": ROWS}))
+
+    def _collect(self, messages: list[tuple[int, bytes]]) -> bytes:
+        out = []
+        for opcode, payload in messages:
+            if opcode == WebSocket.OP_BINARY:
+                out.append(payload)
+            elif opcode == WebSocket.OP_TEXT:
+                control = json.loads(payload)
+                self.controls.append(control)
+                if control.get("type") in ("exited", "closed", "error"):
+                    raise BenchError(f"Berth's terminal ended: {control}")
+                if control.get("type") == "notice":
+                    log(f"berth notice: {control}")
+            elif opcode == WebSocket.OP_CLOSE:
+                raise WebSocketClosed("Berth closed the terminal WebSocket")
+        return b"".join(out)
+
+    def send(self, data: bytes) -> None:
+        self.ws.send_binary(data)
+
+    def read(self, timeout: float) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        return self._collect(self.ws.receive(timeout))
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class TerminadoTerminal(Terminal):
+    """terminado's WebSocket: JSON arrays ["stdin", text] in, ["stdout", text] out."""
+
+    name = "terminado"
+
+    def __init__(self, port: int):
+        self.ws = WebSocket("127.0.0.1", port, "/websocket", origin=f"http://127.0.0.1:{port}")
+        self.ws.send_text(json.dumps(["set_size", ROWS, COLS]))
+
+    def send(self, data: bytes) -> None:
+        self.ws.send_text(json.dumps(["stdin", data.decode("latin-1")]))
+
+    def read(self, timeout: float) -> bytes:
+        out = []
+        for opcode, payload in self.ws.receive(timeout):
+            if opcode == WebSocket.OP_CLOSE:
+                raise WebSocketClosed("terminado closed the WebSocket")
+            if opcode != WebSocket.OP_TEXT:
+                continue
+            message = json.loads(payload)
+            if message[0] == "stdout":
+                out.append(message[1].encode("utf-8", "surrogateescape"))
+            elif message[0] == "disconnect":
+                raise BenchError("terminado's shell ended")
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class PtyTerminal(Terminal):
+    """A command (the docker CLI) under a pseudo-terminal of our own; we hold the master."""
+
+    name = "docker-exec-it"
+
+    def __init__(self, argv: list[str]):
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the slave is its stdin, stdout and stderr
+            try:
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+                os.execvp(argv[0], argv)
+            finally:
+                os._exit(127)
+        self.pid, self.fd = pid, fd
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def read(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            data = os.read(self.fd, 1 << 20)
+        except OSError:  # EIO: the child closed the slave
+            data = b""
+        if not data:
+            raise BenchError("the docker exec -it process ended")
+        return data
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        for _ in range(50):
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if done:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def docker_socket_path() -> str:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        raise BenchError(f"the raw hijack path needs a unix DOCKER_HOST, not {host}")
+    return host[len("unix://"):]
+
+
+def docker_api(method: str, path: str, body: object | None = None) -> dict | None:
+    """One plain request on the engine's unix socket (Connection: close), JSON in and out."""
+    data = b"" if body is None else json.dumps(body).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(docker_socket_path())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    head, _, payload = response.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        body_bytes, rest = b"", payload
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            body_bytes, rest = body_bytes + rest[:size], rest[size + 2:]
+        payload = body_bytes
+    if status >= 300:
+        raise BenchError(f"engine: {method} {path}: HTTP {status} {payload[:200]!r}")
+    return json.loads(payload) if payload.strip() else None
+
+
+def raw_hijack_throughput(container_id: str, user: str | None, size: int, timeout: float) -> dict:
+    """The engine's own PTY path with no CLI and no Berth: POST /containers/{id}/exec (Tty),
+    then POST /exec/{id}/start with `Upgrade: tcp` on a raw unix socket, read to EOF.
+    Timed from sending the start request to the last byte (exec create excluded)."""
+    create = {"AttachStdin": False, "AttachStdout": True, "AttachStderr": True, "Tty": True,
+              "Cmd": ["sh", "-c", throughput_command(size)]}
+    if user:
+        create["User"] = user
+    exec_id = docker_api("POST", f"/containers/{container_id}/exec", create)["Id"]
+    body = b'{"Detach":false,"Tty":true}'
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(docker_socket_path())
+        started = time.perf_counter()
+        sock.sendall(f"POST /exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + body)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise BenchError("engine closed the exec start connection")
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n")[0] + b" " and b" 200 " not in head.split(b"\r\n")[0] + b" ":
+            raise BenchError(f"exec start: {head.splitlines()[0]!r}")
+        total = len(rest)
+        buffer = bytearray(1 << 20)
+        reads = 0
+        while True:
+            received = sock.recv_into(buffer)
+            if not received:
+                break
+            total += received
+            reads += 1
+        elapsed = time.perf_counter() - started
+    if total < size:
+        raise BenchError(f"raw hijack: {total} of {size} bytes")
+    return {"seconds": elapsed, "bytes": size, "receivedBytes": total, "mbps": size / elapsed / 1e6,
+            "meanReadBytes": total / max(1, reads)}
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+
+def visible(data: bytes) -> bytes:
+    return ANSI_ESCAPE.sub(b"", data)
+
+
+def drain(term: Terminal, quiet: float, limit: float = 10.0) -> bytes:
+    """Reads until nothing arrives for `quiet` seconds (or `limit` seconds pass)."""
+    out = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        data = term.read(quiet)
+        if not data:
+            break
+        out.append(data)
+    return b"".join(out)
+
+
+def wait_for_prompt(term: Terminal, timeout: float = 30.0) -> bytes:
+    """Waits until the output ends with the shell's prompt ("$ ", escapes aside) and stays quiet.
+    busybox ash drops what is typed before its prompt, so nothing is typed until then."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = term.read(0.2)
+        if data:
+            seen = (seen + data)[-4096:]
+            continue
+        if visible(seen).rstrip(b"\r\n").endswith((b"$ ", b"# ")):
+            return seen
+        if not seen:  # nothing at all yet: a newline makes the shell print a prompt again
+            term.send(b"\r")
+    raise BenchError(f"{term.name}: no shell prompt after {timeout}s (last output {visible(seen)[-80:]!r})")
+
+
+def keystroke_round(term: Terminal, count: int, clear_every: int, gap: float, timeout: float) -> list[float]:
+    """Types 'a' `count` times, one byte at a time, and returns each write → echo time in ms."""
+    samples = []
+    typed = clear_every  # start with a clean line
+    for _ in range(count):
+        if typed >= clear_every:
+            term.send(CTRL_U)
+            drain(term, 0.05)
+            typed = 0
+        started = time.perf_counter()
+        term.send(b"a")
+        deadline = time.monotonic() + timeout
+        while True:
+            data = term.read(max(0.0, deadline - time.monotonic()))
+            if b"a" in data:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"{term.name}: no echo within {timeout}s")
+        samples.append((time.perf_counter() - started) * 1000)
+        typed += 1
+        if gap:
+            time.sleep(gap)
+    term.send(CTRL_U)
+    drain(term, 0.05)
+    return samples
+
+
+def throughput_command(size: int) -> str:
+    return f"head -c {size} /dev/zero | tr '\\0' x"
+
+
+def shell_throughput(term: Terminal, size: int, timeout: float) -> dict:
+    """Types the producer into an interactive shell and reads until the end marker.
+    Seconds from sending the command line to receiving the marker that follows the last byte."""
+    drain(term, 0.1)
+    line = f"{throughput_command(size)}; {END_COMMAND}\r".encode()
+    started = time.perf_counter()
+    first_byte = None
+    term.send(line)
+    total = 0
+    tail = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = term.read(1.0)
+        if data:
+            if first_byte is None:
+                first_byte = time.perf_counter()
+            total += len(data)
+            if total >= size:
+                tail = (tail + data)[-8192:]
+                if END_MARK in tail:
+                    break
+        if time.monotonic() > deadline:
+            raise BenchError(f"{term.name}: {total} of {size} bytes after {timeout}s")
+    elapsed = time.perf_counter() - started
+    wait_for_prompt(term)
+    return {
+        "seconds": elapsed,
+        "bytes": size,
+        "receivedBytes": total,
+        "mbps": size / elapsed / 1e6,
+        "firstByteMs": (first_byte - started) * 1000 if first_byte else None,
+    }
+
+
+def summarize_latency(samples: list[float]) -> dict:
+    if not samples:
+        return {"count": 0}
+    ordered = sorted(samples)
+    percentiles = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 99
+    return {
+        "count": len(ordered),
+        "p50": statistics.median(ordered),
+        "p90": percentiles[89],
+        "p99": percentiles[98],
+        "mean": statistics.fmean(ordered),
+        "min": ordered[0],
+        "max": ordered[-1],
+    }
+
+
+def summarize_throughput(runs: list[dict]) -> dict:
+    if not runs:
+        return {"count": 0}
+    rates = [run["mbps"] for run in runs]
+    return {"count": len(rates), "median": statistics.median(rates), "best": max(rates), "worst": min(rates)}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip().upper())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 256M, 64K or 1048576")
+    return int(match.group(1)) * {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}[match.group(2)]
+
+
+def default_berth() -> str:
+    for config in ("release", "debug"):
+        candidate = REPO / ".build" / config / "berth"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return str(REPO / ".build" / "release" / "berth")
+
+
+# -- the terminado server (a child process of this script) -------------------------------------
+
+
+def serve_terminado(argv: list[str]) -> int:
+    """`terminal.py --terminado-server PORT -- COMMAND...`: a tornado app with terminado's
+    TermSocket and UniqueTermManager (one new `COMMAND` per WebSocket) on 127.0.0.1:PORT."""
+    import asyncio
+
+    import terminado
+    import tornado.web
+
+    port, command = int(argv[0]), argv[2:]
+
+    async def run() -> None:
+        manager = terminado.UniqueTermManager(shell_command=command, term_settings={"type": "xterm-256color"})
+        application = tornado.web.Application([(r"/websocket", terminado.TermSocket, {"term_manager": manager})])
+        server = application.listen(port, "127.0.0.1")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        print("terminado ready", flush=True)
+        await stop.wait()
+        server.stop()
+        await manager.shutdown()
+
+    asyncio.run(run())
+    return 0
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+
+class Benchmark:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.admin_token = secrets.token_hex(16)
+        self.namespace = f"bench-{secrets.token_hex(4)}"
+        self.image = f"berth-env/{args.environment}:latest"
+        self.server: subprocess.Popen | None = None
+        self.server_log_path: Path | None = None
+        self.data_dir: Path | None = None
+        self.port: int | None = None
+        self.api: BerthAPI | None = None
+        self.user_id: str | None = None
+        self.user_token: str | None = None
+        self.instance_id: str | None = None
+        self.container_id: str | None = None
+        self.shell_argv: list[str] = []
+        self.terminado: subprocess.Popen | None = None
+        self.terminado_port: int | None = None
+        self.terminals: list[Terminal] = []
+
+    # -- server, user, instance ----------------------------------------------------------------
+
+    def build_images(self) -> None:
+        command = [self.args.berth, "env", "build", "--environments", self.args.environments]
+        log("building environment images: " + " ".join(command))
+        result = subprocess.run(command)
+        if result.returncode != 0:
+            raise SystemExit(f"bench: `{' '.join(command)}` failed with status {result.returncode}")
+
+    def start_server(self) -> None:
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="berth-bench-"))
+        self.server_log_path = self.data_dir / "server.log"
+        environment = dict(os.environ)
+        environment.update({
+            "BERTH_ADMIN_TOKEN": self.admin_token,
+            "BERTH_NAMESPACE": self.namespace,
+            "BERTH_ASSETS_DIR": str(REPO / "vendor"),
+        })
+        command = [
+            self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            "--data-dir", str(self.data_dir), "--environments", self.args.environments,
+        ]
+        log("starting: " + " ".join(command))
+        with open(self.server_log_path, "wb") as server_log:
+            self.server = subprocess.Popen(
+                command, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.api = BerthAPI(f"http://127.0.0.1:{self.port}", timeout=self.args.timeout)
+        deadline = time.monotonic() + self.args.ready_timeout
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                break
+            try:
+                status, _ = self.api.call("GET", "/readyz")
+                if status == 200:
+                    log(f"server ready on port {self.port}")
+                    return
+            except (APIError, OSError):
+                pass
+            time.sleep(0.1)
+        self.print_server_log()
+        exited = self.server.poll()
+        reason = f"exited with status {exited}" if exited is not None else f"not ready after {self.args.ready_timeout}s"
+        print(f"bench: error: berth serve {reason}", file=sys.stderr)
+        raise SystemExit(2)
+
+    def print_server_log(self, lines: int = 40) -> None:
+        if self.server_log_path and self.server_log_path.exists():
+            tail = self.server_log_path.read_text(errors="replace").splitlines()[-lines:]
+            print("bench: last lines of the server log:", file=sys.stderr)
+            for line in tail:
+                print("  " + line, file=sys.stderr)
+
+    def create_instance(self) -> None:
+        assert self.api
+        try:
+            _, user = self.api.call("POST", "/api/v1/users", self.admin_token, {"name": "bench"})
+            self.user_id = user["id"]
+            _, token = self.api.call("POST", f"/api/v1/users/{self.user_id}/tokens", self.admin_token, {"name": "bench"})
+            self.user_token = token["token"]
+            _, payload = self.api.call("POST", "/api/v1/instances", self.user_token, {"environment": self.args.environment})
+            instance = instance_of(payload)
+            self.instance_id = instance["id"]
+            deadline = time.monotonic() + self.args.timeout
+            while instance.get("state") != "running":
+                if instance.get("state") in ("failed", "stopped", "expired") or time.monotonic() > deadline:
+                    raise SystemExit(f"bench: instance {self.instance_id} did not run (state {instance.get('state')})")
+                time.sleep(0.05)
+                _, payload = self.api.call("GET", f"/api/v1/instances/{self.instance_id}", self.user_token)
+                instance = instance_of(payload)
+        except (APIError, OSError, KeyError, TypeError) as error:
+            raise SystemExit(f"bench: could not create the user, token and instance: {error}")
+        listed = subprocess.run(
+            ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=berth.instance={self.instance_id}"],
+            capture_output=True, text=True,
+        ).stdout.split()
+        if len(listed) != 1:
+            raise SystemExit(f"bench: expected one container for instance {self.instance_id}, found {listed}")
+        self.container_id = listed[0]
+        terminal = instance.get("terminal") or {}
+        # The baselines run exactly what Berth's terminal runs: command, user, working directory, TERM.
+        self.shell_argv = ["-e", "TERM=xterm-256color"]
+        if terminal.get("user"):
+            self.shell_argv += ["-u", terminal["user"]]
+        if terminal.get("workdir"):
+            self.shell_argv += ["-w", terminal["workdir"]]
+        self.shell_argv += [self.container_id, *(terminal.get("command") or ["/bin/sh"])]
+        log(f"instance {self.instance_id} running in container {self.container_id[:12]}; "
+            f"shell: {' '.join(terminal.get('command') or ['/bin/sh'])} as {terminal.get('user') or 'the image user'}")
+
+    def start_terminado(self) -> None:
+        self.terminado_port = free_port()
+        command = [sys.executable, str(Path(__file__).resolve()), "--terminado-server", str(self.terminado_port), "--",
+                   "docker", "exec", "-it", *self.shell_argv]
+        log("starting terminado: docker exec -it " + " ".join(self.shell_argv))
+        self.terminado = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, start_new_session=True, text=True)
+        ready, _, _ = select.select([self.terminado.stdout], [], [], 30)
+        if not ready or "ready" not in self.terminado.stdout.readline():
+            raise SystemExit("bench: the terminado server did not start")
+
+    # -- terminals -----------------------------------------------------------------------------
+
+    def open_berth(self) -> Terminal:
+        assert self.api
+        _, ticket = self.api.call("POST", f"/api/v1/instances/{self.instance_id}/terminal/ticket", self.user_token)
+        return BerthTerminal(self.port, f"{ticket['url']}&cols={COLS}&rows={ROWS}")
+
+    def open_terminals(self) -> dict[str, Terminal]:
+        terminals: dict[str, Terminal] = {}
+        for name, opener in (
+            ("berth", self.open_berth),
+            ("docker-exec-it", lambda: PtyTerminal(["docker", "exec", "-it", *self.shell_argv])),
+            ("terminado", lambda: TerminadoTerminal(self.terminado_port)),
+        ):
+            term = opener()
+            self.terminals.append(term)
+            wait_for_prompt(term)
+            terminals[name] = term
+            log(f"{name}: shell prompt reached")
+        return terminals
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def keystrokes(self, terminals: dict[str, Terminal]) -> dict[str, list[float]]:
+        args = self.args
+        samples: dict[str, list[float]] = {name: [] for name in terminals}
+        for name, term in terminals.items():
+            keystroke_round(term, args.warmup_keys, args.clear_every, args.key_gap / 1000, args.timeout)
+        per_round = max(1, args.keys // args.rounds)
+        for index in range(args.rounds):
+            for name, term in terminals.items():
+                samples[name] += keystroke_round(term, per_round, args.clear_every, args.key_gap / 1000, args.timeout)
+            summary = ", ".join(f"{name} p50 {statistics.median(values):.2f} ms" for name, values in samples.items())
+            log(f"keystrokes round {index + 1}/{args.rounds}: {summary}")
+        return samples
+
+    def docker_exec_t(self, size: int) -> dict:
+        """`docker exec -t <container> sh -c '...' > file` through the CLI, as the same user."""
+        directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        with tempfile.NamedTemporaryFile(prefix="berth-bench-", dir=directory) as output:
+            user = self.shell_argv[self.shell_argv.index("-u") + 1] if "-u" in self.shell_argv else None
+            command = ["docker", "exec", "-t", *(["-u", user] if user else []), self.container_id,
+                       "sh", "-c", throughput_command(size)]
+            started = time.perf_counter()
+            result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.PIPE,
+                                    timeout=self.args.timeout)
+            elapsed = time.perf_counter() - started
+            received = os.fstat(output.fileno()).st_size
+        if result.returncode != 0 or received < size:
+            raise BenchError(f"docker exec -t: status {result.returncode}, {received} of {size} bytes, "
+                             f"{result.stderr.decode(errors='replace').strip()[:200]}")
+        return {"seconds": elapsed, "bytes": size, "receivedBytes": received, "mbps": size / elapsed / 1e6}
+
+    def docker_exec_overhead(self) -> float:
+        """Milliseconds of `docker exec -t <container> true`: the fixed cost in the CLI figure."""
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(["docker", "exec", "-t", self.container_id, "true"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=self.args.timeout)
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    def throughput(self, terminals: dict[str, Terminal]) -> dict[str, list[dict]]:
+        args = self.args
+        names = ("berth", "docker-exec-t", "terminado", "docker-exec-it", "docker-api-raw")
+        runs: dict[str, list[dict]] = {name: [] for name in names}
+        user = self.shell_argv[self.shell_argv.index("-u") + 1] if "-u" in self.shell_argv else None
+
+        def one(name: str, size: int) -> dict:
+            if name == "docker-exec-t":
+                return self.docker_exec_t(size)
+            if name == "docker-api-raw":
+                return raw_hijack_throughput(self.container_id, user, size, args.timeout)
+            return shell_throughput(terminals[name], size, args.timeout)
+
+        # One small warm-up each, then interleaved timed runs.
+        for name in names:
+            one(name, min(args.size, 1 << 20))
+        for index in range(args.throughput_runs):
+            for name in names:
+                result = one(name, args.size)
+                runs[name].append(result)
+                log(f"throughput run {index + 1}/{args.throughput_runs}: {name:<15} {result['mbps']:8.1f} MB/s"
+                    f" ({result['seconds']:.2f} s for {args.size} bytes)")
+        return runs
+
+    def cleanup(self) -> None:
+        """Best effort: nothing this run created may be left behind, whatever happened."""
+        for term in self.terminals:
+            try:
+                term.close()
+            except Exception:  # noqa: BLE001 - cleanup goes on
+                pass
+        if self.terminado and self.terminado.poll() is None:
+            try:
+                os.killpg(self.terminado.pid, signal.SIGTERM)
+                self.terminado.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.terminado.pid, signal.SIGKILL)
+                self.terminado.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        if self.api and self.instance_id and self.server and self.server.poll() is None:
+            try:
+                self.api.call("DELETE", f"/api/v1/instances/{self.instance_id}", self.user_token)
+            except (APIError, OSError):
+                pass
+        if self.server and self.server.poll() is None:
+            try:
+                os.killpg(self.server.pid, signal.SIGTERM)
+                self.server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+                self.server.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        for container_filter in (f"label=berth.namespace={self.namespace}", f"label={BASELINE_LABEL}"):
+            listed = subprocess.run(["docker", "ps", "-aq", "--filter", container_filter], capture_output=True, text=True)
+            leftovers = listed.stdout.split()
+            if leftovers:
+                log(f"removing {len(leftovers)} leftover container(s) ({container_filter})")
+                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def render(results: dict) -> str:
+    keys, put = results["keystrokes"], results["throughput"]
+    lines = [
+        "",
+        f"Terminal: {results['environment']} ({results['image']}), shell {results['shell']}, one container for all",
+        f"Keystroke echo, {results['keysPerTerminal']} keystrokes each, {results['rounds']} interleaved rounds",
+        f"  {'':<34} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}",
+    ]
+    labels = {
+        "berth": "berth WebSocket",
+        "docker-exec-it": "docker exec -it (CLI under a pty)",
+        "terminado": "terminado WebSocket",
+    }
+    for name, label in labels.items():
+        s = keys[name]["summary"]
+        if s.get("count"):
+            lines.append(f"  {label:<34} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['p99']:>8.2f} {s['mean']:>8.2f} {s['max']:>8.2f}")
+        else:
+            lines.append(f"  {label:<34} {'-':>8}")
+    berth_p99 = keys["berth"]["summary"].get("p99")
+    for name in ("docker-exec-it", "terminado"):
+        other = keys[name]["summary"].get("p99")
+        r = ratio(berth_p99, other)
+        lines.append(f"  berth p99 / {name} p99: {r:.2f}" if r is not None else f"  berth p99 / {name} p99: n/a")
+    lines.append(f"  berth p99 vs target {TARGET_KEYSTROKE_P99_MS:g} ms: "
+                 + (f"{berth_p99:.2f} ms" if berth_p99 is not None else "n/a"))
+    size_mib = results["throughputBytes"] / (1024 * 1024)
+    lines += [
+        f"Output throughput, `{results['throughputCommand']}` ({size_mib:g} MiB), {results['throughputRuns']} runs each, MB/s (10^6 B/s)",
+        f"  {'':<34} {'median':>8} {'best':>8} {'worst':>8}",
+    ]
+    put_labels = {
+        "berth": "berth WebSocket",
+        "docker-exec-t": "docker exec -t > file (CLI)",
+        "terminado": "terminado WebSocket",
+        "docker-exec-it": "docker exec -it (CLI, pty; info)",
+        "docker-api-raw": "engine API hijack, raw (info)",
+    }
+    for name, label in put_labels.items():
+        s = put[name]["summary"]
+        if s.get("count"):
+            lines.append(f"  {label:<34} {s['median']:>8.1f} {s['best']:>8.1f} {s['worst']:>8.1f}")
+        else:
+            lines.append(f"  {label:<34} {'-':>8}")
+    r = results["ratios"]
+    lines.append("  berth / docker exec -t: " + (f"{r['throughputVsDockerExecT']:.2f}" if r["throughputVsDockerExecT"] is not None else "n/a")
+                 + "   berth / terminado: " + (f"{r['throughputVsTerminado']:.2f}" if r["throughputVsTerminado"] is not None else "n/a"))
+    lines.append(f"  (docker exec -t <container> true takes {results['dockerExecOverheadMs']:.0f} ms; it is inside the CLI figure)")
+    t = results["targets"]
+    met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    lines += [
+        "Targets (medians):",
+        f"  throughput >= {TARGET_THROUGHPUT_VS_DOCKER}x docker exec -t: {met(t['throughputVsDockerExecTMet'])}",
+        f"  throughput >= {TARGET_THROUGHPUT_VS_TERMINADO}x terminado: {met(t['throughputVsTerminadoMet'])}",
+        f"  keystroke echo p99 <= {TARGET_KEYSTROKE_P99_MS} ms: {met(t['keystrokeP99Met'])}",
+    ]
+    return "\n".join(lines)
+
+
+def command_output(command: list[str]) -> str | None:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--terminado-server"]:
+        return serve_terminado(sys.argv[2:])
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
+    parser.add_argument("--environment", default="lab-starter", help="environment of the instance (default lab-starter)")
+    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
+    parser.add_argument("--keys", type=int, default=1000, help="counted keystrokes per terminal (default 1000)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds the keystrokes are split into (default 5)")
+    parser.add_argument("--warmup-keys", type=int, default=20, help="uncounted keystrokes per terminal first (default 20)")
+    parser.add_argument("--clear-every", type=int, default=40, help="Ctrl-U after this many keystrokes (default 40)")
+    parser.add_argument("--key-gap", type=float, default=2.0, help="milliseconds between an echo and the next keystroke (default 2)")
+    parser.add_argument("--size", type=parse_size, default=parse_size("256M"), help="bytes of output per throughput run (default 256M)")
+    parser.add_argument("--throughput-runs", type=int, default=3, help="timed throughput runs per path (default 3)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds any one step may take (default 300)")
+    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
+    parser.add_argument("--output", default=str(REPO / "bench-results" / "terminal.json"), help="JSON results file")
+    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+    args = parser.parse_args()
+
+    if not (os.path.isfile(args.berth) and os.access(args.berth, os.X_OK)):
+        print(f"bench: error: no berth binary at {args.berth}; build it with `swift build -c release --product berth`"
+              " or pass --berth PATH", file=sys.stderr)
+        return 1
+    if shutil.which("docker") is None:
+        print("bench: error: the docker CLI is needed for the baselines; run scripts/ensure-docker.sh", file=sys.stderr)
+        return 1
+    try:
+        import terminado  # noqa: F401
+        import tornado  # noqa: F401
+    except ImportError:
+        print("bench: error: terminado and tornado are needed for the baseline; run scripts/ensure-bench-python.sh",
+              file=sys.stderr)
+        return 1
+    if args.keys < 1 or args.rounds < 1 or args.throughput_runs < 1 or args.size < 1:
+        parser.error("--keys, --rounds, --throughput-runs and --size must be positive")
+
+    bench = Benchmark(args)
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    status = 0
+    keystrokes: dict[str, list[float]] = {}
+    throughput: dict[str, list[dict]] = {}
+    overhead_ms = None
+    error_text = None
+    try:
+        if not args.no_env_build:
+            bench.build_images()
+        bench.start_server()
+        bench.create_instance()
+        bench.start_terminado()
+        terminals = bench.open_terminals()
+        keystrokes = bench.keystrokes(terminals)
+        throughput = bench.throughput(terminals)
+        overhead_ms = bench.docker_exec_overhead()
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        status = 130
+    except (BenchError, APIError, OSError) as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        bench.print_server_log()
+        error_text = str(error)
+        status = 1
+    finally:
+        bench.cleanup()
+        if bench.server_log_path and bench.server_log_path.exists():
+            saved = Path(args.output).parent / "terminal-server.log"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(bench.server_log_path, saved)
+        if bench.data_dir:
+            shutil.rmtree(bench.data_dir, ignore_errors=True)
+    if status:
+        return status
+
+    key_summaries = {name: summarize_latency(values) for name, values in keystrokes.items()}
+    put_summaries = {name: summarize_throughput(values) for name, values in throughput.items()}
+    berth_mbps = put_summaries["berth"].get("median")
+    vs_docker = ratio(berth_mbps, put_summaries["docker-exec-t"].get("median"))
+    vs_terminado = ratio(berth_mbps, put_summaries["terminado"].get("median"))
+    berth_p99 = key_summaries["berth"].get("p99")
+    results = {
+        "benchmark": "terminal",
+        "startedAt": started_at.isoformat(),
+        "command": " ".join([sys.argv[0], *sys.argv[1:]]),
+        "machine": {
+            "cores": os.cpu_count(),
+            "kernel": platform.release(),
+            "python": platform.python_version(),
+            "dockerServer": command_output(["docker", "version", "-f", "{{.Server.Version}}"]),
+            "dockerClient": command_output(["docker", "version", "-f", "{{.Client.Version}}"]),
+            "terminado": getattr(sys.modules.get("terminado"), "__version__", None),
+            "tornado": getattr(sys.modules.get("tornado"), "version", None),
+        },
+        "berthBinary": os.path.abspath(args.berth),
+        "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        "environment": args.environment,
+        "image": bench.image,
+        "namespace": bench.namespace,
+        "shell": " ".join(bench.shell_argv[bench.shell_argv.index(bench.container_id) + 1:]) if bench.container_id else None,
+        "baselineShell": "docker exec -it " + " ".join(bench.shell_argv).replace(bench.container_id or "", "<container>"),
+        "terminalSize": {"cols": COLS, "rows": ROWS},
+        "keysPerTerminal": len(keystrokes.get("berth", [])),
+        "rounds": args.rounds,
+        "keyGapMs": args.key_gap,
+        "clearEvery": args.clear_every,
+        "keystrokes": {name: {"summary": key_summaries[name], "samples_ms": [round(v, 4) for v in values]}
+                       for name, values in keystrokes.items()},
+        "throughputCommand": throughput_command(args.size),
+        "throughputBytes": args.size,
+        "throughputRuns": args.throughput_runs,
+        "throughput": {name: {"summary": put_summaries[name], "runs": runs} for name, runs in throughput.items()},
+        "dockerExecOverheadMs": overhead_ms,
+        "ratios": {
+            "throughputVsDockerExecT": vs_docker,
+            "throughputVsTerminado": vs_terminado,
+            "keystrokeP99VsDockerExecIt": ratio(berth_p99, key_summaries["docker-exec-it"].get("p99")),
+            "keystrokeP99VsTerminado": ratio(berth_p99, key_summaries["terminado"].get("p99")),
+            "keystrokeP99VsTarget": ratio(berth_p99, TARGET_KEYSTROKE_P99_MS),
+        },
+        "targets": {
+            "throughputVsDockerExecTMin": TARGET_THROUGHPUT_VS_DOCKER,
+            "throughputVsDockerExecTMet": vs_docker is not None and vs_docker >= TARGET_THROUGHPUT_VS_DOCKER,
+            "throughputVsTerminadoMin": TARGET_THROUGHPUT_VS_TERMINADO,
+            "throughputVsTerminadoMet": vs_terminado is not None and vs_terminado >= TARGET_THROUGHPUT_VS_TERMINADO,
+            "keystrokeP99MaxMs": TARGET_KEYSTROKE_P99_MS,
+            "keystrokeP99Met": berth_p99 is not None and berth_p99 <= TARGET_KEYSTROKE_P99_MS,
+        },
+        "error": error_text,
+    }
+    print(render(results))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nResults written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""Browser test of Berth's terminal page, in headless Chromium driven by Selenium.
+
+What it does, in one run:
+
+1. checks its prerequisites: a Docker Engine that answers, the images berth/base:latest and
+   berth-env/lab-starter:latest (`berth env build --environments examples/environments`
+   builds them), xterm.js in vendor/xterm (scripts/fetch-xterm.sh), /usr/bin/chromium,
+   /usr/bin/chromedriver and Selenium (scripts/ensure-browser.sh);
+2. starts `berth serve` on a free loopback port with a temporary data directory, a random
+   admin token and a namespace of its own (BERTH_NAMESPACE=browser-test-...), and waits for
+   /readyz;
+3. creates a user and an API token through the admin API, and a `lab-starter` instance with
+   the user's token;
+4. opens the start page in Chromium (headless, 1200x800), pastes the token into the token form
+   (the page keeps it in localStorage 'berth.token'), then opens /instances/<id>/terminal;
+5. waits for the status line to say "connected" and for a shell prompt on the screen, types
+   `echo browser-$((6*7))` and Enter into xterm's textarea with Selenium, and waits until the
+   screen shows `browser-42` (the text of `.xterm-rows`, xterm's DOM renderer, or, when the
+   page draws with xterm's canvas renderer, the rows xterm has on screen);
+6. saves a screenshot to test-artifacts/terminal-page.png;
+7. checks that the countdown says "expires in" and that the Renew button lowers
+   `renewalsLeft` (read through the API before and after), and that the pages logged no
+   error in the browser console (the browser's own request for /favicon.ico aside);
+8. always, even on failure: closes the browser, deletes the instance, stops the server and
+   removes any container or network labelled with its namespace; on failure it prints the
+   tail of the server's log.
+
+Only the standard library and Selenium are used; Selenium is pointed at Debian's chromedriver
+and Chromium explicitly, so Selenium Manager never downloads anything. Every wait has a
+timeout (BROWSER_TEST_TIMEOUT seconds, default 30). Exit status: 0 when every check passed,
+1 when one failed, 2 when a prerequisite is missing or the server did not start.
+
+Usage: python3 tests/browser/test_terminal_page.py [--berth PATH] [--environments DIR]
+       [--screenshot PATH] [--timeout SECONDS] [--keep-artifacts]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ENVIRONMENT = "lab-starter"
+XTERM_FILES = ("xterm.min.js", "xterm.min.css", "xterm-addon-fit.min.js")
+COMMAND = "echo browser-$((6*7))"
+EXPECTED = "browser-42"
+# A shell prompt at the end of a screen line: "player@lab-starter:~/workspace$ " and the like.
+PROMPT = re.compile(r"[$#]\s*$")
+
+
+def log(message: str) -> None:
+    print(f"browser-test: {message}", flush=True)
+
+
+class Prerequisite(Exception):
+    """Something the test needs is missing; exit status 2."""
+
+
+class CheckFailed(Exception):
+    """A check of the page failed; exit status 1."""
+
+
+class APIError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
+    """Calls `predicate` until it returns something truthy, and returns that; raises CheckFailed
+    naming `what` (and the last exception, if any) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except CheckFailed:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported below if it never succeeds
+            last_error = error
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise CheckFailed(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+class BerthAPI:
+    """A tiny JSON client for Berth's REST API."""
+
+    def __init__(self, base_url: str, timeout: float = 30):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, token: str | None = None, body: object | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        request.add_header("Accept", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw.strip() else None)
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            code, message = "http_error", raw.decode(errors="replace")[:300]
+            try:
+                envelope = json.loads(raw)["error"]
+                code, message = envelope.get("code", code), envelope.get("message", message)
+            except (ValueError, KeyError, TypeError):
+                pass
+            raise APIError(error.code, code, message) from None
+
+
+class TerminalPageTest:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.timeout = args.timeout
+        self.admin_token = secrets.token_hex(16)
+        self.namespace = f"browser-test-{secrets.token_hex(4)}"
+        self.workdir = Path(tempfile.mkdtemp(prefix="berth-browser-test-"))
+        self.server_log = self.workdir / "server.log"
+        self.driver_log = self.workdir / "chromedriver.log"
+        self.server: subprocess.Popen | None = None
+        self.api: BerthAPI | None = None
+        self.base_url = ""
+        self.user_token: str | None = None
+        self.instance_id: str | None = None
+        self.driver = None
+        self.passed: list[str] = []
+        self.screen_source = ""
+        self.console: list[dict] = []
+
+    # -- prerequisites -------------------------------------------------------------------
+
+    def check_prerequisites(self) -> None:
+        berth = Path(self.args.berth)
+        if not (berth.is_file() and os.access(berth, os.X_OK)):
+            raise Prerequisite(f"{berth} is missing; build it first (`make setup` or `swift build --product berth`)")
+        if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+            raise Prerequisite("no Docker Engine answers; run scripts/ensure-docker.sh")
+        for image in ("berth/base:latest", f"berth-env/{ENVIRONMENT}:latest"):
+            if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+                raise Prerequisite(
+                    f"image {image} is missing; run scripts/build-base-image.sh, then "
+                    f"{self.args.berth} env build --environments {self.args.environments}"
+                )
+        missing = [name for name in XTERM_FILES if not (REPO / "vendor" / "xterm" / name).is_file()]
+        if missing:
+            raise Prerequisite(f"xterm.js files missing from vendor/xterm ({', '.join(missing)}); run scripts/fetch-xterm.sh")
+        for path in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(path, os.X_OK):
+                raise Prerequisite(f"{path} is missing; run scripts/ensure-browser.sh")
+        try:
+            import selenium  # noqa: F401
+        except ImportError:
+            raise Prerequisite("Selenium is not importable; run scripts/ensure-browser.sh") from None
+
+    # -- server --------------------------------------------------------------------------
+
+    def start_server(self) -> None:
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        environment = dict(os.environ)
+        environment.update({"BERTH_ADMIN_TOKEN": self.admin_token, "BERTH_NAMESPACE": self.namespace})
+        command = [
+            str(Path(self.args.berth).resolve()), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(self.workdir / "data"), "--environments", str(Path(self.args.environments).resolve()),
+        ]
+        log(f"starting (namespace {self.namespace}): {' '.join(command)}")
+        with open(self.server_log, "wb") as server_log:
+            # cwd: the server serves xterm.js from ./vendor/xterm.
+            self.server = subprocess.Popen(
+                command, cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.api = BerthAPI(self.base_url)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise Prerequisite(f"berth serve exited with status {self.server.returncode}")
+            try:
+                if self.api.call("GET", "/readyz")[0] == 200:
+                    log(f"server ready at {self.base_url}/")
+                    return
+            except (APIError, OSError):
+                pass
+            time.sleep(0.1)
+        raise Prerequisite(f"berth serve was not ready after {self.timeout:.0f}s")
+
+    def stop_server(self) -> None:
+        if self.server is None or self.server.poll() is not None:
+            return
+        try:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def print_server_log(self, lines: int = 60) -> None:
+        if not self.server_log.exists():
+            return
+        tail = self.server_log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"browser-test: last {len(tail)} lines of the server log ({self.server_log}):", file=sys.stderr)
+        for line in tail:
+            print("  " + line, file=sys.stderr)
+
+    # -- API set-up ----------------------------------------------------------------------
+
+    def create_user_and_instance(self) -> None:
+        assert self.api
+        _, user = self.api.call("POST", "/api/v1/users", self.admin_token, {"name": "browser-test"})
+        _, token = self.api.call("POST", f"/api/v1/users/{user['id']}/tokens", self.admin_token, {"name": "browser"})
+        self.user_token = token["token"]
+        log(f"user {user['id']} and its token created")
+        _, instance = self.api.call("POST", "/api/v1/instances", self.user_token, {"environment": ENVIRONMENT})
+        self.instance_id = instance["id"]
+        log(f"instance {self.instance_id} of {ENVIRONMENT} requested (state {instance.get('state')})")
+        state = wait_for(f"instance {self.instance_id} to be running", self.running_state, self.timeout)
+        log(f"instance {self.instance_id} is {state}")
+
+    def running_state(self):
+        state = self.get_instance()["state"]
+        if state in ("failed", "stopped", "expired"):
+            raise CheckFailed(f"instance {self.instance_id} ended in state {state}")
+        return state if state == "running" else None
+
+    def get_instance(self) -> dict:
+        assert self.api and self.instance_id
+        return self.api.call("GET", f"/api/v1/instances/{self.instance_id}", self.user_token)[1]
+
+    # -- browser -------------------------------------------------------------------------
+
+    def open_browser(self) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        # Never let Selenium Manager look for (or download) a driver or a browser.
+        os.environ["SE_OFFLINE"] = "true"
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in (
+            "--headless=new", "--window-size=1200,800", "--no-sandbox", "--disable-dev-shm-usage",
+            "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            f"--user-data-dir={self.workdir / 'chromium-profile'}",
+        ):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=CHROMEDRIVER, log_output=str(self.driver_log))
+        self.driver = webdriver.Chrome(service=service, options=options)
+        self.driver.set_page_load_timeout(self.timeout)
+        self.driver.set_script_timeout(self.timeout)
+        size = self.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        log(f"Chromium {self.driver.capabilities.get('browserVersion')} is open (viewport {size[0]}x{size[1]})")
+
+    def sign_in(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        driver = self.driver
+        driver.get(self.base_url + "/")
+        form_input = wait_for("the token field #token", lambda: driver.find_element(By.ID, "token"), self.timeout)
+        form_input.send_keys(self.user_token)
+        driver.find_element(By.CSS_SELECTOR, "#token-form button:not([type=button])").click()
+        stored = wait_for(
+            "localStorage 'berth.token' to be set",
+            lambda: driver.execute_script("return localStorage.getItem('berth.token')"), self.timeout,
+        )
+        if stored != self.user_token:
+            raise CheckFailed("localStorage 'berth.token' does not hold the pasted token")
+        who = wait_for(
+            "the start page to say who is signed in",
+            lambda: (lambda text: text if text.startswith("Signed in") else None)(driver.find_element(By.ID, "who").text),
+            self.timeout,
+        )
+        self.passed.append("start page: token form stores the token")
+        log(f"start page: {who}")
+
+    def open_terminal(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        driver = self.driver
+        driver.get(f"{self.base_url}/instances/{self.instance_id}/terminal")
+
+        seen = {"status": None}
+
+        def connected():
+            status = driver.find_element(By.ID, "status")
+            state, text = status.get_attribute("data-state"), status.text
+            seen["status"] = f"data-state={state!r}, text={text!r}"
+            if state in ("expired", "signed-out", "exited"):
+                raise CheckFailed(f"terminal status is {state!r}: {text!r}")
+            return text if state == "connected" and text.startswith("connected") else None
+
+        try:
+            status = wait_for("the status line #status to say connected", connected, self.timeout)
+        except CheckFailed as error:
+            raise CheckFailed(f"{error}; the status line still shows {seen['status']} (see the browser console below)") from None
+        self.passed.append("terminal page: status line says connected")
+        log(f"status line: {status!r}")
+        wait_for("xterm's screen (.xterm-screen)", lambda: driver.find_element(By.CSS_SELECTOR, ".xterm-screen"), self.timeout)
+
+    def screen_lines(self) -> list[str]:
+        """The rows the terminal shows, as text. With xterm's DOM renderer that is the text of
+        `.xterm-rows` (one div per row); with its canvas renderer (xterm 4's default) the screen
+        is pixels, so the rows come from the buffer xterm draws them from (its viewport)."""
+        from selenium.webdriver.common.by import By
+
+        rows = self.driver.find_elements(By.CSS_SELECTOR, ".xterm-rows")
+        if rows:
+            self.screen_source = ".xterm-rows"
+            lines = self.driver.execute_script(
+                "return Array.from(arguments[0].children, (row) => row.textContent)", rows[0]
+            )
+        else:
+            self.screen_source = "xterm buffer viewport (canvas renderer)"
+            lines = self.driver.execute_script(
+                """
+                const buffer = term.buffer.active || term.buffer;
+                const lines = [];
+                for (let y = 0; y < term.rows; y++) {
+                  const line = buffer.getLine(buffer.viewportY + y);
+                  lines.push(line ? line.translateToString(true) : "");
+                }
+                return lines;
+                """
+            )
+        return [line.replace("\u00a0", " ").rstrip() for line in lines]
+
+    def type_command(self) -> None:
+        from selenium.common.exceptions import ElementNotInteractableException
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        driver = self.driver
+
+        def prompt():
+            lines = [line for line in self.screen_lines() if line.strip()]
+            return lines[-1] if lines and PROMPT.search(lines[-1]) else None
+
+        shown = wait_for("a shell prompt on the terminal screen", prompt, self.timeout)
+        self.passed.append("terminal page: a shell prompt is on the screen")
+        log(f"prompt on screen ({self.screen_source}): {shown!r}")
+
+        textarea = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")
+        driver.execute_script("arguments[0].focus()", textarea)
+        focused = driver.execute_script("return document.activeElement === arguments[0]", textarea)
+        if not focused:
+            raise CheckFailed("xterm's textarea (.xterm-helper-textarea) does not take the focus")
+        how = "WebElement.send_keys"
+        try:
+            textarea.send_keys(COMMAND + Keys.ENTER)
+        except ElementNotInteractableException:
+            # xterm keeps its textarea tiny and transparent; type into the focused element instead.
+            how = "ActionChains.send_keys to the focused textarea"
+            ActionChains(driver).send_keys(COMMAND + Keys.ENTER).perform()
+        log(f"typed {COMMAND!r} and Enter into .xterm-helper-textarea ({how})")
+
+        def output():
+            lines = self.screen_lines()
+            # The command line itself holds "browser-$((6*7))", not "browser-42": a match is output.
+            return [line for line in lines if EXPECTED in line]
+
+        found = wait_for(f"{EXPECTED!r} on the terminal screen", output, self.timeout)
+        self.passed.append(f"terminal page: the screen shows {EXPECTED}")
+        log(f"screen ({self.screen_source}) shows {found[0]!r}")
+        # Let the canvas (if any) paint the next prompt before the screenshot.
+        wait_for("the prompt after the output", prompt, self.timeout)
+
+    def save_screenshot(self) -> None:
+        path = Path(self.args.screenshot)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.driver.save_screenshot(str(path)):
+            raise CheckFailed(f"could not save a screenshot to {path}")
+        log(f"screenshot saved to {path}")
+
+    def check_countdown_and_renew(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        driver = self.driver
+        countdown = wait_for(
+            "the countdown #countdown to say 'expires in'",
+            lambda: (lambda text: text if text.startswith("expires in") else None)(driver.find_element(By.ID, "countdown").text),
+            self.timeout,
+        )
+        if not re.fullmatch(r"expires in \d+:\d\d", countdown):
+            raise CheckFailed(f"the countdown reads {countdown!r}, not 'expires in M:SS'")
+        self.passed.append("terminal page: countdown says expires in")
+        log(f"countdown: {countdown!r}")
+
+        before = self.get_instance()
+        renew = driver.find_element(By.ID, "renew")
+        wait_for(
+            "the Renew button to show the renewals left",
+            lambda: renew.is_enabled() and f"({before['renewalsLeft']} left)" in renew.text, self.timeout,
+        )
+        if before["renewalsLeft"] <= 0:
+            raise CheckFailed(f"a fresh {ENVIRONMENT} instance has no renewals left ({before['renewalsLeft']})")
+        renew.click()
+        wanted = before["renewalsLeft"] - 1
+
+        def renewed():
+            notice = driver.find_element(By.ID, "notice")
+            if notice.is_displayed() and notice.text:
+                raise CheckFailed(f"renewing failed on the page: {notice.text!r}")
+            after = self.get_instance()
+            return after if after["renewalsLeft"] == wanted else None
+
+        after = wait_for(f"renewalsLeft to drop to {wanted}", renewed, self.timeout)
+        wait_for(
+            f"the Renew button to say '({wanted} left)'", lambda: f"({wanted} left)" in renew.text, self.timeout
+        )
+        self.passed.append("terminal page: Renew lowers renewalsLeft")
+        log(
+            f"Renew: renewalsLeft {before['renewalsLeft']} -> {after['renewalsLeft']}, "
+            f"expiresAt {before['expiresAt']} -> {after['expiresAt']}"
+        )
+
+    def collect_console(self) -> list[dict]:
+        """The browser console's entries so far (Chromium hands each entry out only once)."""
+        if self.driver is not None:
+            try:
+                self.console.extend(self.driver.get_log("browser"))
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+        return self.console
+
+    def check_console(self) -> None:
+        # The browser asks for /favicon.ico by itself; Berth has none, which is not the page's fault.
+        errors = [
+            entry for entry in self.collect_console()
+            if entry.get("level") == "SEVERE" and "/favicon.ico" not in entry.get("message", "")
+        ]
+        if errors:
+            raise CheckFailed(
+                f"the pages logged {len(errors)} error(s) in the browser console, first: {errors[0].get('message')}"
+            )
+        self.passed.append("no JavaScript errors in the browser console")
+
+    def print_browser_log(self) -> None:
+        entries = self.collect_console()
+        if entries:
+            print("browser-test: browser console:", file=sys.stderr)
+            for entry in entries[-30:]:
+                print(f"  {entry.get('level')}: {entry.get('message')}", file=sys.stderr)
+
+    # -- clean-up ------------------------------------------------------------------------
+
+    def clean_up(self) -> None:
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception as error:  # noqa: BLE001 - clean-up goes on
+                log(f"warning: closing the browser: {error}")
+        if self.api and self.instance_id and self.server and self.server.poll() is None:
+            try:
+                self.api.call("DELETE", f"/api/v1/instances/{self.instance_id}", self.admin_token)
+                log(f"instance {self.instance_id} deleted")
+            except (APIError, OSError) as error:
+                log(f"warning: DELETE instance {self.instance_id}: {error}")
+        self.stop_server()
+        label = f"label=berth.namespace={self.namespace}"
+        if shutil.which("docker"):
+            containers = subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True).stdout.split()
+            if containers:
+                log(f"removing {len(containers)} leftover container(s) of namespace {self.namespace}")
+                subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
+            networks = subprocess.run(["docker", "network", "ls", "-q", "--filter", label], capture_output=True, text=True).stdout.split()
+            if networks:
+                subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
+
+    # -- run -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        status = 0
+        failure_shot = Path(self.args.screenshot).with_name("terminal-page-failure.png")
+        # No picture of an earlier run may pass for this one's.
+        for stale in (Path(self.args.screenshot), failure_shot):
+            stale.unlink(missing_ok=True)
+        try:
+            try:
+                self.check_prerequisites()
+                self.start_server()
+                self.create_user_and_instance()
+                self.open_browser()
+                self.sign_in()
+                self.open_terminal()
+                self.type_command()
+                self.save_screenshot()
+                self.check_countdown_and_renew()
+                self.check_console()
+            except Prerequisite as error:
+                print(f"browser-test: error: {error}", file=sys.stderr)
+                status = 2
+            except KeyboardInterrupt:
+                print("browser-test: interrupted", file=sys.stderr)
+                status = 130
+            except Exception as error:  # noqa: BLE001 - any failure fails the test, with details
+                print(f"browser-test: FAILED: {error}", file=sys.stderr)
+                if not isinstance(error, (CheckFailed, APIError)):
+                    traceback.print_exc()
+                status = 1
+            if status == 1:
+                self.print_diagnostics(failure_shot)
+            elif status == 2 and self.server is not None:
+                self.print_server_log()
+        finally:
+            # Always, even after an interruption: the browser, the instance, the server, the containers.
+            try:
+                self.clean_up()
+            finally:
+                if status == 0 and not self.args.keep_artifacts:
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                else:
+                    shutil.rmtree(self.workdir / "chromium-profile", ignore_errors=True)
+                    log(f"server log and chromedriver log kept in {self.workdir}")
+        for check in self.passed:
+            log(f"ok: {check}")
+        failed = 0 if status == 0 else 1
+        # The plain closing line CI reads: the run counts as one test.
+        print(f"browser: {1 - failed} passed, {failed} failed", flush=True)
+        return status
+
+    def print_diagnostics(self, failure_shot: Path) -> None:
+        """What the browser and the server show at a failure."""
+        if self.driver is not None:
+            try:
+                lines = [line for line in self.screen_lines() if line.strip()][-15:]
+                print(f"browser-test: terminal screen at the failure ({len(lines)} non-empty rows):", file=sys.stderr)
+                for line in lines:
+                    print("  | " + line, file=sys.stderr)
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+            try:
+                failure_shot.parent.mkdir(parents=True, exist_ok=True)
+                self.driver.save_screenshot(str(failure_shot))
+                print(f"browser-test: screenshot at the failure: {failure_shot}", file=sys.stderr)
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+            self.print_browser_log()
+        self.print_server_log()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Browser test of Berth's terminal page (headless Chromium).")
+    parser.add_argument("--berth", default=str(REPO / ".build" / "debug" / "berth"), help="the berth binary (default: .build/debug/berth)")
+    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
+    parser.add_argument("--screenshot", default=str(REPO / "test-artifacts" / "terminal-page.png"), help="where to save the screenshot")
+    parser.add_argument("--timeout", type=float, default=float(os.environ.get("BROWSER_TEST_TIMEOUT", "30")), help="seconds for each wait (default 30)")
+    parser.add_argument("--keep-artifacts", action="store_true", help="keep the temporary folder (server and driver logs) even on success")
+    args = parser.parse_args(argv)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # `make` and CI end a run with SIGTERM: clean up as on Ctrl-C.
+    signal.signal(signal.SIGTERM, interrupted)
+    return TerminalPageTest(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
