@@ -55,7 +55,7 @@ public struct BerthServices: Sendable {
 }
 
 /// Paths served without a token.
-public let publicAPIPaths: Set<String> = ["/", "/healthz", "/readyz", "/api/v1/openapi.json"]
+public let publicAPIPaths: Set<String> = ["/", "/favicon.ico", "/healthz", "/readyz", "/api/v1/openapi.json"]
 
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) -> RouteTable {

@@ -1945,6 +1945,21 @@ public enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/favicon.ico": {
+      "get": {
+        "summary": "No icon (204), so browsers stop asking",
+        "operationId": "favicon",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "204": {
+            "description": "No content"
+          }
+        }
+      }
     }
   }
 }

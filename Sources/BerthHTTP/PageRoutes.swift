@@ -21,6 +21,9 @@ struct PageRoutes {
         table.on(.get, "/") { _, _ in
             try Self.file(try Self.bundled("index.html"), type: "text/html; charset=utf-8")
         }
+        table.on(.get, "/favicon.ico") { _, _ in
+            Response(status: .noContent)
+        }
         table.on(.get, "/instances/:id/terminal") { _, _ in
             try Self.file(try Self.bundled("terminal.html"), type: "text/html; charset=utf-8")
         }

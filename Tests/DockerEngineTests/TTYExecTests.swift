@@ -326,11 +326,18 @@ struct TTYExecEngineTests {
 
                 // Stop reading. Once the few buffered reads and the socket buffers are full, `yes`
                 // must block in write(2): its byte count stops moving.
+                // On a loaded machine filling the buffers takes a while, so look for a quiet second
+                // within 10 s rather than insisting on the first one.
                 let rssBefore = residentBytes()
                 try await Task.sleep(for: .seconds(1))
-                let writtenEarly = try await bytesWritten(byCommand: "yes", in: container, docker: docker)
-                try await Task.sleep(for: .seconds(1))
-                let writtenLate = try await bytesWritten(byCommand: "yes", in: container, docker: docker)
+                var writtenEarly = try await bytesWritten(byCommand: "yes", in: container, docker: docker)
+                var writtenLate = writtenEarly
+                for _ in 0..<10 {
+                    try await Task.sleep(for: .seconds(1))
+                    writtenLate = try await bytesWritten(byCommand: "yes", in: container, docker: docker)
+                    if writtenLate - writtenEarly < 64 << 10 { break }
+                    writtenEarly = writtenLate
+                }
                 let rssAfter = residentBytes()
 
                 var resumed = 0

@@ -18,11 +18,11 @@ What it does, in one run:
    `echo browser-$((6*7))` and Enter into xterm's textarea with Selenium, and waits until the
    screen shows `browser-42` (the text of `.xterm-rows`, xterm's DOM renderer, or, when the
    page draws with xterm's canvas renderer, the rows xterm has on screen);
-6. saves a screenshot to test-artifacts/terminal-page.png;
-7. checks that the countdown says "expires in" and that the Renew button lowers
-   `renewalsLeft` (read through the API before and after), and that the pages logged no
-   error in the browser console (the browser's own request for /favicon.ico aside);
-8. always, even on failure: closes the browser, deletes the instance, stops the server and
+6. checks that the countdown says "expires in", saves a screenshot to
+   test-artifacts/terminal-page.png, then checks that the Renew button lowers `renewalsLeft`
+   (read through the API before and after), and that the pages logged no error in the
+   browser console (the browser's own request for /favicon.ico aside);
+7. always, even on failure: closes the browser, deletes the instance, stops the server and
    removes any container or network labelled with its namespace; on failure it prints the
    tail of the server's log.
 
@@ -389,8 +389,8 @@ class TerminalPageTest:
 
         def output():
             lines = self.screen_lines()
-            # The command line itself holds "browser-$((6*7))", not "browser-42": a match is output.
-            return [line for line in lines if EXPECTED in line]
+            # The command line holds "browser-$((6*7))"; only the shell's output is "browser-42".
+            return [line for line in lines if line.strip() == EXPECTED]
 
         found = wait_for(f"{EXPECTED!r} on the terminal screen", output, self.timeout)
         self.passed.append(f"terminal page: the screen shows {EXPECTED}")
@@ -405,7 +405,7 @@ class TerminalPageTest:
             raise CheckFailed(f"could not save a screenshot to {path}")
         log(f"screenshot saved to {path}")
 
-    def check_countdown_and_renew(self) -> None:
+    def check_countdown(self) -> None:
         from selenium.webdriver.common.by import By
 
         driver = self.driver
@@ -419,6 +419,10 @@ class TerminalPageTest:
         self.passed.append("terminal page: countdown says expires in")
         log(f"countdown: {countdown!r}")
 
+    def check_renew(self) -> None:
+        from selenium.webdriver.common.by import By
+
+        driver = self.driver
         before = self.get_instance()
         renew = driver.find_element(By.ID, "renew")
         wait_for(
@@ -517,8 +521,9 @@ class TerminalPageTest:
                 self.sign_in()
                 self.open_terminal()
                 self.type_command()
+                self.check_countdown()
                 self.save_screenshot()
-                self.check_countdown_and_renew()
+                self.check_renew()
                 self.check_console()
             except Prerequisite as error:
                 print(f"browser-test: error: {error}", file=sys.stderr)
@@ -536,7 +541,10 @@ class TerminalPageTest:
             elif status == 2 and self.server is not None:
                 self.print_server_log()
         finally:
-            # Always, even after an interruption: the browser, the instance, the server, the containers.
+            # Always, even after an interruption: the browser, the instance, the server, the
+            # containers; a second Ctrl-C or SIGTERM must not cut this short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             try:
                 self.clean_up()
             finally:

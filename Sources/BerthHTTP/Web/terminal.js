@@ -84,12 +84,15 @@ function send(data) {
 }
 
 term.onData((data) => { if (!readOnly) send(encoder.encode(data)); });
-term.onBinary((data) => {
-  if (readOnly) return;
-  const bytes = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
-  send(bytes);
-});
+// xterm.js 4.x before 4.9 has no onBinary and sends everything through onData.
+if (typeof term.onBinary === "function") {
+  term.onBinary((data) => {
+    if (readOnly) return;
+    const bytes = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
+    send(bytes);
+  });
+}
 term.onResize(({ cols, rows }) => send(JSON.stringify({ type: "resize", cols, rows })));
 window.addEventListener("resize", () => fit.fit());
 
