@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthHTTP", "BerthStore", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthHTTP", "BerthRecording", "BerthStore", "DockerEngine", "HTTPTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,9 +100,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BerthRecording",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthHTTP",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +151,11 @@ let package = Package(
         .testTarget(
             name: "BerthTerminalTests",
             dependencies: ["BerthTerminal", "BerthCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BerthRecordingTests",
+            dependencies: ["BerthRecording"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,7 +8,9 @@ the same shell (the instance's terminal command, user and working directory), ag
 - `docker exec` through the docker CLI: `docker exec -it` under a Python pty for keystrokes,
   `docker exec -t ... > file` for throughput (the floor the engine's own PTY path sets);
 - Jupyter's terminado: a tornado app with terminado's TermSocket and UniqueTermManager serving
-  `docker exec -it`, measured over its WebSocket protocol (["stdin", ...] / ["stdout", ...]).
+  `docker exec -it`, measured over its WebSocket protocol (["stdin", ...] / ["stdout", ...]);
+- for information, the Engine API itself: the same shell exec'd and hijacked (`POST
+  /exec/{id}/start` with `Upgrade: tcp`) on a raw unix socket, with no CLI and no Berth.
 
 What it does, in one run:
 
@@ -16,13 +18,16 @@ What it does, in one run:
 2. starts `berth serve` on a free loopback port with a temporary data directory, a random
    admin token and a namespace of its own, then the terminado server on another free port;
 3. creates a user, an API token and an instance (lab-starter by default) through the API;
-4. opens three shells in the instance's container: Berth's WebSocket terminal, `docker exec -it`
-   under a pty, and terminado; waits for each prompt;
+4. opens four shells in the instance's container: Berth's WebSocket terminal, `docker exec -it`
+   under a pty, terminado, and a raw Engine API hijack; waits for each prompt (busybox ash
+   drops what is typed before it);
 5. keystroke echo: types 'a' one byte at a time at the prompt (Ctrl-U every 40 keystrokes to
    clear the line) and times each write until the echoed byte arrives, in interleaved rounds;
-6. throughput: `head -c SIZE /dev/zero | tr '\\0' x` typed into Berth's and terminado's shells
-   (timed from sending the command to the end marker that follows the last byte), and run as
-   `docker exec -t <container> sh -c '...' > file`; also typed into the `docker exec -it` pty;
+6. throughput: `head -c SIZE /dev/zero | tr '\\0' x` typed into each shell (timed from sending
+   the command line to the end marker that follows the last byte), and run as `docker exec -t
+   <container> sh -c '...' > file` (timed around the CLI) and as a raw hijacked `sh -c` exec;
+   for each run, the CPU seconds of the container, its containerd-shim, dockerd, the docker CLI,
+   Berth, terminado and this client, to show where the time goes;
 7. prints a table with ratios and the targets, writes bench-results/terminal.json.
 
 Its WebSocket client is its own (standard library only, cheap per frame, so that the client is
@@ -54,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -264,18 +270,21 @@ class WebSocket:
         return messages
 
     def receive(self, timeout: float) -> list[tuple[int, bytes]]:
-        """Messages that arrive within `timeout` seconds (at least one, or none on timeout)."""
+        """Messages that arrive within `timeout` seconds (at least one, or none on timeout);
+        a timeout of 0 looks once at what is already there."""
         messages = self._parse()
         if messages:
             return messages
         if self.closed:
             raise WebSocketClosed("the WebSocket is closed")
         deadline = time.monotonic() + timeout
+        first = True
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 and not first:
                 return []
-            ready, _, _ = select.select([self.sock], [], [], remaining)
+            first = False
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, remaining))
             if not ready:
                 return []
             chunk = self.sock.recv(1 << 20)
@@ -303,9 +312,19 @@ class WebSocket:
 
 
 class Terminal:
-    """A shell's byte stream: what every measurement talks to."""
+    """A shell's byte stream: what every measurement talks to. A measurement holds `lock` while
+    it uses the terminal; in between, the keeper thread calls `service()` so that a WebSocket
+    left idle still answers the server's pings (Berth closes a connection that does not answer
+    its pings, every 30 s, as a browser would)."""
 
     name = "terminal"
+    # Output messages (WebSocket frames, or reads) received so far: their mean size is the
+    # granularity each path relays output in.
+    chunks = 0
+    lock: threading.Lock
+
+    def service(self) -> None:
+        """Handles what arrived while idle (pings); keeps any output for the next read."""
 
     def send(self, data: bytes) -> None:
         raise NotImplementedError
@@ -324,6 +343,7 @@ class BerthTerminal(Terminal):
     name = "berth"
 
     def __init__(self, port: int, path: str):
+        self.lock = threading.Lock()
         self.ws = WebSocket("127.0.0.1", port, path, origin=f"http://127.0.0.1:{port}")
         self.controls: list[dict] = []
         self.pending = b""
@@ -340,6 +360,7 @@ class BerthTerminal(Terminal):
         for opcode, payload in messages:
             if opcode == WebSocket.OP_BINARY:
                 out.append(payload)
+                self.chunks += 1
             elif opcode == WebSocket.OP_TEXT:
                 control = json.loads(payload)
                 self.controls.append(control)
@@ -353,6 +374,9 @@ class BerthTerminal(Terminal):
 
     def send(self, data: bytes) -> None:
         self.ws.send_binary(data)
+
+    def service(self) -> None:
+        self.pending += self._collect(self.ws.receive(0))
 
     def read(self, timeout: float) -> bytes:
         if self.pending:
@@ -370,13 +394,24 @@ class TerminadoTerminal(Terminal):
     name = "terminado"
 
     def __init__(self, port: int):
+        self.lock = threading.Lock()
+        self.pending = b""
         self.ws = WebSocket("127.0.0.1", port, "/websocket", origin=f"http://127.0.0.1:{port}")
         self.ws.send_text(json.dumps(["set_size", ROWS, COLS]))
 
     def send(self, data: bytes) -> None:
         self.ws.send_text(json.dumps(["stdin", data.decode("latin-1")]))
 
+    def service(self) -> None:
+        self.pending += self._read(0)
+
     def read(self, timeout: float) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        return self._read(timeout)
+
+    def _read(self, timeout: float) -> bytes:
         out = []
         for opcode, payload in self.ws.receive(timeout):
             if opcode == WebSocket.OP_CLOSE:
@@ -386,6 +421,7 @@ class TerminadoTerminal(Terminal):
             message = json.loads(payload)
             if message[0] == "stdout":
                 out.append(message[1].encode("utf-8", "surrogateescape"))
+                self.chunks += 1
             elif message[0] == "disconnect":
                 raise BenchError("terminado's shell ended")
         return b"".join(out)
@@ -400,6 +436,7 @@ class PtyTerminal(Terminal):
     name = "docker-exec-it"
 
     def __init__(self, argv: list[str]):
+        self.lock = threading.Lock()
         pid, fd = pty.fork()
         if pid == 0:  # the child: the slave is its stdin, stdout and stderr
             try:
@@ -425,6 +462,7 @@ class PtyTerminal(Terminal):
             data = b""
         if not data:
             raise BenchError("the docker exec -it process ended")
+        self.chunks += 1
         return data
 
     def close(self) -> None:
@@ -485,17 +523,16 @@ def docker_api(method: str, path: str, body: object | None = None) -> dict | Non
     return json.loads(payload) if payload.strip() else None
 
 
-def raw_hijack_throughput(container_id: str, user: str | None, size: int, timeout: float) -> dict:
-    """The engine's own PTY path with no CLI and no Berth: POST /containers/{id}/exec (Tty),
-    then POST /exec/{id}/start with `Upgrade: tcp` on a raw unix socket, read to EOF.
-    Timed from sending the start request to the last byte (exec create excluded)."""
-    create = {"AttachStdin": False, "AttachStdout": True, "AttachStderr": True, "Tty": True,
-              "Cmd": ["sh", "-c", throughput_command(size)]}
-    if user:
-        create["User"] = user
-    exec_id = docker_api("POST", f"/containers/{container_id}/exec", create)["Id"]
+BERTH_DETACH_KEYS = "ctrl-@,ctrl-^,ctrl-_,ctrl-]"  # what Berth sets on its execs (TTYExecRequest)
+
+
+def hijack_exec(exec_id: str, timeout: float) -> tuple[socket.socket, bytes, float]:
+    """POST /exec/{id}/start {"Detach":false,"Tty":true} with `Upgrade: tcp` on a raw unix socket.
+    Returns the socket (now the PTY's raw byte stream), the bytes that came with the answer's
+    head, and the perf_counter time the request was sent."""
     body = b'{"Detach":false,"Tty":true}'
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         sock.settimeout(timeout)
         sock.connect(docker_socket_path())
         started = time.perf_counter()
@@ -505,25 +542,170 @@ def raw_hijack_throughput(container_id: str, user: str | None, size: int, timeou
         while b"\r\n\r\n" not in head:
             chunk = sock.recv(65536)
             if not chunk:
-                raise BenchError("engine closed the exec start connection")
+                raise BenchError("the engine closed the exec start connection")
             head += chunk
         head, _, rest = head.partition(b"\r\n\r\n")
-        if b" 101 " not in head.split(b"\r\n")[0] + b" " and b" 200 " not in head.split(b"\r\n")[0] + b" ":
-            raise BenchError(f"exec start: {head.splitlines()[0]!r}")
-        total = len(rest)
-        buffer = bytearray(1 << 20)
-        reads = 0
+        status_line = head.split(b"\r\n")[0] + b" "
+        if b" 101 " not in status_line and b" 200 " not in status_line:
+            raise BenchError(f"exec start: {status_line.strip()!r}")
+        return sock, rest, started
+    except BaseException:
+        sock.close()
+        raise
+
+
+def raw_hijack_throughput(container_id: str, user: str | None, size: int, timeout: float) -> dict:
+    """The engine's own PTY path with no CLI and no Berth: POST /containers/{id}/exec (Tty),
+    then POST /exec/{id}/start with `Upgrade: tcp` on a raw unix socket, read to EOF.
+    Timed from sending the start request to the last byte (exec create excluded)."""
+    create = {"AttachStdin": False, "AttachStdout": True, "AttachStderr": True, "Tty": True,
+              "Cmd": ["sh", "-c", throughput_command(size)]}
+    if user:
+        create["User"] = user
+    exec_id = docker_api("POST", f"/containers/{container_id}/exec", create)["Id"]
+    sock, rest, started = hijack_exec(exec_id, timeout)
+    total = len(rest)
+    reads = 0
+    buffer = bytearray(1 << 20)
+    with sock:
         while True:
             received = sock.recv_into(buffer)
             if not received:
                 break
             total += received
             reads += 1
-        elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
     if total < size:
         raise BenchError(f"raw hijack: {total} of {size} bytes")
     return {"seconds": elapsed, "bytes": size, "receivedBytes": total, "mbps": size / elapsed / 1e6,
-            "meanReadBytes": total / max(1, reads)}
+            "meanChunkBytes": round(total / max(1, reads))}
+
+
+class RawHijackTerminal(Terminal):
+    """The instance's shell through the Engine API directly, as Berth runs it (same command, user,
+    working directory, TERM and detach keys), on a raw hijacked unix socket: the engine's floor."""
+
+    name = "docker-api-raw"
+
+    def __init__(self, container_id: str, command: list[str], user: str | None, workdir: str | None):
+        self.lock = threading.Lock()
+        create = {"AttachStdin": True, "AttachStdout": True, "AttachStderr": True, "Tty": True,
+                  "DetachKeys": BERTH_DETACH_KEYS, "Env": ["TERM=xterm-256color"], "Cmd": command}
+        if user:
+            create["User"] = user
+        if workdir:
+            create["WorkingDir"] = workdir
+        self.exec_id = docker_api("POST", f"/containers/{container_id}/exec", create)["Id"]
+        self.sock, self.pending, _ = hijack_exec(self.exec_id, 30)
+        self.sock.setblocking(True)
+        docker_api("POST", f"/exec/{self.exec_id}/resize?h={ROWS}&w={COLS}")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read(self, timeout: float) -> bytes:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            return b""
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise BenchError("the engine closed the hijacked exec stream")
+        self.chunks += 1
+        return data
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class CpuMeter:
+    """CPU seconds spent by each process on the data path, to see where a throughput run's time
+    goes: the container's own processes (its cgroup), its containerd-shim, dockerd, the docker
+    CLI processes, Berth, terminado and this client. Best effort: what cannot be read is left out."""
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, container_id: str):
+        self.pids: dict[str, list[int]] = {}
+        self.cgroup_file: Path | None = None
+        self.cgroup_v2 = False
+        state_pid = command_output(["docker", "inspect", "-f", "{{.State.Pid}}", container_id])
+        if state_pid and state_pid.isdigit() and state_pid != "0":
+            try:
+                parent = int(Path(f"/proc/{state_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                self.pids["containerd-shim"] = [parent]
+            except (OSError, IndexError, ValueError):
+                pass
+            self.cgroup_file, self.cgroup_v2 = self._cgroup(int(state_pid))
+        for name in ("dockerd", "containerd"):
+            found = command_output(["pgrep", "-x", name])
+            if found:
+                self.pids[name] = [int(pid) for pid in found.split()]
+
+    @staticmethod
+    def _cgroup(pid: int) -> tuple[Path | None, bool]:
+        try:
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None, False
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            if "cpuacct" in controllers.split(","):
+                for root in ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct"):
+                    candidate = Path(root + path) / "cpuacct.usage"
+                    if candidate.exists():
+                        return candidate, False
+        for line in lines:
+            if line.startswith("0::"):
+                candidate = Path("/sys/fs/cgroup" + line[3:]) / "cpu.stat"
+                if candidate.exists():
+                    return candidate, True
+        return None, False
+
+    @classmethod
+    def process_seconds(cls, pid: int, with_children: bool = False) -> float:
+        """utime + stime of a live process (and, optionally, of its live children)."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total = (int(fields[11]) + int(fields[12])) / cls.TICKS
+        except (OSError, IndexError, ValueError):
+            return 0.0
+        if with_children:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                children = []
+            total += sum(cls.process_seconds(int(child), True) for child in children)
+        return total
+
+    def snapshot(self, extra: dict[str, int]) -> dict[str, float]:
+        """CPU seconds so far; `extra` maps names to pids counted with their children."""
+        seconds = {name: sum(self.process_seconds(pid) for pid in pids) for name, pids in self.pids.items()}
+        for name, pid in extra.items():
+            seconds[name] = self.process_seconds(pid, with_children=True)
+        if self.cgroup_file:
+            try:
+                text = self.cgroup_file.read_text()
+                if self.cgroup_v2:
+                    usage = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("usage_usec"))
+                    seconds["container"] = usage / 1e6
+                else:
+                    seconds["container"] = int(text.strip()) / 1e9
+            except (OSError, StopIteration, ValueError):
+                pass
+        own = os.times()
+        seconds["bench client"] = own.user + own.system
+        seconds["docker CLI (exited)"] = own.children_user + own.children_system
+        return seconds
+
+    @staticmethod
+    def difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {name: round(after[name] - before[name], 3) for name in after if name in before}
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -598,6 +780,7 @@ def shell_throughput(term: Terminal, size: int, timeout: float) -> dict:
     Seconds from sending the command line to receiving the marker that follows the last byte."""
     drain(term, 0.1)
     line = f"{throughput_command(size)}; {END_COMMAND}\r".encode()
+    chunks_before = term.chunks
     started = time.perf_counter()
     first_byte = None
     term.send(line)
@@ -617,8 +800,10 @@ def shell_throughput(term: Terminal, size: int, timeout: float) -> dict:
         if time.monotonic() > deadline:
             raise BenchError(f"{term.name}: {total} of {size} bytes after {timeout}s")
     elapsed = time.perf_counter() - started
+    chunks = term.chunks - chunks_before
     wait_for_prompt(term)
     return {
+        "meanChunkBytes": round(total / chunks) if chunks else None,
         "seconds": elapsed,
         "bytes": size,
         "receivedBytes": total,
@@ -647,7 +832,13 @@ def summarize_throughput(runs: list[dict]) -> dict:
     if not runs:
         return {"count": 0}
     rates = [run["mbps"] for run in runs]
-    return {"count": len(rates), "median": statistics.median(rates), "best": max(rates), "worst": min(rates)}
+    cpu_names = sorted({name for run in runs for name in run.get("cpuSeconds", {})})
+    cpu = {name: round(statistics.median(run["cpuSeconds"].get(name, 0.0) for run in runs), 3) for name in cpu_names}
+    return {
+        "count": len(rates), "median": statistics.median(rates), "best": max(rates), "worst": min(rates),
+        "secondsMedian": statistics.median(run["seconds"] for run in runs), "cpuSecondsMedian": cpu,
+        "meanChunkBytes": statistics.median(run["meanChunkBytes"] for run in runs) if all(run.get("meanChunkBytes") for run in runs) else None,
+    }
 
 
 def free_port() -> int:
@@ -720,9 +911,14 @@ class Benchmark:
         self.instance_id: str | None = None
         self.container_id: str | None = None
         self.shell_argv: list[str] = []
+        self.terminal_spec: dict = {}
         self.terminado: subprocess.Popen | None = None
         self.terminado_port: int | None = None
         self.terminals: list[Terminal] = []
+        self.named_terminals: dict[str, Terminal] = {}
+        self.cpu: CpuMeter | None = None
+        self.keeper_stop = threading.Event()
+        self.keeper: threading.Thread | None = None
 
     # -- server, user, instance ----------------------------------------------------------------
 
@@ -806,6 +1002,7 @@ class Benchmark:
             raise SystemExit(f"bench: expected one container for instance {self.instance_id}, found {listed}")
         self.container_id = listed[0]
         terminal = instance.get("terminal") or {}
+        self.terminal_spec = terminal
         # The baselines run exactly what Berth's terminal runs: command, user, working directory, TERM.
         self.shell_argv = ["-e", "TERM=xterm-256color"]
         if terminal.get("user"):
@@ -821,11 +1018,14 @@ class Benchmark:
         command = [sys.executable, str(Path(__file__).resolve()), "--terminado-server", str(self.terminado_port), "--",
                    "docker", "exec", "-it", *self.shell_argv]
         log("starting terminado: docker exec -it " + " ".join(self.shell_argv))
-        self.terminado = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL, start_new_session=True, text=True)
+        log_path = (self.data_dir or Path(tempfile.gettempdir())) / "terminado.log"
+        with open(log_path, "wb") as terminado_log:
+            self.terminado = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                              stderr=terminado_log, start_new_session=True, text=True)
         ready, _, _ = select.select([self.terminado.stdout], [], [], 30)
         if not ready or "ready" not in self.terminado.stdout.readline():
-            raise SystemExit("bench: the terminado server did not start")
+            tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+            raise SystemExit(f"bench: the terminado server did not start\n{tail}")
 
     # -- terminals -----------------------------------------------------------------------------
 
@@ -840,13 +1040,31 @@ class Benchmark:
             ("berth", self.open_berth),
             ("docker-exec-it", lambda: PtyTerminal(["docker", "exec", "-it", *self.shell_argv])),
             ("terminado", lambda: TerminadoTerminal(self.terminado_port)),
+            ("docker-api-raw", lambda: RawHijackTerminal(
+                self.container_id, self.terminal_spec.get("command") or ["/bin/sh"],
+                self.terminal_spec.get("user"), self.terminal_spec.get("workdir"))),
         ):
             term = opener()
             self.terminals.append(term)
             wait_for_prompt(term)
             terminals[name] = term
             log(f"{name}: shell prompt reached")
+        self.named_terminals = terminals
+        self.keeper = threading.Thread(target=self.keep_alive, name="keeper", daemon=True)
+        self.keeper.start()
         return terminals
+
+    def keep_alive(self) -> None:
+        """Services each terminal not in use by a measurement, twice a second."""
+        while not self.keeper_stop.wait(0.5):
+            for term in list(self.terminals):
+                if term.lock.acquire(blocking=False):
+                    try:
+                        term.service()
+                    except Exception as error:  # noqa: BLE001 - the measurement will report it
+                        log(f"warning: {term.name} while idle: {error}")
+                    finally:
+                        term.lock.release()
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -854,11 +1072,13 @@ class Benchmark:
         args = self.args
         samples: dict[str, list[float]] = {name: [] for name in terminals}
         for name, term in terminals.items():
-            keystroke_round(term, args.warmup_keys, args.clear_every, args.key_gap / 1000, args.timeout)
+            with term.lock:
+                keystroke_round(term, args.warmup_keys, args.clear_every, args.key_gap / 1000, args.timeout)
         per_round = max(1, args.keys // args.rounds)
         for index in range(args.rounds):
             for name, term in terminals.items():
-                samples[name] += keystroke_round(term, per_round, args.clear_every, args.key_gap / 1000, args.timeout)
+                with term.lock:
+                    samples[name] += keystroke_round(term, per_round, args.clear_every, args.key_gap / 1000, args.timeout)
             summary = ", ".join(f"{name} p50 {statistics.median(values):.2f} ms" for name, values in samples.items())
             log(f"keystrokes round {index + 1}/{args.rounds}: {summary}")
         return samples
@@ -892,30 +1112,42 @@ class Benchmark:
 
     def throughput(self, terminals: dict[str, Terminal]) -> dict[str, list[dict]]:
         args = self.args
-        names = ("berth", "docker-exec-t", "terminado", "docker-exec-it", "docker-api-raw")
+        names = ("berth", "docker-exec-t", "terminado", "docker-exec-it", "docker-api-raw", "docker-api-raw-exec")
         runs: dict[str, list[dict]] = {name: [] for name in names}
         user = self.shell_argv[self.shell_argv.index("-u") + 1] if "-u" in self.shell_argv else None
 
         def one(name: str, size: int) -> dict:
             if name == "docker-exec-t":
                 return self.docker_exec_t(size)
-            if name == "docker-api-raw":
+            if name == "docker-api-raw-exec":
                 return raw_hijack_throughput(self.container_id, user, size, args.timeout)
-            return shell_throughput(terminals[name], size, args.timeout)
+            with terminals[name].lock:
+                return shell_throughput(terminals[name], size, args.timeout)
+
+        self.cpu = CpuMeter(self.container_id)
+        extra = {"berth": self.server.pid, "terminado (+ its docker CLI)": self.terminado.pid}
+        pty_term = terminals.get("docker-exec-it")
+        if isinstance(pty_term, PtyTerminal):
+            extra["docker exec -it CLI"] = pty_term.pid
 
         # One small warm-up each, then interleaved timed runs.
         for name in names:
             one(name, min(args.size, 1 << 20))
         for index in range(args.throughput_runs):
             for name in names:
+                before = self.cpu.snapshot(extra)
                 result = one(name, args.size)
+                result["cpuSeconds"] = self.cpu.difference(before, self.cpu.snapshot(extra))
                 runs[name].append(result)
-                log(f"throughput run {index + 1}/{args.throughput_runs}: {name:<15} {result['mbps']:8.1f} MB/s"
+                log(f"throughput run {index + 1}/{args.throughput_runs}: {name:<19} {result['mbps']:8.1f} MB/s"
                     f" ({result['seconds']:.2f} s for {args.size} bytes)")
         return runs
 
     def cleanup(self) -> None:
         """Best effort: nothing this run created may be left behind, whatever happened."""
+        self.keeper_stop.set()
+        if self.keeper:
+            self.keeper.join(timeout=5)
         for term in self.terminals:
             try:
                 term.close()
@@ -971,6 +1203,7 @@ def render(results: dict) -> str:
         "berth": "berth WebSocket",
         "docker-exec-it": "docker exec -it (CLI under a pty)",
         "terminado": "terminado WebSocket",
+        "docker-api-raw": "engine API hijack, raw (info)",
     }
     for name, label in labels.items():
         s = keys[name]["summary"]
@@ -988,21 +1221,36 @@ def render(results: dict) -> str:
     size_mib = results["throughputBytes"] / (1024 * 1024)
     lines += [
         f"Output throughput, `{results['throughputCommand']}` ({size_mib:g} MiB), {results['throughputRuns']} runs each, MB/s (10^6 B/s)",
-        f"  {'':<34} {'median':>8} {'best':>8} {'worst':>8}",
+        f"  {'':<34} {'median':>8} {'best':>8} {'worst':>8} {'chunk B':>8}",
     ]
     put_labels = {
         "berth": "berth WebSocket",
         "docker-exec-t": "docker exec -t > file (CLI)",
         "terminado": "terminado WebSocket",
         "docker-exec-it": "docker exec -it (CLI, pty; info)",
-        "docker-api-raw": "engine API hijack, raw (info)",
+        "docker-api-raw": "engine API hijack, shell (info)",
+        "docker-api-raw-exec": "engine API hijack, sh -c (info)",
     }
     for name, label in put_labels.items():
         s = put[name]["summary"]
         if s.get("count"):
-            lines.append(f"  {label:<34} {s['median']:>8.1f} {s['best']:>8.1f} {s['worst']:>8.1f}")
+            chunk = f"{s['meanChunkBytes']:>8.0f}" if s.get("meanChunkBytes") else f"{'-':>8}"
+            lines.append(f"  {label:<34} {s['median']:>8.1f} {s['best']:>8.1f} {s['worst']:>8.1f} {chunk}")
         else:
             lines.append(f"  {label:<34} {'-':>8}")
+    columns = [("container", "container"), ("containerd-shim", "shim"), ("dockerd", "dockerd"), ("containerd", "ctrd"),
+               ("docker CLI (exited)", "cli -t"), ("docker exec -it CLI", "cli -it"), ("berth", "berth"),
+               ("terminado (+ its docker CLI)", "terminado"), ("bench client", "client")]
+    lines.append("  (chunk B: mean bytes per WebSocket message, or per read of this client for the pty and raw sockets)")
+    lines.append("  CPU seconds per run (medians; the container column is its cgroup: head, tr, sh):")
+    lines.append(f"  {'':<34} {'elapsed':>8}" + "".join(f" {short:>9}" for _, short in columns))
+    for name, label in put_labels.items():
+        s = put[name]["summary"]
+        if not s.get("count"):
+            continue
+        cpu = s.get("cpuSecondsMedian", {})
+        lines.append(f"  {label:<34} {s['secondsMedian']:>8.2f}"
+                     + "".join(f" {cpu[key]:>9.2f}" if key in cpu else f" {'-':>9}" for key, _ in columns))
     r = results["ratios"]
     lines.append("  berth / docker exec -t: " + (f"{r['throughputVsDockerExecT']:.2f}" if r["throughputVsDockerExecT"] is not None else "n/a")
                  + "   berth / terminado: " + (f"{r['throughputVsTerminado']:.2f}" if r["throughputVsTerminado"] is not None else "n/a"))
@@ -1066,6 +1314,10 @@ def main() -> int:
 
     bench = Benchmark(args)
     started_at = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
+    if load_start[0] > 1.0:
+        log(f"warning: the load average is {load_start[0]:.2f} before the run: other work on this machine"
+            " will show in the figures")
     status = 0
     keystrokes: dict[str, list[float]] = {}
     throughput: dict[str, list[dict]] = {}
@@ -1084,7 +1336,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         status = 130
-    except (BenchError, APIError, OSError) as error:
+    except (BenchError, APIError, OSError, ValueError, subprocess.TimeoutExpired) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         bench.print_server_log()
         error_text = str(error)
@@ -1118,6 +1370,8 @@ def main() -> int:
             "dockerClient": command_output(["docker", "version", "-f", "{{.Client.Version}}"]),
             "terminado": getattr(sys.modules.get("terminado"), "__version__", None),
             "tornado": getattr(sys.modules.get("tornado"), "version", None),
+            "loadAverageAtStart": [round(v, 2) for v in load_start],
+            "loadAverageAtEnd": [round(v, 2) for v in os.getloadavg()],
         },
         "berthBinary": os.path.abspath(args.berth),
         "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Python packages bench/terminal.py needs, only when they are missing:
-# websocket-client (Berth's and terminado's WebSockets), terminado and tornado (the terminado
-# baseline). Uses pip from PyPI; where the interpreter is Debian's externally managed one and
-# pip refuses, falls back to Debian's python3-websocket, python3-terminado and python3-tornado.
+# Installs the Python packages bench/terminal.py needs, only when they are missing: terminado
+# and tornado, for its terminado baseline (its WebSocket client is its own, standard library
+# only). Uses pip from PyPI; where the interpreter is Debian's externally managed one and pip
+# refuses, falls back to Debian's python3-terminado and python3-tornado.
 # PYTHON picks the interpreter (default python3).
 # Usage: scripts/ensure-bench-python.sh
 set -euo pipefail
@@ -14,7 +14,6 @@ say() { echo "ensure-bench-python: $*"; }
 
 # PyPI name, import name and Debian package of each requirement.
 requirements=(
-    "websocket-client websocket python3-websocket"
     "terminado terminado python3-terminado"
     "tornado tornado python3-tornado"
 )

@@ -12,7 +12,7 @@ public struct EnvironmentParser: Sendable {
     ]
     static let berthFields: Set<String> = [
         "terminal", "command", "ports", "resources", "network", "lifetime", "readOnlyRoot", "writable",
-        "tmpfsSize", "capabilities", "privileged",
+        "tmpfsSize", "capabilities", "privileged", "recording",
     ]
 
     /// Creates a parser.
@@ -184,6 +184,13 @@ public struct EnvironmentParser: Sendable {
                 reader.error("berth.capabilities", "'\(capability)' may not be added; allowed: \(BerthSettings.allowedCapabilities.sorted().joined(separator: ", "))")
             }
             settings.capabilities = normalized
+        }
+        if let recording = reader.string(block, "recording", path: "berth.recording") {
+            if let policy = RecordingPolicy(rawValue: recording) {
+                settings.recording = policy
+            } else {
+                reader.error("berth.recording", "'\(recording)' must be off, output or input-output")
+            }
         }
         if let privileged = reader.boolean(block, "privileged", path: "berth.privileged") {
             settings.privileged = privileged

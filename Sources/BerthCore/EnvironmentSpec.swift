@@ -24,6 +24,16 @@ public struct PortSpec: Codable, Sendable, Equatable {
     }
 }
 
+/// What a terminal recording of an environment captures.
+public enum RecordingPolicy: String, Codable, Sendable, CaseIterable {
+    /// Nothing is recorded.
+    case off
+    /// Output, resizes and markers.
+    case output
+    /// Output, resizes, markers and the input typed or pasted (the default).
+    case inputOutput = "input-output"
+}
+
 /// What Berth does when a terminal's shell exits.
 public enum TerminalExitAction: String, Codable, Sendable, CaseIterable {
     /// Tell clients the shell exited and start a new one when they reconnect.
@@ -114,6 +124,8 @@ public struct BerthSettings: Codable, Sendable, Equatable {
     public var capabilities: [String]
     /// Run privileged; only when asked for explicitly, and flagged in the admin view.
     public var privileged: Bool
+    /// What terminal recordings capture (default: input and output).
+    public var recording: RecordingPolicy = .inputOutput
 
     /// Capabilities an environment may add back. Anything that reaches the host kernel or other
     /// containers (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, …) requires `privileged: true` instead.

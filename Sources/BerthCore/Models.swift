@@ -223,3 +223,58 @@ public struct EventRecord: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// A terminal recording: one asciicast file (and its hash chain) per terminal of an instance.
+public struct RecordingRecord: Codable, Sendable, Equatable {
+    /// Opaque identifier, `rec_…`.
+    public var id: String
+    /// The instance recorded.
+    public var instanceID: String
+    /// Its environment's slug.
+    public var environment: String
+    /// The instance's owner.
+    public var owner: Owner
+    /// The terminal (tab) name.
+    public var terminal: String
+    /// The `.cast` file, relative to the data directory.
+    public var path: String
+    /// When recording started.
+    public var startedAt: Date
+    /// When the terminal ended, nil while it is live.
+    public var endedAt: Date?
+
+    /// Creates a record.
+    public init(
+        id: String, instanceID: String, environment: String, owner: Owner, terminal: String, path: String,
+        startedAt: Date, endedAt: Date? = nil
+    ) {
+        self.id = id
+        self.instanceID = instanceID
+        self.environment = environment
+        self.owner = owner
+        self.terminal = terminal
+        self.path = path
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+    }
+}
+
+/// Which recordings ``RecordingQuery`` selects; nil fields do not filter.
+public struct RecordingQuery: Sendable {
+    /// Only this instance's.
+    public var instanceID: String?
+    /// Only instances owned by this owner.
+    public var owner: Owner?
+    /// Only this environment's.
+    public var environment: String?
+    /// At most this many, newest first.
+    public var limit: Int
+
+    /// Creates a query; the default returns the newest 500.
+    public init(instanceID: String? = nil, owner: Owner? = nil, environment: String? = nil, limit: Int = 500) {
+        self.instanceID = instanceID
+        self.owner = owner
+        self.environment = environment
+        self.limit = limit
+    }
+}

@@ -29,12 +29,16 @@ public struct BerthServices: Sendable {
     public let terminalSettings: TerminalSettings
     /// Server settings routes depend on (origins, assets).
     public let configuration: BerthConfiguration
+    /// Terminal recordings.
+    public let recordings: RecordingLibrary
 
     /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
-        runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, logger: Logger
+        runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
+        logger: Logger
     ) {
+        self.recordings = recordings
         self.store = store
         self.accounts = accounts
         self.catalog = catalog
@@ -50,6 +54,21 @@ public struct BerthServices: Sendable {
         self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
             guard let instance = await lifecycle.activeInstance(id) else { return nil }
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
+        }
+    }
+
+    /// Connects the terminal hub to the lifecycle: every new terminal is recorded as its
+    /// environment says, and a shell exit stops the instance when its environment says so.
+    public func wireTerminals() async {
+        await terminals.observeTerminals { [lifecycle, catalog, recordings] instanceID, terminal, size in
+            guard let instance = await lifecycle.activeInstance(instanceID) else { return nil }
+            return await recordings.start(instance: instance, environment: await catalog.environment(instance.environment), terminal: terminal, size: size)
+        }
+        await terminals.onShellExit { [lifecycle, catalog] instanceID, terminal, _ in
+            guard let instance = await lifecycle.activeInstance(instanceID),
+                  await catalog.environment(instance.environment)?.berth.terminal.onExit == .stop
+            else { return }
+            await lifecycle.end(instanceID, reason: "the shell of terminal '\(terminal)' exited")
         }
     }
 }
@@ -68,6 +87,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     InstanceRoutes(services: services).register(on: table)
     AccountRoutes(services: services).register(on: table)
     TerminalRoutes(services: services).register(on: table)
+    RecordingRoutes(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
 }
@@ -176,7 +196,9 @@ struct InstanceRoutes {
         }
         table.on(.delete, "/api/v1/instances/:id") { _, context in
             let caller = try context.requireCaller()
-            let instance = try await services.lifecycle.stop(try context.parameters.require("id"), by: caller)
+            let id = try context.parameters.require("id")
+            if caller.role == .admin { await services.terminals.mark(instanceID: id, "admin stop by user \(caller.id)") }
+            let instance = try await services.lifecycle.stop(id, by: caller)
             return try JSONResponse.make(await view(instance))
         }
         table.on(.get, "/api/v1/instances/:id/events") { request, context in
@@ -188,6 +210,9 @@ struct InstanceRoutes {
         }
         table.on(.post, "/api/v1/admin/purge") { _, context in
             let admin = try context.requireAdmin()
+            for instance in try await services.lifecycle.instances(for: admin, activeOnly: true) {
+                await services.terminals.mark(instanceID: instance.id, "admin purge by user \(admin.id)")
+            }
             let stopped = try await services.lifecycle.purge(by: admin)
             context.logger.notice("purged", metadata: ["user.id": "\(admin.id)", "stopped": "\(stopped)"])
             return try JSONResponse.make(["stopped": stopped])

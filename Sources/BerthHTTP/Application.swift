@@ -62,16 +62,17 @@ public enum BerthAssembly {
         )
         try await lifecycle.reconcile()
         let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
+        let recordings: RecordingLibrary
+        do {
+            recordings = try RecordingLibrary(dataDirectory: dataDirectory, store: store, logger: logger)
+        } catch {
+            throw BerthError.unavailable("recording_key_unavailable", "Cannot open or create the recording key under \(dataDirectory.path)/keys: \(error)")
+        }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, logger: logger
+            configuration: configuration, recordings: recordings, logger: logger
         )
-        await services.terminals.onShellExit { [lifecycle, catalog] instanceID, terminal, _ in
-            guard let instance = await lifecycle.activeInstance(instanceID),
-                  await catalog.environment(instance.environment)?.berth.terminal.onExit == .stop
-            else { return }
-            await lifecycle.end(instanceID, reason: "the shell of terminal '\(terminal)' exited")
-        }
+        await services.wireTerminals()
         return Opened(services: services, generatedAdminToken: generated)
     }
 }

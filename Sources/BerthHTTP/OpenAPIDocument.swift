@@ -488,6 +488,94 @@ public enum OpenAPIDocument {
             "description": "Terminal page with the share in its fragment"
           }
         }
+      },
+      "Recording": {
+        "type": "object",
+        "required": [
+          "id",
+          "instanceId",
+          "environment",
+          "owner",
+          "terminal",
+          "startedAt",
+          "bytes"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "instanceId": {
+            "type": "string"
+          },
+          "environment": {
+            "type": "string"
+          },
+          "owner": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "type": "string",
+                "enum": [
+                  "user",
+                  "team"
+                ]
+              },
+              "id": {
+                "type": "string"
+              }
+            }
+          },
+          "terminal": {
+            "type": "string"
+          },
+          "startedAt": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "endedAt": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": true
+          },
+          "bytes": {
+            "type": "integer"
+          }
+        }
+      },
+      "VerificationReport": {
+        "type": "object",
+        "required": [
+          "valid",
+          "segments",
+          "bytesVerified",
+          "finalized",
+          "unverifiedTailBytes",
+          "problems"
+        ],
+        "properties": {
+          "valid": {
+            "type": "boolean"
+          },
+          "segments": {
+            "type": "integer"
+          },
+          "bytesVerified": {
+            "type": "integer"
+          },
+          "finalized": {
+            "type": "boolean",
+            "description": "false when the recording is live or its writer was killed; everything up to the last flush still verifies"
+          },
+          "unverifiedTailBytes": {
+            "type": "integer"
+          },
+          "problems": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
       }
     },
     "responses": {
@@ -522,7 +610,7 @@ public enum OpenAPIDocument {
         }
       },
       "E404": {
-        "description": "Not found (route_not_found, instance_not_found, environment_not_found, user_not_found, team_not_found, asset_not_found)",
+        "description": "Not found (route_not_found, instance_not_found, environment_not_found, user_not_found, team_not_found, asset_not_found, recording_not_found, recording_file_missing)",
         "content": {
           "application/json": {
             "schema": {
@@ -1957,6 +2045,234 @@ public enum OpenAPIDocument {
         "responses": {
           "204": {
             "description": "No content"
+          }
+        }
+      }
+    },
+    "/api/v1/recordings": {
+      "get": {
+        "summary": "Terminal recordings, newest first (admin)",
+        "operationId": "listRecordings",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "instance",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this instance's"
+          },
+          {
+            "name": "user",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only instances owned by this user"
+          },
+          {
+            "name": "team",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only instances owned by this team"
+          },
+          {
+            "name": "environment",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this environment's"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Recordings",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Recording"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      }
+    },
+    "/api/v1/recordings/public-key": {
+      "get": {
+        "summary": "The server's Ed25519 public key (base64 of the 32 raw bytes), for verifying recordings without Berth",
+        "operationId": "recordingPublicKey",
+        "tags": [
+          "recordings"
+        ],
+        "responses": {
+          "200": {
+            "description": "The key",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "algorithm": {
+                      "type": "string"
+                    },
+                    "publicKey": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          }
+        }
+      }
+    },
+    "/api/v1/recordings/{id}": {
+      "get": {
+        "summary": "One recording (admin)",
+        "operationId": "getRecording",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The recording",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Recording"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/recordings/{id}/verify": {
+      "get": {
+        "summary": "Check the recording's hash chain and signatures (admin): any edit, truncation or reordering is reported",
+        "operationId": "verifyRecording",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The verification report",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/VerificationReport"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/recordings/{id}/cast": {
+      "get": {
+        "summary": "Download the recording as an asciicast v2 file (admin)",
+        "operationId": "downloadRecording",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The .cast file",
+            "content": {
+              "application/x-asciicast": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
           }
         }
       }

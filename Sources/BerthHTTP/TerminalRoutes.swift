@@ -72,6 +72,7 @@ struct TerminalRoutes {
                 throw BerthError.conflict("instance_not_active", "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
             }
             let share = await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
+            await services.terminals.mark(instanceID: id, "share \(access.rawValue) by user \(caller.id)")
             context.logger.info("terminal shared", metadata: ["instance.id": "\(id)", "user.id": "\(caller.id)", "access": "\(access.rawValue)"])
             return try JSONResponse.make(ShareView(share: share.id, access: access.rawValue, url: "/instances/\(id)/terminal#share=\(share.id)"), status: .created)
         }
@@ -162,7 +163,7 @@ struct TerminalRoutes {
         let session = await services.terminals.session(
             instanceID: instance.id, name: grant.terminal, containerID: containerID, terminal: environment.berth.terminal, size: size
         )
-        let (clientID, output) = await session.attach(access: grant.access)
+        let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
         let metadata: Logger.Metadata = [
             "instance.id": "\(instance.id)", "user.id": "\(grant.userID)", "client.ip": "\(context.requestContext.clientIP)",
             "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)",

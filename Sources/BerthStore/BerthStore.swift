@@ -76,6 +76,15 @@ public protocol BerthStore: Sendable {
     /// Events, newest first, optionally for one instance.
     func events(instanceID: String?, limit: Int) async throws -> [EventRecord]
 
+    /// Records that a terminal recording started.
+    func insertRecording(_ recording: RecordingRecord) async throws
+    /// Records when a recording ended.
+    func finishRecording(id: String, endedAt: Date) async throws
+    /// The recording with this id.
+    func recording(id: String) async throws -> RecordingRecord?
+    /// Recordings matching `query`, newest first.
+    func recordings(_ query: RecordingQuery) async throws -> [RecordingRecord]
+
     /// Releases the store's connections.
     func close() async throws
 }

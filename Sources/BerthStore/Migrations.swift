@@ -46,5 +46,16 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX events_instance ON events(instance_id, sequence)",
         ]),
+        Migration(name: "0002_recordings", statements: [
+            """
+            CREATE TABLE recordings (
+                id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, environment TEXT NOT NULL, owner_kind TEXT NOT NULL,
+                owner_id TEXT NOT NULL, terminal TEXT NOT NULL, path TEXT NOT NULL UNIQUE, started_at REAL NOT NULL,
+                ended_at REAL)
+            """,
+            "CREATE INDEX recordings_instance ON recordings(instance_id, started_at)",
+            "CREATE INDEX recordings_owner ON recordings(owner_kind, owner_id, started_at)",
+            "CREATE INDEX recordings_environment ON recordings(environment, started_at)",
+        ]),
     ]
 }

@@ -222,6 +222,51 @@ public actor SQLiteStore: BerthStore {
         }
     }
 
+    // MARK: Recordings
+
+    public func insertRecording(_ recording: RecordingRecord) async throws {
+        try await insert(
+            """
+            INSERT INTO recordings (id, instance_id, environment, owner_kind, owner_id, terminal, path, started_at, ended_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(recording.id), .text(recording.instanceID), .text(recording.environment), .text(recording.owner.kind.rawValue),
+                .text(recording.owner.id), .text(recording.terminal), .text(recording.path),
+                .float(recording.startedAt.timeIntervalSince1970), recording.endedAt.map { .float($0.timeIntervalSince1970) } ?? .null,
+            ],
+            conflict: BerthError.conflict("recording_exists", "Recording \(recording.id) already exists.")
+        )
+    }
+
+    public func finishRecording(id: String, endedAt: Date) async throws {
+        _ = try await run("UPDATE recordings SET ended_at = ? WHERE id = ?", [.float(endedAt.timeIntervalSince1970), .text(id)])
+    }
+
+    public func recording(id: String) async throws -> RecordingRecord? {
+        try await run("SELECT * FROM recordings WHERE id = ?", [.text(id)]).first.flatMap(Self.recording)
+    }
+
+    public func recordings(_ query: RecordingQuery) async throws -> [RecordingRecord] {
+        var clauses: [String] = []
+        var binds: [SQLiteData] = []
+        if let instanceID = query.instanceID {
+            clauses.append("instance_id = ?")
+            binds.append(.text(instanceID))
+        }
+        if let owner = query.owner {
+            clauses.append("owner_kind = ? AND owner_id = ?")
+            binds += [.text(owner.kind.rawValue), .text(owner.id)]
+        }
+        if let environment = query.environment {
+            clauses.append("environment = ?")
+            binds.append(.text(environment))
+        }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        binds.append(.integer(max(1, query.limit)))
+        return try await run("SELECT * FROM recordings \(filter) ORDER BY started_at DESC, id LIMIT ?", binds).compactMap(Self.recording)
+    }
+
     public func close() async throws {
         try await connection.close()
     }
@@ -284,6 +329,19 @@ public actor SQLiteStore: BerthStore {
         guard let id = row.column("id")?.string, let name = row.column("name")?.string, let created = row.column("created_at")?.double
         else { return nil }
         return Team(id: id, name: name, createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    private static func recording(_ row: SQLiteRow) -> RecordingRecord? {
+        guard let id = row.column("id")?.string, let instanceID = row.column("instance_id")?.string,
+              let environment = row.column("environment")?.string,
+              let kind = row.column("owner_kind")?.string.flatMap(Owner.Kind.init(rawValue:)), let ownerID = row.column("owner_id")?.string,
+              let terminal = row.column("terminal")?.string, let path = row.column("path")?.string,
+              let started = row.column("started_at")?.double
+        else { return nil }
+        return RecordingRecord(
+            id: id, instanceID: instanceID, environment: environment, owner: Owner(kind: kind, id: ownerID), terminal: terminal,
+            path: path, startedAt: Date(timeIntervalSince1970: started), endedAt: row.column("ended_at")?.double.map(Date.init(timeIntervalSince1970:))
+        )
     }
 
     private static func instance(_ row: SQLiteRow) -> Instance? {

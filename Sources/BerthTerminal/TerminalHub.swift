@@ -35,6 +35,7 @@ public actor TerminalHub {
     private nonisolated let jobs: AsyncStream<TerminalSession>
     private nonisolated let jobsContinuation: AsyncStream<TerminalSession>.Continuation
     private var shellExited: (@Sendable (String, String, Int?) async -> Void)?
+    private var observerFactory: TerminalObserverFactory?
 
     /// Creates a hub. `status` answers for an instance id, nil once the instance is no longer active.
     public init(
@@ -53,8 +54,13 @@ public actor TerminalHub {
         shellExited = handler
     }
 
+    /// Sets how each new terminal gets its observer (the recorder).
+    public func observeTerminals(with factory: @escaping TerminalObserverFactory) {
+        observerFactory = factory
+    }
+
     /// The live terminal `name` of an instance, starting a PTY running `terminal` when there is none.
-    public func session(instanceID: String, name: String, containerID: String, terminal: TerminalSpec, size: TerminalSize) -> TerminalSession {
+    public func session(instanceID: String, name: String, containerID: String, terminal: TerminalSpec, size: TerminalSize) async -> TerminalSession {
         let key = Key(instanceID: instanceID, name: name)
         if let existing = sessions[key] { return existing }
         let session = TerminalSession(
@@ -62,6 +68,9 @@ public actor TerminalHub {
             connector: connector, settings: settings, logger: logger
         )
         sessions[key] = session
+        if let observerFactory {
+            await session.observe(with: await observerFactory(instanceID, name, size))
+        }
         jobsContinuation.yield(session)
         return session
     }
@@ -74,6 +83,13 @@ public actor TerminalHub {
     /// Names of the live terminals of an instance.
     public func terminals(of instanceID: String) -> [String] {
         sessions.keys.filter { $0.instanceID == instanceID }.map(\.name).sorted()
+    }
+
+    /// Records a marker in every live terminal of an instance (shares, admin actions).
+    public func mark(instanceID: String, _ label: String) async {
+        for (key, session) in sessions where key.instanceID == instanceID {
+            await session.mark(label)
+        }
     }
 
     /// Closes every terminal of an instance, telling clients `reason`.
@@ -121,6 +137,7 @@ public actor TerminalHub {
         let now = ContinuousClock.now
         var checked: [String: TerminalInstanceStatus?] = [:]
         for (key, session) in sessions {
+            await session.flushObserver()
             let current: TerminalInstanceStatus?
             if let known = checked[key.instanceID] { current = known } else {
                 current = await status(key.instanceID)

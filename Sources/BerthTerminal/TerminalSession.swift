@@ -61,6 +61,8 @@ public actor TerminalSession {
     private var waitingForRoom: [CheckedContinuation<Void, Never>] = []
     private var closeSignal: AsyncStream<Void>.Continuation?
     private var closeReason: String?
+    private var observer: (any TerminalObserver)?
+    private var everAttached = false
     private(set) var finished = false
     /// When the last client left; nil while someone is attached.
     public private(set) var emptySince: ContinuousClock.Instant? = .now
@@ -84,6 +86,21 @@ public actor TerminalSession {
         self.limiter = InputRateLimiter(bytesPerSecond: settings.inputBytesPerSecond, burstBytes: settings.inputBurstBytes)
     }
 
+    /// Sets the observer (the recorder) before ``run()``.
+    public func observe(with observer: (any TerminalObserver)?) {
+        self.observer = observer
+    }
+
+    /// Records a marker, such as a share or an admin action, in the terminal's recording.
+    public func mark(_ label: String) async {
+        await observer?.marker(label)
+    }
+
+    /// Writes what the observer buffered.
+    public func flushObserver() async {
+        await observer?.flush()
+    }
+
     /// True when Berth closed the PTY (rather than the shell exiting on its own).
     public var wasClosed: Bool { closeReason != nil }
 
@@ -99,7 +116,7 @@ public actor TerminalSession {
     // MARK: - Clients
 
     /// Attaches a client: its stream starts with `ready` and the recent screen, then live output.
-    public func attach(access: TerminalAccess) -> (id: Int, output: AsyncStream<TerminalOutput>) {
+    public func attach(access: TerminalAccess, by user: String = "-") async -> (id: Int, output: AsyncStream<TerminalOutput>) {
         let id = nextClientID
         nextClientID += 1
         let (stream, continuation) = AsyncStream<TerminalOutput>.makeStream()
@@ -118,12 +135,16 @@ public actor TerminalSession {
             "instance.id": "\(instanceID)", "terminal": "\(name)", "access": "\(access.rawValue)", "clients": "\(clients.count)",
         ])
         if finished { continuation.finish() }
+        let kind = everAttached && clients.count == 1 ? "reconnect" : "connect"
+        everAttached = true
+        await observer?.marker("\(kind) user \(user) \(access.rawValue)")
         return (id, stream)
     }
 
     /// Detaches a client; the PTY stays up for the reconnect window when it was the last.
-    public func detach(_ id: Int) {
+    public func detach(_ id: Int) async {
         guard let client = clients.removeValue(forKey: id) else { return }
+        await observer?.marker("disconnect")
         client.continuation.finish()
         if clients.isEmpty { emptySince = .now }
         wakeProducer()
@@ -161,6 +182,7 @@ public actor TerminalSession {
             }
             guard requested != size, let connection else { return }
             size = requested
+            await observer?.resized(requested)
             do {
                 try await connection.resize(requested)
             } catch {
@@ -178,6 +200,7 @@ public actor TerminalSession {
         guard limiter.allow(bytes.readableBytes) else { return .rateLimited }
         do {
             try await connection.write(bytes)
+            await observer?.input(bytes)
             return .written
         } catch {
             return .closed
@@ -229,6 +252,8 @@ public actor TerminalSession {
             broadcast(.error(code: "terminal_failed", message: "The terminal could not run: \(error)"))
         }
         finish(exitCode: exitCode)
+        await observer?.marker(closeReason.map { "closed: \($0)" } ?? "exited \(exitCode.map(String.init) ?? "?")")
+        await observer?.close()
         return exitCode
     }
 
@@ -247,6 +272,7 @@ public actor TerminalSession {
 
     private func output(_ chunk: ByteBuffer) async {
         screen.append(chunk.readableBytesView)
+        await observer?.output(chunk)
         var total = 0
         for (id, var client) in clients {
             if client.lagging { continue }

@@ -65,8 +65,10 @@ struct APIHarness {
         let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
-            connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration, logger: logger
+            connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
+            recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger), logger: logger
         )
+        await services.wireTerminals()
         return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger, namespace: namespace)
     }
 

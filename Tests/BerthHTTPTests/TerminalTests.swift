@@ -369,3 +369,87 @@ actor PeakMeter {
         value = max(value, sample)
     }
 }
+
+@Suite("Terminal recordings (live server, real engine)", .serialized, .timeLimit(.minutes(3)))
+struct RecordingTests {
+    @Test("a session is recorded as asciicast with input, output, resizes and markers; it verifies, and one edited byte fails")
+    func recordAndVerify() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let (id, token) = try await TerminalTests.start(harness, client: client, player: "rita")
+                let url = try await TerminalTests.ticket(client, id, token: token)
+                try await client.ws(url, configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.control(#"{"type":"resize","cols":90,"rows":30}"#)
+                    try await outbound.type("echo 'héllo wörld ✓ 你好'\n")
+                    try await reader.waitFor("你好")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                let stopped = try await client.call(.delete, "/api/v1/instances/\(id)", token: token)
+                #expect(stopped.status == 200)
+                // The hub closes the terminal of a stopped instance within a second or two.
+                var record: [String: Any]?
+                for _ in 0..<40 {
+                    let list = try await client.call(.get, "/api/v1/recordings?instance=\(id)", token: APIHarness.adminToken)
+                    if let first = (list.body["items"] as? [[String: Any]])?.first, first["endedAt"] != nil {
+                        record = first
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                let recording = try #require(record, "the recording of \(id) was not closed")
+                let recordingID = try #require(recording["id"] as? String)
+                let notAdmin = try await client.call(.get, "/api/v1/recordings/\(recordingID)/verify", token: token)
+                #expect(notAdmin.status == 403)
+                let verified = try await client.call(.get, "/api/v1/recordings/\(recordingID)/verify", token: APIHarness.adminToken)
+                #expect(verified.body["valid"] as? Bool == true, "\(verified.body)")
+                #expect(verified.body["finalized"] as? Bool == true)
+
+                let stored = try #require(try await harness.services.store.recording(id: recordingID))
+                let castURL = harness.services.recordings.castURL(stored)
+                let cast = try String(contentsOf: castURL, encoding: .utf8)
+                let lines = cast.split(separator: "\n")
+                let header = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+                #expect(header["version"] as? Int == 2)
+                var kinds: Set<String> = []
+                var output = ""
+                for line in lines.dropFirst() {
+                    let event = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [Any])
+                    let kind = try #require(event[1] as? String)
+                    kinds.insert(kind)
+                    if kind == "o" { output += event[2] as? String ?? "" }
+                    if kind == "r" { #expect(event[2] as? String == "90x30") }
+                }
+                #expect(kinds == ["o", "i", "r", "m"])
+                #expect(output.contains("héllo wörld ✓ 你好"))
+                let attributes = try FileManager.default.attributesOfItem(atPath: castURL.path)
+                #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+
+                if ProcessInfo.processInfo.environment["BERTH_ASCIINEMA_CHECK"] == "1" {
+                    let player = Process()
+                    player.executableURL = URL(fileURLWithPath: "/usr/bin/asciinema")
+                    player.arguments = ["cat", castURL.path]
+                    player.standardOutput = FileHandle.nullDevice
+                    try player.run()
+                    player.waitUntilExit()
+                    #expect(player.terminationStatus == 0, "asciinema cat refused \(castURL.path)")
+                }
+
+                // Edit one byte of the output: verification must fail.
+                var bytes = try Data(contentsOf: castURL)
+                let target = try #require(bytes.lastIndex(of: UInt8(ascii: "h")))
+                bytes[target] = UInt8(ascii: "H")
+                try bytes.write(to: castURL)
+                let tampered = try await client.call(.get, "/api/v1/recordings/\(recordingID)/verify", token: APIHarness.adminToken)
+                #expect(tampered.body["valid"] as? Bool == false)
+                #expect((tampered.body["problems"] as? [String])?.isEmpty == false)
+
+                let download = try await client.call(.get, "/api/v1/recordings/\(recordingID)/cast", token: APIHarness.adminToken)
+                #expect(download.status == 200)
+                let key = try await client.call(.get, "/api/v1/recordings/public-key", token: token)
+                #expect((key.body["publicKey"] as? String)?.isEmpty == false)
+            } }
+        }
+    }
+}

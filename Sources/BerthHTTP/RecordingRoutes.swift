@@ -1,0 +1,85 @@
+import BerthCore
+import BerthRecording
+import Foundation
+import Hummingbird
+
+/// Recordings: listing, download, verification and the public key (admins only, except the key).
+struct RecordingRoutes {
+    let services: BerthServices
+
+    /// A recording as the API shows it.
+    struct RecordingView: Codable, Sendable {
+        var id: String
+        var instanceId: String
+        var environment: String
+        var owner: InstanceView.OwnerView
+        var terminal: String
+        var startedAt: Date
+        var endedAt: Date?
+        var bytes: Int
+
+        init(_ record: RecordingRecord, bytes: Int) {
+            id = record.id
+            instanceId = record.instanceID
+            environment = record.environment
+            owner = InstanceView.OwnerView(kind: record.owner.kind.rawValue, id: record.owner.id)
+            terminal = record.terminal
+            startedAt = record.startedAt
+            endedAt = record.endedAt
+            self.bytes = bytes
+        }
+    }
+
+    func register(on table: RouteTable) {
+        table.on(.get, "/api/v1/recordings") { request, context in
+            _ = try context.requireAdmin()
+            let query = request.uri.queryParameters
+            var filter = RecordingQuery()
+            filter.instanceID = query.get("instance")
+            filter.environment = query.get("environment")
+            if let user = query.get("user") { filter.owner = Owner(kind: .user, id: user) }
+            if let team = query.get("team") { filter.owner = Owner(kind: .team, id: team) }
+            let records = try await services.store.recordings(filter)
+            return try JSONResponse.make(ListView(records.map { RecordingView($0, bytes: size(of: $0)) }))
+        }
+        table.on(.get, "/api/v1/recordings/public-key") { _, context in
+            _ = try context.requireCaller()
+            return try JSONResponse.make(["algorithm": "ed25519", "publicKey": services.recordings.signer.publicKeyBase64])
+        }
+        table.on(.get, "/api/v1/recordings/:id") { _, context in
+            _ = try context.requireAdmin()
+            let record = try await recording(context)
+            return try JSONResponse.make(RecordingView(record, bytes: size(of: record)))
+        }
+        table.on(.get, "/api/v1/recordings/:id/verify") { _, context in
+            _ = try context.requireAdmin()
+            let record = try await recording(context)
+            return try JSONResponse.make(services.recordings.verify(record))
+        }
+        table.on(.get, "/api/v1/recordings/:id/cast") { _, context in
+            let admin = try context.requireAdmin()
+            let record = try await recording(context)
+            guard let data = FileManager.default.contents(atPath: services.recordings.castURL(record).path) else {
+                throw BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
+            }
+            context.logger.info("recording downloaded", metadata: ["recording.id": "\(record.id)", "user.id": "\(admin.id)", "client.ip": "\(context.clientIP)"])
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-asciicast"
+            headers[.contentDisposition] = "attachment; filename=\"\(record.id).cast\""
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+
+    func recording(_ context: BerthRequestContext) async throws -> RecordingRecord {
+        let id = try context.parameters.require("id")
+        guard Identifier.isWellFormed(id), let record = try await services.store.recording(id: id) else {
+            throw BerthError.notFound("recording_not_found", "No recording has id '\(id)'.")
+        }
+        return record
+    }
+
+    func size(of record: RecordingRecord) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: services.recordings.castURL(record).path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}

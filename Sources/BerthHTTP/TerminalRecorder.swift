@@ -1,0 +1,98 @@
+import BerthCore
+import BerthEngine
+import BerthRecording
+import BerthStore
+import BerthTerminal
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+
+/// Records each terminal as a signed asciicast file under `<data-dir>/recordings/`, which no
+/// instance can see, and lists it in the store.
+public struct RecordingLibrary: Sendable {
+    /// The data directory recordings live under.
+    public let dataDirectory: URL
+    /// The server's signing key.
+    public let signer: RecordingSigner
+    let store: any BerthStore
+    let logger: Logger
+
+    /// Opens the library, creating the server's Ed25519 key on first use (`<data-dir>/keys/`).
+    public init(dataDirectory: URL, store: any BerthStore, logger: Logger) throws {
+        self.dataDirectory = dataDirectory
+        self.store = store
+        self.logger = logger
+        self.signer = try RecordingSigner.loadOrCreate(at: dataDirectory.appendingPathComponent("keys/recording-ed25519.key"))
+    }
+
+    /// The `.cast` file of a recording.
+    public func castURL(_ record: RecordingRecord) -> URL {
+        dataDirectory.appendingPathComponent(record.path)
+    }
+
+    /// Verifies a recording with the server's public key.
+    public func verify(_ record: RecordingRecord) -> VerificationReport {
+        let cast = castURL(record)
+        return RecordingVerifier().verify(castURL: cast, chainURL: RecordingChain.chainURL(for: cast), publicKey: signer.publicKey)
+    }
+
+    /// Starts recording a new terminal of `instance`, or nil when its environment records nothing
+    /// or the files cannot be made (which is logged; the terminal still works).
+    func start(instance: Instance, environment: EnvironmentSpec?, terminal: String, size: TerminalSize) async -> (any TerminalObserver)? {
+        let policy = environment?.berth.recording ?? .inputOutput
+        let mode: RecordingMode = switch policy {
+        case .off: .off
+        case .output: .output
+        case .inputOutput: .inputOutput
+        }
+        guard mode != .off else { return nil }
+        let id = Identifier.make("rec")
+        let path = "recordings/\(instance.id)/\(terminal)-\(id).cast"
+        let cast = dataDirectory.appendingPathComponent(path)
+        let header = RecordingHeader(
+            width: size.cols, height: size.rows, title: "\(instance.environment) \(instance.id) \(terminal)",
+            env: ["TERM": "xterm-256color", "SHELL": environment?.berth.terminal.command.first ?? "/bin/sh"]
+        )
+        do {
+            let writer = try RecordingWriter(
+                castURL: cast, chainURL: RecordingChain.chainURL(for: cast), header: header, mode: mode, signer: signer, logger: logger
+            )
+            let record = RecordingRecord(
+                id: id, instanceID: instance.id, environment: instance.environment, owner: instance.owner, terminal: terminal,
+                path: path, startedAt: Date()
+            )
+            try await store.insertRecording(record)
+            return TerminalRecorder(writer: writer, recordingID: id, store: store, logger: logger)
+        } catch {
+            logger.error("recording not started", metadata: ["instance.id": "\(instance.id)", "terminal": "\(terminal)", "error": "\(error)"])
+            return nil
+        }
+    }
+}
+
+/// Feeds one terminal's events to its ``RecordingWriter``.
+struct TerminalRecorder: TerminalObserver {
+    let writer: RecordingWriter
+    let recordingID: String
+    let store: any BerthStore
+    let logger: Logger
+
+    func output(_ bytes: ByteBuffer) async { await writer.output(Array(bytes.readableBytesView)) }
+    func input(_ bytes: ByteBuffer) async { await writer.input(Array(bytes.readableBytesView)) }
+    func resized(_ size: TerminalSize) async { await writer.resize(cols: size.cols, rows: size.rows) }
+    func marker(_ label: String) async { await writer.marker(label) }
+
+    func flush() async {
+        do { try await writer.flush() } catch {
+            logger.error("recording flush failed", metadata: ["recording.id": "\(recordingID)", "error": "\(error)"])
+        }
+    }
+
+    func close() async {
+        do { try await writer.close() } catch {
+            logger.error("recording close failed", metadata: ["recording.id": "\(recordingID)", "error": "\(error)"])
+        }
+        try? await store.finishRecording(id: recordingID, endedAt: Date())
+    }
+}
