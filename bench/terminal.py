@@ -369,7 +369,8 @@ class BerthTerminal(Terminal):
                 if control.get("type") == "notice":
                     log(f"berth notice: {control}")
             elif opcode == WebSocket.OP_CLOSE:
-                raise WebSocketClosed("Berth closed the terminal WebSocket")
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                raise WebSocketClosed(f"Berth closed the terminal WebSocket (code {code}, {payload[2:].decode(errors='replace')!r})")
         return b"".join(out)
 
     def send(self, data: bytes) -> None:

@@ -10,7 +10,10 @@ public struct BerthCommand: AsyncParsableCommand {
             directly (`env`) or talk to a running server's REST API (`instances`, `users`, `tokens`, \
             `teams`) with --server and --token (or BERTH_URL and BERTH_TOKEN).
             """,
-        subcommands: [ServeCommand.self, EnvCommand.self, InstancesCommand.self, UsersCommand.self, TokensCommand.self, TeamsCommand.self]
+        subcommands: [
+            ServeCommand.self, EnvCommand.self, InstancesCommand.self, UsersCommand.self, TokensCommand.self, TeamsCommand.self,
+            RecordingsCommand.self,
+        ]
     )
 
     /// Creates the command (ArgumentParser fills it in).

@@ -428,8 +428,9 @@ struct RecordingTests {
 
                 if ProcessInfo.processInfo.environment["BERTH_ASCIINEMA_CHECK"] == "1" {
                     let player = Process()
-                    player.executableURL = URL(fileURLWithPath: "/usr/bin/asciinema")
-                    player.arguments = ["cat", castURL.path]
+                    // asciinema opens /dev/tty, so give it one with script(1).
+                    player.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+                    player.arguments = ["-qec", "asciinema cat '\(castURL.path)'", "/dev/null"]
                     player.standardOutput = FileHandle.nullDevice
                     try player.run()
                     player.waitUntilExit()

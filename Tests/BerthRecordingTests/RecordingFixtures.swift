@@ -138,6 +138,7 @@ func run(_ arguments: [String]) throws -> (status: Int32, output: Data) {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
     let pipe = Pipe()
+    process.standardInput = FileHandle.nullDevice
     process.standardOutput = pipe
     try process.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()

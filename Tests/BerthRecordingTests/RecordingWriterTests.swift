@@ -188,9 +188,22 @@ struct RecordingSignerTests {
 
 /// Runs `asciinema cat` on a sample recording when `BERTH_ASCIINEMA_CHECK=1` (`make test` sets it
 /// after installing asciinema), and checks that it prints exactly the recorded output.
+///
+/// asciinema 2.2 opens `/dev/tty` even for `cat`, so it runs under `script`, which gives it a
+/// terminal also in CI; its standard output goes to a file, untouched by the terminal.
+/// `BERTH_RECORDING_SAMPLE_OUT=DIR` keeps a copy of the sample for `scripts/check-asciinema.sh`.
 func assertAsciinemaAccepts(_ sample: SampleRecording) throws {
-    guard ProcessInfo.processInfo.environment["BERTH_ASCIINEMA_CHECK"] == "1" else { return }
-    let result = try run(["asciinema", "cat", sample.cast.path])
+    let environment = ProcessInfo.processInfo.environment
+    if let keep = environment["BERTH_RECORDING_SAMPLE_OUT"], !keep.isEmpty {
+        let target = URL(fileURLWithPath: keep).appendingPathComponent("sample.cast")
+        try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: target)
+        try FileManager.default.copyItem(at: sample.cast, to: target)
+    }
+    guard environment["BERTH_ASCIINEMA_CHECK"] == "1" else { return }
+    let printed = sample.cast.deletingLastPathComponent().appendingPathComponent("asciinema-cat.out")
+    let command = "asciinema cat '\(sample.cast.path)' > '\(printed.path)'"
+    let result = try run(["script", "-qec", command, "/dev/null"])
     #expect(result.status == 0, "asciinema cat rejected \(sample.cast.lastPathComponent)")
-    #expect(String(decoding: result.output, as: UTF8.self) == sample.expectedOutput)
+    #expect(String(decoding: try Data(contentsOf: printed), as: UTF8.self) == sample.expectedOutput)
 }
