@@ -63,10 +63,11 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, the whole Swift suite (unit and integration, on the real engine), then the browser test
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema), then the browser test
 test: prerequisites
+	scripts/ensure-apt-packages.sh asciinema bsdutils
 	$(SWIFT) build --build-tests
-	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" $(SWIFT) test
+	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 
 ## test-browser: only the browser test (headless Chromium on the terminal page), with the existing .build/debug/berth
