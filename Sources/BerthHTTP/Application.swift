@@ -110,6 +110,7 @@ public func makeApplication(
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
         TerminalHubService(hub: services.terminals),
+        IdleReaper(services: services, interval: .seconds(1), logger: logger),
     ]
     let host = configuration.host
     return Application(

@@ -1,76 +1,152 @@
-/// JSON string encoding straight into a byte buffer.
+/// JSON string encoding straight into a byte buffer, repairing invalid UTF-8 on the way.
 enum JSONText {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     /// Appends `text` as a quoted JSON string.
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         var text = text
-        text.withUTF8 { appendQuoted(utf8: $0, to: &out) }
+        text.withUTF8 { appendQuoted(repairing: $0, to: &out) }
     }
 
-    /// Appends valid UTF-8 as a quoted JSON string.
+    /// Appends bytes as a quoted JSON string; each invalid UTF-8 sequence becomes U+FFFD.
+    ///
+    /// Invalid input is replaced per maximal subpart, as `String(decoding:as:)` does, so the text
+    /// is the same whichever way a stream was chunked. Validating and escaping happen in one pass
+    /// because this runs on every byte a terminal prints.
     ///
     /// Control characters and DEL are escaped so a recording never carries raw terminal control
     /// bytes (and never a raw CR, which line-oriented readers would take as a line end). U+2028 and
     /// U+2029 are escaped too: they are line terminators in JavaScript and for `str.splitlines`.
     /// Everything else stays raw UTF-8, which keeps non-ASCII output compact.
-    static func appendQuoted(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func appendQuoted(repairing bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        // At most six output bytes per input byte (`\u00XX`); growing once keeps appends cheap.
+        let worstCase = out.count + bytes.count * 6 + 2
+        if out.capacity < worstCase { out.reserveCapacity(Swift.max(worstCase, out.capacity * 2)) }
         out.append(UInt8(ascii: "\""))
         var runStart = 0
         var index = 0
         let count = bytes.count
         while index < count {
             let byte = bytes[index]
-            var width = 1
-            switch byte {
-            case 0x22: appendRun(bytes, runStart, index, &out); out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: appendRun(bytes, runStart, index, &out); out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: appendRun(bytes, runStart, index, &out); out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: appendRun(bytes, runStart, index, &out); out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: appendRun(bytes, runStart, index, &out); out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F:
+            if byte < 0x80 {
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte != 0x7F {
+                    index += 1
+                    continue
+                }
                 appendRun(bytes, runStart, index, &out)
-                appendUnicodeEscape(UInt16(byte), to: &out)
-            case 0xE2 where index + 2 < count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
-                appendRun(bytes, runStart, index, &out)
-                appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &out)
-                width = 3
-            default:
+                appendEscapedASCII(byte, to: &out)
                 index += 1
+                runStart = index
                 continue
             }
-            index += width
-            runStart = index
+            let (valid, length) = sequence(in: bytes, at: index)
+            if valid {
+                if byte == 0xE2 && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9) {
+                    appendRun(bytes, runStart, index, &out)
+                    appendUnicodeEscape(bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029, to: &out)
+                    runStart = index + length
+                }
+            } else {
+                appendRun(bytes, runStart, index, &out)
+                out.append(contentsOf: replacementCharacter)
+                runStart = index + length
+            }
+            index += length
         }
         appendRun(bytes, runStart, count, &out)
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// U+FFFD in UTF-8.
+    private static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// Whether a valid UTF-8 sequence starts at `index`, and its length; when it is invalid, the
+    /// length of its maximal subpart (at least 1), which one U+FFFD replaces.
+    @inline(__always)
+    private static func sequence(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (valid: Bool, length: Int) {
+        let needed: Int
+        // The second byte's range rules out overlong forms, surrogates and code points above U+10FFFF.
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch bytes[index] {
+        case 0xC2...0xDF: needed = 2
+        case 0xE0: needed = 3; low = 0xA0
+        case 0xED: needed = 3; high = 0x9F
+        case 0xE1...0xEF: needed = 3
+        case 0xF0: needed = 4; low = 0x90
+        case 0xF4: needed = 4; high = 0x8F
+        case 0xF1...0xF3: needed = 4
+        default: return (false, 1)
+        }
+        var position = 1
+        while position < needed {
+            guard index + position < bytes.count else { return (false, position) }
+            let byte = bytes[index + position]
+            let inRange = position == 1 ? (low...high).contains(byte) : byte & 0xC0 == 0x80
+            guard inRange else { return (false, position) }
+            position += 1
+        }
+        return (true, needed)
+    }
+
+    /// The lead byte's expected sequence length when `bytes` ends inside a valid sequence.
+    static func incompleteSuffixLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        // A sequence is at most four bytes, so an unfinished one starts in the last three.
+        var start = bytes.count - 1
+        while start >= 0 && start >= bytes.count - 3 {
+            if bytes[start] & 0xC0 != 0x80 {
+                let (valid, length) = sequence(in: bytes, at: start)
+                // Cut short by the end of the buffer, not by a bad byte.
+                return !valid && start + length == bytes.count && length > 1 || !valid && isLead(bytes[start]) && start + length == bytes.count
+                    ? bytes.count - start : 0
+            }
+            start -= 1
+        }
+        return 0
+    }
+
+    private static func isLead(_ byte: UInt8) -> Bool {
+        (0xC2...0xF4).contains(byte)
     }
 
     private static func appendRun(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ out: inout [UInt8]) {
         if start < end { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end])) }
     }
 
+    private static func appendEscapedASCII(_ byte: UInt8, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\\"))
+        switch byte {
+        case 0x22: out.append(UInt8(ascii: "\""))
+        case 0x5C: out.append(UInt8(ascii: "\\"))
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        default:
+            out.removeLast()
+            appendUnicodeEscape(UInt16(byte), to: &out)
+        }
+    }
+
     private static func appendUnicodeEscape(_ scalar: UInt16, to out: inout [UInt8]) {
-        out.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "u"))
         for shift in stride(from: 12, through: 0, by: -4) {
-            out.append(hexDigits[Int((scalar >> UInt16(shift)) & 0xF)])
+            let digit = UInt8((scalar >> UInt16(shift)) & 0xF)
+            out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
         }
     }
 }
 
-/// Turns a byte stream that arrives in arbitrary chunks into text, one complete character at a time.
+/// Holds back an unfinished UTF-8 character at the end of a chunk until the rest arrives.
 ///
-/// A character split across chunks is held back until its last byte arrives, so it is emitted
-/// whole; invalid UTF-8 becomes U+FFFD. The text for any chunking equals decoding the whole
-/// stream at once.
+/// What it releases is then encoded whole; for any chunking, the released bytes decode to the
+/// same text as the whole stream would.
 struct UTF8Carry: Sendable {
     private var held: [UInt8] = []
 
     /// The number of bytes held back, waiting for the rest of a character.
     var heldCount: Int { held.count }
 
-    /// Decodes everything up to an incomplete trailing character, which it keeps for the next call.
-    mutating func decode(_ chunk: [UInt8]) -> String {
+    /// Returns the held bytes and `chunk` up to an unfinished trailing character, which it keeps.
+    mutating func complete(_ chunk: [UInt8]) -> ArraySlice<UInt8> {
         var bytes: [UInt8]
         if held.isEmpty {
             bytes = chunk
@@ -79,54 +155,17 @@ struct UTF8Carry: Sendable {
             bytes.append(contentsOf: chunk)
             held.removeAll(keepingCapacity: true)
         }
-        let incomplete = Self.incompleteSuffixLength(bytes)
-        guard incomplete > 0 else { return String(decoding: bytes, as: UTF8.self) }
-        let cut = bytes.count - incomplete
+        let unfinished = bytes.withUnsafeBufferPointer { JSONText.incompleteSuffixLength($0) }
+        guard unfinished > 0 else { return bytes[...] }
+        let cut = bytes.count - unfinished
         held.append(contentsOf: bytes[cut...])
-        return String(decoding: bytes[..<cut], as: UTF8.self)
+        return bytes[..<cut]
     }
 
-    /// Decodes whatever is held back (an unfinished character becomes U+FFFD) and empties the carry.
-    mutating func finish() -> String {
-        guard !held.isEmpty else { return "" }
+    /// Returns what is held back (an unfinished character, so invalid) and empties the carry.
+    mutating func finish() -> [UInt8] {
         defer { held.removeAll() }
-        return String(decoding: held, as: UTF8.self)
-    }
-
-    /// The length of a trailing sequence that is a valid but unfinished UTF-8 character, else 0.
-    static func incompleteSuffixLength(_ bytes: [UInt8]) -> Int {
-        let count = bytes.count
-        var index = count - 1
-        // A lead byte more than three bytes back would start a sequence of five or more: invalid.
-        while index >= 0 && index >= count - 3 {
-            let byte = bytes[index]
-            guard byte & 0xC0 == 0x80 else {
-                let needed: Int
-                switch byte {
-                case 0xC2...0xDF: needed = 2
-                case 0xE0...0xEF: needed = 3
-                case 0xF0...0xF4: needed = 4
-                default: return 0
-                }
-                let present = count - index
-                guard present < needed else { return 0 }
-                if present >= 2 && !isValidSecondByte(bytes[index + 1], after: byte) { return 0 }
-                return present
-            }
-            index -= 1
-        }
-        return 0
-    }
-
-    /// The second-byte limits that rule out overlong forms, surrogates and code points above U+10FFFF.
-    private static func isValidSecondByte(_ second: UInt8, after lead: UInt8) -> Bool {
-        switch lead {
-        case 0xE0: return (0xA0...0xBF).contains(second)
-        case 0xED: return (0x80...0x9F).contains(second)
-        case 0xF0: return (0x90...0xBF).contains(second)
-        case 0xF4: return (0x80...0x8F).contains(second)
-        default: return (0x80...0xBF).contains(second)
-        }
+        return held
     }
 }
 

@@ -454,3 +454,64 @@ struct RecordingTests {
         }
     }
 }
+
+@Suite("Idle instances and finishing shells (live server, real engine)", .timeLimit(.minutes(2)))
+struct IdleTests {
+    @Test("with terminal.onExit: stop, exiting the shell sends `exited` and stops the instance")
+    func exitStopsInstance() async throws {
+        let finishEnvironment = """
+            name: Interview finish
+            berth:
+              command: ["sleep", "infinity"]
+              terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp, onExit: stop}
+            """
+        try await APIHarness.with(environments: ["term-finish": finishEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let owner = try await harness.player("olga")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"term-finish"}"#)
+                let id = try #require(created.body["id"] as? String)
+                let url = try await TerminalTests.ticket(client, id, token: owner.token)
+                try await client.ws(url, configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("exit 7\n")
+                    let exited = try await reader.waitForControl("exited")
+                    #expect(exited?["code"] as? Int == 7)
+                }
+                var state = ""
+                for _ in 0..<40 where state != "stopped" {
+                    try await Task.sleep(for: .milliseconds(250))
+                    state = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token).body["state"] as? String ?? ""
+                }
+                #expect(state == "stopped")
+            } }
+        }
+    }
+
+    @Test("an environment with lifetime.idle stops an instance nobody connects to")
+    func idleInstanceStops() async throws {
+        let idleEnvironment = """
+            name: Idle test
+            berth:
+              command: ["sleep", "infinity"]
+              lifetime: {ttl: 10m, idle: 2s}
+            """
+        try await APIHarness.with(environments: ["term-idle": idleEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let owner = try await harness.player("ivan")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"term-idle"}"#)
+                let id = try #require(created.body["id"] as? String)
+                var state = ""
+                var reason = ""
+                for _ in 0..<40 where state != "stopped" {
+                    try await Task.sleep(for: .milliseconds(250))
+                    let current = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                    state = current.body["state"] as? String ?? ""
+                    reason = current.body["reason"] as? String ?? ""
+                }
+                #expect(state == "stopped")
+                #expect(reason.contains("nobody was connected"))
+            } }
+        }
+    }
+}

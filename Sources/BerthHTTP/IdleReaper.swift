@@ -1,0 +1,35 @@
+import BerthCore
+import BerthEngine
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Stops instances whose environment sets `lifetime.idle` once nobody has been connected to
+/// their terminals for that long (counted from the start when nobody ever connected).
+struct IdleReaper: Service {
+    let services: BerthServices
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await sweep(now: Date())
+                do { try await Task.sleep(for: interval) } catch { return }
+            }
+        }
+    }
+
+    func sweep(now: Date) async {
+        guard let admin = try? await services.store.user(named: Accounts.bootstrapAdminName),
+              let active = try? await services.lifecycle.instances(for: admin, activeOnly: true)
+        else { return }
+        for instance in active where instance.state == .running {
+            guard let idle = await services.catalog.environment(instance.environment)?.berth.lifetime.idleSeconds else { continue }
+            let since = max(instance.createdAt, await services.terminals.lastConnected(instanceID: instance.id) ?? instance.createdAt)
+            guard now.timeIntervalSince(since) > TimeInterval(idle) else { continue }
+            logger.info("stopping idle instance", metadata: ["instance.id": "\(instance.id)", "idle.seconds": "\(idle)"])
+            await services.lifecycle.end(instance.id, reason: "nobody was connected for \(DurationText.format(idle))")
+        }
+    }
+}
