@@ -87,24 +87,21 @@ enum JSONText {
         return (true, needed)
     }
 
-    /// The lead byte's expected sequence length when `bytes` ends inside a valid sequence.
+    /// The length of a trailing sequence that is valid so far but unfinished, else 0.
     static func incompleteSuffixLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         // A sequence is at most four bytes, so an unfinished one starts in the last three.
         var start = bytes.count - 1
         while start >= 0 && start >= bytes.count - 3 {
-            if bytes[start] & 0xC0 != 0x80 {
+            let byte = bytes[start]
+            if byte & 0xC0 != 0x80 {
+                guard (0xC2...0xF4).contains(byte) else { return 0 }
                 let (valid, length) = sequence(in: bytes, at: start)
-                // Cut short by the end of the buffer, not by a bad byte.
-                return !valid && start + length == bytes.count && length > 1 || !valid && isLead(bytes[start]) && start + length == bytes.count
-                    ? bytes.count - start : 0
+                // Unfinished means cut short by the end of the buffer, not broken by a bad byte.
+                return !valid && start + length == bytes.count ? length : 0
             }
             start -= 1
         }
         return 0
-    }
-
-    private static func isLead(_ byte: UInt8) -> Bool {
-        (0xC2...0xF4).contains(byte)
     }
 
     private static func appendRun(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ out: inout [UInt8]) {
@@ -180,48 +177,53 @@ struct AsciicastEventEncoder: Sendable {
     /// Appends an `o` event for the complete characters in `bytes`; returns false when none were complete.
     @discardableResult
     mutating func output(_ bytes: [UInt8], atMicroseconds time: Int64, to out: inout [UInt8]) -> Bool {
-        let text = outputCarry.decode(bytes)
-        guard !text.isEmpty else { return false }
-        append(code: "o", text: text, at: time, to: &out)
+        let complete = outputCarry.complete(bytes)
+        guard !complete.isEmpty else { return false }
+        append(code: "o", utf8: complete, at: time, to: &out)
         return true
     }
 
     /// Appends an `i` event for the complete characters in `bytes`; returns false when none were complete.
     @discardableResult
     mutating func input(_ bytes: [UInt8], atMicroseconds time: Int64, to out: inout [UInt8]) -> Bool {
-        let text = inputCarry.decode(bytes)
-        guard !text.isEmpty else { return false }
-        append(code: "i", text: text, at: time, to: &out)
+        let complete = inputCarry.complete(bytes)
+        guard !complete.isEmpty else { return false }
+        append(code: "i", utf8: complete, at: time, to: &out)
         return true
     }
 
     /// Appends an `r` event with data `COLSxROWS`.
     mutating func resize(cols: Int, rows: Int, atMicroseconds time: Int64, to out: inout [UInt8]) {
-        append(code: "r", text: "\(cols)x\(rows)", at: time, to: &out)
+        append(code: "r", utf8: Array("\(cols)x\(rows)".utf8)[...], at: time, to: &out)
     }
 
     /// Appends an `m` (marker) event.
     mutating func marker(_ label: String, atMicroseconds time: Int64, to out: inout [UInt8]) {
-        append(code: "m", text: label, at: time, to: &out)
+        append(code: "m", utf8: Array(label.utf8)[...], at: time, to: &out)
     }
 
     /// Emits what the carries still hold (as U+FFFD) so no received byte goes unrecorded.
     mutating func finish(atMicroseconds time: Int64, to out: inout [UInt8]) {
         let output = outputCarry.finish()
-        if !output.isEmpty { append(code: "o", text: output, at: time, to: &out) }
+        if !output.isEmpty { append(code: "o", utf8: output[...], at: time, to: &out) }
         let input = inputCarry.finish()
-        if !input.isEmpty { append(code: "i", text: input, at: time, to: &out) }
+        if !input.isEmpty { append(code: "i", utf8: input[...], at: time, to: &out) }
     }
 
-    private mutating func append(code: Unicode.Scalar, text: String, at time: Int64, to out: inout [UInt8]) {
+    private mutating func append(code: Unicode.Scalar, utf8 data: ArraySlice<UInt8>, at time: Int64, to out: inout [UInt8]) {
         // Players expect times that never go backwards.
         let time = max(time, lastMicroseconds)
         lastMicroseconds = time
         out.append(UInt8(ascii: "["))
         Self.appendSeconds(microseconds: time, to: &out)
-        out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\""), UInt8(ascii: code), UInt8(ascii: "\""), UInt8(ascii: ",")])
-        JSONText.appendQuoted(text, to: &out)
-        out.append(contentsOf: [UInt8(ascii: "]"), UInt8(ascii: "\n")])
+        out.append(UInt8(ascii: ","))
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: code))
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ","))
+        data.withUnsafeBufferPointer { JSONText.appendQuoted(repairing: $0, to: &out) }
+        out.append(UInt8(ascii: "]"))
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// Appends `microseconds` as seconds with exactly six decimals, such as `1.234567`.
@@ -229,12 +231,11 @@ struct AsciicastEventEncoder: Sendable {
         let value = max(0, microseconds)
         out.append(contentsOf: String(value / 1_000_000).utf8)
         out.append(UInt8(ascii: "."))
-        var fraction = value % 1_000_000
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 6)
-        for position in stride(from: 5, through: 0, by: -1) {
-            digits[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
+        let fraction = value % 1_000_000
+        var divisor: Int64 = 100_000
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
+            divisor /= 10
         }
-        out.append(contentsOf: digits)
     }
 }
