@@ -221,6 +221,9 @@ class WebSocket:
         end = len(buffer)
         while end - position >= 2:
             first, second = buffer[position], buffer[position + 1]
+            if first & 0x70:  # no extension was negotiated, so a reserved bit means we lost the framing
+                raise BenchError(f"WebSocket framing lost: header byte {first:#04x}, next bytes "
+                                 f"{bytes(buffer[position:position + 24])!r}")
             length = second & 0x7F
             offset = position + 2
             if length == 126:
