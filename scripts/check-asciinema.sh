@@ -2,7 +2,7 @@
 # Checks that Debian's asciinema accepts recordings: `asciinema cat FILE` must succeed for each.
 # Installs asciinema with apt when it is missing.
 # asciinema 2.2 opens /dev/tty even for `cat`, so each run gets a terminal from `script`
-# (util-linux), which also works in CI where there is none. asciinema's errors go to stderr.
+# (Debian package bsdutils), which also works in CI where there is none. asciinema's errors go to stderr.
 # Usage: scripts/check-asciinema.sh FILE...
 set -euo pipefail
 scripts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +16,7 @@ if ! command -v asciinema >/dev/null; then
     "$scripts_dir/ensure-apt-packages.sh" asciinema
 fi
 if ! command -v script >/dev/null; then
-    "$scripts_dir/ensure-apt-packages.sh" util-linux
+    "$scripts_dir/ensure-apt-packages.sh" bsdutils
 fi
 
 failed=0

@@ -31,10 +31,16 @@ public struct RecordingLibrary: Sendable {
         dataDirectory.appendingPathComponent(record.path)
     }
 
-    /// Verifies a recording with the server's public key.
+    /// Verifies a recording with the server's public key. A chain cannot prove its own end, so a
+    /// session the store knows has ended must also carry its final record.
     public func verify(_ record: RecordingRecord) -> VerificationReport {
         let cast = castURL(record)
-        return RecordingVerifier().verify(castURL: cast, chainURL: RecordingChain.chainURL(for: cast), publicKey: signer.publicKey)
+        var report = RecordingVerifier().verify(castURL: cast, chainURL: RecordingChain.chainURL(for: cast), publicKey: signer.publicKey)
+        if record.endedAt != nil && !report.finalized {
+            report.valid = false
+            report.problems.append("the session ended but the recording has no final record: it was cut short or its end was removed")
+        }
+        return report
     }
 
     /// Starts recording a new terminal of `instance`, or nil when its environment records nothing
@@ -52,7 +58,7 @@ public struct RecordingLibrary: Sendable {
         let cast = dataDirectory.appendingPathComponent(path)
         let header = RecordingHeader(
             width: size.cols, height: size.rows, title: "\(instance.environment) \(instance.id) \(terminal)",
-            env: ["TERM": "xterm-256color", "SHELL": environment?.berth.terminal.command.first ?? "/bin/sh"]
+            env: ["TERM": "xterm-256color", "SHELL": environment?.berth.terminal.command.first ?? "/bin/sh", "BERTH_RECORDING": id]
         )
         do {
             let writer = try RecordingWriter(
@@ -84,6 +90,8 @@ struct TerminalRecorder: TerminalObserver {
     func marker(_ label: String) async { await writer.marker(label) }
 
     func flush() async {
+        // A writer that failed already logged why; do not repeat it every second.
+        guard await writer.isRecording else { return }
         do { try await writer.flush() } catch {
             logger.error("recording flush failed", metadata: ["recording.id": "\(recordingID)", "error": "\(error)"])
         }

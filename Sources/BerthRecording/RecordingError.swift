@@ -22,6 +22,7 @@ public struct RecordingError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
+    /// The code and message, and the cause when there is one.
     public var description: String {
         guard let cause else { return "\(code): \(message)" }
         return "\(code): \(message) (\(cause))"

@@ -38,10 +38,13 @@ public struct VerificationReport: Sendable, Equatable, Codable {
 public struct RecordingVerifier: Sendable {
     /// Bytes read from the `.cast` file at a time.
     public var readSize: Int
+    /// The most problems a report lists; the rest are counted in a last line.
+    public var maximumProblems: Int
 
     /// Creates a verifier; `readSize` bounds the memory a verification uses.
-    public init(readSize: Int = 1 << 20) {
+    public init(readSize: Int = 1 << 20, maximumProblems: Int = 20) {
         self.readSize = max(4096, readSize)
+        self.maximumProblems = max(1, maximumProblems)
     }
 
     /// Parses an exported public key: the 32 raw bytes in base64.
@@ -58,7 +61,7 @@ public struct RecordingVerifier: Sendable {
 
     /// Verifies `castURL` against `chainURL` with `publicKey`; problems are reported, not thrown.
     public func verify(castURL: URL, chainURL: URL, publicKey: Curve25519.Signing.PublicKey) -> VerificationReport {
-        var check = VerificationRun(publicKey: publicKey)
+        var check = VerificationRun(publicKey: publicKey, maximumProblems: maximumProblems)
         let chainText: Data
         do {
             chainText = try Data(contentsOf: chainURL)
@@ -95,7 +98,11 @@ public struct RecordingVerifier: Sendable {
 
 /// One verification's state, walked through the chain records in file order.
 private struct VerificationRun {
+    /// The largest segment number, offset or length accepted (1 PiB), far beyond any recording.
+    static let maximumNumber = 1 << 50
+
     let publicKey: Curve25519.Signing.PublicKey
+    let maximumProblems: Int
     var problems: [String] = []
     var expectedSegment = 0
     var expectedOffset = 0
@@ -107,8 +114,9 @@ private struct VerificationRun {
     var sawFinal = false
     var namedKey: String?
 
-    init(publicKey: Curve25519.Signing.PublicKey) {
+    init(publicKey: Curve25519.Signing.PublicKey, maximumProblems: Int) {
         self.publicKey = publicKey
+        self.maximumProblems = maximumProblems
     }
 
     mutating func run(records: [(line: Int, record: ChainRecord?)], cast: FileHandle, castSize: Int, readSize: Int) {
@@ -132,9 +140,11 @@ private struct VerificationRun {
 
     /// Checks one segment, then resynchronises on the record so a single edit is reported once.
     private mutating func checkSegment(_ record: ChainRecord, line: Int, cast: FileHandle, castSize: Int, readSize: Int) {
+        // The bounds keep the arithmetic below from overflowing on forged numbers.
+        let limit = VerificationRun.maximumNumber
         guard let index = record.segment, let offset = record.offset, let length = record.length,
             let sha = record.sha256, let chainHex = record.chain, let signature = record.signature,
-            offset >= 0, length >= 0
+            (0...limit).contains(index), (0...limit).contains(offset), (0...limit).contains(length)
         else {
             problem("chain line \(line) is not a valid segment record")
             return
@@ -230,7 +240,12 @@ private struct VerificationRun {
         if problems.contains(where: { $0.hasPrefix("signature of") }), let namedKey,
             namedKey != publicKey.rawRepresentation.base64EncodedString()
         {
-            problems.append("the recording names a different signing key (\(namedKey)); check that the right public key was given")
+            // The likeliest explanation goes first.
+            problems.insert("the recording names a different signing key (\(namedKey)); check that the right public key was given", at: 0)
+        }
+        if problems.count > maximumProblems {
+            let more = problems.count - maximumProblems
+            problems = Array(problems.prefix(maximumProblems)) + ["and \(more) more problems"]
         }
         return VerificationReport(
             valid: problems.isEmpty && verifiedSegments > 0, segments: verifiedSegments, bytesVerified: verifiedBytes,

@@ -10,6 +10,9 @@ public actor SQLiteStore: BerthStore {
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Pass `nil` for an in-memory database.
+    /// Names of every migration this version knows, in order.
+    public static var migrationNames: [String] { SQLiteMigrations.all.map(\.name) }
+
     public static func open(path: String?, logger: Logger = Logger(label: "berth.store")) async throws -> SQLiteStore {
         let connection: SQLiteConnection
         do {

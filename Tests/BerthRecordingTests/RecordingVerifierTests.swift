@@ -213,7 +213,10 @@ struct RecordingVerifierTests {
             #expect(!report.valid && !report.finalized)
             #expect(report.segments == 0)
             #expect(report.problems.contains("signature of segment 0 is invalid"))
-            #expect(report.problems.last?.contains("names a different signing key (\(signer.publicKeyBase64))") == true)
+            #expect(report.problems.first?.contains("names a different signing key (\(signer.publicKeyBase64))") == true)
+            let short = RecordingVerifier(maximumProblems: 2).verify(castURL: sample.cast, chainURL: sample.chain, publicKey: other.publicKey)
+            #expect(short.problems.count == 3)
+            #expect(short.problems.last == "and \(report.problems.count - 2) more problems")
         }
     }
 
@@ -228,6 +231,22 @@ struct RecordingVerifierTests {
             #expect(verify(sample).problems.first == "the chain file has no records, so not even the header is sealed")
             try Data("{not json\n".utf8).write(to: sample.chain)
             #expect(verify(sample).problems.first == "chain line 1 is not a valid chain record")
+        }
+    }
+
+    @Test("absurd numbers in a forged record are reported, not trusted")
+    func absurdNumbers() async throws {
+        try await withTemporaryDirectory { directory in
+            let sample = try await writeSampleRecording(in: directory, signer: signer)
+            let lines = try chainLines(sample.chain)
+            for (key, value) in [("length", "9223372036854775807"), ("offset", "-5"), ("segment", "9223372036854775807"), ("length", "1e300")] {
+                var record = lines[1]
+                record = record.replacingOccurrences(of: #""\#(key)":[0-9]+"#, with: "\"\(key)\":\(value)", options: .regularExpression)
+                try writeChainLines([lines[0], record] + lines[2...], to: sample.chain)
+                let report = verify(sample)
+                #expect(!report.valid, "\(key) \(value)")
+                #expect(report.problems.contains { $0.hasPrefix("chain line 2 is not a valid") }, "\(key) \(value)")
+            }
         }
     }
 

@@ -40,7 +40,8 @@ struct SQLiteStoreTests {
             let path = directory.path("berth.db").path
             let first = try await SQLiteStore.open(path: path)
             let applied = try await first.appliedMigrations()
-            #expect(applied == ["0001_initial"])
+            #expect(applied == SQLiteStore.migrationNames)
+            #expect(applied.prefix(2) == ["0001_initial", "0002_recordings"])
             try await first.createUser(User(id: "usr_1", name: "ada", role: .admin, createdAt: epoch))
             try await first.close()
 
@@ -57,7 +58,36 @@ struct SQLiteStoreTests {
     func inMemory() async throws {
         let store = try await SQLiteStore.open(path: nil)
         try await store.ping()
-        #expect(try await store.appliedMigrations() == ["0001_initial"])
+        #expect(try await store.appliedMigrations() == SQLiteStore.migrationNames)
+        try await store.close()
+    }
+
+    @Test("recordings are listed by instance, owner and environment, newest first, and can be finished")
+    func recordings() async throws {
+        let store = try await SQLiteStore.open(path: nil)
+        let alice = Owner(kind: .user, id: "usr_a")
+        let first = RecordingRecord(
+            id: "rec_1", instanceID: "inst_1", environment: "shell", owner: alice, terminal: "main",
+            path: "recordings/inst_1/main-rec_1.cast", startedAt: Date(timeIntervalSince1970: 1000)
+        )
+        var second = first
+        second.id = "rec_2"
+        second.instanceID = "inst_2"
+        second.environment = "web"
+        second.owner = Owner(kind: .team, id: "team_b")
+        second.path = "recordings/inst_2/main-rec_2.cast"
+        second.startedAt = Date(timeIntervalSince1970: 2000)
+        try await store.insertRecording(first)
+        try await store.insertRecording(second)
+        await expectBerthError("recording_exists", status: 409) { try await store.insertRecording(first) }
+        #expect(try await store.recordings(RecordingQuery()).map(\.id) == ["rec_2", "rec_1"])
+        #expect(try await store.recordings(RecordingQuery(instanceID: "inst_1")).map(\.id) == ["rec_1"])
+        #expect(try await store.recordings(RecordingQuery(owner: Owner(kind: .team, id: "team_b"))).map(\.id) == ["rec_2"])
+        #expect(try await store.recordings(RecordingQuery(environment: "shell")).map(\.id) == ["rec_1"])
+        #expect(try await store.recording(id: "rec_1")?.endedAt == nil)
+        try await store.finishRecording(id: "rec_1", endedAt: Date(timeIntervalSince1970: 1500))
+        #expect(try await store.recording(id: "rec_1")?.endedAt == Date(timeIntervalSince1970: 1500))
+        #expect(try await store.recording(id: "rec_missing") == nil)
         try await store.close()
     }
 
