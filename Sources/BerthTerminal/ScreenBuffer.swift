@@ -15,20 +15,26 @@ public struct ScreenBuffer: Sendable {
     /// Bytes currently held.
     public var count: Int { storage.count }
 
-    /// Appends output, dropping the oldest bytes beyond the capacity.
+    /// Appends output, dropping the oldest bytes beyond the capacity. Copies in bulk: this runs
+    /// for every chunk of output.
     public mutating func append<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         if bytes.count >= capacity {
             storage = Array(bytes.suffix(capacity))
             start = 0
             return
         }
-        for byte in bytes {
-            if storage.count < capacity {
-                storage.append(byte)
-            } else {
-                storage[start] = byte
-                start = (start + 1) % capacity
-            }
+        var remaining = ArraySlice(bytes)
+        let room = capacity - storage.count
+        if room > 0 {
+            storage.append(contentsOf: remaining.prefix(room))
+            remaining = remaining.dropFirst(room)
+        }
+        // Full: overwrite the oldest bytes, wrapping around the end at most once.
+        while !remaining.isEmpty {
+            let count = min(remaining.count, capacity - start)
+            storage.replaceSubrange(start..<(start + count), with: remaining.prefix(count))
+            remaining = remaining.dropFirst(count)
+            start = (start + count) % capacity
         }
     }
 

@@ -123,3 +123,22 @@ struct TicketTests {
         #expect(await book.share(share.id, instanceID: "inst_a") == nil)
     }
 }
+
+@Suite("Screen buffer against a simple model")
+struct ScreenBufferModelTests {
+    @Test("any sequence of appends keeps exactly the last bytes")
+    func matchesModel() {
+        var generator = SystemRandomNumberGenerator()
+        for capacity in [1, 7, 64, 1000] {
+            var buffer = ScreenBuffer(capacity: capacity)
+            var model: [UInt8] = []
+            for _ in 0..<200 {
+                let chunk = (0..<Int.random(in: 0...(capacity * 2), using: &generator)).map { _ in UInt8.random(in: 0x20...0x7e, using: &generator) }
+                buffer.append(chunk)
+                model = Array((model + chunk).suffix(capacity))
+                #expect(buffer.snapshot() == model)
+                if buffer.snapshot() != model { return }
+            }
+        }
+    }
+}
