@@ -27,7 +27,7 @@ $(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
 python3 tests/browser/test_terminal_page.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
-.PHONY: help prerequisites setup demo test test-browser bench clean clean-images
+.PHONY: help prerequisites setup demo test test-browser bench bench-terminal clean clean-images
 
 ## help: list the targets
 help:
