@@ -185,7 +185,10 @@ public struct EnvironmentParser: Sendable {
             }
             settings.capabilities = normalized
         }
-        if let recording = reader.string(block, "recording", path: "berth.recording") {
+        // YAML 1.1 reads a bare `off` as false (and `on` as true), so accept booleans too.
+        if let flag = block["recording"] as? Bool {
+            settings.recording = flag ? .inputOutput : .off
+        } else if let recording = reader.string(block, "recording", path: "berth.recording") {
             if let policy = RecordingPolicy(rawValue: recording) {
                 settings.recording = policy
             } else {

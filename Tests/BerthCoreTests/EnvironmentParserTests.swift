@@ -94,6 +94,26 @@ struct EnvironmentParserTests {
         #expect(spec.berth.writable == ["/tmp"])
     }
 
+    @Test("recording, terminal.onExit and lifetime.idle are read; a bare `off` (YAML false) means off")
+    func recordingAndExit() throws {
+        let cases: [(String, RecordingPolicy)] = [
+            ("off", .off), ("\"off\"", .off), ("output", .output), ("input-output", .inputOutput), ("on", .inputOutput),
+        ]
+        for (text, expected) in cases {
+            let yaml = "name: X\nberth:\n  recording: \(text)\n  terminal: {onExit: stop}\n  lifetime: {idle: 15m}\n"
+            let spec = try #require(parser.parse(yaml: yaml, file: "x/challenge.yml", slug: "x").spec, "recording: \(text)")
+            #expect(spec.berth.recording == expected, "recording: \(text)")
+            #expect(spec.berth.terminal.onExit == .stop)
+            #expect(spec.berth.lifetime.idleSeconds == 900)
+        }
+        let defaults = try #require(parser.parse(yaml: "name: X\n", file: "x/challenge.yml", slug: "x").spec)
+        #expect(defaults.berth.recording == .inputOutput)
+        #expect(defaults.berth.terminal.onExit == .newShell)
+        let bad = parser.parse(yaml: "name: X\nberth:\n  recording: sometimes\n  terminal: {onExit: reboot}\n", file: "x/challenge.yml", slug: "x")
+        #expect(bad.spec == nil)
+        #expect(Set(bad.problems.map(\.field)).isSuperset(of: ["berth.recording", "berth.terminal.onExit"]))
+    }
+
     @Test("a prebuilt image reference is used as is")
     func prebuiltImage() throws {
         let outcome = parser.parse(yaml: "name: X\nimage: berth/base:latest\n", file: "x/challenge.yml", slug: "x")
