@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "BerthCore",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -82,7 +83,6 @@ let package = Package(
             name: "BerthEngine",
             dependencies: [
                 "BerthCore", "BerthStore", "DockerEngine",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -93,7 +93,6 @@ let package = Package(
             dependencies: [
                 "BerthCore", "DockerEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,6 +1,5 @@
 import BerthCore
 import BerthStore
-import Crypto
 import Foundation
 
 /// Users, teams and bearer tokens. Token secrets are shown once and stored only as SHA-256 hashes.
@@ -17,16 +16,12 @@ public struct Accounts: Sendable {
 
     /// The lowercase hex SHA-256 of a token secret.
     public static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Secrets.sha256Hex(secret)
     }
 
     /// A new random token secret: `berth_` and 43 base64url characters (256 bits).
     public static func newSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return "berth_" + encoded
+        "berth_" + Secrets.randomBase64URL(byteCount: 32)
     }
 
     /// Creates a user with a unique name.

@@ -81,6 +81,9 @@ public actor InstanceLifecycle {
     /// The active instance with this id, without an access check (for the terminal hub).
     public func activeInstance(_ id: String) -> Instance? { active[id] }
 
+    /// Every active instance, from memory, without an access check (for background sweeps).
+    public func activeInstances() -> [Instance] { Array(active.values) }
+
     /// Stops an instance on Berth's own behalf (for example when its terminal's shell exits and
     /// the environment says so). Does nothing when it is not active or busy.
     public func end(_ id: String, reason: String) async {

@@ -210,7 +210,7 @@ struct InstanceRoutes {
         }
         table.on(.post, "/api/v1/admin/purge") { _, context in
             let admin = try context.requireAdmin()
-            for instance in try await services.lifecycle.instances(for: admin, activeOnly: true) {
+            for instance in await services.lifecycle.activeInstances() {
                 await services.terminals.mark(instanceID: instance.id, "admin purge by user \(admin.id)")
             }
             let stopped = try await services.lifecycle.purge(by: admin)

@@ -21,10 +21,7 @@ struct IdleReaper: Service {
     }
 
     func sweep(now: Date) async {
-        guard let admin = try? await services.store.user(named: Accounts.bootstrapAdminName),
-              let active = try? await services.lifecycle.instances(for: admin, activeOnly: true)
-        else { return }
-        for instance in active where instance.state == .running {
+        for instance in await services.lifecycle.activeInstances() where instance.state == .running {
             guard let idle = await services.catalog.environment(instance.environment)?.berth.lifetime.idleSeconds else { continue }
             let since = max(instance.createdAt, await services.terminals.lastConnected(instanceID: instance.id) ?? instance.createdAt)
             guard now.timeIntervalSince(since) > TimeInterval(idle) else { continue }

@@ -174,24 +174,15 @@ public actor SQLiteStore: BerthStore {
     }
 
     public func instances(_ query: InstanceQuery) async throws -> [Instance] {
-        var clauses: [String] = []
-        var binds: [SQLiteData] = []
+        var filter = SQLFilter()
         if query.activeOnly {
             let active = InstanceState.allCases.filter(\.isActive)
-            clauses.append("state IN (\(active.map { _ in "?" }.joined(separator: ", ")))")
-            binds += active.map { .text($0.rawValue) }
+            filter.add("state IN (\(active.map { _ in "?" }.joined(separator: ", ")))", active.map { .text($0.rawValue) })
         }
-        if let owner = query.owner {
-            clauses.append("owner_kind = ? AND owner_id = ?")
-            binds += [.text(owner.kind.rawValue), .text(owner.id)]
-        }
-        if let environment = query.environment {
-            clauses.append("environment = ?")
-            binds.append(.text(environment))
-        }
-        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        binds.append(.integer(max(1, query.limit)))
-        return try await run("SELECT * FROM instances \(filter) ORDER BY created_at DESC, id LIMIT ?", binds).compactMap(Self.instance)
+        filter.owner(query.owner)
+        filter.equals("environment", query.environment)
+        let binds = filter.binds + [.integer(max(1, query.limit))]
+        return try await run("SELECT * FROM instances \(filter.whereClause) ORDER BY created_at DESC, id LIMIT ?", binds).compactMap(Self.instance)
     }
 
     // MARK: Events
@@ -251,23 +242,12 @@ public actor SQLiteStore: BerthStore {
     }
 
     public func recordings(_ query: RecordingQuery) async throws -> [RecordingRecord] {
-        var clauses: [String] = []
-        var binds: [SQLiteData] = []
-        if let instanceID = query.instanceID {
-            clauses.append("instance_id = ?")
-            binds.append(.text(instanceID))
-        }
-        if let owner = query.owner {
-            clauses.append("owner_kind = ? AND owner_id = ?")
-            binds += [.text(owner.kind.rawValue), .text(owner.id)]
-        }
-        if let environment = query.environment {
-            clauses.append("environment = ?")
-            binds.append(.text(environment))
-        }
-        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        binds.append(.integer(max(1, query.limit)))
-        return try await run("SELECT * FROM recordings \(filter) ORDER BY started_at DESC, id LIMIT ?", binds).compactMap(Self.recording)
+        var filter = SQLFilter()
+        filter.equals("instance_id", query.instanceID)
+        filter.owner(query.owner)
+        filter.equals("environment", query.environment)
+        let binds = filter.binds + [.integer(max(1, query.limit))]
+        return try await run("SELECT * FROM recordings \(filter.whereClause) ORDER BY started_at DESC, id LIMIT ?", binds).compactMap(Self.recording)
     }
 
     public func close() async throws {
@@ -364,4 +344,30 @@ public actor SQLiteStore: BerthStore {
             endpoints: endpoints, reason: row.column("reason")?.string
         )
     }
+}
+
+/// The WHERE clause of a listing, built from optional conditions; values are always bound.
+struct SQLFilter {
+    private var clauses: [String] = []
+    /// The values of the `?` placeholders, in order.
+    private(set) var binds: [SQLiteData] = []
+
+    /// Adds a condition with its bound values.
+    mutating func add(_ clause: String, _ values: [SQLiteData]) {
+        clauses.append(clause)
+        binds += values
+    }
+
+    /// Adds `column = value` when `value` is given.
+    mutating func equals(_ column: String, _ value: String?) {
+        if let value { add("\(column) = ?", [.text(value)]) }
+    }
+
+    /// Adds the owner columns' condition when `owner` is given.
+    mutating func owner(_ owner: Owner?) {
+        if let owner { add("owner_kind = ? AND owner_id = ?", [.text(owner.kind.rawValue), .text(owner.id)]) }
+    }
+
+    /// `WHERE …`, or nothing without conditions.
+    var whereClause: String { clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") }
 }

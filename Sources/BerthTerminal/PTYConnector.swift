@@ -47,12 +47,7 @@ public struct DockerPTYConnector: PTYConnector {
             )
             try await body(connection)
         }
-        // The exec may take a moment to report its exit after the stream ends.
-        for _ in 0..<20 {
-            let state = try await docker.inspectExec(execID)
-            if !state.running { return state.exitCode }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return nil
+        // The daemon records the exit a moment after the stream ends.
+        return try await docker.waitForExecExit(execID, timeout: .milliseconds(500)).exitCode
     }
 }

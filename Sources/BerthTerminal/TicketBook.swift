@@ -1,4 +1,4 @@
-import Crypto
+import BerthCore
 import Foundation
 
 /// What a redeemed ticket lets its holder do.
@@ -71,13 +71,11 @@ public actor TicketBook {
     }
 
     static func newSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        Secrets.randomBase64URL(byteCount: 24)
     }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Secrets.sha256Hex(secret)
     }
 }
 

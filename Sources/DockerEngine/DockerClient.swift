@@ -263,7 +263,8 @@ public struct DockerClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func call(
+    /// Calls the Engine API and returns the response, or throws the daemon's error.
+    func call(
         _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, body: ByteBuffer? = nil, contentType: String? = nil,
         operation: String, accept: Set<Int> = [200, 201, 204], versioned: Bool = true
     ) async throws -> TransportResponse {

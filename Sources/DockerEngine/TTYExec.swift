@@ -100,8 +100,7 @@ extension DockerClient {
             DetachKeys: request.detachKeys, Cmd: request.command, User: request.user, WorkingDir: request.workingDir, Env: request.env
         )
         let operation = "create exec"
-        let body = ByteBuffer(data: try JSONEncoder().encode(create))
-        let response = try await ttyExecCall(.POST, "/containers/\(Self.escape(containerID))/exec", body: body, operation: operation)
+        let response = try await call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: operation)
         do {
             return try JSONDecoder().decode(Created.self, from: response.body).Id
         } catch {
@@ -156,7 +155,7 @@ extension DockerClient {
         guard cols > 0, rows > 0, cols <= Int(UInt16.max), rows <= Int(UInt16.max) else {
             throw DockerError(status: 400, message: "invalid terminal size \(cols)x\(rows)", operation: "resize exec")
         }
-        _ = try await ttyExecCall(.POST, "/exec/\(Self.escape(execID))/resize?h=\(rows)&w=\(cols)", body: nil, operation: "resize exec")
+        _ = try await call(.POST, "/exec/\(Self.escape(execID))/resize?h=\(rows)&w=\(cols)", operation: "resize exec")
     }
 
     /// GET /exec/{id}/json
@@ -167,7 +166,7 @@ extension DockerClient {
             var Pid: Int?
         }
         let operation = "inspect exec"
-        let response = try await ttyExecCall(.GET, "/exec/\(Self.escape(execID))/json", body: nil, operation: operation)
+        let response = try await call(.GET, "/exec/\(Self.escape(execID))/json", operation: operation)
         do {
             let inspect = try JSONDecoder().decode(Inspect.self, from: response.body)
             return ExecState(running: inspect.Running, exitCode: inspect.Running ? nil : inspect.ExitCode, pid: inspect.Pid ?? 0)
@@ -208,20 +207,6 @@ extension DockerClient {
             "Upgrade: tcp",
         ].joined(separator: "\r\n")
         return ByteBuffer(string: head + "\r\n\r\n" + body)
-    }
-
-    private func ttyExecCall(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, operation: String) async throws -> TransportResponse {
-        let headers: [(String, String)] = body == nil ? [] : [("Content-Type", "application/json")]
-        let response: TransportResponse
-        do {
-            response = try await transport.execute(method: method, path: "/v\(Self.apiVersion)\(path)", headers: headers, body: body)
-        } catch {
-            throw DockerError(status: 0, message: "\(error)", operation: operation)
-        }
-        guard (200..<300).contains(response.status) else {
-            throw Self.error(status: response.status, body: response.body, operation: operation)
-        }
-        return response
     }
 }
 

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthHTTP
 import BerthTerminal
+import BerthTestSupport
 import DockerEngine
 import Foundation
 import HTTPTypes
@@ -346,15 +347,6 @@ func withTimeout(_ seconds: Int, _ body: @escaping @Sendable () async throws -> 
         try await group.next()
         group.cancelAll()
     }
-}
-
-/// This process's resident set size in bytes, from /proc/self/status.
-func residentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-    else { return 0 }
-    let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-    return kilobytes * 1024
 }
 
 /// The largest value recorded.

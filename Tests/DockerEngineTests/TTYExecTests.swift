@@ -1,3 +1,4 @@
+import BerthTestSupport
 import DockerEngine
 import Foundation
 import NIOCore
@@ -278,23 +279,23 @@ struct TTYExecEngineTests {
     func missing() async throws {
         let docker = try DockerClient.fromEnvironment()
         let missing = "berth-test-missing-\(UUID().uuidString.prefix(8).lowercased())"
-        await expectTTYError(status: 404, containing: "No such container") {
+        await expectDockerError(status: 404, containing: "No such container") {
             _ = try await docker.createTTYExec(missing, Self.shell)
         }
-        await expectTTYError(status: 404, containing: "No such exec instance") {
+        await expectDockerError(status: 404, containing: "No such exec instance") {
             try await docker.withExecStream("0123456789abcdef\(missing)", initialSize: nil) { _ in
                 Issue.record("the body must not run when the daemon refuses")
                 return ()
             }
         }
-        await expectTTYError(status: 404, containing: "No such exec instance") {
+        await expectDockerError(status: 404, containing: "No such exec instance") {
             _ = try await docker.inspectExec(missing)
         }
-        await expectTTYError(status: 404, containing: "No such exec instance") {
+        await expectDockerError(status: 404, containing: "No such exec instance") {
             try await docker.resizeExec(missing, cols: 80, rows: 24)
         }
         let nowhere = DockerClient(address: .unix(path: "/tmp/berth-test-\(missing).sock"))
-        await expectTTYError(status: 0, containing: "connect") {
+        await expectDockerError(status: 0, containing: "connect") {
             try await nowhere.withExecStream("abc", initialSize: nil) { _ in }
         }
     }
@@ -303,7 +304,7 @@ struct TTYExecEngineTests {
     func stoppedContainer() async throws {
         try await withTTYContainer { docker, container in
             try await docker.stopContainer(container, timeoutSeconds: 0)
-            await expectTTYError(status: 409, containing: "not running") {
+            await expectDockerError(status: 409, containing: "not running") {
                 _ = try await docker.createTTYExec(container, Self.shell)
             }
         }
@@ -509,21 +510,6 @@ private func withTTYContainer(_ body: @escaping @Sendable (DockerClient, String)
     try await docker.removeContainer(id, force: true)
 }
 
-/// Expects `body` to fail with a DockerError of `status` whose message contains `fragment`.
-private func expectTTYError(
-    status: Int, containing fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected HTTP \(status) '\(fragment)', but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as DockerError {
-        #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.message.localizedCaseInsensitiveContains(fragment), "\(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected a DockerError, got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 /// How many bytes the process running `command` in `container` has written so far (`wchar`).
 private func bytesWritten(byCommand command: String, in container: String, docker: DockerClient) async throws -> Int {
     let result = try await docker.exec(container, command: ["sh", "-c", "grep wchar /proc/$(pidof \(command))/io"])
@@ -531,14 +517,4 @@ private func bytesWritten(byCommand command: String, in container: String, docke
         throw TTYTestError("cannot read the I/O counters of \(command): \(result.stdout) \(result.stderr)")
     }
     return value
-}
-
-/// The resident set size of this process, from /proc/self/status.
-private func residentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return kilobytes << 10
-    }
-    return 0
 }
