@@ -38,21 +38,20 @@ Usage: python3 tests/browser/test_terminal_page.py [--berth PATH] [--environment
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from berth_api import APIError, BerthAPI, free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -77,19 +76,6 @@ class CheckFailed(Exception):
     """A check of the page failed; exit status 1."""
 
 
-class APIError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"HTTP {status} {code}: {message}")
-        self.status = status
-        self.code = code
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
     """Calls `predicate` until it returns something truthy, and returns that; raises CheckFailed
     naming `what` (and the last exception, if any) after `timeout` seconds."""
@@ -108,36 +94,6 @@ def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
             detail = f" (last error: {last_error})" if last_error else ""
             raise CheckFailed(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
         time.sleep(interval)
-
-
-class BerthAPI:
-    """A tiny JSON client for Berth's REST API."""
-
-    def __init__(self, base_url: str, timeout: float = 30):
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def call(self, method: str, path: str, token: str | None = None, body: object | None = None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        request.add_header("Accept", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-                return response.status, (json.loads(raw) if raw.strip() else None)
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            code, message = "http_error", raw.decode(errors="replace")[:300]
-            try:
-                envelope = json.loads(raw)["error"]
-                code, message = envelope.get("code", code), envelope.get("message", message)
-            except (ValueError, KeyError, TypeError):
-                pass
-            raise APIError(error.code, code, message) from None
 
 
 class TerminalPageTest:
