@@ -7,9 +7,94 @@ import Foundation
 struct RecordingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recordings",
-        abstract: "Verify terminal recordings and export the public key that signs them.",
-        subcommands: [RecordingsVerifyCommand.self, RecordingsExportKeyCommand.self]
+        abstract: "List, verify, analyse and delete terminal recordings; export the public key that signs them.",
+        subcommands: [
+            RecordingsListCommand.self, RecordingsVerifyCommand.self, RecordingsAnalyseCommand.self, RecordingsDeleteCommand.self,
+            RecordingsExportKeyCommand.self,
+        ]
     )
+}
+
+/// `berth recordings list`.
+struct RecordingsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recordings, newest first (admin token).")
+
+    @Option(help: "Only this instance's recordings.")
+    var instance: String?
+
+    @Option(help: "Only recordings of this user's instances.")
+    var user: String?
+
+    @Option(help: "Only recordings of this environment.")
+    var environment: String?
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let query = ServerClient.queryString([("instance", instance), ("user", user), ("environment", environment)])
+        let answer = try await server.client().call(.GET, "/api/v1/recordings?\(query)", as: Items<JSONValue>.self)
+        if output.json { return try CLISupport.printJSON(answer.items) }
+        CLISupport.printTable(
+            ["ID", "INSTANCE", "ENVIRONMENT", "TERMINAL", "STARTED", "ENDED", "BYTES"],
+            answer.items.map { item in
+                [item["id"], item["instanceId"], item["environment"], item["terminal"], item["startedAt"], item["endedAt"], item["bytes"]]
+            }
+        )
+    }
+}
+
+/// `berth recordings analyse`.
+struct RecordingsAnalyseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyse",
+        abstract: "Show a recording's signals: commands, pastes, typing cadence, idle periods and active time.",
+        discussion: "Signals are evidence with their time in the recording, not verdicts. The player at /recordings/<id> links each one to its moment."
+    )
+
+    @Argument(help: "A recording id (rec_…).")
+    var id: String
+
+    @Option(name: .customLong("paste-chars"), help: "Characters within 100 ms that count as a paste (default: the server's, 20).")
+    var pasteChars: Int?
+
+    @Option(name: .customLong("idle-seconds"), help: "Seconds without activity that count as idle (default: the server's, 30).")
+    var idleSeconds: Double?
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let query = ServerClient.queryString([("pasteChars", pasteChars.map(String.init)), ("idleSeconds", idleSeconds.map { String($0) })])
+        let path = "/api/v1/recordings/\(ServerClient.pathSegment(id))/analysis?\(query)"
+        let analysis = try await server.client().call(.GET, path, as: RecordingAnalysis.self)
+        if output.json { return try CLISupport.printJSON(analysis) }
+        func at(_ seconds: Double) -> String { String(format: "%8.2fs", seconds) }
+        print("duration \(at(analysis.duration)), active \(at(analysis.activeSeconds)); input recorded: \(analysis.inputRecorded ? "yes" : "no")")
+        let cadence = analysis.cadence
+        print("cadence: \(cadence.keystrokes) keystrokes, median \(cadence.medianIntervalMs.map { "\($0) ms" } ?? "-"), p90 \(cadence.p90IntervalMs.map { "\($0) ms" } ?? "-"), \(cadence.keysPerMinute.map { "\($0)/min" } ?? "-")")
+        for command in analysis.commands { print("\(at(command.time))  command  \(command.text.debugDescription)\(command.approximate ? " (edited)" : "")") }
+        for paste in analysis.pastes { print("\(at(paste.time))  paste    \(paste.kind), \(paste.chars) chars: \(paste.text.debugDescription)") }
+        for idle in analysis.idle { print("\(at(idle.start))  idle     \(String(format: "%.1f", idle.seconds)) s") }
+        for marker in analysis.markers { print("\(at(marker.time))  marker   \(marker.label.debugDescription)") }
+    }
+}
+
+/// `berth recordings delete`.
+struct RecordingsDeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete an ended recording and its files; the deletion is written to the audit log."
+    )
+
+    @Argument(help: "A recording id (rec_…).")
+    var id: String
+
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        try await server.client().send(.DELETE, "/api/v1/recordings/\(ServerClient.pathSegment(id))")
+        print("deleted \(id)")
+    }
 }
 
 /// `berth recordings verify`.

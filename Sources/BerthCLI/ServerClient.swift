@@ -36,6 +36,19 @@ struct ServerClient {
 
     /// Calls the API and decodes the answer; an error answer becomes a ``BerthError``.
     func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil, as type: T.Type) async throws -> T {
+        let data = try await send(method, path, body: body)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(T.self, from: data)
+        } catch {
+            throw BerthError.internal("unexpected_answer", "The server's answer to \(method) \(path) could not be read: \(error)")
+        }
+    }
+
+    /// Calls the API and returns the answer's body; an error answer becomes a ``BerthError``.
+    @discardableResult
+    func send(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
         var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
         var payload: ByteBuffer?
         if let body {
@@ -55,13 +68,12 @@ struct ServerClient {
             }
             throw BerthError(code: "http_\(response.status)", message: response.bodyText, status: response.status)
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(T.self, from: data)
-        } catch {
-            throw BerthError.internal("unexpected_answer", "The server's answer to \(method) \(path) could not be read: \(error)")
-        }
+        return data
+    }
+
+    /// `name=value` pairs joined with `&`, values escaped; pairs without a value are left out.
+    static func queryString(_ pairs: [(String, String?)]) -> String {
+        pairs.compactMap { name, value in value.map { "\(name)=\(pathSegment($0))" } }.joined(separator: "&")
     }
 
     /// `text` escaped for use as one path segment.

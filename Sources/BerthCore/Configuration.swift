@@ -54,6 +54,13 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Name of this deployment (`BERTH_NAMESPACE`, default `default`). Containers and networks carry
     /// it as the `berth.namespace` label, and reconciliation only touches its own namespace's.
     public var namespace = "default"
+    /// Days an ended recording is kept before Berth deletes it (`BERTH_RECORDING_RETENTION`, default 90; 0 keeps them forever).
+    public var recordingRetentionDays = 90
+    /// Default paste threshold of recording analysis: this many input characters within 100 ms
+    /// count as a paste (`BERTH_ANALYSIS_PASTE_CHARS`, default 20).
+    public var analysisPasteCharacters = 20
+    /// Default idle threshold of recording analysis, in seconds (`BERTH_ANALYSIS_IDLE`, default 30s).
+    public var analysisIdleSeconds = 30
 
     /// Creates the defaults.
     public init() {}
@@ -66,6 +73,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     public static let settingNames = [
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
+        "recordingRetention", "analysisPasteChars", "analysisIdle",
     ]
 
     /// The environment variable for a setting name.
@@ -165,6 +173,17 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "terminalInputRate":
             guard let rate = Int(value), rate >= 1024 else { throw invalid("bytes per second, at least 1024") }
             terminalInputRate = rate
+        case "recordingRetention":
+            guard let days = Int(value.hasSuffix("d") ? String(value.dropLast()) : value), (0...36500).contains(days) else {
+                throw invalid("a number of days, e.g. 90 or 90d (0 keeps recordings forever)")
+            }
+            recordingRetentionDays = days
+        case "analysisPasteChars":
+            guard let count = Int(value), (2...100_000).contains(count) else { throw invalid("a number of characters between 2 and 100000") }
+            analysisPasteCharacters = count
+        case "analysisIdle":
+            guard let seconds = DurationText.seconds(value), seconds >= 1, seconds <= 86400 else { throw invalid("a duration from 1s to 24h, e.g. 30s") }
+            analysisIdleSeconds = seconds
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

@@ -267,14 +267,17 @@ public struct RecordingQuery: Sendable {
     public var owner: Owner?
     /// Only this environment's.
     public var environment: String?
+    /// Only recordings that ended before this time (live ones never match).
+    public var endedBefore: Date?
     /// At most this many, newest first.
     public var limit: Int
 
     /// Creates a query; the default returns the newest 500.
-    public init(instanceID: String? = nil, owner: Owner? = nil, environment: String? = nil, limit: Int = 500) {
+    public init(instanceID: String? = nil, owner: Owner? = nil, environment: String? = nil, endedBefore: Date? = nil, limit: Int = 500) {
         self.instanceID = instanceID
         self.owner = owner
         self.environment = environment
+        self.endedBefore = endedBefore
         self.limit = limit
     }
 }

@@ -31,6 +31,8 @@ public struct BerthServices: Sendable {
     public let configuration: BerthConfiguration
     /// Terminal recordings.
     public let recordings: RecordingLibrary
+    /// The hash-chained audit log.
+    public let audit: AuditLog
 
     /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
     public init(
@@ -39,6 +41,7 @@ public struct BerthServices: Sendable {
         logger: Logger
     ) {
         self.recordings = recordings
+        self.audit = AuditLog(store: store, logger: logger)
         self.store = store
         self.accounts = accounts
         self.catalog = catalog
@@ -79,6 +82,7 @@ public let publicAPIPaths: Set<String> = ["/", "/favicon.ico", "/healthz", "/rea
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
+    router.add(middleware: AuditMiddleware(log: services.audit))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BearerAuthMiddleware(accounts: services.accounts, publicPaths: publicAPIPaths))
     let table = RouteTable(router: router)
@@ -88,6 +92,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     AccountRoutes(services: services).register(on: table)
     TerminalRoutes(services: services).register(on: table)
     RecordingRoutes(services: services).register(on: table)
+    AuditRoutes(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
 }
@@ -166,6 +171,8 @@ struct InstanceRoutes {
             let caller = try context.requireCaller()
             let body = try await JSONResponse.decode(CreateBody.self, from: request, context: context)
             let instance = try await services.lifecycle.request(environment: body.environment, by: caller)
+            context.facts.target = instance.id
+            context.facts.detail = "environment \(instance.environment)"
             context.logger.info("instance created", metadata: [
                 "instance.id": "\(instance.id)", "user.id": "\(caller.id)", "client.ip": "\(context.clientIP)",
             ])
@@ -276,6 +283,8 @@ struct AccountRoutes {
                 role = parsed
             }
             let user = try await services.accounts.createUser(name: body.name, role: role)
+            context.facts.target = user.id
+            context.facts.detail = "name \(user.name), role \(user.role.rawValue)"
             context.logger.info("user created", metadata: ["user.id": "\(admin.id)", "created.user.id": "\(user.id)"])
             return try JSONResponse.make(UserView(user), status: .created)
         }
@@ -297,6 +306,7 @@ struct AccountRoutes {
             guard Identifier.isWellFormed(id) else { throw BerthError.notFound("user_not_found", "No user has id '\(id)'.") }
             let body = try await JSONResponse.decode(NameBody.self, from: request, context: context)
             let issued = try await services.accounts.issueToken(userID: id, name: body.name)
+            context.facts.detail = "token \(issued.token.id)"
             context.logger.info("token issued", metadata: ["user.id": "\(admin.id)", "token.user.id": "\(id)", "token.id": "\(issued.token.id)"])
             return try JSONResponse.make(
                 IssuedTokenView(id: issued.token.id, userId: id, name: issued.token.name, token: issued.secret, createdAt: issued.token.createdAt),
@@ -307,6 +317,7 @@ struct AccountRoutes {
             _ = try context.requireAdmin()
             let body = try await JSONResponse.decode(NameBody.self, from: request, context: context)
             let team = try await services.accounts.createTeam(name: body.name)
+            context.facts.target = team.id
             return try JSONResponse.make(TeamView(team, members: []), status: .created)
         }
         table.on(.get, "/api/v1/teams") { _, context in
@@ -324,6 +335,7 @@ struct AccountRoutes {
             let body = try await JSONResponse.decode(MemberBody.self, from: request, context: context)
             guard Identifier.isWellFormed(body.userId) else { throw BerthError.notFound("user_not_found", "No user has id '\(body.userId)'.") }
             try await services.accounts.addMember(teamID: teamID, userID: body.userId)
+            context.facts.detail = "member \(body.userId)"
             guard let team = try await services.store.team(id: teamID) else {
                 throw BerthError.notFound("team_not_found", "No team has id '\(teamID)'.")
             }

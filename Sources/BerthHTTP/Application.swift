@@ -111,6 +111,7 @@ public func makeApplication(
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
         TerminalHubService(hub: services.terminals),
         IdleReaper(services: services, interval: .seconds(1), logger: logger),
+        RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
     ]
     let host = configuration.host
     return Application(

@@ -23,6 +23,7 @@ public struct BearerAuthMiddleware: RouterMiddleware {
         let path = request.uri.path
         guard request.method == .get else { return false }
         if path.hasPrefix("/assets/") || (path.hasPrefix("/instances/") && path.hasSuffix("/terminal")) { return true }
+        if path == "/recordings" || path.hasPrefix("/recordings/") { return true }
         return path.hasPrefix("/api/v1/instances/") && path.hasSuffix("/terminal")
     }
 
@@ -48,6 +49,7 @@ public struct BearerAuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.caller = user
+        context.facts.caller = user
         context.logger[metadataKey: "user.id"] = "\(user.id)"
         return try await next(request, context)
     }

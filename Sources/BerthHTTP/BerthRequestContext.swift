@@ -14,12 +14,15 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     public let clientIP: String
     /// Hummingbird's hand-over slot for a WebSocket upgrade.
     public let webSocket: WebSocketHandlerReference<BerthRequestContext>
+    /// Facts inner middleware and routes report back to the audit log and the request log.
+    public let facts: RequestFacts
 
     /// Creates the context for a request arriving on `source`'s channel.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.clientIP = source.channel.remoteAddress?.ipAddress ?? "-"
         self.webSocket = .init()
+        self.facts = RequestFacts()
     }
 
     /// Request bodies are small JSON documents.

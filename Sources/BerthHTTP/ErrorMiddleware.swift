@@ -51,7 +51,7 @@ public struct ErrorMiddleware: RouterMiddleware {
         defer {
             let elapsed = ContinuousClock.now - started
             context.logger.info("request", metadata: [
-                "client.ip": "\(context.clientIP)", "http.method": "\(request.method.rawValue)",
+                "client.ip": "\(context.clientIP)", "user.id": "\(context.facts.caller?.id ?? "-")", "http.method": "\(request.method.rawValue)",
                 "http.path": "\(request.uri.path)", "http.status": "\(status)",
                 "duration.ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
@@ -62,19 +62,23 @@ public struct ErrorMiddleware: RouterMiddleware {
             return response
         } catch let error as BerthError {
             status = error.statusCode
+            context.facts.errorCode = error.code
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let berth = Self.translate(error)
             status = berth.statusCode
+            context.facts.errorCode = berth.code
             return try berth.response(from: request, context: context)
         } catch let error as DecodingError {
             let berth = BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(Self.describe(error))")
             status = 400
+            context.facts.errorCode = berth.code
             return try berth.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error)"])
             let berth = BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
             status = 500
+            context.facts.errorCode = berth.code
             return try berth.response(from: request, context: context)
         }
     }

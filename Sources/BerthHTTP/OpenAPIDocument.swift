@@ -576,6 +576,251 @@ public enum OpenAPIDocument {
             }
           }
         }
+      },
+      "RecordingAnalysis": {
+        "type": "object",
+        "required": [
+          "inputRecorded",
+          "duration",
+          "activeSeconds",
+          "thresholds",
+          "commands",
+          "pastes",
+          "idle",
+          "cadence",
+          "markers",
+          "skippedLines"
+        ],
+        "properties": {
+          "recordingId": {
+            "type": "string"
+          },
+          "inputRecorded": {
+            "type": "boolean",
+            "description": "False for output-only recordings: then there are no commands, pastes or cadence"
+          },
+          "duration": {
+            "type": "number"
+          },
+          "activeSeconds": {
+            "type": "number"
+          },
+          "thresholds": {
+            "type": "object",
+            "required": [
+              "pasteChars",
+              "pasteWindowMs",
+              "idleSeconds"
+            ],
+            "properties": {
+              "pasteChars": {
+                "type": "integer"
+              },
+              "pasteWindowMs": {
+                "type": "integer"
+              },
+              "idleSeconds": {
+                "type": "number"
+              }
+            }
+          },
+          "commands": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "time",
+                "startedAt",
+                "text",
+                "approximate"
+              ],
+              "properties": {
+                "time": {
+                  "type": "number"
+                },
+                "startedAt": {
+                  "type": "number"
+                },
+                "text": {
+                  "type": "string"
+                },
+                "approximate": {
+                  "type": "boolean",
+                  "description": "Edited with arrows, history or Tab: the shell may have run something else"
+                }
+              }
+            }
+          },
+          "pastes": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "time",
+                "chars",
+                "kind",
+                "text"
+              ],
+              "properties": {
+                "time": {
+                  "type": "number"
+                },
+                "chars": {
+                  "type": "integer"
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "bracketed",
+                    "burst"
+                  ]
+                },
+                "text": {
+                  "type": "string",
+                  "description": "First 200 characters"
+                }
+              }
+            }
+          },
+          "idle": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "start",
+                "end",
+                "seconds"
+              ],
+              "properties": {
+                "start": {
+                  "type": "number"
+                },
+                "end": {
+                  "type": "number"
+                },
+                "seconds": {
+                  "type": "number"
+                }
+              }
+            }
+          },
+          "cadence": {
+            "type": "object",
+            "required": [
+              "keystrokes"
+            ],
+            "properties": {
+              "keystrokes": {
+                "type": "integer"
+              },
+              "medianIntervalMs": {
+                "type": "number",
+                "nullable": true
+              },
+              "p90IntervalMs": {
+                "type": "number",
+                "nullable": true
+              },
+              "keysPerMinute": {
+                "type": "number",
+                "nullable": true
+              }
+            }
+          },
+          "markers": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "time",
+                "label"
+              ],
+              "properties": {
+                "time": {
+                  "type": "number"
+                },
+                "label": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "skippedLines": {
+            "type": "integer",
+            "description": "Lines of the file that were not valid events"
+          }
+        }
+      },
+      "AuditEntry": {
+        "type": "object",
+        "required": [
+          "sequence",
+          "time",
+          "timeMilliseconds",
+          "action",
+          "status",
+          "result",
+          "previousHash",
+          "hash"
+        ],
+        "description": "One action. `hash` is the SHA-256 of `berth-audit-v1\\n` then previousHash, sequence, timeMilliseconds, actorId, actorName, actorRole, clientIp, userAgent, action, target, status, result, detail, each as `<UTF-8 byte count>:<value>\\n` (`-1:\\n` when missing). See docs/audit-log.md.",
+        "properties": {
+          "sequence": {
+            "type": "integer"
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "timeMilliseconds": {
+            "type": "integer"
+          },
+          "actorId": {
+            "type": "string",
+            "description": "User id, `system` for Berth's own actions; missing when nobody authenticated"
+          },
+          "actorName": {
+            "type": "string"
+          },
+          "actorRole": {
+            "type": "string",
+            "enum": [
+              "admin",
+              "player",
+              "system"
+            ]
+          },
+          "clientIp": {
+            "type": "string"
+          },
+          "userAgent": {
+            "type": "string"
+          },
+          "action": {
+            "type": "string",
+            "description": "`METHOD /route/{param}`, or a dotted name for Berth's own actions (recording.delete)"
+          },
+          "target": {
+            "type": "string"
+          },
+          "status": {
+            "type": "integer",
+            "description": "HTTP status; 0 for Berth's own actions"
+          },
+          "result": {
+            "type": "string",
+            "description": "`ok` or the error code"
+          },
+          "detail": {
+            "type": "string"
+          },
+          "previousHash": {
+            "type": "string"
+          },
+          "hash": {
+            "type": "string"
+          }
+        }
       }
     },
     "responses": {
@@ -1693,7 +1938,7 @@ public enum OpenAPIDocument {
                   },
                   "share": {
                     "type": "string",
-                    "description": "A share link secret (shr_\u2026)"
+                    "description": "A share link secret (shr_…)"
                   }
                 }
               }
@@ -2193,6 +2438,48 @@ public enum OpenAPIDocument {
             "$ref": "#/components/responses/E404"
           }
         }
+      },
+      "delete": {
+        "summary": "Delete an ended recording and its files (admin); the deletion is written to the audit log",
+        "operationId": "deleteRecording",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "409": {
+            "description": "`recording_live`: the recording is still being written; stop its instance first",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
       }
     },
     "/api/v1/recordings/{id}/verify": {
@@ -2238,7 +2525,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/recordings/{id}/cast": {
       "get": {
-        "summary": "Download the recording as an asciicast v2 file (admin)",
+        "summary": "Download the recording as an asciicast v2 file (admin); `Range: bytes=N-` reads what was appended since byte N",
         "operationId": "downloadRecording",
         "tags": [
           "recordings"
@@ -2252,6 +2539,15 @@ public enum OpenAPIDocument {
               "type": "string"
             },
             "description": "Recording id"
+          },
+          {
+            "name": "Range",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "`bytes=N-` only: the bytes from offset N to the end, for following a live recording"
           }
         ],
         "responses": {
@@ -2273,6 +2569,339 @@ public enum OpenAPIDocument {
           },
           "404": {
             "$ref": "#/components/responses/E404"
+          },
+          "206": {
+            "description": "The bytes from the requested offset (Content-Range says which)",
+            "content": {
+              "application/x-asciicast": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "416": {
+            "description": "Nothing past the requested offset yet (Content-Range: bytes */size)"
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          }
+        },
+        "description": "Reading a recording's contents is written to the audit log."
+      }
+    },
+    "/api/v1/recordings/{id}/analysis": {
+      "get": {
+        "summary": "Signals read from the recording: commands typed, pastes, typing cadence, idle periods, active time and markers (admin)",
+        "description": "Evidence with times (seconds from the start of the recording), not verdicts. The player at /recordings/{id} links each signal to its moment with #t=SECONDS.",
+        "operationId": "analyseRecording",
+        "tags": [
+          "recordings"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          },
+          {
+            "name": "pasteChars",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 2,
+              "maximum": 100000
+            },
+            "description": "Input of at least this many characters within 100 ms is a paste (default BERTH_ANALYSIS_PASTE_CHARS, 20)"
+          },
+          {
+            "name": "idleSeconds",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number",
+              "minimum": 0.5,
+              "maximum": 86400
+            },
+            "description": "A gap of at least this many seconds without output, input or resize is idle (default BERTH_ANALYSIS_IDLE, 30)"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The analysis",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RecordingAnalysis"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/audit": {
+      "get": {
+        "summary": "The audit log (admin): every change, every read of a recording or of this log, every terminal connection and every refused token",
+        "operationId": "listAudit",
+        "tags": [
+          "audit"
+        ],
+        "parameters": [
+          {
+            "name": "user",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this actor's entries (a user id, or system)"
+          },
+          {
+            "name": "action",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only entries whose action contains this text"
+          },
+          {
+            "name": "target",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only entries about this target id"
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "At or after this time (ISO-8601)"
+          },
+          {
+            "name": "until",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "Before this time (ISO-8601)"
+          },
+          {
+            "name": "after",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "description": "Entries after this sequence (descending order: before it); pass nextAfter to read on"
+          },
+          {
+            "name": "order",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "enum": [
+                "asc",
+                "desc"
+              ]
+            },
+            "description": "asc (default, oldest first) or desc"
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "description": "1-1000, default 100"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of entries",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "items"
+                  ],
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/AuditEntry"
+                      }
+                    },
+                    "nextAfter": {
+                      "type": "integer",
+                      "nullable": true,
+                      "description": "The cursor for the next page; missing when this page was not full"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      }
+    },
+    "/api/v1/audit/verify": {
+      "get": {
+        "summary": "Check the whole audit chain (admin); the head is signed with the server's Ed25519 key",
+        "operationId": "verifyAudit",
+        "tags": [
+          "audit"
+        ],
+        "responses": {
+          "200": {
+            "description": "The result (valid is false when an entry was edited, removed or reordered)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "valid",
+                    "entries",
+                    "publicKey"
+                  ],
+                  "properties": {
+                    "valid": {
+                      "type": "boolean"
+                    },
+                    "entries": {
+                      "type": "integer"
+                    },
+                    "headSequence": {
+                      "type": "integer"
+                    },
+                    "headHash": {
+                      "type": "string"
+                    },
+                    "problem": {
+                      "type": "object",
+                      "properties": {
+                        "sequence": {
+                          "type": "integer"
+                        },
+                        "problem": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "headSignature": {
+                      "type": "string",
+                      "description": "Base64 Ed25519 signature of `berth-audit-v1 head <headSequence> <headHash>`"
+                    },
+                    "publicKey": {
+                      "type": "string",
+                      "description": "The same key as GET /api/v1/recordings/public-key"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      }
+    },
+    "/recordings": {
+      "get": {
+        "summary": "Recordings page (HTML, admin): filter, play, download, verify, delete",
+        "operationId": "recordingsPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/recordings/{id}": {
+      "get": {
+        "summary": "Recording player (HTML, xterm.js): play, pause, speed, seek, markers, idle compression, analysis, live follow",
+        "operationId": "playerPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Recording id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
           }
         }
       }

@@ -2,7 +2,7 @@ import BerthCore
 import Foundation
 import Hummingbird
 
-/// The browser pages (start page, terminal page) and their static assets. Pages carry no data:
+/// The browser pages (start page, terminal page, recordings list and player) and their static assets. Pages carry no data:
 /// their scripts call the API with the user's token.
 struct PageRoutes {
     let services: BerthServices
@@ -10,6 +10,7 @@ struct PageRoutes {
     /// Berth's own files, shipped in the binary's resource bundle.
     static let ownAssets: [String: String] = [
         "terminal.js": "text/javascript; charset=utf-8", "home.js": "text/javascript; charset=utf-8", "berth.css": "text/css; charset=utf-8",
+        "recordings.js": "text/javascript; charset=utf-8", "player.js": "text/javascript; charset=utf-8",
     ]
     /// xterm.js files fetched from a package registry by `make setup` into the assets folder.
     static let xtermAssets: [String: String] = [
@@ -26,6 +27,12 @@ struct PageRoutes {
         }
         table.on(.get, "/instances/:id/terminal") { _, _ in
             try Self.file(try Self.bundled("terminal.html"), type: "text/html; charset=utf-8")
+        }
+        table.on(.get, "/recordings") { _, _ in
+            try Self.file(try Self.bundled("recordings.html"), type: "text/html; charset=utf-8")
+        }
+        table.on(.get, "/recordings/:id") { _, _ in
+            try Self.file(try Self.bundled("player.html"), type: "text/html; charset=utf-8")
         }
         table.on(.get, "/assets/berth/:file") { _, context in
             let name = try context.parameters.require("file")

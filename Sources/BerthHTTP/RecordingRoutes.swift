@@ -56,7 +56,7 @@ struct RecordingRoutes {
             let record = try await recording(context)
             return try JSONResponse.make(services.recordings.verify(record))
         }
-        table.on(.get, "/api/v1/recordings/:id/cast") { _, context in
+        table.on(.get, "/api/v1/recordings/:id/cast") { request, context in
             let admin = try context.requireAdmin()
             let record = try await recording(context)
             guard let data = FileManager.default.contents(atPath: services.recordings.castURL(record).path) else {
@@ -66,8 +66,63 @@ struct RecordingRoutes {
             var headers = HTTPFields()
             headers[.contentType] = "application/x-asciicast"
             headers[.contentDisposition] = "attachment; filename=\"\(record.id).cast\""
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            headers[.acceptRanges] = "bytes"
+            headers[.cacheControl] = "no-store"
+            guard let range = request.headers[.range] else {
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            }
+            // A player following a live session asks for what was appended since its last read.
+            guard let start = Self.rangeStart(range) else {
+                throw BerthError.badRequest("invalid_range", "Only 'Range: bytes=N-' is supported.")
+            }
+            guard start < data.count else {
+                headers[.contentRange] = "bytes */\(data.count)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            headers[.contentRange] = "bytes \(start)-\(data.count - 1)/\(data.count)"
+            return Response(status: .partialContent, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data[start...])))
         }
+        table.on(.get, "/api/v1/recordings/:id/analysis") { request, context in
+            _ = try context.requireAdmin()
+            let record = try await recording(context)
+            let thresholds = try Self.thresholds(request.uri.queryParameters, defaults: services.configuration)
+            return try JSONResponse.make(try services.recordings.analyse(record, thresholds: thresholds))
+        }
+        table.on(.delete, "/api/v1/recordings/:id") { _, context in
+            _ = try context.requireAdmin()
+            let record = try await recording(context)
+            guard record.endedAt != nil else {
+                throw BerthError.conflict("recording_live", "Recording \(record.id) is still being written; stop its instance first.")
+            }
+            try await services.recordings.delete(record)
+            context.facts.detail = "instance \(record.instanceID), environment \(record.environment), owner \(record.owner.kind.rawValue) \(record.owner.id)"
+            return Response(status: .noContent)
+        }
+    }
+
+    /// N of `bytes=N-`, the only range form the live player sends.
+    static func rangeStart(_ header: String) -> Int? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("bytes="), trimmed.hasSuffix("-") else { return nil }
+        return Int(trimmed.dropFirst("bytes=".count).dropLast()).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// Analysis thresholds from `pasteChars` and `idleSeconds`, else the server's defaults.
+    static func thresholds(_ query: Parameters, defaults: BerthConfiguration) throws -> AnalysisThresholds {
+        var thresholds = AnalysisThresholds(pasteChars: defaults.analysisPasteCharacters, idleSeconds: Double(defaults.analysisIdleSeconds))
+        if let text = query.get("pasteChars") {
+            guard let count = Int(text), (2...100_000).contains(count) else {
+                throw BerthError.badRequest("invalid_threshold", "pasteChars must be a whole number from 2 to 100000.")
+            }
+            thresholds.pasteChars = count
+        }
+        if let text = query.get("idleSeconds") {
+            guard let seconds = Double(text), seconds >= 0.5, seconds <= 86400 else {
+                throw BerthError.badRequest("invalid_threshold", "idleSeconds must be a number of seconds from 0.5 to 86400.")
+            }
+            thresholds.idleSeconds = seconds
+        }
+        return thresholds
     }
 
     func recording(_ context: BerthRequestContext) async throws -> RecordingRecord {

@@ -43,6 +43,28 @@ public struct RecordingLibrary: Sendable {
         return report
     }
 
+    /// Removes a recording's files and its row. The caller writes the audit entry.
+    public func delete(_ record: RecordingRecord) async throws {
+        let cast = castURL(record)
+        for file in [cast, RecordingChain.chainURL(for: cast)] where FileManager.default.fileExists(atPath: file.path) {
+            do {
+                try FileManager.default.removeItem(at: file)
+            } catch {
+                throw BerthError.internal("recording_delete_failed", "Cannot remove \(file.lastPathComponent): \(error.localizedDescription)")
+            }
+        }
+        _ = try await store.deleteRecording(id: record.id)
+        logger.info("recording deleted", metadata: ["recording.id": "\(record.id)", "instance.id": "\(record.instanceID)"])
+    }
+
+    /// The analysis of a recording with `thresholds`.
+    public func analyse(_ record: RecordingRecord, thresholds: AnalysisThresholds) throws -> RecordingAnalysis {
+        guard let data = FileManager.default.contents(atPath: castURL(record).path) else {
+            throw BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
+        }
+        return RecordingAnalysis.analyse(cast: data, thresholds: thresholds, recordingId: record.id)
+    }
+
     /// Starts recording a new terminal of `instance`, or nil when its environment records nothing
     /// or the files cannot be made (which is logged; the terminal still works).
     func start(instance: Instance, environment: EnvironmentSpec?, terminal: String, size: TerminalSize) async -> (any TerminalObserver)? {
@@ -58,7 +80,7 @@ public struct RecordingLibrary: Sendable {
         let cast = dataDirectory.appendingPathComponent(path)
         let header = RecordingHeader(
             width: size.cols, height: size.rows, title: "\(instance.environment) \(instance.id) \(terminal)",
-            env: ["TERM": "xterm-256color", "SHELL": environment?.berth.terminal.command.first ?? "/bin/sh", "BERTH_RECORDING": id]
+            env: ["TERM": "xterm-256color", "SHELL": environment?.berth.terminal.command.first ?? "/bin/sh", "BERTH_RECORDING": id, "BERTH_RECORDING_MODE": mode.rawValue]
         )
         do {
             let writer = try RecordingWriter(

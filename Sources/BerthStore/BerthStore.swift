@@ -84,6 +84,15 @@ public protocol BerthStore: Sendable {
     func recording(id: String) async throws -> RecordingRecord?
     /// Recordings matching `query`, newest first.
     func recordings(_ query: RecordingQuery) async throws -> [RecordingRecord]
+    /// Forgets a recording (its files are the caller's to remove). False when it did not exist.
+    func deleteRecording(id: String) async throws -> Bool
+
+    /// Appends an already sealed audit entry; fails with `audit_conflict` when its sequence is taken.
+    func appendAudit(_ entry: AuditEntry) async throws
+    /// The entry with the largest sequence.
+    func lastAuditEntry() async throws -> AuditEntry?
+    /// Entries matching `query`.
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
 
     /// Releases the store's connections.
     func close() async throws

@@ -57,5 +57,16 @@ enum SQLiteMigrations {
             "CREATE INDEX recordings_owner ON recordings(owner_kind, owner_id, started_at)",
             "CREATE INDEX recordings_environment ON recordings(environment, started_at)",
         ]),
+        Migration(name: "0003_audit", statements: [
+            """
+            CREATE TABLE audit_log (
+                sequence INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor_id TEXT, actor_name TEXT, actor_role TEXT,
+                client_ip TEXT, user_agent TEXT, action TEXT NOT NULL, target TEXT, status INTEGER NOT NULL,
+                result TEXT NOT NULL, detail TEXT, previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_actor ON audit_log(actor_id, sequence)",
+            "CREATE INDEX audit_target ON audit_log(target, sequence)",
+            "CREATE INDEX audit_time ON audit_log(time_ms)",
+        ]),
     ]
 }

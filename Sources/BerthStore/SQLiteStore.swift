@@ -246,8 +246,51 @@ public actor SQLiteStore: BerthStore {
         filter.equals("instance_id", query.instanceID)
         filter.owner(query.owner)
         filter.equals("environment", query.environment)
+        if let endedBefore = query.endedBefore { filter.add("ended_at IS NOT NULL AND ended_at < ?", [.float(endedBefore.timeIntervalSince1970)]) }
         let binds = filter.binds + [.integer(max(1, query.limit))]
         return try await run("SELECT * FROM recordings \(filter.whereClause) ORDER BY started_at DESC, id LIMIT ?", binds).compactMap(Self.recording)
+    }
+
+    public func deleteRecording(id: String) async throws -> Bool {
+        try await run("DELETE FROM recordings WHERE id = ? RETURNING id", [.text(id)]).isEmpty == false
+    }
+
+    // MARK: Audit log
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await insert(
+            """
+            INSERT INTO audit_log (sequence, time_ms, actor_id, actor_name, actor_role, client_ip, user_agent, action, target,
+                status, result, detail, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(Int(entry.sequence)), .integer(Int(entry.timeMilliseconds)), Self.optional(entry.actorID),
+                Self.optional(entry.actorName), Self.optional(entry.actorRole), Self.optional(entry.clientIP),
+                Self.optional(entry.userAgent), .text(entry.action), Self.optional(entry.target), .integer(entry.status),
+                .text(entry.result), Self.optional(entry.detail), .text(entry.previousHash), .text(entry.hash),
+            ],
+            conflict: BerthError.conflict("audit_conflict", "Audit entry \(entry.sequence) already exists; another writer appended first.")
+        )
+    }
+
+    public func lastAuditEntry() async throws -> AuditEntry? {
+        try await run("SELECT * FROM audit_log ORDER BY sequence DESC LIMIT 1").first.flatMap(Self.auditEntry)
+    }
+
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] {
+        var filter = SQLFilter()
+        filter.equals("actor_id", query.actorID)
+        filter.equals("target", query.target)
+        if let action = query.action { filter.add("instr(action, ?) > 0", [.text(action)]) }
+        if let since = query.since { filter.add("time_ms >= ?", [.integer(Int(since.timeIntervalSince1970 * 1000))]) }
+        if let until = query.until { filter.add("time_ms < ?", [.integer(Int(until.timeIntervalSince1970 * 1000))]) }
+        if let after = query.afterSequence {
+            filter.add(query.newestFirst ? "sequence < ?" : "sequence > ?", [.integer(Int(after))])
+        }
+        let order = query.newestFirst ? "DESC" : "ASC"
+        let binds = filter.binds + [.integer(max(1, query.limit))]
+        return try await run("SELECT * FROM audit_log \(filter.whereClause) ORDER BY sequence \(order) LIMIT ?", binds).compactMap(Self.auditEntry)
     }
 
     public func close() async throws {
@@ -312,6 +355,23 @@ public actor SQLiteStore: BerthStore {
         guard let id = row.column("id")?.string, let name = row.column("name")?.string, let created = row.column("created_at")?.double
         else { return nil }
         return Team(id: id, name: name, createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    private static func auditEntry(_ row: SQLiteRow) -> AuditEntry? {
+        guard let sequence = row.column("sequence")?.integer, let time = row.column("time_ms")?.integer,
+              let action = row.column("action")?.string, let status = row.column("status")?.integer,
+              let result = row.column("result")?.string, let previous = row.column("previous_hash")?.string,
+              let hash = row.column("hash")?.string
+        else { return nil }
+        var entry = AuditEntry(
+            time: Date(), actorID: row.column("actor_id")?.string, actorName: row.column("actor_name")?.string,
+            actorRole: row.column("actor_role")?.string, clientIP: row.column("client_ip")?.string,
+            userAgent: row.column("user_agent")?.string, action: action, target: row.column("target")?.string, status: status,
+            result: result, detail: row.column("detail")?.string, previousHash: previous, hash: hash
+        )
+        entry.sequence = Int64(sequence)
+        entry.timeMilliseconds = Int64(time)
+        return entry
     }
 
     private static func recording(_ row: SQLiteRow) -> RecordingRecord? {

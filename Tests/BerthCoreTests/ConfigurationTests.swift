@@ -53,7 +53,8 @@ struct ConfigurationTests {
             "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5",
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
             "BERTH_ALLOWED_ORIGINS": "https://ctf.example.org, http://localhost:8080", "BERTH_ASSETS_DIR": "/assets",
-            "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096",
+            "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096", "BERTH_RECORDING_RETENTION": "30d",
+            "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m",
             "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
@@ -77,6 +78,9 @@ struct ConfigurationTests {
         #expect(config.assetsDirectory == "/assets")
         #expect(config.reconnectWindowSeconds == 120)
         #expect(config.terminalInputRate == 4096)
+        #expect(config.recordingRetentionDays == 30)
+        #expect(config.analysisPasteCharacters == 40)
+        #expect(config.analysisIdleSeconds == 60)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -130,5 +134,24 @@ struct ConfigurationTests {
             try BerthConfiguration.resolve(flags: ["adminToken": "hunter2"], environment: [:], configFileYAML: nil)
         }
         #expect(!error.message.contains("hunter2"))
+    }
+
+    @Test("recording retention and analysis thresholds refuse nonsense with the setting's name", arguments: [
+        ("BERTH_RECORDING_RETENTION", "-1"), ("BERTH_RECORDING_RETENTION", "forever"), ("BERTH_ANALYSIS_PASTE_CHARS", "1"),
+        ("BERTH_ANALYSIS_IDLE", "0"),
+    ])
+    func retentionAndAnalysisValidation(variable: String, value: String) {
+        #expect {
+            try BerthConfiguration.resolve(flags: [:], environment: [variable: value], configFileYAML: nil)
+        } throws: { error in
+            (error as? BerthError)?.code == "invalid_config" && (error as? BerthError)?.message.contains(variable) == true
+        }
+    }
+
+    @Test("retention 0 keeps recordings forever; the default is 90 days")
+    func retentionDefaults() throws {
+        #expect(BerthConfiguration().recordingRetentionDays == 90)
+        let forever = try BerthConfiguration.resolve(flags: [:], environment: ["BERTH_RECORDING_RETENTION": "0"], configFileYAML: nil)
+        #expect(forever.recordingRetentionDays == 0)
     }
 }

@@ -3,6 +3,7 @@ import BerthEngine
 import BerthStore
 import BerthTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// Opens a store on a file in a fresh temporary directory and closes it afterwards.
@@ -298,6 +299,57 @@ struct SQLiteStoreTests {
                 try await group.waitForAll()
             }
             #expect(try await store.events(instanceID: nil, limit: 1000).count == 50)
+        }
+    }
+
+    @Test("the audit log keeps every field, filters, pages both ways, and refuses a taken sequence")
+    func auditLog() async throws {
+        try await withStore { store, _ in
+            let log = AuditLog(store: store, logger: Logger(label: "test"))
+            for index in 0..<6 {
+                await log.append(AuditEntry(
+                    time: epoch.addingTimeInterval(Double(index)), actorID: index.isMultiple(of: 2) ? "usr_even" : "usr_odd",
+                    actorName: "name", actorRole: "player", clientIP: "10.0.0.\(index)", userAgent: "ua", action: index == 5 ? "DELETE /x" : "POST /x",
+                    target: "inst_\(index % 3)", status: 200 + index, result: "ok", detail: index == 0 ? nil : "d\(index)"
+                ))
+            }
+            let all = try await store.auditEntries(AuditQuery(limit: 100))
+            #expect(all.map(\.sequence) == [1, 2, 3, 4, 5, 6])
+            #expect(all[0].detail == nil)
+            #expect(all[1].clientIP == "10.0.0.1")
+            #expect(all[3].time == epoch.addingTimeInterval(3))
+            #expect(AuditChain.firstProblem(in: all) == nil)
+            #expect(try await store.lastAuditEntry()?.sequence == 6)
+            #expect(try await store.auditEntries(AuditQuery(actorID: "usr_odd")).map(\.sequence) == [2, 4, 6])
+            #expect(try await store.auditEntries(AuditQuery(action: "DELETE")).map(\.sequence) == [6])
+            #expect(try await store.auditEntries(AuditQuery(target: "inst_1")).map(\.sequence) == [2, 5])
+            #expect(try await store.auditEntries(AuditQuery(since: epoch.addingTimeInterval(2), until: epoch.addingTimeInterval(4))).map(\.sequence) == [3, 4])
+            #expect(try await store.auditEntries(AuditQuery(afterSequence: 4)).map(\.sequence) == [5, 6])
+            #expect(try await store.auditEntries(AuditQuery(afterSequence: 4, newestFirst: true, limit: 2)).map(\.sequence) == [3, 2])
+            #expect(try await log.verify(pageSize: 4).valid)
+
+            var duplicate = all[5]
+            duplicate.detail = "second writer"
+            await #expect(throws: BerthError.self) { try await store.appendAudit(duplicate) }
+        }
+    }
+
+    @Test("recordings can be deleted, and found by when they ended")
+    func recordingDeletion() async throws {
+        try await withStore { store, _ in
+            let owner = Owner(kind: .user, id: "usr_a")
+            for (id, ended) in [("rec_a", epoch), ("rec_b", epoch.addingTimeInterval(100)), ("rec_live", nil)] as [(String, Date?)] {
+                try await store.insertRecording(RecordingRecord(
+                    id: id, instanceID: "inst_1", environment: "e", owner: owner, terminal: "main", path: "recordings/\(id).cast",
+                    startedAt: epoch.addingTimeInterval(-10), endedAt: ended
+                ))
+            }
+            #expect(try await store.recordings(RecordingQuery(endedBefore: epoch.addingTimeInterval(50))).map(\.id) == ["rec_a"])
+            #expect(try await store.recordings(RecordingQuery(endedBefore: epoch.addingTimeInterval(500))).count == 2)
+            #expect(try await store.deleteRecording(id: "rec_a"))
+            #expect(try await store.deleteRecording(id: "rec_a") == false)
+            #expect(try await store.recording(id: "rec_a") == nil)
+            #expect(try await store.recordings(RecordingQuery()).map(\.id).sorted() == ["rec_b", "rec_live"])
         }
     }
 }

@@ -1,0 +1,87 @@
+import BerthCore
+import BerthEngine
+import Hummingbird
+import NIOConcurrencyHelpers
+
+/// What inner middleware and routes learn about a request for the audit log and the request log:
+/// who the caller is, the error code, and the target when the route knows it better than the path.
+///
+/// Request contexts are values that middleware copies, so this shared box carries the facts back
+/// out to ``AuditMiddleware`` and ``ErrorMiddleware``.
+public final class RequestFacts: Sendable {
+    struct State {
+        var caller: User?
+        var errorCode: String?
+        var target: String?
+        var detail: String?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Creates an empty box.
+    public init() {}
+
+    /// The authenticated caller.
+    public var caller: User? {
+        get { state.withLockedValue { $0.caller } }
+        set { state.withLockedValue { $0.caller = newValue } }
+    }
+
+    /// The stable code of the error the request ended with.
+    public var errorCode: String? {
+        get { state.withLockedValue { $0.errorCode } }
+        set { state.withLockedValue { $0.errorCode = newValue } }
+    }
+
+    /// The object acted on, when the path does not name it (a created instance, for example).
+    public var target: String? {
+        get { state.withLockedValue { $0.target } }
+        set { state.withLockedValue { $0.target = newValue } }
+    }
+
+    /// Free text for the audit entry.
+    public var detail: String? {
+        get { state.withLockedValue { $0.detail } }
+        set { state.withLockedValue { $0.detail = newValue } }
+    }
+}
+
+/// Writes an audit entry for every API action: each request that changes something (any method
+/// but GET and HEAD), each read of a recording's contents or of the audit log, each terminal
+/// connection, and each refused token. Reads of lists and states are not actions and are not logged.
+///
+/// The entry is stored before the response leaves, so an action the client saw succeed is in the log.
+public struct AuditMiddleware: RouterMiddleware {
+    /// The request context.
+    public typealias Context = BerthRequestContext
+
+    let log: AuditLog
+
+    /// Creates the middleware over `log`.
+    public init(log: AuditLog) {
+        self.log = log
+    }
+
+    /// GET routes that read something sensitive, as Hummingbird names matched routes.
+    static let auditedReads: Set<String> = [
+        "/api/v1/recordings/{id}/cast", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/instances/{id}/terminal",
+    ]
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        let route = context.endpointPath
+        let isRead = request.method == .get || request.method == .head
+        let audited = !isRead || route.map(Self.auditedReads.contains) == true || response.status.code == 401
+        guard audited, request.uri.path.hasPrefix("/api/") else { return response }
+        let caller = context.facts.caller
+        let status = response.status.code
+        let action = "\(request.method.rawValue) \(route ?? String(request.uri.path.prefix(200)))"
+        let target = context.facts.target ?? context.parameters.get("id")
+        await log.append(AuditEntry(
+            time: .now, actorID: caller?.id, actorName: caller?.name, actorRole: caller?.role.rawValue, clientIP: context.clientIP,
+            userAgent: request.headers[.userAgent], action: action, target: target, status: status,
+            result: status < 400 ? "ok" : (context.facts.errorCode ?? "http_\(status)"), detail: context.facts.detail
+        ))
+        return response
+    }
+}
