@@ -12,7 +12,7 @@ public struct EnvironmentParser: Sendable {
     ]
     static let berthFields: Set<String> = [
         "terminal", "command", "ports", "resources", "network", "lifetime", "readOnlyRoot", "writable",
-        "tmpfsSize", "capabilities", "privileged", "recording",
+        "tmpfsSize", "capabilities", "privileged", "recording", "flag",
     ]
 
     /// Creates a parser.
@@ -69,6 +69,13 @@ public struct EnvironmentParser: Sendable {
             } else {
                 reader.error("berth", "must be a mapping")
             }
+        }
+        spec.flags = readFlags(root["flags"], reader: &reader)
+        spec.hints = readHints(root["hints"], reader: &reader)
+        spec.scoring = readScoring(root, type: spec.type, value: spec.value, reader: &reader)
+        if let flag = spec.berth.flag, spec.berth.readOnlyRoot, !spec.berth.writable.contains(where: { flag.path.hasPrefix($0 + "/") }) {
+            // The flag is written by the terminal's user after start: it must land somewhere writable.
+            reader.error("berth.flag.path", "'\(flag.path)' is on the read-only root; put it under one of berth.writable (\(spec.berth.writable.joined(separator: ", ")))")
         }
         spec.warnings = reader.problems.filter { $0.severity == .warning }
         let failed = reader.problems.contains { $0.severity == .error }
@@ -152,7 +159,10 @@ public struct EnvironmentParser: Sendable {
             }
         }
         if let lifetime = reader.mapping(block, "lifetime", path: "berth.lifetime") {
-            if let ttl = reader.duration(lifetime, "ttl", path: "berth.lifetime.ttl") { settings.lifetime.ttlSeconds = ttl }
+            if let ttl = reader.duration(lifetime, "ttl", path: "berth.lifetime.ttl") {
+                settings.lifetime.ttlSeconds = ttl
+                settings.lifetime.ttlDeclared = true
+            }
             if let renewals = reader.integer(lifetime, "renewals", path: "berth.lifetime.renewals", range: 0...1000) {
                 settings.lifetime.renewals = renewals
             }
@@ -195,11 +205,101 @@ public struct EnvironmentParser: Sendable {
                 reader.error("berth.recording", "'\(recording)' must be off, output or input-output")
             }
         }
+        if let flag = reader.mapping(block, "flag", path: "berth.flag") {
+            if let path = reader.absolutePath(flag, "path", path: "berth.flag.path") {
+                var spec = DynamicFlagSpec(path: path)
+                if let prefix = reader.string(flag, "prefix", path: "berth.flag.prefix") { spec.prefix = prefix }
+                if let suffix = reader.string(flag, "suffix", path: "berth.flag.suffix") { spec.suffix = suffix }
+                settings.flag = spec
+            } else if flag["path"] == nil {
+                reader.error("berth.flag.path", "required: where the instance's flag file is written, e.g. /home/player/flag.txt")
+            }
+            for key in flag.keys.sorted() where !["path", "prefix", "suffix"].contains(key) {
+                reader.warning("berth.flag.\(key)", "unknown field, kept but not used")
+            }
+        }
         if let privileged = reader.boolean(block, "privileged", path: "berth.privileged") {
             settings.privileged = privileged
             if privileged { reader.warning("berth.privileged", "instances run privileged: they can reach the host kernel") }
         }
         return settings
+    }
+
+    /// ctfcli flags: plain strings, or `{type: static|regex, content, data: case_insensitive}`.
+    private func readFlags(_ value: Any?, reader: inout FieldReader) -> [FlagSpec] {
+        guard let value, !(value is NSNull) else { return [] }
+        guard let list = value as? [Any] else {
+            reader.error("flags", "must be a list of flags")
+            return []
+        }
+        var flags: [FlagSpec] = []
+        for (index, item) in list.enumerated() {
+            let path = "flags[\(index)]"
+            if let text = item as? String {
+                flags.append(FlagSpec(kind: .static, content: text))
+                continue
+            }
+            guard let entry = item as? [String: Any], let content = reader.string(entry, "content", path: "\(path).content") else {
+                reader.error(path, "must be a flag's text or {type, content, data}")
+                continue
+            }
+            let kindText = reader.string(entry, "type", path: "\(path).type") ?? "static"
+            guard let kind = FlagSpec.Kind(rawValue: kindText) else {
+                reader.error("\(path).type", "'\(kindText)' must be static or regex")
+                continue
+            }
+            let data = reader.string(entry, "data", path: "\(path).data") ?? ""
+            if !["", "case_insensitive", "case_sensitive"].contains(data) {
+                reader.error("\(path).data", "'\(data)' must be case_insensitive or case_sensitive")
+            }
+            if kind == .regex, (try? NSRegularExpression(pattern: content)) == nil {
+                reader.error("\(path).content", "'\(content)' is not a valid regular expression")
+                continue
+            }
+            flags.append(FlagSpec(kind: kind, content: content, caseInsensitive: data == "case_insensitive"))
+        }
+        return flags
+    }
+
+    /// ctfcli hints: plain strings (free) or `{content, cost}`.
+    private func readHints(_ value: Any?, reader: inout FieldReader) -> [HintSpec] {
+        guard let value, !(value is NSNull) else { return [] }
+        guard let list = value as? [Any] else {
+            reader.error("hints", "must be a list of hints")
+            return []
+        }
+        var hints: [HintSpec] = []
+        for (index, item) in list.enumerated() {
+            let path = "hints[\(index)]"
+            if let text = item as? String {
+                hints.append(HintSpec(content: text))
+            } else if let entry = item as? [String: Any], let content = reader.string(entry, "content", path: "\(path).content") {
+                hints.append(HintSpec(content: content, cost: reader.integer(entry, "cost", path: "\(path).cost", range: 0...1_000_000) ?? 0))
+            } else {
+                reader.error(path, "must be a hint's text or {content, cost}")
+            }
+        }
+        return hints
+    }
+
+    /// `value`, or for `type: dynamic` ctfcli's `extra: {initial, decay, minimum, function}`.
+    private func readScoring(_ root: [String: Any], type: String, value: Int?, reader: inout FieldReader) -> ScoringSpec {
+        guard type == "dynamic" else { return .fixed(value: value ?? 0) }
+        let extra = reader.mapping(root, "extra", path: "extra") ?? [:]
+        let initial = reader.integer(extra, "initial", path: "extra.initial", range: 0...1_000_000) ?? value
+        let decay = reader.integer(extra, "decay", path: "extra.decay", range: 1...1_000_000)
+        let minimum = reader.integer(extra, "minimum", path: "extra.minimum", range: 0...1_000_000)
+        guard let initial, let decay, let minimum else {
+            reader.error("extra", "type: dynamic needs extra: {initial, decay, minimum} (initial may come from value)")
+            return .fixed(value: value ?? 0)
+        }
+        if minimum > initial { reader.error("extra.minimum", "must not be above initial (\(initial))") }
+        let functionText = reader.string(extra, "function", path: "extra.function") ?? "logarithmic"
+        guard let function = ScoringSpec.DecayFunction(rawValue: functionText) else {
+            reader.error("extra.function", "'\(functionText)' must be logarithmic or linear")
+            return .fixed(value: value ?? 0)
+        }
+        return .dynamic(initial: initial, decay: decay, minimum: minimum, function: function)
     }
 
     private func readPorts(_ value: Any, reader: inout FieldReader) -> [PortSpec] {

@@ -90,6 +90,8 @@ public struct LifetimeSpec: Codable, Sendable, Equatable {
     public var maxLifetimeSeconds: Int
     /// Seconds without a connected terminal after which the instance stops, nil to never stop for idleness.
     public var idleSeconds: Int?
+    /// Whether `ttl` was written in the file; when not, the server's default TTL setting applies.
+    public var ttlDeclared = false
 
     /// Creates a lifetime policy.
     public init(ttlSeconds: Int = 1800, renewals: Int = 3, maxLifetimeSeconds: Int = 7200, idleSeconds: Int? = nil) {
@@ -126,6 +128,8 @@ public struct BerthSettings: Codable, Sendable, Equatable {
     public var privileged: Bool
     /// What terminal recordings capture (default: input and output).
     public var recording: RecordingPolicy = .inputOutput
+    /// A flag made for each instance and written into its container at start (`berth.flag`).
+    public var flag: DynamicFlagSpec?
 
     /// Capabilities an environment may add back. Anything that reaches the host kernel or other
     /// containers (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, …) requires `privileged: true` instead.
@@ -211,6 +215,15 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
     public var berth: BerthSettings
     /// Unknown fields and other non-fatal findings.
     public var warnings: [ValidationProblem]
+    /// Accepted answers (ctfcli `flags:`); with `berth.flag`, each instance's own flag is accepted too.
+    public var flags: [FlagSpec] = []
+    /// Hints and their costs (ctfcli `hints:`).
+    public var hints: [HintSpec] = []
+    /// Points per solve (ctfcli `value`, or `type: dynamic` with `extra: {initial, decay, minimum}`).
+    public var scoring: ScoringSpec = .fixed(value: 0)
+
+    /// Whether a submission can solve it: it has flags or a per-instance flag.
+    public var isSolvable: Bool { !flags.isEmpty || berth.flag != nil }
 
     /// Creates an environment value.
     public init(

@@ -16,6 +16,22 @@ public struct LifecyclePolicy: Sendable {
     public var portRange: ClosedRange<Int>
     /// Host name endpoints show.
     public var endpointHost: String
+    /// Environments players may not start.
+    public var disabledEnvironments: Set<String> = []
+    /// The TTL of environments that do not declare one, nil for their own default.
+    public var defaultTTLSeconds: Int?
+    /// The most renewals any instance gets, nil for no cap beyond the environment's.
+    public var renewalCap: Int?
+
+    /// The TTL an instance of an environment with `lifetime` gets.
+    public func ttlSeconds(_ lifetime: LifetimeSpec) -> Int {
+        lifetime.ttlDeclared ? lifetime.ttlSeconds : (defaultTTLSeconds ?? lifetime.ttlSeconds)
+    }
+
+    /// The renewals an instance of an environment with `lifetime` gets.
+    public func renewals(_ lifetime: LifetimeSpec) -> Int {
+        min(lifetime.renewals, renewalCap ?? Int.max)
+    }
 
     /// Creates a policy.
     public init(assignment: AssignmentMode, ownerCap: Int, globalCap: Int, portRange: ClosedRange<Int>, endpointHost: String) {
@@ -51,7 +67,8 @@ public actor InstanceLifecycle {
     private let store: any BerthStore
     private let runtime: any InstanceRuntime
     private let catalog: EnvironmentCatalog
-    private let policy: LifecyclePolicy
+    private var policy: LifecyclePolicy
+    private var flagSecret: FlagSecret?
     private let logger: Logger
     private let clock: @Sendable () -> Date
 
@@ -71,6 +88,20 @@ public actor InstanceLifecycle {
         self.logger = logger
         self.clock = clock
         self.portCursor = policy.portRange.lowerBound
+    }
+
+    /// Applies new settings; instances already running keep their expiry and renewals.
+    public func updatePolicy(_ newPolicy: LifecyclePolicy) {
+        policy = newPolicy
+        if !policy.portRange.contains(portCursor) { portCursor = policy.portRange.lowerBound }
+    }
+
+    /// The policy in force.
+    public var currentPolicy: LifecyclePolicy { policy }
+
+    /// Uses `secret` to write each instance's own flag into environments with `berth.flag`.
+    public func useFlagSecret(_ secret: FlagSecret) {
+        flagSecret = secret
     }
 
     // MARK: - Queries
@@ -121,6 +152,9 @@ public actor InstanceLifecycle {
         guard let environment = await catalog.environment(slug) else {
             throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'; GET /api/v1/environments lists them.")
         }
+        if policy.disabledEnvironments.contains(slug) && user.role != .admin {
+            throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
+        }
         let owner = try await owner(for: user)
         // From here to `active[...] = ` there is no suspension point, so caps hold under concurrency.
         if policy.assignment != .unlimited,
@@ -139,8 +173,8 @@ public actor InstanceLifecycle {
         let maxExpiry = now.addingTimeInterval(TimeInterval(lifetime.maxLifetimeSeconds))
         var instance = Instance(
             id: Identifier.make("inst"), environment: slug, owner: owner, requestedBy: user.id, state: .requested,
-            createdAt: now, updatedAt: now, expiresAt: min(now.addingTimeInterval(TimeInterval(lifetime.ttlSeconds)), maxExpiry),
-            maxExpiresAt: maxExpiry, renewalsLeft: lifetime.renewals
+            createdAt: now, updatedAt: now, expiresAt: min(now.addingTimeInterval(TimeInterval(policy.ttlSeconds(lifetime))), maxExpiry),
+            maxExpiresAt: maxExpiry, renewalsLeft: policy.renewals(lifetime)
         )
         active[instance.id] = instance
         busy.insert(instance.id)
@@ -167,7 +201,7 @@ public actor InstanceLifecycle {
         }
         guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
         let now = clock()
-        let extended = min(now.addingTimeInterval(TimeInterval(environment.berth.lifetime.ttlSeconds)), instance.maxExpiresAt)
+        let extended = min(now.addingTimeInterval(TimeInterval(policy.ttlSeconds(environment.berth.lifetime))), instance.maxExpiresAt)
         guard extended > instance.expiresAt else {
             throw BerthError.conflict("max_lifetime_reached", "Instance \(id) already runs until its maximum lifetime, \(Self.iso(instance.maxExpiresAt)).")
         }
@@ -319,6 +353,17 @@ public actor InstanceLifecycle {
             active[instance.id] = instance
             do {
                 let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: ports)
+                if let flag = environment.berth.flag, let secret = flagSecret {
+                    do {
+                        try await runtime.writeFile(
+                            containerID: placement.containerID, path: flag.path,
+                            contents: flag.flag(instanceID: instance.id, secret: secret), user: environment.berth.terminal.user
+                        )
+                    } catch {
+                        try? await runtime.destroy(containerID: placement.containerID, networkID: placement.networkID)
+                        throw error
+                    }
+                }
                 instance.containerID = placement.containerID
                 instance.networkID = placement.networkID
                 instance.state = .running

@@ -38,6 +38,9 @@ public protocol InstanceRuntime: Sendable {
     func ping() async throws
     /// Creates and starts a hardened container (and its network) for `instance`.
     func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement
+    /// Writes `contents` and a newline to `path` in a running container as `user` (mode 0600),
+    /// creating its folder. Used for per-instance flags, which must never be environment variables.
+    func writeFile(containerID: String, path: String, contents: String, user: String?) async throws
     /// Removes the container and network, ignoring ones already gone.
     func destroy(containerID: String?, networkID: String?) async throws
     /// Every container carrying the `berth.instance` label.
@@ -115,6 +118,23 @@ public struct DockerRuntime: InstanceRuntime {
                 throw LaunchFailure.portTaken(error.message)
             }
             throw LaunchFailure.engine(error)
+        }
+    }
+
+    public func writeFile(containerID: String, path: String, contents: String, user: String?) async throws {
+        // The values travel as arguments, not in the script, so nothing in them is interpreted.
+        let script = #"umask 077 && mkdir -p "${1%/*}" && printf '%s\n' "$2" > "$1""#
+        let result: ExecResult
+        do {
+            result = try await docker.exec(containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user)
+        } catch let error as DockerError {
+            throw LaunchFailure.engine(error)
+        }
+        guard result.exitCode == 0 else {
+            throw BerthError.internal(
+                "flag_write_failed",
+                "The instance's flag could not be written to \(path) (exit \(result.exitCode)): \(result.stderr.prefix(300)). The image needs /bin/sh, and the path must be writable by the terminal's user."
+            )
         }
     }
 

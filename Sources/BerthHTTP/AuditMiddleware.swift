@@ -72,7 +72,10 @@ public struct AuditMiddleware: RouterMiddleware {
         let route = context.endpointPath
         let isRead = request.method == .get || request.method == .head
         let audited = !isRead || route.map(Self.auditedReads.contains) == true || response.status.code == 401
-        guard audited, request.uri.path.hasPrefix("/api/") else { return response }
+        // A player following a live recording re-reads it every second with a Range header;
+        // the first, whole read is the one logged.
+        let followUp = route == "/api/v1/recordings/{id}/cast" && request.headers[.range] != nil
+        guard audited, !followUp, request.uri.path.hasPrefix("/api/") else { return response }
         let caller = context.facts.caller
         let status = response.status.code
         let action = "\(request.method.rawValue) \(route ?? String(request.uri.path.prefix(200)))"

@@ -62,7 +62,9 @@ struct RecordingRoutes {
             guard let data = FileManager.default.contents(atPath: services.recordings.castURL(record).path) else {
                 throw BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
             }
-            context.logger.info("recording downloaded", metadata: ["recording.id": "\(record.id)", "user.id": "\(admin.id)", "client.ip": "\(context.clientIP)"])
+            if request.headers[.range] == nil {
+                context.logger.info("recording downloaded", metadata: ["recording.id": "\(record.id)", "user.id": "\(admin.id)", "client.ip": "\(context.clientIP)"])
+            }
             var headers = HTTPFields()
             headers[.contentType] = "application/x-asciicast"
             headers[.contentDisposition] = "attachment; filename=\"\(record.id).cast\""

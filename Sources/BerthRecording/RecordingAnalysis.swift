@@ -135,7 +135,7 @@ extension RecordingAnalysis {
     }
 
     static func analyse(events: [Event], headerMode: String?, thresholds: AnalysisThresholds, recordingId: String?, skipped: Int) -> RecordingAnalysis {
-        let inputs = events.filter { $0.code == "i" }
+        let inputs = events.filter { $0.code == "i" && !isTerminalReply($0.data) }
         let activity = events.filter { $0.code != "m" }
         let idle = idlePeriods(activity, threshold: thresholds.idleSeconds)
         let duration = events.last?.time ?? 0
@@ -230,6 +230,17 @@ extension RecordingAnalysis {
         return (pastes.sorted { $0.time < $1.time }, members.union(burst))
     }
 
+    /// Final characters of escape sequences a terminal sends by itself: cursor position (`R`),
+    /// device attributes (`c`) and focus in or out (`I`, `O`).
+    static let terminalReplyFinals: Set<Unicode.Scalar> = ["R", "c", "I", "O"]
+
+    /// Whether an input event is only a terminal's reply, not something typed.
+    static func isTerminalReply(_ data: String) -> Bool {
+        let scalars = Array(data.unicodeScalars)
+        guard scalars.count >= 3, scalars[0] == "\u{1B}", scalars[1] == "[", let last = scalars.last else { return false }
+        return terminalReplyFinals.contains(last) && scalars[2..<(scalars.count - 1)].allSatisfy { ("0"..."9").contains($0) || $0 == ";" || $0 == "?" }
+    }
+
     /// Lines entered, rebuilt from keystrokes.
     static func commands(from inputs: [Event]) -> [Command] {
         var commands: [Command] = []
@@ -263,13 +274,16 @@ extension RecordingAnalysis {
                     while line.last == " " { line.removeLast() }
                     while let last = line.last, last != " " { line.removeLast() }
                 case 0x1B:
-                    // An escape sequence (arrows, history, function keys): skip it; the line may now differ.
-                    approximate = true
+                    // An escape sequence: arrows, history and function keys may change the line;
+                    // the terminal's own replies (cursor position, attributes, focus) do not.
+                    var final: Unicode.Scalar?
                     if index < scalars.count, scalars[index] == "[" || scalars[index] == "O" {
                         index += 1
                         while index < scalars.count, !(0x40...0x7E).contains(scalars[index].value) { index += 1 }
+                        if index < scalars.count { final = scalars[index] }
                         index += 1
                     }
+                    if !(final.map(Self.terminalReplyFinals.contains) ?? false) { approximate = true }
                 case 0x09:
                     approximate = true
                 case 0..<0x20:

@@ -94,6 +94,53 @@ public protocol BerthStore: Sendable {
     /// Entries matching `query`.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
 
+    /// Sets (or with nil, removes) a user's bcrypt password hash.
+    func setPasswordHash(userID: String, hash: String?) async throws
+    /// A user's bcrypt password hash, nil when they have no password.
+    func passwordHash(userID: String) async throws -> String?
+    /// Changes a user's role.
+    func setRole(userID: String, role: Role) async throws
+    /// The user linked to this GitHub account id.
+    func user(githubID: String) async throws -> User?
+    /// Links a user to a GitHub account id.
+    func setGitHubID(userID: String, githubID: String) async throws
+
+    /// Stores a new session.
+    func createSession(_ session: SessionRecord) async throws
+    /// The live session with this secret hash and its user (expired sessions are not returned).
+    func session(secretHash: String, now: Date) async throws -> (SessionRecord, User)?
+    /// Ends a session.
+    func deleteSession(secretHash: String) async throws
+    /// Ends every session of a user.
+    func deleteSessions(userID: String) async throws
+
+    /// Sets a team's invite code.
+    func setInviteCode(teamID: String, code: String) async throws
+    /// The team with this invite code.
+    func team(inviteCode: String) async throws -> Team?
+    /// A team's invite code.
+    func inviteCode(teamID: String) async throws -> String?
+    /// Removes a user from a team; false when they were not in it.
+    func removeMember(teamID: String, userID: String) async throws -> Bool
+
+    /// Every stored setting.
+    func settings() async throws -> [String: String]
+    /// Stores (or with nil, removes) a setting.
+    func setSetting(key: String, value: String?) async throws
+
+    /// Stores a submission.
+    func insertSubmission(_ submission: SubmissionRecord) async throws
+    /// Submissions matching `query`, newest first.
+    func submissions(_ query: SubmissionQuery) async throws -> [SubmissionRecord]
+    /// Records a solve; false when the scorer had already solved the environment.
+    func insertSolve(_ solve: SolveRecord) async throws -> Bool
+    /// Solves, oldest first, optionally of one environment.
+    func solves(environment: String?) async throws -> [SolveRecord]
+    /// Records a hint unlock; false when it was already unlocked.
+    func insertHintUnlock(_ unlock: HintUnlockRecord) async throws -> Bool
+    /// Hint unlocks, optionally of one scorer.
+    func hintUnlocks(scorer: Owner?) async throws -> [HintUnlockRecord]
+
     /// Releases the store's connections.
     func close() async throws
 }

@@ -68,5 +68,40 @@ enum SQLiteMigrations {
             "CREATE INDEX audit_target ON audit_log(target, sequence)",
             "CREATE INDEX audit_time ON audit_log(time_ms)",
         ]),
+        Migration(name: "0004_play", statements: [
+            "ALTER TABLE users ADD COLUMN password_hash TEXT",
+            "ALTER TABLE users ADD COLUMN github_id TEXT",
+            "CREATE UNIQUE INDEX users_github ON users(github_id) WHERE github_id IS NOT NULL",
+            "ALTER TABLE teams ADD COLUMN invite_code TEXT",
+            "CREATE UNIQUE INDEX teams_invite ON teams(invite_code) WHERE invite_code IS NOT NULL",
+            """
+            CREATE TABLE sessions (
+                secret_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at REAL NOT NULL, expires_at REAL NOT NULL, client_ip TEXT, user_agent TEXT)
+            """,
+            "CREATE INDEX sessions_user ON sessions(user_id)",
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+            """
+            CREATE TABLE submissions (
+                id TEXT PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, scorer_kind TEXT NOT NULL, scorer_id TEXT NOT NULL,
+                environment TEXT NOT NULL, submitted TEXT NOT NULL, outcome TEXT NOT NULL, shared_from_instance TEXT,
+                shared_from_owner TEXT, client_ip TEXT)
+            """,
+            "CREATE INDEX submissions_environment ON submissions(environment, time)",
+            "CREATE INDEX submissions_scorer ON submissions(scorer_kind, scorer_id, time)",
+            "CREATE INDEX submissions_user ON submissions(user_id, time)",
+            """
+            CREATE TABLE solves (
+                scorer_kind TEXT NOT NULL, scorer_id TEXT NOT NULL, environment TEXT NOT NULL, user_id TEXT NOT NULL,
+                time REAL NOT NULL, PRIMARY KEY (scorer_kind, scorer_id, environment))
+            """,
+            "CREATE INDEX solves_environment ON solves(environment, time)",
+            """
+            CREATE TABLE hint_unlocks (
+                scorer_kind TEXT NOT NULL, scorer_id TEXT NOT NULL, environment TEXT NOT NULL, hint INTEGER NOT NULL,
+                user_id TEXT NOT NULL, cost INTEGER NOT NULL, time REAL NOT NULL,
+                PRIMARY KEY (scorer_kind, scorer_id, environment, hint))
+            """,
+        ]),
     ]
 }

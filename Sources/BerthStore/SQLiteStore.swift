@@ -299,7 +299,7 @@ public actor SQLiteStore: BerthStore {
 
     // MARK: Plumbing
 
-    private func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
         do {
             return try await connection.query(sql, binds)
         } catch {
@@ -307,7 +307,7 @@ public actor SQLiteStore: BerthStore {
         }
     }
 
-    private func insert(_ sql: String, _ binds: [SQLiteData], conflict: BerthError) async throws {
+    func insert(_ sql: String, _ binds: [SQLiteData], conflict: BerthError) async throws {
         do {
             _ = try await connection.query(sql, binds)
         } catch let error as SQLiteError {
@@ -329,7 +329,7 @@ public actor SQLiteStore: BerthStore {
         }
     }
 
-    private static func optional(_ text: String?) -> SQLiteData {
+    static func optional(_ text: String?) -> SQLiteData {
         text.map { .text($0) } ?? .null
     }
 
@@ -344,14 +344,14 @@ public actor SQLiteStore: BerthStore {
         ]
     }
 
-    private static func user(_ row: SQLiteRow) -> User? {
+    static func user(_ row: SQLiteRow) -> User? {
         guard let id = row.column("id")?.string, let name = row.column("name")?.string,
               let role = row.column("role")?.string.flatMap(Role.init(rawValue:)), let created = row.column("created_at")?.double
         else { return nil }
         return User(id: id, name: name, role: role, createdAt: Date(timeIntervalSince1970: created))
     }
 
-    private static func team(_ row: SQLiteRow) -> Team? {
+    static func team(_ row: SQLiteRow) -> Team? {
         guard let id = row.column("id")?.string, let name = row.column("name")?.string, let created = row.column("created_at")?.double
         else { return nil }
         return Team(id: id, name: name, createdAt: Date(timeIntervalSince1970: created))

@@ -14,6 +14,7 @@ struct EnvironmentParserTests {
             description: Find the hidden flag.
             value: 100
             type: dynamic
+            extra: {initial: 500, decay: 10, minimum: 100}
             tags: [intro, shell]
             connection_info: use the browser terminal
             image: .
@@ -52,7 +53,9 @@ struct EnvironmentParserTests {
         ])
         #expect(berth.resources == ResourceSpec(memoryBytes: 128 << 20, cpus: 0.5, pids: 64))
         #expect(berth.network == .isolated)
-        #expect(berth.lifetime == LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: 600))
+        var lifetime = LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: 600)
+        lifetime.ttlDeclared = true
+        #expect(berth.lifetime == lifetime)
         #expect(berth.readOnlyRoot)
         #expect(berth.writable == ["/home/player", "/tmp"])
         #expect(berth.tmpfsBytes == 32 << 20)
@@ -248,5 +251,54 @@ struct EnvironmentParserTests {
         let outcome = parser.parse(yaml: "name: S\n", file: "s/challenge.yml", slug: slug)
         #expect((outcome.spec != nil) == valid)
         if !valid { #expect(outcome.problems.map(\.field) == ["slug"]) }
+    }
+
+    @Test("ctfcli flags, hints and dynamic scoring are read; berth.flag adds a per-instance flag")
+    func flagsHintsAndScoring() throws {
+        let yaml = """
+            name: Flags
+            value: 300
+            type: dynamic
+            extra: {initial: 300, decay: 5, minimum: 50, function: linear}
+            flags:
+              - berth{plain}
+              - {type: static, content: "Berth{Case}", data: case_insensitive}
+              - {type: regex, content: 'berth\\{[0-9]{4}\\}'}
+            hints:
+              - Look closer.
+              - {content: "It's in /opt.", cost: 25}
+            berth:
+              writable: [/home/player]
+              readOnlyRoot: true
+              flag: {path: /home/player/flag.txt, prefix: "ctf{", suffix: "}"}
+            """
+        let outcome = parser.parse(yaml: yaml, file: "f/challenge.yml", slug: "flags")
+        #expect(outcome.problems.isEmpty, "\(outcome.problems)")
+        let spec = try #require(outcome.spec)
+        #expect(spec.flags.count == 3)
+        #expect(spec.flags[0].matches("berth{plain}"))
+        #expect(!spec.flags[0].matches("BERTH{plain}"))
+        #expect(spec.flags[1].matches("BERTH{case}"))
+        #expect(spec.flags[2].matches("berth{2026}"))
+        #expect(!spec.flags[2].matches("xberth{2026}"))
+        #expect(!spec.flags[2].matches("berth{20260}"))
+        #expect(spec.hints == [HintSpec(content: "Look closer.", cost: 0), HintSpec(content: "It's in /opt.", cost: 25)])
+        #expect(spec.scoring == .dynamic(initial: 300, decay: 5, minimum: 50, function: .linear))
+        #expect(spec.berth.flag == DynamicFlagSpec(path: "/home/player/flag.txt", prefix: "ctf{", suffix: "}"))
+        #expect(spec.isSolvable)
+    }
+
+    @Test("bad flags, scoring and flag paths are errors that name the field", arguments: [
+        ("flags: [{type: regex, content: '('}]", "flags[0].content"),
+        ("flags: [{type: magic, content: x}]", "flags[0].type"),
+        ("type: dynamic\nvalue: 100", "extra"),
+        ("type: dynamic\nextra: {initial: 10, decay: 2, minimum: 50}", "extra.minimum"),
+        ("berth: {readOnlyRoot: true, writable: [/tmp], flag: {path: /etc/flag}}", "berth.flag.path"),
+        ("berth: {flag: {prefix: x}}", "berth.flag.path"),
+    ])
+    func badScoring(fragment: String, field: String) {
+        let outcome = parser.parse(yaml: "name: Bad\n" + fragment, file: "b/challenge.yml", slug: "bad")
+        #expect(outcome.spec == nil)
+        #expect(outcome.problems.contains { $0.field == field && $0.severity == .error }, "\(outcome.problems)")
     }
 }
