@@ -25,9 +25,10 @@ define BROWSER_TEST
 scripts/ensure-browser.sh
 $(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
 python3 tests/browser/test_terminal_page.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+python3 tests/browser/test_recording_player.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
-.PHONY: help prerequisites setup demo test test-browser bench bench-terminal clean clean-images
+.PHONY: help prerequisites setup demo test test-browser bench bench-terminal bench-recording clean clean-images
 
 ## help: list the targets
 help:
@@ -70,7 +71,7 @@ test: prerequisites
 	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 
-## test-browser: only the browser test (headless Chromium on the terminal page), with the existing .build/debug/berth
+## test-browser: only the browser tests (headless Chromium: terminal page, recording player), with the existing .build/debug/berth
 test-browser: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-browser: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(BROWSER_TEST)
@@ -85,6 +86,11 @@ bench-terminal: prerequisites
 	scripts/ensure-bench-python.sh
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/terminal.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## bench-recording: terminal throughput and keystroke echo with recording on against off, and recording verification MB/s against sha256sum (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-recording: prerequisites
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/recording.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:
