@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "BerthCore", "BerthStore", "DockerEngine",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -22,8 +22,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         BerthError(code: code, message: message, status: 400)
     }
     /// 401: no or invalid credentials.
-    public static func unauthorized(_ message: String = "Send a valid token as 'Authorization: Bearer <token>'.") -> BerthError {
-        BerthError(code: "unauthorized", message: message, status: 401)
+    public static func unauthorized(_ message: String = "Send a valid token as 'Authorization: Bearer <token>'.", code: String = "unauthorized") -> BerthError {
+        BerthError(code: code, message: message, status: 401)
     }
     /// 403: authenticated, but not allowed.
     public static func forbidden(_ message: String) -> BerthError {

@@ -8,10 +8,13 @@ public struct Accounts: Sendable {
     public let store: any BerthStore
     /// The name of the bootstrap admin user.
     public static let bootstrapAdminName = "admin"
+    /// bcrypt's cost for new passwords (12 in production; tests may lower it).
+    public let bcryptCost: UInt8
 
     /// Creates the accounts service over `store`.
-    public init(store: any BerthStore) {
+    public init(store: any BerthStore, bcryptCost: UInt8 = 12) {
         self.store = store
+        self.bcryptCost = bcryptCost
     }
 
     /// The lowercase hex SHA-256 of a token secret.

@@ -33,13 +33,33 @@ public struct BerthServices: Sendable {
     public let recordings: RecordingLibrary
     /// The hash-chained audit log.
     public let audit: AuditLog
+    /// Flags, hints and the scoreboard.
+    public let scores: Scorekeeper
+    /// Settings admins change at runtime.
+    public let settings: EventSettings
+    /// Failed sign-ins per client address and per name.
+    public let signInFailures: RateLimiter
+    /// Registrations per client address.
+    public let registrations: RateLimiter
+    /// The secret of per-instance flags.
+    public let flagSecret: FlagSecret?
+
+    /// Builds environment images, when the runtime is a Docker Engine.
+    public var imageBuilder: ImageBuilder? {
+        (runtime as? DockerRuntime).map { ImageBuilder(docker: $0.docker) }
+    }
 
     /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
-        logger: Logger
+        flagSecret: FlagSecret? = nil, logger: Logger
     ) {
+        self.flagSecret = flagSecret
+        self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
+        self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
+        self.signInFailures = RateLimiter(limit: 5, window: 300)
+        self.registrations = RateLimiter(limit: 10, window: 3600)
         self.recordings = recordings
         self.audit = AuditLog(store: store, logger: logger)
         self.store = store
@@ -60,9 +80,16 @@ public struct BerthServices: Sendable {
         }
     }
 
-    /// Connects the terminal hub to the lifecycle: every new terminal is recorded as its
-    /// environment says, and a shell exit stops the instance when its environment says so.
-    public func wireTerminals() async {
+    /// Connects the services: stored settings and the flag secret reach the lifecycle, every new
+    /// terminal is recorded as its environment says, and a shell exit stops the instance when
+    /// its environment says so.
+    public func connect() async throws {
+        try await settings.load()
+        if let flagSecret { await lifecycle.useFlagSecret(flagSecret) }
+        await wireTerminals()
+    }
+
+    func wireTerminals() async {
         await terminals.observeTerminals { [lifecycle, catalog, recordings] instanceID, terminal, size in
             guard let instance = await lifecycle.activeInstance(instanceID) else { return nil }
             return await recordings.start(instance: instance, environment: await catalog.environment(instance.environment), terminal: terminal, size: size)
@@ -77,7 +104,10 @@ public struct BerthServices: Sendable {
 }
 
 /// Paths served without a token.
-public let publicAPIPaths: Set<String> = ["/", "/favicon.ico", "/healthz", "/readyz", "/api/v1/openapi.json"]
+public let publicAPIPaths: Set<String> = [
+    "/", "/favicon.ico", "/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/auth/register", "/api/v1/auth/login",
+    "/api/v1/auth/logout", "/api/v1/scoreboard",
+]
 
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) -> RouteTable {
@@ -93,6 +123,9 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     TerminalRoutes(services: services).register(on: table)
     RecordingRoutes(services: services).register(on: table)
     AuditRoutes(services: services).register(on: table)
+    SessionRoutes(services: services).register(on: table)
+    PlayRoutes(services: services).register(on: table)
+    AdminRoutes(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
 }
@@ -128,19 +161,6 @@ struct EnvironmentRoutes {
     let services: BerthServices
 
     func register(on table: RouteTable) {
-        table.on(.get, "/api/v1/environments") { _, context in
-            let caller = try context.requireCaller()
-            let all = await services.catalog.all()
-            return try JSONResponse.make(ListView(all.map { EnvironmentView($0, forAdmin: caller.role == .admin) }))
-        }
-        table.on(.get, "/api/v1/environments/:slug") { _, context in
-            let caller = try context.requireCaller()
-            let slug = try context.parameters.require("slug")
-            guard let spec = await services.catalog.environment(slug) else {
-                throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'; GET /api/v1/environments lists them.")
-            }
-            return try JSONResponse.make(EnvironmentView(spec, forAdmin: caller.role == .admin))
-        }
         table.on(.post, "/api/v1/admin/environments/reload") { _, context in
             let admin = try context.requireAdmin()
             let scan = try await services.catalog.reload()

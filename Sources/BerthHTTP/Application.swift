@@ -68,11 +68,17 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.unavailable("recording_key_unavailable", "Cannot open or create the recording key under \(dataDirectory.path)/keys: \(error)")
         }
+        let flagSecret: FlagSecret
+        do {
+            flagSecret = try FlagSecret.loadOrCreate(at: dataDirectory.appendingPathComponent("keys/flag-hmac.key"))
+        } catch {
+            throw BerthError.unavailable("flag_secret_unavailable", "Cannot open or create the flag secret under \(dataDirectory.path)/keys: \(error)")
+        }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, recordings: recordings, logger: logger
+            configuration: configuration, recordings: recordings, flagSecret: flagSecret, logger: logger
         )
-        await services.wireTerminals()
+        try await services.connect()
         return Opened(services: services, generatedAdminToken: generated)
     }
 }

@@ -23,6 +23,9 @@ public enum OpenAPIDocument {
   "security": [
     {
       "bearer": []
+    },
+    {
+      "session": []
     }
   ],
   "components": {
@@ -30,6 +33,12 @@ public enum OpenAPIDocument {
       "bearer": {
         "type": "http",
         "scheme": "bearer"
+      },
+      "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "berth_session",
+        "description": "A browser session from POST /api/v1/auth/login or /register. Requests that change something also need the X-CSRF-Token header."
       }
     },
     "schemas": {
@@ -821,6 +830,340 @@ public enum OpenAPIDocument {
             "type": "string"
           }
         }
+      },
+      "Session": {
+        "type": "object",
+        "required": [
+          "user",
+          "csrfToken",
+          "registrationOpen",
+          "githubLogin",
+          "scoring"
+        ],
+        "properties": {
+          "user": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/User"
+              }
+            ],
+            "nullable": true
+          },
+          "csrfToken": {
+            "type": "string"
+          },
+          "registrationOpen": {
+            "type": "boolean"
+          },
+          "githubLogin": {
+            "type": "boolean"
+          },
+          "scoring": {
+            "type": "string",
+            "enum": [
+              "users",
+              "teams"
+            ]
+          }
+        }
+      },
+      "MyTeam": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "inviteCode",
+          "members"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "inviteCode": {
+            "type": "string"
+          },
+          "members": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "properties": {
+                "id": {
+                  "type": "string"
+                },
+                "name": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      },
+      "CatalogEntry": {
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Environment"
+          },
+          {
+            "type": "object",
+            "required": [
+              "points",
+              "solved",
+              "solves",
+              "hasFlag",
+              "enabled",
+              "hints"
+            ],
+            "properties": {
+              "points": {
+                "type": "integer",
+                "description": "What a solve is worth now (dynamic scoring lowers it as solves accumulate)"
+              },
+              "solved": {
+                "type": "boolean",
+                "description": "Solved by the caller (or their team in team mode)"
+              },
+              "solves": {
+                "type": "integer"
+              },
+              "hasFlag": {
+                "type": "boolean"
+              },
+              "enabled": {
+                "type": "boolean",
+                "description": "Players only see enabled environments"
+              },
+              "hints": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "index",
+                    "cost",
+                    "unlocked",
+                    "content"
+                  ],
+                  "properties": {
+                    "index": {
+                      "type": "integer"
+                    },
+                    "cost": {
+                      "type": "integer"
+                    },
+                    "unlocked": {
+                      "type": "boolean"
+                    },
+                    "content": {
+                      "type": "string",
+                      "nullable": true,
+                      "description": "Null until unlocked (free hints are always unlocked)"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        ]
+      },
+      "SubmissionResult": {
+        "type": "object",
+        "required": [
+          "correct",
+          "outcome",
+          "points",
+          "message"
+        ],
+        "properties": {
+          "correct": {
+            "type": "boolean"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "correct",
+              "incorrect",
+              "already_solved"
+            ],
+            "description": "Another owner's per-instance flag shows as incorrect to the player and as `shared` to admins"
+          },
+          "points": {
+            "type": "integer"
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "ScoreboardEntry": {
+        "type": "object",
+        "required": [
+          "rank",
+          "kind",
+          "id",
+          "name",
+          "points",
+          "solves"
+        ],
+        "properties": {
+          "rank": {
+            "type": "integer"
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "user",
+              "team"
+            ]
+          },
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "points": {
+            "type": "integer",
+            "description": "Solves at their current value, less hint costs"
+          },
+          "solves": {
+            "type": "integer"
+          },
+          "lastSolveAt": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "Settings": {
+        "type": "object",
+        "properties": {
+          "registrationOpen": {
+            "type": "boolean"
+          },
+          "publicHost": {
+            "type": "string",
+            "nullable": true
+          },
+          "defaultTTL": {
+            "type": "string",
+            "nullable": true,
+            "description": "For environments without their own ttl, e.g. 45m"
+          },
+          "renewalCap": {
+            "type": "integer",
+            "nullable": true
+          },
+          "assignment": {
+            "type": "string",
+            "enum": [
+              "user",
+              "team",
+              "unlimited"
+            ]
+          },
+          "ownerCap": {
+            "type": "integer"
+          },
+          "globalCap": {
+            "type": "integer"
+          }
+        }
+      },
+      "AdminEnvironment": {
+        "type": "object",
+        "properties": {
+          "slug": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "category": {
+            "type": "string"
+          },
+          "enabled": {
+            "type": "boolean"
+          },
+          "image": {
+            "type": "string"
+          },
+          "imageBuilt": {
+            "type": "boolean"
+          },
+          "activeInstances": {
+            "type": "integer"
+          },
+          "points": {
+            "type": "integer"
+          },
+          "solves": {
+            "type": "integer"
+          }
+        }
+      },
+      "Submission": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "userId": {
+            "type": "string"
+          },
+          "userName": {
+            "type": "string"
+          },
+          "scorer": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "type": "string"
+              },
+              "id": {
+                "type": "string"
+              }
+            }
+          },
+          "environment": {
+            "type": "string"
+          },
+          "submitted": {
+            "type": "string"
+          },
+          "outcome": {
+            "type": "string",
+            "enum": [
+              "correct",
+              "incorrect",
+              "already_solved",
+              "shared",
+              "rate_limited"
+            ]
+          },
+          "sharedFromInstance": {
+            "type": "string"
+          },
+          "sharedFromOwner": {
+            "type": "object",
+            "properties": {
+              "kind": {
+                "type": "string"
+              },
+              "id": {
+                "type": "string"
+              }
+            }
+          },
+          "clientIp": {
+            "type": "string"
+          }
+        }
       }
     },
     "responses": {
@@ -1022,19 +1365,16 @@ public enum OpenAPIDocument {
         "operationId": "listEnvironments",
         "responses": {
           "200": {
-            "description": "Environments, sorted by slug",
+            "description": "The catalog (players see enabled environments only)",
             "content": {
               "application/json": {
                 "schema": {
                   "type": "object",
-                  "required": [
-                    "items"
-                  ],
                   "properties": {
                     "items": {
                       "type": "array",
                       "items": {
-                        "$ref": "#/components/schemas/Environment"
+                        "$ref": "#/components/schemas/CatalogEntry"
                       }
                     }
                   }
@@ -1057,11 +1397,11 @@ public enum OpenAPIDocument {
         "operationId": "getEnvironment",
         "responses": {
           "200": {
-            "description": "The environment",
+            "description": "The environment with the caller's standing",
             "content": {
               "application/json": {
                 "schema": {
-                  "$ref": "#/components/schemas/Environment"
+                  "$ref": "#/components/schemas/CatalogEntry"
                 }
               }
             }
@@ -1685,6 +2025,89 @@ public enum OpenAPIDocument {
         "tags": [
           "accounts"
         ]
+      },
+      "patch": {
+        "summary": "Change a user's role (admin)",
+        "operationId": "setUserRole",
+        "tags": [
+          "users"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "User id"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "role"
+                ],
+                "properties": {
+                  "role": {
+                    "type": "string",
+                    "enum": [
+                      "player",
+                      "admin"
+                    ]
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The user",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          },
+          "409": {
+            "description": "`cannot_demote_self`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
       }
     },
     "/api/v1/users/{id}/tokens": {
@@ -2168,7 +2591,7 @@ public enum OpenAPIDocument {
     },
     "/": {
       "get": {
-        "summary": "Start page (HTML): environments and the caller's instances, using a token kept in the browser",
+        "summary": "Catalog by category with points and solved marks (HTML)",
         "operationId": "homePage",
         "tags": [
           "pages"
@@ -2905,8 +3328,1382 @@ public enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/api/v1/session": {
+      "get": {
+        "summary": "Who is signed in (null for a visitor), the CSRF token (sets the berth_csrf cookie) and what the pages may offer",
+        "operationId": "getSession",
+        "tags": [
+          "accounts"
+        ],
+        "responses": {
+          "200": {
+            "description": "The session",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Session"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/v1/auth/register": {
+      "post": {
+        "summary": "Register a player with a password and sign in",
+        "operationId": "register",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "name",
+                  "password"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  },
+                  "password": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Signed in; sets the HttpOnly, SameSite=Lax session cookie `berth_session`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "user": {
+                      "$ref": "#/components/schemas/User"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`registration_closed`, or `csrf_failed`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`user_name_taken` (names are unique regardless of case)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`weak_password` (the message says why) or `invalid_name`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`too_many_attempts`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/v1/auth/login": {
+      "post": {
+        "summary": "Sign in with a name and password",
+        "operationId": "login",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "name",
+                  "password"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  },
+                  "password": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Signed in; sets the HttpOnly, SameSite=Lax session cookie `berth_session`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "user": {
+                      "$ref": "#/components/schemas/User"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "`invalid_credentials`: wrong name or password (no hint which)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "`csrf_failed`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`too_many_attempts`: 5 failures per name or address in 5 minutes",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/v1/auth/logout": {
+      "post": {
+        "summary": "Sign out: ends the session and clears its cookie",
+        "operationId": "logout",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Signed out"
+          },
+          "403": {
+            "description": "`csrf_failed`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/v1/me/password": {
+      "put": {
+        "summary": "Change your password (ends all your sessions)",
+        "operationId": "changePassword",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "current",
+                  "new"
+                ],
+                "properties": {
+                  "current": {
+                    "type": "string"
+                  },
+                  "new": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "204": {
+            "description": "Changed"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "422": {
+            "description": "`weak_password`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/me/tokens": {
+      "get": {
+        "summary": "Your personal API tokens (no secrets)",
+        "operationId": "listMyTokens",
+        "tags": [
+          "accounts"
+        ],
+        "responses": {
+          "200": {
+            "description": "Tokens",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "id": {
+                            "type": "string"
+                          },
+                          "name": {
+                            "type": "string"
+                          },
+                          "createdAt": {
+                            "type": "string",
+                            "format": "date-time"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          }
+        }
+      },
+      "post": {
+        "summary": "Create a personal API token; its secret is shown once",
+        "operationId": "createMyToken",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The token",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IssuedToken"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          }
+        }
+      }
+    },
+    "/api/v1/me/tokens/{id}": {
+      "delete": {
+        "summary": "Revoke one of your tokens",
+        "operationId": "deleteMyToken",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Token id"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Revoked"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/me/team": {
+      "get": {
+        "summary": "Your team with its invite code, or null",
+        "operationId": "getMyTeam",
+        "tags": [
+          "accounts"
+        ],
+        "responses": {
+          "200": {
+            "description": "Your team",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "team"
+                  ],
+                  "properties": {
+                    "team": {
+                      "allOf": [
+                        {
+                          "$ref": "#/components/schemas/MyTeam"
+                        }
+                      ],
+                      "nullable": true
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          }
+        }
+      },
+      "post": {
+        "summary": "Create a team and join it",
+        "operationId": "createMyTeam",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The team",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MyTeam"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          }
+        }
+      },
+      "delete": {
+        "summary": "Leave your team",
+        "operationId": "leaveMyTeam",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Left"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/me/team/join": {
+      "post": {
+        "summary": "Join a team with its invite code",
+        "operationId": "joinTeam",
+        "tags": [
+          "accounts"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "inviteCode"
+                ],
+                "properties": {
+                  "inviteCode": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The team",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MyTeam"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          }
+        }
+      }
+    },
+    "/api/v1/environments/{slug}/submissions": {
+      "post": {
+        "summary": "Submit a flag (every submission is stored; 10 per minute per user and environment)",
+        "operationId": "submitFlag",
+        "tags": [
+          "play"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "flag"
+                ],
+                "properties": {
+                  "flag": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The result",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SubmissionResult"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "403": {
+            "description": "`environment_disabled` or `csrf_failed`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "`team_required` in team mode",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`invalid_flag` (empty or over 1024 characters) or `no_flag`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "`too_many_submissions`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/environments/{slug}/hints/{index}/unlock": {
+      "post": {
+        "summary": "Unlock a hint at its cost",
+        "operationId": "unlockHint",
+        "tags": [
+          "play"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "index",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "integer"
+            },
+            "description": "Hint number from 0"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The hint",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "index": {
+                      "type": "integer"
+                    },
+                    "cost": {
+                      "type": "integer"
+                    },
+                    "content": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "409": {
+            "$ref": "#/components/responses/E409"
+          }
+        }
+      }
+    },
+    "/api/v1/scoreboard": {
+      "get": {
+        "summary": "The scoreboard: users or teams (team assignment mode) with a solve, ranked by points, then by who got there first",
+        "operationId": "getScoreboard",
+        "tags": [
+          "play"
+        ],
+        "responses": {
+          "200": {
+            "description": "The scoreboard",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "mode": {
+                      "type": "string",
+                      "enum": [
+                        "users",
+                        "teams"
+                      ]
+                    },
+                    "entries": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/ScoreboardEntry"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/v1/admin/settings": {
+      "get": {
+        "summary": "Settings stored in the database (admin)",
+        "operationId": "getSettings",
+        "tags": [
+          "admin"
+        ],
+        "responses": {
+          "200": {
+            "description": "The settings in force",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Settings"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      },
+      "put": {
+        "summary": "Change settings without a restart (admin); only the fields sent change, null clears optional ones",
+        "operationId": "updateSettings",
+        "tags": [
+          "admin"
+        ],
+        "parameters": [
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Settings"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The settings in force",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Settings"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "422": {
+            "description": "`invalid_setting`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/admin/environments": {
+      "get": {
+        "summary": "Environments with their status, image and activity (admin)",
+        "operationId": "adminEnvironments",
+        "tags": [
+          "admin"
+        ],
+        "responses": {
+          "200": {
+            "description": "Environments",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/AdminEnvironment"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/environments/{slug}/enable": {
+      "post": {
+        "summary": "Switch an environment on for players (admin)",
+        "operationId": "enableEnvironment",
+        "tags": [
+          "admin"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The environment",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AdminEnvironment"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/environments/{slug}/disable": {
+      "post": {
+        "summary": "Switch an environment off for players (running instances go on) (admin)",
+        "operationId": "disableEnvironment",
+        "tags": [
+          "admin"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The environment",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AdminEnvironment"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/environments/{slug}/build": {
+      "post": {
+        "summary": "Build an environment's image, streaming progress (admin)",
+        "operationId": "buildEnvironment",
+        "tags": [
+          "admin"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "X-CSRF-Token",
+            "in": "header",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "With a session cookie (not with a bearer token): the csrfToken of GET /api/v1/session"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "JSON lines: {\"progress\":text}…, then {\"done\":true,\"image\":id} or {\"error\":{\"code\",\"message\"}}",
+            "content": {
+              "application/x-ndjson": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          },
+          "422": {
+            "$ref": "#/components/responses/E422"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/submissions": {
+      "get": {
+        "summary": "Flag submissions, newest first (admin); `outcome=shared` lists likely flag sharing",
+        "operationId": "adminSubmissions",
+        "tags": [
+          "admin"
+        ],
+        "parameters": [
+          {
+            "name": "environment",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this environment's"
+          },
+          {
+            "name": "user",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this user's"
+          },
+          {
+            "name": "outcome",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "enum": [
+                "correct",
+                "incorrect",
+                "already_solved",
+                "shared",
+                "rate_limited"
+              ]
+            },
+            "description": "Only this outcome"
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "description": "1-1000, default 100"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Submissions",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Submission"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/E400"
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "$ref": "#/components/responses/E403"
+          }
+        }
+      }
+    },
+    "/login": {
+      "get": {
+        "summary": "Sign in and register (HTML)",
+        "operationId": "loginPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/scoreboard": {
+      "get": {
+        "summary": "Scoreboard (HTML)",
+        "operationId": "scoreboardPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/team": {
+      "get": {
+        "summary": "Your team: create, join with an invite code, leave (HTML)",
+        "operationId": "teamPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/account": {
+      "get": {
+        "summary": "Your personal API tokens and password (HTML)",
+        "operationId": "accountPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/admin": {
+      "get": {
+        "summary": "Admin console (HTML): environments, instances, users and teams, submissions, settings, audit log",
+        "operationId": "adminPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/environments/{slug}": {
+      "get": {
+        "summary": "An environment: description, hints, Start/Renew/Reset/Stop, connection info, terminal and flag form (HTML)",
+        "operationId": "environmentPage",
+        "tags": [
+          "pages"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "HTML page",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
     }
-  }
+  },
+  "tags": [
+    {
+      "name": "accounts",
+      "description": "Sign-up, sign-in, sessions, personal tokens and teams"
+    },
+    {
+      "name": "play",
+      "description": "Catalog with points, flags, hints and the scoreboard"
+    },
+    {
+      "name": "admin",
+      "description": "The admin console's settings, environments and submissions"
+    }
+  ]
 }
 """#
 }

@@ -8,10 +8,23 @@ struct PageRoutes {
     let services: BerthServices
 
     /// Berth's own files, shipped in the binary's resource bundle.
-    static let ownAssets: [String: String] = [
-        "terminal.js": "text/javascript; charset=utf-8", "home.js": "text/javascript; charset=utf-8", "berth.css": "text/css; charset=utf-8",
-        "recordings.js": "text/javascript; charset=utf-8", "player.js": "text/javascript; charset=utf-8",
+    static let ownAssets: [String: String] = {
+        var assets: [String: String] = ["berth.css": "text/css; charset=utf-8", "app.css": "text/css; charset=utf-8"]
+        for script in [
+            "terminal.js", "home.js", "recordings.js", "player.js", "app.js", "markdown.js", "login.js", "environment.js",
+            "scoreboard.js", "team.js", "account.js", "admin.js",
+        ] {
+            assets[script] = "text/javascript; charset=utf-8"
+        }
+        return assets
+    }()
+
+    /// Pages at fixed paths and their files.
+    static let pages: [String: String] = [
+        "/": "index.html", "/login": "login.html", "/scoreboard": "scoreboard.html", "/team": "team.html",
+        "/account": "account.html", "/admin": "admin.html", "/recordings": "recordings.html",
     ]
+
     /// xterm.js files fetched from a package registry by `make setup` into the assets folder.
     static let xtermAssets: [String: String] = [
         "xterm.min.js": "text/javascript; charset=utf-8", "xterm-addon-fit.min.js": "text/javascript; charset=utf-8",
@@ -19,21 +32,15 @@ struct PageRoutes {
     ]
 
     func register(on table: RouteTable) {
-        table.on(.get, "/") { _, _ in
-            try Self.file(try Self.bundled("index.html"), type: "text/html; charset=utf-8")
+        for (path, file) in Self.pages.sorted(by: { $0.key < $1.key }) {
+            table.on(.get, path) { _, _ in try Self.page(file) }
         }
         table.on(.get, "/favicon.ico") { _, _ in
             Response(status: .noContent)
         }
-        table.on(.get, "/instances/:id/terminal") { _, _ in
-            try Self.file(try Self.bundled("terminal.html"), type: "text/html; charset=utf-8")
-        }
-        table.on(.get, "/recordings") { _, _ in
-            try Self.file(try Self.bundled("recordings.html"), type: "text/html; charset=utf-8")
-        }
-        table.on(.get, "/recordings/:id") { _, _ in
-            try Self.file(try Self.bundled("player.html"), type: "text/html; charset=utf-8")
-        }
+        table.on(.get, "/instances/:id/terminal") { _, _ in try Self.page("terminal.html") }
+        table.on(.get, "/recordings/:id") { _, _ in try Self.page("player.html") }
+        table.on(.get, "/environments/:slug") { _, _ in try Self.page("environment.html") }
         table.on(.get, "/assets/berth/:file") { _, context in
             let name = try context.parameters.require("file")
             guard let type = Self.ownAssets[name] else { throw Self.missing(name) }
@@ -50,6 +57,11 @@ struct PageRoutes {
         }
     }
 
+    /// A bundled HTML page.
+    static func page(_ name: String) throws -> Response {
+        try file(try bundled(name), type: "text/html; charset=utf-8")
+    }
+
     static func bundled(_ name: String) throws -> Data {
         guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Web"),
               let data = FileManager.default.contents(atPath: url.path)
@@ -61,13 +73,16 @@ struct PageRoutes {
         BerthError.notFound("asset_not_found", "No asset is called '\(name.prefix(64))'.")
     }
 
-    /// A static response with headers that keep the page to its own scripts and out of frames.
+    /// A static response with headers that keep the page to its own scripts and out of other
+    /// sites' frames (the environment page frames the terminal page, so the same origin may).
     static func file(_ data: Data, type: String) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = type
         headers[.cacheControl] = "no-cache"
         headers[.contentSecurityPolicy] =
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+        headers[.frameOptions] = "SAMEORIGIN"
+        headers[.referrerPolicy] = "same-origin"
         headers[.xContentTypeOptions] = "nosniff"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }

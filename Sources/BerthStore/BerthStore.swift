@@ -94,6 +94,9 @@ public protocol BerthStore: Sendable {
     /// Entries matching `query`.
     func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
 
+    /// Revokes one of a user's tokens; false when they have no such token.
+    func deleteToken(id: String, userID: String) async throws -> Bool
+
     /// Sets (or with nil, removes) a user's bcrypt password hash.
     func setPasswordHash(userID: String, hash: String?) async throws
     /// A user's bcrypt password hash, nil when they have no password.

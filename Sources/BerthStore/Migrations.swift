@@ -69,6 +69,9 @@ enum SQLiteMigrations {
             "CREATE INDEX audit_time ON audit_log(time_ms)",
         ]),
         Migration(name: "0004_play", statements: [
+            // Names differ by more than case, so nobody can pass for someone else.
+            "CREATE UNIQUE INDEX users_name_nocase ON users(name COLLATE NOCASE)",
+            "CREATE UNIQUE INDEX teams_name_nocase ON teams(name COLLATE NOCASE)",
             "ALTER TABLE users ADD COLUMN password_hash TEXT",
             "ALTER TABLE users ADD COLUMN github_id TEXT",
             "CREATE UNIQUE INDEX users_github ON users(github_id) WHERE github_id IS NOT NULL",

@@ -4,7 +4,11 @@ import SQLiteNIO
 
 /// Accounts, sessions, teams' invite codes, settings, submissions, solves and hint unlocks.
 extension SQLiteStore {
-    // MARK: Passwords, roles and linked accounts
+    // MARK: Passwords, roles, tokens and linked accounts
+
+    public func deleteToken(id: String, userID: String) async throws -> Bool {
+        try await run("DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING id", [.text(id), .text(userID)]).isEmpty == false
+    }
 
     public func setPasswordHash(userID: String, hash: String?) async throws {
         _ = try await run("UPDATE users SET password_hash = ? WHERE id = ?", [Self.optional(hash), .text(userID)])

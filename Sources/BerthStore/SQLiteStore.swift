@@ -73,7 +73,7 @@ public actor SQLiteStore: BerthStore {
     }
 
     public func user(named name: String) async throws -> User? {
-        try await run("SELECT * FROM users WHERE name = ?", [.text(name)]).first.flatMap(Self.user)
+        try await run("SELECT * FROM users WHERE name = ? COLLATE NOCASE", [.text(name)]).first.flatMap(Self.user)
     }
 
     public func users() async throws -> [User] {

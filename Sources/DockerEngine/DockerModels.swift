@@ -194,9 +194,11 @@ public struct ContainerInspect: Decodable, Sendable {
         public var user: String?
         /// Labels.
         public var labels: [String: String]?
+        /// Environment variables, `NAME=value`.
+        public var env: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case image = "Image", user = "User", labels = "Labels"
+            case image = "Image", user = "User", labels = "Labels", env = "Env"
         }
     }
 

@@ -50,7 +50,8 @@ struct APIHarness {
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
 
         let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger)
-        let accounts = Accounts(store: store)
+        // bcrypt's lowest cost keeps password tests quick; production uses 12.
+        let accounts = Accounts(store: store, bcryptCost: 4)
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
@@ -66,9 +67,10 @@ struct APIHarness {
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
             connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
-            recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger), logger: logger
+            recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger),
+            flagSecret: try FlagSecret.loadOrCreate(at: directory.appendingPathComponent("keys/flag-hmac.key")), logger: logger
         )
-        await services.wireTerminals()
+        try await services.connect()
         return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger, namespace: namespace)
     }
 

@@ -1,0 +1,144 @@
+import BerthCore
+import BerthStore
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Passwords, browser sessions and self-service teams.
+extension Accounts {
+    /// How long a browser session lasts.
+    public static let sessionLifetime: TimeInterval = 7 * 86400
+
+    /// bcrypt off the request threads: it is slow on purpose.
+    static func bcryptHash(_ password: String, cost: UInt8) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    static func bcryptVerify(_ password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// Creates a player with a password; the name must be free and the password strong enough.
+    public func register(name: String, password: String) async throws -> User {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        try Self.validateName(trimmed, what: "user")
+        if let problem = PasswordPolicy.problem(password: password, name: trimmed) {
+            throw BerthError.unprocessable("weak_password", "That password is too weak: \(problem)")
+        }
+        let hash = try await Self.bcryptHash(password, cost: bcryptCost)
+        let user = try await createUser(name: trimmed, role: .player)
+        try await store.setPasswordHash(userID: user.id, hash: hash)
+        return user
+    }
+
+    /// The user when `name` and `password` match; nil otherwise, whichever part was wrong.
+    /// A missing user costs the same bcrypt work as a wrong password, so timing tells nothing.
+    public func checkPassword(name: String, password: String) async throws -> User? {
+        let user = try await store.user(named: name.trimmingCharacters(in: .whitespaces))
+        let stored = try await user.asyncMap { try await store.passwordHash(userID: $0.id) } ?? nil
+        guard password.utf8.count <= PasswordPolicy.maximumBytes else { return nil }
+        let matches = try await Self.bcryptVerify(password, hash: stored ?? Self.decoyHash)
+        return matches && stored != nil ? user : nil
+    }
+
+    /// Sets a user's password (admins set it for others; players change their own).
+    public func setPassword(userID: String, password: String) async throws {
+        guard let user = try await store.user(id: userID) else { throw BerthError.notFound("user_not_found", "No user has id '\(userID)'.") }
+        if let problem = PasswordPolicy.problem(password: password, name: user.name) {
+            throw BerthError.unprocessable("weak_password", "That password is too weak: \(problem)")
+        }
+        try await store.setPasswordHash(userID: userID, hash: try await Self.bcryptHash(password, cost: bcryptCost))
+        try await store.deleteSessions(userID: userID)
+    }
+
+    /// A bcrypt hash of a random password, checked against when a name does not exist.
+    static let decoyHash = Bcrypt.hash(Secrets.randomBase64URL(byteCount: 18), cost: 12)
+
+    /// Starts a session for `user`; returns the cookie's secret (shown once, stored hashed).
+    public func startSession(for user: User, clientIP: String?, userAgent: String?, now: Date = Date()) async throws -> String {
+        let secret = Secrets.randomBase64URL(byteCount: 32)
+        try await store.createSession(SessionRecord(
+            secretHash: Self.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(Self.sessionLifetime),
+            clientIP: clientIP, userAgent: userAgent
+        ))
+        return secret
+    }
+
+    /// The user of a live session cookie, or nil.
+    public func sessionUser(secret: String, now: Date = Date()) async throws -> User? {
+        guard !secret.isEmpty, secret.count <= 128 else { return nil }
+        return try await store.session(secretHash: Self.hash(secret), now: now)?.1
+    }
+
+    /// Ends the session of a cookie.
+    public func endSession(secret: String) async throws {
+        try await store.deleteSession(secretHash: Self.hash(secret))
+    }
+
+    // MARK: Teams
+
+    /// A team with its invite code and members.
+    public struct TeamDetails: Sendable {
+        /// The team.
+        public var team: Team
+        /// The code others join with.
+        public var inviteCode: String
+        /// Its members.
+        public var members: [User]
+    }
+
+    /// The caller's team, or nil.
+    public func team(of user: User) async throws -> TeamDetails? {
+        guard let team = try await store.team(ofUser: user.id) else { return nil }
+        return try await details(team)
+    }
+
+    /// Creates a team and puts `user` in it.
+    public func createTeam(name: String, founder user: User) async throws -> TeamDetails {
+        if try await store.team(ofUser: user.id) != nil {
+            throw BerthError.conflict("already_member", "You are already in a team; leave it first.")
+        }
+        let team = try await createTeam(name: name)
+        try await store.addMember(teamID: team.id, userID: user.id)
+        return try await details(team)
+    }
+
+    /// Puts `user` in the team with `inviteCode`.
+    public func joinTeam(inviteCode: String, user: User) async throws -> TeamDetails {
+        let code = inviteCode.trimmingCharacters(in: .whitespaces)
+        guard !code.isEmpty, code.count <= 64, let team = try await store.team(inviteCode: code) else {
+            throw BerthError.notFound("team_not_found", "No team has that invite code; ask a member for the current one.")
+        }
+        if let current = try await store.team(ofUser: user.id) {
+            throw BerthError.conflict("already_member", current.id == team.id ? "You are already in \(team.name)." : "You are already in a team; leave it first.")
+        }
+        try await store.addMember(teamID: team.id, userID: user.id)
+        return try await details(team)
+    }
+
+    /// Takes `user` out of their team.
+    public func leaveTeam(user: User) async throws {
+        guard let team = try await store.team(ofUser: user.id), try await store.removeMember(teamID: team.id, userID: user.id) else {
+            throw BerthError.notFound("team_not_found", "You are not in a team.")
+        }
+    }
+
+    /// A team's details, creating its invite code the first time.
+    public func details(_ team: Team) async throws -> TeamDetails {
+        var code = try await store.inviteCode(teamID: team.id)
+        if code == nil {
+            let fresh = Secrets.randomBase64URL(byteCount: 12)
+            try await store.setInviteCode(teamID: team.id, code: fresh)
+            code = fresh
+        }
+        return TeamDetails(team: team, inviteCode: code ?? "", members: try await store.members(teamID: team.id))
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

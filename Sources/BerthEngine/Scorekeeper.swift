@@ -1,0 +1,239 @@
+import BerthCore
+import BerthStore
+import Foundation
+import Logging
+
+/// Flags, hints and the scoreboard. Every submission is stored, whatever its outcome.
+public actor Scorekeeper {
+    let store: any BerthStore
+    let catalog: EnvironmentCatalog
+    let lifecycle: InstanceLifecycle
+    let flagSecret: FlagSecret?
+    let submissions: RateLimiter
+    let logger: Logger
+
+    /// The longest flag accepted.
+    public static let maximumFlagLength = 1024
+
+    /// Creates the scorekeeper; `submissionsPerMinute` is per user and environment.
+    public init(
+        store: any BerthStore, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle, flagSecret: FlagSecret?,
+        submissionsPerMinute: Int = 10, logger: Logger
+    ) {
+        self.store = store
+        self.catalog = catalog
+        self.lifecycle = lifecycle
+        self.flagSecret = flagSecret
+        self.submissions = RateLimiter(limit: submissionsPerMinute, window: 60)
+        self.logger = logger
+    }
+
+    /// Users or teams, following the assignment mode.
+    public func mode() async -> Owner.Kind {
+        await lifecycle.currentPolicy.assignment == .team ? .team : .user
+    }
+
+    /// Who scores for `user`: their team in team mode (which they must have), else themselves.
+    public func scorer(for user: User) async throws -> Owner {
+        guard await mode() == .team else { return Owner(kind: .user, id: user.id) }
+        guard let team = try await store.team(ofUser: user.id) else {
+            throw BerthError.conflict("team_required", "Scores are kept per team; create or join a team first.")
+        }
+        return Owner(kind: .team, id: team.id)
+    }
+
+    /// Solves per environment.
+    public func solveCounts() async throws -> [String: Int] {
+        try await store.solves(environment: nil).reduce(into: [:]) { $0[$1.environment, default: 0] += 1 }
+    }
+
+    /// What a solve of `environment` is worth now.
+    public func value(of environment: EnvironmentSpec, solves: Int) -> Int {
+        environment.scoring.value(solves: solves)
+    }
+
+    /// The result of a submission, as the player sees it.
+    public struct SubmissionResult: Codable, Sendable {
+        /// True for a right flag (also when it was already solved).
+        public var correct: Bool
+        /// `correct`, `incorrect` or `already_solved`; a shared flag shows as `incorrect`.
+        public var outcome: String
+        /// The environment's value now.
+        public var points: Int
+        /// What to tell the player.
+        public var message: String
+    }
+
+    /// Checks `flag` for `slug` on behalf of `user`, stores the submission and records a solve.
+    public func submit(flag: String, environment slug: String, by user: User, clientIP: String?) async throws -> SubmissionResult {
+        guard let environment = await catalog.environment(slug) else {
+            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'.")
+        }
+        if await lifecycle.currentPolicy.disabledEnvironments.contains(slug), user.role != .admin {
+            throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
+        }
+        guard environment.isSolvable else {
+            throw BerthError.unprocessable("no_flag", "'\(slug)' has no flag to submit.")
+        }
+        let submitted = flag.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !submitted.isEmpty, submitted.count <= Self.maximumFlagLength else {
+            throw BerthError.unprocessable("invalid_flag", "A flag is 1 to \(Self.maximumFlagLength) characters.")
+        }
+        let scorer = try await scorer(for: user)
+        var record = SubmissionRecord(
+            id: Identifier.make("sub"), time: Date(), userID: user.id, scorer: scorer, environment: slug, submitted: submitted,
+            outcome: .incorrect, clientIP: clientIP
+        )
+        let key = "\(user.id) \(slug)"
+        if let wait = await submissions.retryAfter(key) {
+            record.outcome = .rateLimited
+            try await store.insertSubmission(record)
+            throw BerthError.tooMany("too_many_submissions", "Too many flags for '\(slug)'; try again in \(wait) s.")
+        }
+        await submissions.record(key)
+
+        if environment.flags.contains(where: { $0.matches(submitted) }) {
+            record.outcome = .correct
+        } else if let owner = try await instanceOwner(ofFlag: submitted, environment: environment) {
+            if try await belongs(owner.owner, to: user, scorer: scorer) {
+                record.outcome = .correct
+            } else {
+                record.outcome = .shared
+                record.sharedFromInstance = owner.instanceID
+                record.sharedFromOwner = owner.owner
+                logger.warning("flag of another owner submitted", metadata: [
+                    "user.id": "\(user.id)", "client.ip": "\(clientIP ?? "-")", "environment": "\(slug)",
+                    "instance.id": "\(owner.instanceID)", "flag.owner": "\(owner.owner.label)",
+                ])
+            }
+        }
+        if record.outcome == .correct {
+            let new = try await store.insertSolve(SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time))
+            if !new { record.outcome = .alreadySolved }
+        }
+        try await store.insertSubmission(record)
+        let points = value(of: environment, solves: try await store.solves(environment: slug).count)
+        switch record.outcome {
+        case .correct:
+            return SubmissionResult(correct: true, outcome: "correct", points: points, message: "Correct! \(environment.name) is solved: \(points) points.")
+        case .alreadySolved:
+            return SubmissionResult(correct: true, outcome: "already_solved", points: points, message: "Correct, but \(scorer.kind == .team ? "your team" : "you") already solved \(environment.name).")
+        default:
+            return SubmissionResult(correct: false, outcome: "incorrect", points: points, message: "Incorrect flag. Try again.")
+        }
+    }
+
+    /// The instance whose per-instance flag `submitted` is, with its owner.
+    func instanceOwner(ofFlag submitted: String, environment: EnvironmentSpec) async throws -> (instanceID: String, owner: Owner)? {
+        guard let spec = environment.berth.flag, let secret = flagSecret,
+              submitted.hasPrefix(spec.prefix), submitted.hasSuffix(spec.suffix)
+        else { return nil }
+        for instance in try await store.instances(InstanceQuery(environment: environment.slug, limit: 1_000_000))
+        where spec.flag(instanceID: instance.id, secret: secret) == submitted {
+            return (instance.id, instance.owner)
+        }
+        return nil
+    }
+
+    /// Whether an instance owned by `owner` is `user`'s own (directly or through their team).
+    func belongs(_ owner: Owner, to user: User, scorer: Owner) async throws -> Bool {
+        if owner == scorer || owner == Owner(kind: .user, id: user.id) { return true }
+        guard owner.kind == .team else { return false }
+        return try await store.team(ofUser: user.id)?.id == owner.id
+    }
+
+    /// Unlocks hint `index` of `slug` for `user`'s scorer at its cost, and returns it.
+    public func unlockHint(environment slug: String, index: Int, by user: User) async throws -> HintSpec {
+        guard let environment = await catalog.environment(slug) else {
+            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'.")
+        }
+        guard environment.hints.indices.contains(index) else {
+            throw BerthError.notFound("hint_not_found", "'\(slug)' has no hint \(index); it has \(environment.hints.count).")
+        }
+        let scorer = try await scorer(for: user)
+        let hint = environment.hints[index]
+        _ = try await store.insertHintUnlock(HintUnlockRecord(
+            scorer: scorer, environment: slug, hint: index, userID: user.id, cost: hint.cost, time: Date()
+        ))
+        return hint
+    }
+
+    /// What `user`'s scorer has solved and unlocked.
+    public struct Standing: Sendable {
+        /// Who scores.
+        public var scorer: Owner?
+        /// Solved environments.
+        public var solved: Set<String>
+        /// Unlocked hints per environment.
+        public var unlocked: [String: Set<Int>]
+    }
+
+    /// What `user`'s scorer has solved and unlocked (nothing when they have no team in team mode).
+    public func standing(of user: User) async throws -> Standing {
+        guard let scorer = try? await scorer(for: user) else { return Standing(scorer: nil, solved: [], unlocked: [:]) }
+        let solved = Set(try await store.solves(environment: nil).filter { $0.scorer == scorer }.map(\.environment))
+        var unlocked: [String: Set<Int>] = [:]
+        for unlock in try await store.hintUnlocks(scorer: scorer) { unlocked[unlock.environment, default: []].insert(unlock.hint) }
+        return Standing(scorer: scorer, solved: solved, unlocked: unlocked)
+    }
+
+    /// One line of the scoreboard.
+    public struct Entry: Codable, Sendable, Equatable {
+        /// 1 for the leader; ties share nothing (earlier last solve ranks first).
+        public var rank: Int
+        /// `user` or `team`.
+        public var kind: String
+        /// The user's or team's id.
+        public var id: String
+        /// Their name.
+        public var name: String
+        /// Solve values at today's worth, less hint costs.
+        public var points: Int
+        /// Environments solved.
+        public var solves: Int
+        /// When they last solved something.
+        public var lastSolveAt: Date?
+    }
+
+    /// The scoreboard of the current mode: everyone with a solve, by points, then by who got there first.
+    public func scoreboard() async throws -> (mode: Owner.Kind, entries: [Entry]) {
+        let mode = await mode()
+        let solves = try await store.solves(environment: nil).filter { $0.scorer.kind == mode }
+        let counts = solves.reduce(into: [String: Int]()) { $0[$1.environment, default: 0] += 1 }
+        var worth: [String: Int] = [:]
+        for (slug, count) in counts {
+            if let environment = await catalog.environment(slug) { worth[slug] = value(of: environment, solves: count) }
+        }
+        var points: [Owner: Int] = [:]
+        var solved: [Owner: Int] = [:]
+        var last: [Owner: Date] = [:]
+        for solve in solves {
+            points[solve.scorer, default: 0] += worth[solve.environment] ?? 0
+            solved[solve.scorer, default: 0] += 1
+            last[solve.scorer] = max(last[solve.scorer] ?? .distantPast, solve.time)
+        }
+        for unlock in try await store.hintUnlocks(scorer: nil) where solved[unlock.scorer] != nil {
+            points[unlock.scorer, default: 0] -= unlock.cost
+        }
+        let names: [String: String]
+        if mode == .team {
+            names = Dictionary(try await store.teams().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        } else {
+            names = Dictionary(try await store.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        }
+        let ordered = solved.keys.sorted { left, right in
+            let (lp, rp) = (points[left] ?? 0, points[right] ?? 0)
+            if lp != rp { return lp > rp }
+            let (lt, rt) = (last[left] ?? .distantFuture, last[right] ?? .distantFuture)
+            if lt != rt { return lt < rt }
+            return (names[left.id] ?? left.id) < (names[right.id] ?? right.id)
+        }
+        let entries = ordered.enumerated().map { index, owner in
+            Entry(
+                rank: index + 1, kind: owner.kind.rawValue, id: owner.id, name: names[owner.id] ?? owner.id, points: points[owner] ?? 0,
+                solves: solved[owner] ?? 0, lastSolveAt: last[owner]
+            )
+        }
+        return (mode, entries)
+    }
+}

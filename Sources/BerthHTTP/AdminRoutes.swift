@@ -1,0 +1,164 @@
+import BerthCore
+import BerthEngine
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The admin console's API: settings, environments (status, build, on/off), submissions and roles.
+struct AdminRoutes {
+    let services: BerthServices
+
+    /// An environment as the console shows it.
+    struct AdminEnvironmentView: Encodable {
+        var slug: String
+        var name: String
+        var category: String
+        var enabled: Bool
+        var image: String
+        var imageBuilt: Bool
+        var activeInstances: Int
+        var points: Int
+        var solves: Int
+    }
+
+    /// A submission with its user's name.
+    struct SubmissionView: Encodable {
+        var id: String
+        var time: Date
+        var userId: String
+        var userName: String?
+        var scorer: InstanceView.OwnerView
+        var environment: String
+        var submitted: String
+        var outcome: String
+        var sharedFromInstance: String?
+        var sharedFromOwner: InstanceView.OwnerView?
+        var clientIp: String?
+    }
+
+    struct RoleBody: Decodable {
+        var role: String
+    }
+
+    func register(on table: RouteTable) {
+        table.on(.get, "/api/v1/admin/settings") { _, context in
+            _ = try context.requireAdmin()
+            return try JSONResponse.make(await services.settings.values)
+        }
+        table.on(.put, "/api/v1/admin/settings") { request, context in
+            _ = try context.requireAdmin()
+            let patch = try await JSONResponse.decode(EventSettings.Patch.self, from: request, context: context)
+            let values = try await services.settings.update(patch)
+            context.facts.detail = String(decoding: (try? JSONEncoder().encode(values)) ?? Data(), as: UTF8.self)
+            return try JSONResponse.make(values)
+        }
+        table.on(.get, "/api/v1/admin/environments") { _, context in
+            _ = try context.requireAdmin()
+            var views: [AdminEnvironmentView] = []
+            for spec in await services.catalog.all() { views.append(try await view(spec)) }
+            return try JSONResponse.make(["items": views])
+        }
+        for (verb, enabled) in [("enable", true), ("disable", false)] {
+            table.on(.post, "/api/v1/admin/environments/:slug/\(verb)") { _, context in
+                _ = try context.requireAdmin()
+                let spec = try await environment(context)
+                try await services.settings.setEnabled(spec.slug, enabled)
+                context.facts.target = spec.slug
+                return try JSONResponse.make(try await view(spec))
+            }
+        }
+        table.on(.post, "/api/v1/admin/environments/:slug/build") { _, context in
+            let admin = try context.requireAdmin()
+            let spec = try await environment(context)
+            guard let builder = services.imageBuilder else {
+                throw BerthError.unprocessable("build_unsupported", "This engine does not build images.")
+            }
+            context.facts.target = spec.slug
+            let folder = await services.catalog.folder(of: spec.slug)
+            let logger = context.logger
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            // The build goes on if the browser leaves; its outcome is in the server log.
+            Task {
+                @Sendable func line(_ object: [String: any Sendable]) {
+                    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                        continuation.yield(ByteBuffer(bytes: data + Data("\n".utf8)))
+                    }
+                }
+                do {
+                    let image = try await builder.build(spec, folder: folder) { text in line(["progress": text]) }
+                    line(["done": true, "image": image])
+                    logger.info("image built", metadata: ["environment": "\(spec.slug)", "user.id": "\(admin.id)"])
+                } catch {
+                    let failure = (error as? BerthError) ?? BerthError.internal("build_failed", "The build failed: \(error)")
+                    line(["error": ["code": failure.code, "message": failure.message]])
+                    logger.warning("image build failed", metadata: ["environment": "\(spec.slug)", "user.id": "\(admin.id)", "error": "\(error)"])
+                }
+                continuation.finish()
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-ndjson"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: stream))
+        }
+        table.on(.get, "/api/v1/admin/submissions") { request, context in
+            _ = try context.requireAdmin()
+            let query = request.uri.queryParameters
+            var filter = SubmissionQuery(limit: try InstanceRoutes.limit(query.get("limit")))
+            filter.environment = query.get("environment")
+            filter.userID = query.get("user")
+            if let outcome = query.get("outcome") {
+                guard let parsed = SubmissionOutcome(rawValue: outcome) else {
+                    throw BerthError.badRequest("invalid_query", "'outcome' must be one of \(SubmissionOutcome.allCases.map(\.rawValue).joined(separator: ", ")).")
+                }
+                filter.outcomes = [parsed]
+            }
+            let names = Dictionary(try await services.store.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            let items = try await services.store.submissions(filter).map { record in
+                SubmissionView(
+                    id: record.id, time: record.time, userId: record.userID, userName: names[record.userID],
+                    scorer: InstanceView.OwnerView(kind: record.scorer.kind.rawValue, id: record.scorer.id), environment: record.environment,
+                    submitted: record.submitted, outcome: record.outcome.rawValue, sharedFromInstance: record.sharedFromInstance,
+                    sharedFromOwner: record.sharedFromOwner.map { InstanceView.OwnerView(kind: $0.kind.rawValue, id: $0.id) }, clientIp: record.clientIP
+                )
+            }
+            return try JSONResponse.make(["items": items])
+        }
+        table.on(.patch, "/api/v1/users/:id") { request, context in
+            let admin = try context.requireAdmin()
+            let id = try context.parameters.require("id")
+            guard Identifier.isWellFormed(id), let user = try await services.store.user(id: id) else {
+                throw BerthError.notFound("user_not_found", "No user has id '\(id.prefix(64))'.")
+            }
+            let body = try await JSONResponse.decode(RoleBody.self, from: request, context: context)
+            guard let role = Role(rawValue: body.role) else {
+                throw BerthError.unprocessable("invalid_role", "'role' must be player or admin, not '\(body.role.prefix(32))'.")
+            }
+            guard user.id != admin.id || role == .admin else {
+                throw BerthError.conflict("cannot_demote_self", "You cannot take away your own admin role; ask another admin.")
+            }
+            try await services.store.setRole(userID: id, role: role)
+            context.facts.detail = "role \(role.rawValue)"
+            var updated = user
+            updated.role = role
+            return try JSONResponse.make(UserView(updated))
+        }
+    }
+
+    func environment(_ context: BerthRequestContext) async throws -> EnvironmentSpec {
+        let slug = try context.parameters.require("slug")
+        guard let spec = await services.catalog.environment(slug) else {
+            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug.prefix(64))'.")
+        }
+        return spec
+    }
+
+    func view(_ spec: EnvironmentSpec) async throws -> AdminEnvironmentView {
+        let solves = try await services.scores.solveCounts()[spec.slug] ?? 0
+        let active = await services.lifecycle.activeInstances().filter { $0.environment == spec.slug }.count
+        return AdminEnvironmentView(
+            slug: spec.slug, name: spec.name, category: spec.category, enabled: !(await services.settings.disabledEnvironments.contains(spec.slug)),
+            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec) ?? false, activeInstances: active,
+            points: spec.scoring.value(solves: solves + 1), solves: solves
+        )
+    }
+}
