@@ -62,6 +62,21 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Default idle threshold of recording analysis, in seconds (`BERTH_ANALYSIS_IDLE`, default 30s).
     public var analysisIdleSeconds = 30
 
+    /// GitHub OAuth app's client id (`BERTH_GITHUB_CLIENT_ID`); with the secret, "Sign in with GitHub" appears.
+    public var githubClientID: String?
+    /// GitHub OAuth app's client secret (`BERTH_GITHUB_CLIENT_SECRET`).
+    public var githubClientSecret: String?
+    /// Where GitHub's sign-in pages are (`BERTH_GITHUB_URL`, default `https://github.com`; GitHub Enterprise or a test server otherwise).
+    public var githubURL = "https://github.com"
+    /// Where GitHub's API is (`BERTH_GITHUB_API_URL`, default `https://api.github.com`).
+    public var githubAPIURL = "https://api.github.com"
+    /// The URL players reach Berth at, for OAuth callbacks (`BERTH_PUBLIC_URL`, e.g.
+    /// `https://ctf.example.org`); by default the scheme and `Host` of the request.
+    public var publicURL: String?
+
+    /// Whether GitHub sign-in is configured.
+    public var githubSignIn: Bool { githubClientID != nil && githubClientSecret != nil }
+
     /// Creates the defaults.
     public init() {}
 
@@ -73,7 +88,8 @@ public struct BerthConfiguration: Sendable, Equatable {
     public static let settingNames = [
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
-        "recordingRetention", "analysisPasteChars", "analysisIdle",
+        "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
+        "publicUrl",
     ]
 
     /// The environment variable for a setting name.
@@ -184,6 +200,21 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "analysisIdle":
             guard let seconds = DurationText.seconds(value), seconds >= 1, seconds <= 86400 else { throw invalid("a duration from 1s to 24h, e.g. 30s") }
             analysisIdleSeconds = seconds
+        case "githubClientId": githubClientID = value
+        case "githubClientSecret": githubClientSecret = value
+        case "githubUrl", "githubApiUrl", "publicUrl":
+            let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
+            let scheme = ["https://", "http://"].first { trimmed.hasPrefix($0) }
+            let rest = scheme.map { trimmed.dropFirst($0.count) } ?? ""
+            // The public URL is an origin: OAuth callbacks are appended to it.
+            guard !rest.isEmpty, name != "publicUrl" || !rest.contains("/") else {
+                throw invalid("an http:// or https:// URL such as https://ctf.example.org\(name == "publicUrl" ? " (no path)" : "")")
+            }
+            switch name {
+            case "githubUrl": githubURL = trimmed
+            case "githubApiUrl": githubAPIURL = trimmed
+            default: publicURL = trimmed
+            }
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

@@ -126,6 +126,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     SessionRoutes(services: services).register(on: table)
     PlayRoutes(services: services).register(on: table)
     AdminRoutes(services: services).register(on: table)
+    GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
 }

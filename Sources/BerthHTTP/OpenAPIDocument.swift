@@ -4688,6 +4688,64 @@ public enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/auth/github": {
+      "get": {
+        "summary": "Start signing in with GitHub: redirects to GitHub's authorize page with a random state (kept in a 10-minute cookie)",
+        "operationId": "githubSignIn",
+        "tags": [
+          "accounts"
+        ],
+        "security": [],
+        "responses": {
+          "302": {
+            "description": "To GitHub (BERTH_GITHUB_URL)/login/oauth/authorize"
+          },
+          "404": {
+            "description": "`github_not_configured`: BERTH_GITHUB_CLIENT_ID and BERTH_GITHUB_CLIENT_SECRET are not set",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/auth/github/callback": {
+      "get": {
+        "summary": "GitHub's redirect back: checks the state, trades the code for a token, reads the account, signs in the linked user (creating one while registration is open)",
+        "operationId": "githubCallback",
+        "tags": [
+          "accounts"
+        ],
+        "security": [],
+        "parameters": [
+          {
+            "name": "code",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "state",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "302": {
+            "description": "To / with the session cookie, or to /login#error=<code> (github_state_mismatch, github_code_rejected, github_denied, github_unavailable, registration_closed)"
+          }
+        }
+      }
     }
   },
   "tags": [

@@ -95,7 +95,7 @@ struct SessionRoutes {
             let csrf = request.cookies[BrowserSession.csrfCookie]?.value ?? Secrets.randomBase64URL(byteCount: 24)
             let view = SessionView(
                 user: context.caller.map(UserView.init), csrfToken: csrf, registrationOpen: await services.settings.registrationOpen,
-                githubLogin: false, scoring: await services.scores.mode() == .team ? "teams" : "users"
+                githubLogin: services.configuration.githubSignIn, scoring: await services.scores.mode() == .team ? "teams" : "users"
             )
             var response = try JSONResponse.make(view)
             response.headers[.cacheControl] = "no-store"

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// Where an HTTP server listens: a Unix socket path or a TCP host and port.
 public enum TransportAddress: Sendable, Equatable, CustomStringConvertible {
@@ -106,15 +107,45 @@ public struct TransportBodyReader {
 public struct HTTPTransport: Sendable {
     /// The server address.
     public let address: TransportAddress
+    /// The name to verify the server's certificate against, for HTTPS; nil for plain HTTP.
+    public let tlsServerName: String?
     let group: any EventLoopGroup
     let connectTimeout: TimeAmount
 
-    /// Creates a transport; `group` defaults to NIO's shared event loops.
-    public init(address: TransportAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: TimeAmount = .seconds(5)) {
+    /// Creates a transport; `group` defaults to NIO's shared event loops. With `tlsServerName`, the
+    /// connection is TLS, checked against the system's trusted roots.
+    public init(
+        address: TransportAddress, tlsServerName: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        connectTimeout: TimeAmount = .seconds(5)
+    ) {
         self.address = address
+        self.tlsServerName = tlsServerName
         self.group = group
         self.connectTimeout = connectTimeout
     }
+
+    /// A transport for the server of an `http://` or `https://` URL (port 80 or 443 by default).
+    public init(webURL url: String, connectTimeout: TimeAmount = .seconds(10)) throws {
+        let secure = url.hasPrefix("https://")
+        guard secure || url.hasPrefix("http://") else { throw TransportError.invalidAddress(url) }
+        let authority = url.dropFirst(secure ? 8 : 7).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let parts = authority.split(separator: ":")
+        guard let host = parts.first.map(String.init), !host.isEmpty, parts.count <= 2 else { throw TransportError.invalidAddress(url) }
+        let port = parts.count == 2 ? Int(parts[1]) : (secure ? 443 : 80)
+        guard let port, (1...65535).contains(port) else { throw TransportError.invalidAddress(url) }
+        self.init(address: .tcp(host: host, port: port), tlsServerName: secure ? host : nil, connectTimeout: connectTimeout)
+    }
+
+    /// The `Host` header: default ports are left out.
+    var hostHeader: String {
+        if case .tcp(let host, let port) = address, (tlsServerName != nil && port == 443) || (tlsServerName == nil && port == 80) {
+            return host
+        }
+        return address.hostHeader
+    }
+
+    /// One TLS context for every HTTPS request: loading the trusted roots is slow.
+    static let clientTLS: Result<NIOSSLContext, any Error> = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
 
     /// Sends a request and buffers the whole response, up to `maxBodyBytes`.
     public func execute(
@@ -141,7 +172,7 @@ public struct HTTPTransport: Sendable {
         let channel = try await connect()
         return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-            head.headers.add(name: "Host", value: address.hostHeader)
+            head.headers.add(name: "Host", value: hostHeader)
             head.headers.add(name: "User-Agent", value: "berth")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             if let body {
@@ -166,8 +197,12 @@ public struct HTTPTransport: Sendable {
 
     private func connect() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
         let bootstrap = ClientBootstrap(group: group).connectTimeout(connectTimeout)
+        let tls = tlsServerName
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: try Self.clientTLS.get(), serverHostname: tls))
+                }
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
             }

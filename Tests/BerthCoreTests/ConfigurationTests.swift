@@ -54,7 +54,9 @@ struct ConfigurationTests {
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
             "BERTH_ALLOWED_ORIGINS": "https://ctf.example.org, http://localhost:8080", "BERTH_ASSETS_DIR": "/assets",
             "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096", "BERTH_RECORDING_RETENTION": "30d",
-            "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m",
+            "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m", "BERTH_GITHUB_CLIENT_ID": "Iv1.abc",
+            "BERTH_GITHUB_CLIENT_SECRET": "s3cret", "BERTH_GITHUB_URL": "http://127.0.0.1:9000/", "BERTH_GITHUB_API_URL": "http://127.0.0.1:9001",
+            "BERTH_PUBLIC_URL": "https://ctf.example.org",
             "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
@@ -81,6 +83,10 @@ struct ConfigurationTests {
         #expect(config.recordingRetentionDays == 30)
         #expect(config.analysisPasteCharacters == 40)
         #expect(config.analysisIdleSeconds == 60)
+        #expect(config.githubSignIn)
+        #expect(config.githubClientID == "Iv1.abc" && config.githubClientSecret == "s3cret")
+        #expect(config.githubURL == "http://127.0.0.1:9000" && config.githubAPIURL == "http://127.0.0.1:9001")
+        #expect(config.publicURL == "https://ctf.example.org")
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
