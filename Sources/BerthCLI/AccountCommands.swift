@@ -4,7 +4,8 @@ import Foundation
 /// `berth users`: create and list users through the server.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "users", abstract: "Create and list users (admin token).", subcommands: [UsersCreateCommand.self, UsersListCommand.self]
+        commandName: "users", abstract: "Create and list users, and change their role (admin token).",
+        subcommands: [UsersCreateCommand.self, UsersListCommand.self, UsersSetRoleCommand.self]
     )
 }
 
@@ -44,6 +45,31 @@ struct UsersListCommand: AsyncParsableCommand {
         let answer = try await server.client().call(.GET, "/api/v1/users", as: Items<JSONValue>.self)
         if output.json { return try CLISupport.printJSON(answer.items) }
         CLISupport.printTable(["ID", "NAME", "ROLE", "CREATED"], answer.items.map { [$0["id"], $0["name"], $0["role"], $0["createdAt"]] })
+    }
+}
+
+/// `berth users set-role`.
+struct UsersSetRoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Make a user an admin or a player.")
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "User id (usr_…).")
+    var id: String
+
+    @Argument(help: "player or admin.")
+    var role: String
+
+    func validate() throws {
+        guard ["player", "admin"].contains(role) else { throw ValidationError("The role must be player or admin.") }
+    }
+
+    func run() async throws {
+        struct Body: Encodable { var role: String }
+        let user = try await server.client().call(.PATCH, "/api/v1/users/\(ServerClient.pathSegment(id))", body: Body(role: role), as: JSONValue.self)
+        if output.json { return try CLISupport.printJSON(user) }
+        print("\(user["name"]) is now \(user["role"])")
     }
 }
 
