@@ -807,6 +807,17 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}[match.group(2)]
 
 
+def container_of(instance_id: str) -> str:
+    """The id of the one container labelled with `instance_id`."""
+    listed = subprocess.run(
+        ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=berth.instance={instance_id}"],
+        capture_output=True, text=True,
+    ).stdout.split()
+    if len(listed) != 1:
+        raise SystemExit(f"bench: expected one container for instance {instance_id}, found {listed}")
+    return listed[0]
+
+
 def default_berth() -> str:
     for config in ("release", "debug"):
         candidate = REPO / ".build" / config / "berth"
@@ -882,7 +893,9 @@ class Benchmark:
         if result.returncode != 0:
             raise SystemExit(f"bench: `{' '.join(command)}` failed with status {result.returncode}")
 
-    def start_server(self) -> None:
+    def start_server(self, environments: str | None = None) -> None:
+        """`berth serve` on a free port with a temporary data directory, on `environments`
+        (default --environments); exits with status 2 when it does not become ready."""
         self.port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix="berth-bench-"))
         self.server_log_path = self.data_dir / "server.log"
@@ -894,7 +907,7 @@ class Benchmark:
         })
         command = [
             self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--data-dir", str(self.data_dir), "--environments", self.args.environments,
+            "--data-dir", str(self.data_dir), "--environments", environments or self.args.environments,
         ]
         log("starting: " + " ".join(command))
         with open(self.server_log_path, "wb") as server_log:
@@ -929,31 +942,13 @@ class Benchmark:
                 print("  " + line, file=sys.stderr)
 
     def create_instance(self) -> None:
-        assert self.api
         try:
-            _, user = self.api.call("POST", "/api/v1/users", self.admin_token, {"name": "bench"})
-            self.user_id = user["id"]
-            _, token = self.api.call("POST", f"/api/v1/users/{self.user_id}/tokens", self.admin_token, {"name": "bench"})
-            self.user_token = token["token"]
-            _, payload = self.api.call("POST", "/api/v1/instances", self.user_token, {"environment": self.args.environment})
-            instance = instance_of(payload)
+            self.create_user()
+            instance = self.run_instance(self.args.environment)
             self.instance_id = instance["id"]
-            deadline = time.monotonic() + self.args.timeout
-            while instance.get("state") != "running":
-                if instance.get("state") in ("failed", "stopped", "expired") or time.monotonic() > deadline:
-                    raise SystemExit(f"bench: instance {self.instance_id} did not run (state {instance.get('state')})")
-                time.sleep(0.05)
-                _, payload = self.api.call("GET", f"/api/v1/instances/{self.instance_id}", self.user_token)
-                instance = instance_of(payload)
         except (APIError, OSError, KeyError, TypeError) as error:
             raise SystemExit(f"bench: could not create the user, token and instance: {error}")
-        listed = subprocess.run(
-            ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=berth.instance={self.instance_id}"],
-            capture_output=True, text=True,
-        ).stdout.split()
-        if len(listed) != 1:
-            raise SystemExit(f"bench: expected one container for instance {self.instance_id}, found {listed}")
-        self.container_id = listed[0]
+        self.container_id = container_of(self.instance_id)
         terminal = instance.get("terminal") or {}
         self.terminal_spec = terminal
         # The baselines run exactly what Berth's terminal runs: command, user, working directory, TERM.
@@ -965,6 +960,28 @@ class Benchmark:
         self.shell_argv += [self.container_id, *(terminal.get("command") or ["/bin/sh"])]
         log(f"instance {self.instance_id} running in container {self.container_id[:12]}; "
             f"shell: {' '.join(terminal.get('command') or ['/bin/sh'])} as {terminal.get('user') or 'the image user'}")
+
+    def create_user(self) -> None:
+        """A player named bench and an API token of theirs (self.user_id, self.user_token)."""
+        assert self.api
+        _, user = self.api.call("POST", "/api/v1/users", self.admin_token, {"name": "bench"})
+        self.user_id = user["id"]
+        _, token = self.api.call("POST", f"/api/v1/users/{self.user_id}/tokens", self.admin_token, {"name": "bench"})
+        self.user_token = token["token"]
+
+    def run_instance(self, environment: str) -> dict:
+        """Creates an instance of `environment` as the bench user and waits until it is running."""
+        assert self.api
+        _, payload = self.api.call("POST", "/api/v1/instances", self.user_token, {"environment": environment})
+        instance = instance_of(payload)
+        deadline = time.monotonic() + self.args.timeout
+        while instance.get("state") != "running":
+            if instance.get("state") in ("failed", "stopped", "expired") or time.monotonic() > deadline:
+                raise SystemExit(f"bench: instance {instance.get('id')} did not run (state {instance.get('state')})")
+            time.sleep(0.05)
+            _, payload = self.api.call("GET", f"/api/v1/instances/{instance['id']}", self.user_token)
+            instance = instance_of(payload)
+        return instance
 
     def start_terminado(self) -> None:
         self.terminado_port = free_port()
@@ -982,9 +999,10 @@ class Benchmark:
 
     # -- terminals -----------------------------------------------------------------------------
 
-    def open_berth(self) -> Terminal:
+    def open_berth(self, instance_id: str | None = None) -> Terminal:
+        """Berth's terminal WebSocket to `instance_id` (default: the instance), through a ticket."""
         assert self.api
-        _, ticket = self.api.call("POST", f"/api/v1/instances/{self.instance_id}/terminal/ticket", self.user_token)
+        _, ticket = self.api.call("POST", f"/api/v1/instances/{instance_id or self.instance_id}/terminal/ticket", self.user_token)
         return BerthTerminal(self.port, f"{ticket['url']}&cols={COLS}&rows={ROWS}")
 
     def open_terminals(self) -> dict[str, Terminal]:
@@ -1227,6 +1245,30 @@ def command_output(command: list[str]) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def machine_info(load_start: tuple[float, float, float], **versions: str | None) -> dict:
+    """The machine a run measured: cores, kernel, Python, Docker, `versions` and the load."""
+    return {
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "dockerServer": command_output(["docker", "version", "-f", "{{.Server.Version}}"]),
+        "dockerClient": command_output(["docker", "version", "-f", "{{.Client.Version}}"]),
+        **versions,
+        "loadAverageAtStart": [round(v, 2) for v in load_start],
+        "loadAverageAtEnd": [round(v, 2) for v in os.getloadavg()],
+    }
+
+
+def binary_info(berth: str) -> dict:
+    """The berth binary a run used, when it was built and the checkout's commit."""
+    return {
+        "berthBinary": os.path.abspath(berth),
+        # The binary may be older than the checkout's HEAD: its own build time tells which code ran.
+        "berthBinaryModified": datetime.datetime.fromtimestamp(os.path.getmtime(berth), datetime.timezone.utc).isoformat(),
+        "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+    }
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--terminado-server"]:
         return serve_terminado(sys.argv[2:])
@@ -1313,21 +1355,9 @@ def main() -> int:
         "benchmark": "terminal",
         "startedAt": started_at.isoformat(),
         "command": " ".join([sys.argv[0], *sys.argv[1:]]),
-        "machine": {
-            "cores": os.cpu_count(),
-            "kernel": platform.release(),
-            "python": platform.python_version(),
-            "dockerServer": command_output(["docker", "version", "-f", "{{.Server.Version}}"]),
-            "dockerClient": command_output(["docker", "version", "-f", "{{.Client.Version}}"]),
-            "terminado": getattr(sys.modules.get("terminado"), "__version__", None),
-            "tornado": getattr(sys.modules.get("tornado"), "version", None),
-            "loadAverageAtStart": [round(v, 2) for v in load_start],
-            "loadAverageAtEnd": [round(v, 2) for v in os.getloadavg()],
-        },
-        "berthBinary": os.path.abspath(args.berth),
-        # The binary may be older than the checkout's HEAD: its own build time tells which code ran.
-        "berthBinaryModified": datetime.datetime.fromtimestamp(os.path.getmtime(args.berth), datetime.timezone.utc).isoformat(),
-        "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        "machine": machine_info(load_start, terminado=getattr(sys.modules.get("terminado"), "__version__", None),
+                                tornado=getattr(sys.modules.get("tornado"), "version", None)),
+        **binary_info(args.berth),
         "environment": args.environment,
         "image": bench.image,
         "namespace": bench.namespace,

@@ -113,6 +113,7 @@ public let publicAPIPaths: Set<String> = [
 public func buildRouter(_ services: BerthServices) -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: AuditMiddleware(log: services.audit))
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BearerAuthMiddleware(accounts: services.accounts, publicPaths: publicAPIPaths))
     let table = RouteTable(router: router)

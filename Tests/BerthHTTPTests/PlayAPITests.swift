@@ -102,6 +102,12 @@ struct SessionAPITests {
 
                 let me = try await browser.send(.get, "/api/v1/me")
                 #expect(me.body["name"] as? String == "carol")
+                // Every answer, errors included, forbids sniffing; API answers are not cached.
+                for uri in ["/api/v1/me", "/api/v1/nothing-here", "/login"] {
+                    let raw = try await client.execute(uri: uri, method: .get)
+                    #expect(raw.headers[.xContentTypeOptions] == "nosniff", "\(uri)")
+                    if uri.hasPrefix("/api/") { #expect(raw.headers[.cacheControl] == "no-store", "\(uri)") }
+                }
                 #expect(me.body["role"] as? String == "player")
                 // A cookie without the CSRF header cannot change anything.
                 let forged = try await browser.send(.post, "/api/v1/me/tokens", json: #"{"name":"x"}"#, withCSRF: false)
