@@ -11,6 +11,9 @@ public actor Scorekeeper {
     let flagSecret: FlagSecret?
     let submissions: RateLimiter
     let logger: Logger
+    /// The last scoreboard and when it was made: the scoreboard is public, so a burst of readers
+    /// costs one computation per second. A new solve or unlock clears it.
+    private var cachedBoard: (made: ContinuousClock.Instant, mode: Owner.Kind, entries: [Entry])?
 
     /// The longest flag accepted.
     public static let maximumFlagLength = 1024
@@ -109,7 +112,7 @@ public actor Scorekeeper {
         }
         if record.outcome == .correct {
             let new = try await store.insertSolve(SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time))
-            if !new { record.outcome = .alreadySolved }
+            if new { cachedBoard = nil } else { record.outcome = .alreadySolved }
         }
         try await store.insertSubmission(record)
         let points = value(of: environment, solves: try await store.solves(environment: slug).count)
@@ -152,9 +155,11 @@ public actor Scorekeeper {
         }
         let scorer = try await scorer(for: user)
         let hint = environment.hints[index]
-        _ = try await store.insertHintUnlock(HintUnlockRecord(
+        if try await store.insertHintUnlock(HintUnlockRecord(
             scorer: scorer, environment: slug, hint: index, userID: user.id, cost: hint.cost, time: Date()
-        ))
+        )) {
+            cachedBoard = nil
+        }
         return hint
     }
 
@@ -198,6 +203,15 @@ public actor Scorekeeper {
     /// The scoreboard of the current mode: everyone with a solve, by points, then by who got there first.
     public func scoreboard() async throws -> (mode: Owner.Kind, entries: [Entry]) {
         let mode = await mode()
+        if let cached = cachedBoard, cached.mode == mode, ContinuousClock.now - cached.made < .seconds(1) {
+            return (cached.mode, cached.entries)
+        }
+        let entries = try await computeScoreboard(mode: mode)
+        cachedBoard = (ContinuousClock.now, mode, entries)
+        return (mode, entries)
+    }
+
+    func computeScoreboard(mode: Owner.Kind) async throws -> [Entry] {
         let solves = try await store.solves(environment: nil).filter { $0.scorer.kind == mode }
         let counts = solves.reduce(into: [String: Int]()) { $0[$1.environment, default: 0] += 1 }
         var worth: [String: Int] = [:]
@@ -228,12 +242,11 @@ public actor Scorekeeper {
             if lt != rt { return lt < rt }
             return (names[left.id] ?? left.id) < (names[right.id] ?? right.id)
         }
-        let entries = ordered.enumerated().map { index, owner in
+        return ordered.enumerated().map { index, owner in
             Entry(
                 rank: index + 1, kind: owner.kind.rawValue, id: owner.id, name: names[owner.id] ?? owner.id, points: points[owner] ?? 0,
                 solves: solved[owner] ?? 0, lastSolveAt: last[owner]
             )
         }
-        return (mode, entries)
     }
 }
