@@ -18,14 +18,17 @@ BENCH_ARGS ?=
 # Debian packages the scripts and tests use.
 APT_PACKAGES := busybox-static unzip curl ca-certificates
 
-# The browser test: Chromium, chromedriver and Selenium (installed when missing), the example
-# images (cached), then one run of the terminal page in headless Chromium against $(BERTH_DEBUG).
-# Its screenshot lands in test-artifacts/terminal-page.png.
+# The browser tests: Chromium, chromedriver and Selenium (installed when missing), the example
+# images (cached), then headless Chromium against $(BERTH_DEBUG): the terminal page, the recording
+# player, the Markdown renderer and the whole web app journey (register, start, solve, score,
+# admin kill). Screenshots land in test-artifacts/.
 define BROWSER_TEST
 scripts/ensure-browser.sh
 $(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
 python3 tests/browser/test_terminal_page.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 python3 tests/browser/test_recording_player.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+python3 tests/browser/test_markdown.py
+python3 tests/browser/test_web_app.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
 .PHONY: help prerequisites setup demo test test-browser bench bench-terminal bench-recording clean clean-images
@@ -71,7 +74,7 @@ test: prerequisites
 	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 
-## test-browser: only the browser tests (headless Chromium: terminal page, recording player), with the existing .build/debug/berth
+## test-browser: only the browser tests (headless Chromium: terminal page, recording player, Markdown, web app), with the existing .build/debug/berth
 test-browser: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-browser: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(BROWSER_TEST)

@@ -43,7 +43,7 @@ public struct BearerAuthMiddleware: RouterMiddleware {
     /// ticket (browsers cannot set headers on a WebSocket).
     static func authenticatesItself(_ request: Request) -> Bool {
         let path = request.uri.path
-        guard request.method == .get else { return false }
+        guard request.method == .get || request.method == .head else { return false }
         if path.hasPrefix("/assets/") || (path.hasPrefix("/instances/") && path.hasSuffix("/terminal")) { return true }
         if path == "/recordings" || path.hasPrefix("/recordings/") || path.hasPrefix("/environments/") || path.hasPrefix("/auth/") {
             return true

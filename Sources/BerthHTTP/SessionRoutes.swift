@@ -151,8 +151,14 @@ struct SessionRoutes {
             if hasPassword, try await services.accounts.checkPassword(name: caller.name, password: body.current) == nil {
                 throw BerthError.unauthorized("Your current password is wrong.", code: "invalid_credentials")
             }
+            // Every session ends, so a stolen one is useless; this browser gets a fresh one.
             try await services.accounts.setPassword(userID: caller.id, password: body.new)
-            return Response(status: .noContent)
+            var response = Response(status: .noContent)
+            if request.cookies[BrowserSession.cookie] != nil {
+                let secret = try await services.accounts.startSession(for: caller, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
+                response.setCookie(BrowserSession.make(BrowserSession.cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request))
+            }
+            return response
         }
         table.on(.get, "/api/v1/me/tokens") { _, context in
             let caller = try context.requireCaller()

@@ -136,10 +136,14 @@ struct SessionAPITests {
                 #expect(signedIn.status == 200)
                 #expect(try await browser.send(.get, "/api/v1/me").body["name"] as? String == "carol")
 
-                // Changing the password ends every session.
+                // Changing the password ends every other session; this browser gets a new one.
+                var elsewhere = Browser(client)
+                _ = try await elsewhere.session()
+                #expect(try await elsewhere.send(.post, "/api/v1/auth/login", json: #"{"name":"carol","password":"sturdy-Lantern-42"}"#).status == 200)
                 let changed = try await browser.send(.put, "/api/v1/me/password", json: #"{"current":"sturdy-Lantern-42","new":"Brand-new-Harbour-7"}"#)
                 #expect(changed.status == 204)
-                #expect(try await browser.send(.get, "/api/v1/me").status == 401)
+                #expect(try await elsewhere.send(.get, "/api/v1/me").status == 401)
+                #expect(try await browser.send(.get, "/api/v1/me").status == 200)
 
                 // The audit log has the registration with the user as actor.
                 let audit = try await client.call(.get, "/api/v1/audit?action=register", token: APIHarness.adminToken)

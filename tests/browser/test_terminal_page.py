@@ -117,13 +117,17 @@ class TerminalPageTest:
 
     # -- prerequisites -------------------------------------------------------------------
 
+    def required_images(self) -> list[str]:
+        """The Docker images the test's environments run on."""
+        return ["berth/base:latest", f"berth-env/{ENVIRONMENT}:latest"]
+
     def check_prerequisites(self) -> None:
         berth = Path(self.args.berth)
         if not (berth.is_file() and os.access(berth, os.X_OK)):
             raise Prerequisite(f"{berth} is missing; build it first (`make setup` or `swift build --product berth`)")
         if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
             raise Prerequisite("no Docker Engine answers; run scripts/ensure-docker.sh")
-        for image in ("berth/base:latest", f"berth-env/{ENVIRONMENT}:latest"):
+        for image in self.required_images():
             if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
                 raise Prerequisite(
                     f"image {image} is missing; run scripts/build-base-image.sh, then "
@@ -462,25 +466,36 @@ class TerminalPageTest:
 
     # -- run -----------------------------------------------------------------------------
 
+    def scenario(self) -> None:
+        """The steps of the test, in order; a test of other pages subclasses and replaces them."""
+        self.check_prerequisites()
+        self.start_server()
+        self.create_user_and_instance()
+        self.open_browser()
+        self.sign_in()
+        self.open_terminal()
+        self.type_command()
+        self.check_countdown()
+        self.save_screenshot()
+        self.check_renew()
+        self.check_console()
+
+    def failure_screenshot(self) -> Path:
+        """Where the screenshot taken at a failure goes."""
+        return Path(self.args.screenshot).with_name("terminal-page-failure.png")
+
+    def stale_screenshots(self) -> list[Path]:
+        """Screenshots an earlier run may have left: removed first, so none passes for this run's."""
+        return [Path(self.args.screenshot), self.failure_screenshot()]
+
     def run(self) -> int:
         status = 0
-        failure_shot = Path(self.args.screenshot).with_name("terminal-page-failure.png")
-        # No picture of an earlier run may pass for this one's.
-        for stale in (Path(self.args.screenshot), failure_shot):
+        failure_shot = self.failure_screenshot()
+        for stale in self.stale_screenshots():
             stale.unlink(missing_ok=True)
         try:
             try:
-                self.check_prerequisites()
-                self.start_server()
-                self.create_user_and_instance()
-                self.open_browser()
-                self.sign_in()
-                self.open_terminal()
-                self.type_command()
-                self.check_countdown()
-                self.save_screenshot()
-                self.check_renew()
-                self.check_console()
+                self.scenario()
             except Prerequisite as error:
                 print(f"browser-test: error: {error}", file=sys.stderr)
                 status = 2
@@ -507,7 +522,8 @@ class TerminalPageTest:
                 if status == 0 and not self.args.keep_artifacts:
                     shutil.rmtree(self.workdir, ignore_errors=True)
                 else:
-                    shutil.rmtree(self.workdir / "chromium-profile", ignore_errors=True)
+                    for profile in self.workdir.glob("chromium-profile*"):
+                        shutil.rmtree(profile, ignore_errors=True)
                     log(f"server log and chromedriver log kept in {self.workdir}")
         for check in self.passed:
             log(f"ok: {check}")

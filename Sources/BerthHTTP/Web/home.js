@@ -1,93 +1,118 @@
-// Berth start page: lists environments and the caller's instances. All values are shown with
-// textContent, never as HTML.
+// Berth catalog (the start page): environments grouped by category, with points, solves and
+// the caller's solved marks, and the caller's running instances. Text from the server goes in
+// with textContent only (Berth.el), never as HTML.
 "use strict";
 
-const message = document.getElementById("message");
+(() => {
+  const { api, el, cell } = Berth;
+  const ENDED = new Set(["stopped", "expired", "failed"]);
+  const REFRESH_MS = 15000;
+  let instances = [];
+  let names = new Map();
 
-function token() { return localStorage.getItem("berth.token") || ""; }
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { "Authorization": "Bearer " + token(), "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error((data.error && data.error.message) || ("HTTP " + response.status));
-  return data;
-}
-
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.appendChild(td);
-  return td;
-}
-
-async function load() {
-  message.textContent = "";
-  const who = document.getElementById("who");
-  if (!token()) { who.textContent = "No token yet."; return; }
-  try {
-    const me = await api("GET", "/api/v1/me");
-    who.textContent = "Signed in as " + me.name + " (" + me.role + ").";
-    const environments = await api("GET", "/api/v1/environments");
-    const envBody = document.getElementById("environments");
-    envBody.replaceChildren();
-    for (const env of environments.items) {
-      const row = document.createElement("tr");
-      cell(row, env.name);
-      cell(row, env.category);
-      const button = document.createElement("button");
-      button.textContent = "Start";
-      button.addEventListener("click", async () => {
-        button.disabled = true;
-        try {
-          const instance = await api("POST", "/api/v1/instances", { environment: env.slug });
-          location.href = "/instances/" + encodeURIComponent(instance.id) + "/terminal";
-        } catch (error) {
-          message.textContent = error.message;
-          button.disabled = false;
-        }
-      });
-      cell(row, "").appendChild(button);
-      envBody.appendChild(row);
-    }
-    const instances = await api("GET", "/api/v1/instances?active=true");
-    const instBody = document.getElementById("instances");
-    instBody.replaceChildren();
-    for (const instance of instances.items) {
-      const row = document.createElement("tr");
-      cell(row, instance.id);
-      cell(row, instance.environment);
-      cell(row, instance.state);
-      cell(row, new Date(instance.expiresAt).toLocaleTimeString());
-      const endpoints = cell(row, "");
-      for (const endpoint of instance.endpoints) {
-        const link = document.createElement("a");
-        link.textContent = endpoint.url || (endpoint.host + ":" + endpoint.hostPort);
-        if (endpoint.url) link.href = endpoint.url;
-        endpoints.appendChild(link);
-      }
-      const open = document.createElement("a");
-      open.textContent = "Open terminal";
-      open.href = "/instances/" + encodeURIComponent(instance.id) + "/terminal";
-      cell(row, "").appendChild(open);
-      instBody.appendChild(row);
-    }
-  } catch (error) {
-    message.textContent = error.message;
+  function envPath(slug) {
+    return "/environments/" + encodeURIComponent(slug);
   }
-}
 
-document.getElementById("token-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  localStorage.setItem("berth.token", document.getElementById("token").value.trim());
-  document.getElementById("token").value = "";
-  load();
-});
-document.getElementById("forget").addEventListener("click", () => {
-  localStorage.removeItem("berth.token");
-  load();
-});
-load();
+  function card(env) {
+    const sandbox = env.hasFlag === false;
+    const title = el("span", { className: "title" },
+      el("span", { className: "name" }, env.name),
+      el("span", { className: sandbox ? "muted" : "points" }, sandbox ? "sandbox" : (env.points ?? env.value ?? 0) + " pts"));
+    const meta = el("span", { className: "meta" });
+    if (env.solved) meta.append(el("span", { className: "solved-mark", attrs: { "aria-label": "solved" } }, "✓ solved"), " · ");
+    const solves = Number(env.solves || 0);
+    meta.append(solves === 1 ? "1 solve" : solves + " solves");
+    if (env.enabled === false) meta.append(" ", el("span", { className: "badge warn" }, "disabled"));
+    const tags = el("ul", { className: "tags" }, (env.tags || []).map((tag) => el("li", { className: "tag" }, tag)));
+    return el("a", {
+      className: "env-card", href: envPath(env.slug),
+      dataset: { slug: env.slug, solved: String(Boolean(env.solved)) },
+    }, title, meta, tags);
+  }
+
+  function renderCatalog(environments) {
+    const catalog = document.getElementById("catalog");
+    for (const old of catalog.querySelectorAll("section.category")) old.remove();
+    const groups = new Map();
+    for (const env of environments) {
+      const category = env.category || "other";
+      if (!groups.has(category)) groups.set(category, []);
+      groups.get(category).push(env);
+    }
+    for (const category of Array.from(groups.keys()).sort((a, b) => a.localeCompare(b))) {
+      const list = groups.get(category).sort((a, b) => (a.points ?? 0) - (b.points ?? 0) || a.name.localeCompare(b.name));
+      catalog.append(el("section", { className: "category", dataset: { category } },
+        el("h2", {}, category),
+        el("div", { className: "cards" }, list.map(card))));
+    }
+    const solved = environments.filter((env) => env.solved).length;
+    document.getElementById("catalog-summary").textContent = environments.length === 0
+      ? "No environments are open yet."
+      : environments.length + " environments, " + solved + " solved by you.";
+    catalog.hidden = false;
+  }
+
+  function endpointList(instance) {
+    const list = el("span", { className: "endpoints-inline" });
+    for (const endpoint of instance.endpoints || []) {
+      const address = endpoint.host + ":" + endpoint.hostPort;
+      const target = endpoint.url && BerthMarkdown.safeURL(endpoint.url);
+      if (list.childNodes.length) list.append(", ");
+      if (target) list.append(el("a", { href: target.href, target: "_blank", rel: "noopener noreferrer" }, endpoint.url));
+      else list.append(el("code", {}, address));
+    }
+    return list;
+  }
+
+  function renderInstances() {
+    const body = document.getElementById("instances");
+    body.replaceChildren();
+    const active = instances.filter((instance) => !ENDED.has(instance.state));
+    document.getElementById("my-instances").hidden = active.length === 0;
+    for (const instance of active) {
+      const row = el("tr", { dataset: { instanceId: instance.id } });
+      cell(row, el("a", { href: envPath(instance.environment) }, names.get(instance.environment) || instance.environment), "Environment");
+      cell(row, instance.state, "State");
+      cell(row, "", "Expires in", "countdown").dataset.expiresAt = instance.expiresAt;
+      cell(row, endpointList(instance), "Connection");
+      cell(row, el("a", { href: envPath(instance.environment) }, "Open"));
+      body.append(row);
+    }
+    tick();
+  }
+
+  function tick() {
+    for (const td of document.querySelectorAll("#instances td.countdown")) {
+      td.textContent = Berth.clock(Berth.secondsUntil(td.dataset.expiresAt));
+    }
+  }
+
+  async function refreshInstances() {
+    try {
+      const answer = await api("GET", "/api/v1/instances?active=true", undefined, { notice: false });
+      instances = answer.items || [];
+      renderInstances();
+    } catch (error) {
+      // The catalog stays useful without the list; the next refresh tries again.
+    }
+  }
+
+  async function main() {
+    const session = await Berth.start();
+    if (!session.user) {
+      document.getElementById("welcome").hidden = false;
+      return;
+    }
+    document.getElementById("who").textContent = "Signed in as " + session.user.name + " (" + session.user.role + ").";
+    const environments = (await api("GET", "/api/v1/environments")).items || [];
+    names = new Map(environments.map((env) => [env.slug, env.name]));
+    renderCatalog(environments);
+    await refreshInstances();
+    setInterval(tick, 1000);
+    setInterval(refreshInstances, REFRESH_MS);
+  }
+
+  Berth.bindTokenForm(() => location.reload());
+  Berth.run(main);
+})();

@@ -19,9 +19,29 @@ const buttons = {
 };
 const ACK_EVERY = 64 * 1024;
 const FLOW_WINDOW = 1024 * 1024;
+// Inside the environment page's iframe that page has Renew, Reset and Stop; keep only the status.
+const embedded = window.self !== window.top;
+if (embedded) {
+  document.body.classList.add("embedded");
+  for (const button of [buttons.renew, buttons.reset, buttons.stop]) button.hidden = true;
+  document.querySelector("header a").target = "_top";
+}
 
 function token() {
   return localStorage.getItem("berth.token") || "";
+}
+
+let csrfToken = null;
+
+/** The session's CSRF token (`GET /api/v1/session`, fetched once), or "" without a session. */
+async function csrf() {
+  if (csrfToken === null) {
+    csrfToken = fetch("/api/v1/session", { credentials: "same-origin", cache: "no-store" })
+      .then((response) => (response.ok ? response.json() : {}))
+      .then((session) => (session && session.csrfToken) || "")
+      .catch(() => "");
+  }
+  return csrfToken;
 }
 
 function setStatus(state, text) {
@@ -34,10 +54,17 @@ function showNotice(text) {
   notice.hidden = !text;
 }
 
+// Works with the session cookie (and its CSRF token) and with an API token kept in localStorage.
 async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") {
+    const value = await csrf();
+    if (value) headers["X-CSRF-Token"] = value;
+  }
+  if (token()) headers["Authorization"] = "Bearer " + token();
   const response = await fetch(path, {
-    method,
-    headers: { "Authorization": "Bearer " + token(), "Content-Type": "application/json" },
+    method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
@@ -132,10 +159,6 @@ function handleControl(message) {
 }
 
 async function connect() {
-  if (!token()) {
-    setStatus("signed-out", "no API token: paste one on the start page");
-    return;
-  }
   setStatus("connecting", retries === 0 ? "connecting…" : "reconnecting…");
   let ticket;
   try {
@@ -143,6 +166,11 @@ async function connect() {
     if (share) body.share = share;
     ticket = await api("POST", "/api/v1/instances/" + encodeURIComponent(instanceId) + "/terminal/ticket", body);
   } catch (error) {
+    if (error.status === 401) {
+      finalState = true;
+      setStatus("signed-out", "not signed in: sign in on the start page, then reload");
+      return;
+    }
     if (error.status === 409 || error.status === 404 || error.status === 403) {
       finalState = true;
       setStatus("expired", error.message);
@@ -205,7 +233,7 @@ async function refreshInstance() {
       setStatus("expired", "instance " + instance.state);
     }
   } catch (error) {
-    if (share) {
+    if (share || embedded) {
       for (const button of [buttons.renew, buttons.reset, buttons.stop]) button.hidden = true;
     }
   }

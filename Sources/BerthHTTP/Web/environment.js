@@ -1,0 +1,280 @@
+// Berth environment page: description and hints (Markdown, rendered as DOM nodes), the flag
+// form, and the caller's instance of this environment: Start, Renew, Reset, Stop, a countdown,
+// connection info with copy buttons and the terminal in an iframe. The instance is polled so
+// the page notices within seconds when an admin stops it or it expires.
+"use strict";
+
+(() => {
+  const { api, el } = Berth;
+  const slug = decodeURIComponent(location.pathname.split("/")[2] || "");
+  // Every other state (requested, starting, running, stopping) is still live and polled.
+  const ENDED = new Set(["stopped", "expired", "failed"]);
+  const isActive = (state) => !ENDED.has(state);
+  const POLL_MS = 2000;
+  const $ = (id) => document.getElementById(id);
+  const buttons = { start: $("start"), renew: $("renew"), reset: $("reset"), stop: $("stop") };
+  let env = null;
+  let instance = null;
+  let polling = null;
+  let pollInFlight = false;
+
+  function instancePath(id, suffix) {
+    return "/api/v1/instances/" + encodeURIComponent(id) + (suffix || "");
+  }
+
+  // -- environment ----------------------------------------------------------------------
+
+  function renderEnvironment() {
+    document.title = env.name + " · Berth";
+    $("env-name").textContent = env.name;
+    $("env-points").textContent = env.hasFlag === false ? "" : (env.points ?? env.value ?? 0) + " points";
+    $("env-solved").hidden = !env.solved;
+    const meta = [env.category];
+    if (env.author) meta.push("by " + env.author);
+    const solves = Number(env.solves || 0);
+    meta.push(solves === 1 ? "1 solve" : solves + " solves");
+    if (env.enabled === false) meta.push("disabled: players do not see it");
+    $("env-meta").textContent = meta.filter(Boolean).join(" · ");
+    $("env-tags").replaceChildren(...(env.tags || []).map((tag) => el("li", { className: "tag" }, tag)));
+    BerthMarkdown.renderInto($("description"), env.description, { headingOffset: 2 });
+    $("connection-info-section").hidden = !env.connectionInfo;
+    if (env.connectionInfo) BerthMarkdown.renderInto($("connection-info"), env.connectionInfo, { headingOffset: 2 });
+    renderHints();
+    const hasFlag = env.hasFlag !== false;
+    $("flag-section").hidden = !hasFlag;
+    $("no-flag").hidden = hasFlag;
+  }
+
+  async function loadEnvironment() {
+    env = await api("GET", "/api/v1/environments/" + encodeURIComponent(slug));
+    renderEnvironment();
+  }
+
+  function renderHints() {
+    const hints = env.hints || [];
+    $("hints-section").hidden = hints.length === 0;
+    $("hints").replaceChildren(...hints.map((hint, position) => hintItem(hint, position)));
+  }
+
+  function hintItem(hint, position) {
+    const index = hint.index ?? position;
+    const cost = Number(hint.cost || 0);
+    const item = el("li", { dataset: { index: String(index) } },
+      el("div", { className: "hint-title" },
+        el("strong", {}, "Hint " + (position + 1)),
+        el("span", { className: "badge" }, cost === 0 ? "free" : cost + " points")));
+    if (hint.content !== null && hint.content !== undefined) {
+      item.append(BerthMarkdown.renderInto(el("div", { className: "hint-content" }), hint.content, { headingOffset: 3 }));
+      return item;
+    }
+    const button = el("button", { type: "button", className: "unlock" }, cost === 0 ? "Show hint" : "Unlock for " + cost + " points");
+    button.addEventListener("click", () => unlockHint(hint, index, cost, button));
+    item.querySelector(".hint-title").append(button);
+    return item;
+  }
+
+  async function unlockHint(hint, index, cost, button) {
+    if (cost > 0 && !confirm("Unlock this hint for " + cost + " points? They are taken off your score.")) return;
+    button.disabled = true;
+    try {
+      const answer = await api("POST", "/api/v1/environments/" + encodeURIComponent(slug) + "/hints/" + encodeURIComponent(index) + "/unlock");
+      hint.unlocked = true;
+      hint.content = answer && answer.content !== undefined ? answer.content : "";
+      renderHints();
+    } catch (error) {
+      button.disabled = false;
+    }
+  }
+
+  // -- flag -----------------------------------------------------------------------------
+
+  const DEFAULT_MESSAGES = {
+    correct: "Correct!",
+    incorrect: "That is not the flag. Try again.",
+    already_solved: "That flag is right, but you have already solved this environment.",
+  };
+
+  /** Shows a submission's outcome; for a solve, the points too unless the message has them. */
+  function showFlagResult(outcome, message, points) {
+    const box = $("flag-result");
+    const scored = outcome === "correct" && points !== undefined && points !== null;
+    box.dataset.outcome = outcome;
+    box.dataset.points = scored ? String(points) : "";
+    box.dataset.kind = outcome === "correct" ? "ok" : outcome === "already_solved" ? "info" : "error";
+    $("flag-message").textContent = message;
+    $("flag-points").textContent = scored && !message.includes(String(points)) ? "+" + points + " points" : "";
+    box.hidden = false;
+  }
+
+  async function submitFlag(event) {
+    event.preventDefault();
+    const input = $("flag-input");
+    const flag = input.value.trim();
+    if (!flag) return;
+    await Berth.busy(event.currentTarget, async () => {
+      try {
+        const answer = await api("POST", "/api/v1/environments/" + encodeURIComponent(slug) + "/submissions", { flag }, { notice: false });
+        const outcome = answer.outcome || (answer.correct ? "correct" : "incorrect");
+        showFlagResult(outcome, answer.message || DEFAULT_MESSAGES[outcome] || outcome, answer.points);
+        if (outcome === "correct") {
+          input.value = "";
+          await loadEnvironment();
+        }
+      } catch (error) {
+        showFlagResult(error.code === "too_many_submissions" ? "rate_limited" : "error", error.message);
+      }
+    });
+  }
+
+  // -- instance -------------------------------------------------------------------------
+
+  function endpointItem(endpoint) {
+    const host = endpoint.host || location.hostname;
+    const address = host + ":" + endpoint.hostPort;
+    const item = el("li", {},
+      el("span", { className: "muted" }, endpoint.port + "/" + (endpoint.protocol || "tcp")),
+      el("code", { className: "address" }, address), Berth.copyButton(address));
+    const target = endpoint.url && BerthMarkdown.safeURL(endpoint.url);
+    if (target) {
+      item.append(el("a", { className: "url", href: target.href, target: "_blank", rel: "noopener noreferrer" }, endpoint.url),
+        Berth.copyButton(endpoint.url, "Copy URL"));
+    }
+    return item;
+  }
+
+  function showTerminal(show) {
+    const box = $("terminal-box");
+    const current = $("terminal-frame");
+    if (!show) {
+      if (current) current.remove();
+      $("terminal-link").hidden = true;
+      return;
+    }
+    if (current && current.dataset.instanceId === instance.id) return;
+    const src = "/instances/" + encodeURIComponent(instance.id) + "/terminal";
+    const frame = el("iframe", {
+      id: "terminal-frame", className: "terminal-frame", src, title: "Terminal of " + env.name,
+      dataset: { instanceId: instance.id }, attrs: { allow: "clipboard-read; clipboard-write" },
+    });
+    box.replaceChildren(frame);
+    $("terminal-tab").href = src;
+    $("terminal-link").hidden = false;
+  }
+
+  function showInstance() {
+    const state = instance ? instance.state : "none";
+    const active = instance !== null && isActive(state);
+    const stateLine = $("instance-state");
+    stateLine.dataset.state = state;
+    stateLine.textContent = instance ? state : "not started";
+    $("instance-panel").dataset.instanceId = instance ? instance.id : "";
+    buttons.start.hidden = active;
+    buttons.start.disabled = false;
+    for (const name of ["renew", "reset", "stop"]) buttons[name].hidden = !active;
+    if (active) {
+      const left = Number(instance.renewalsLeft || 0);
+      buttons.renew.textContent = "Renew (" + left + " left)";
+      buttons.renew.disabled = state !== "running" || left <= 0;
+      buttons.reset.disabled = state === "stopping";
+      buttons.stop.disabled = state === "stopping";
+    }
+    const reason = instance && !active && instance.reason ? instance.reason : "";
+    $("instance-reason").textContent = reason;
+    $("instance-reason").hidden = !reason;
+    $("endpoints").replaceChildren(...(active ? instance.endpoints || [] : []).map(endpointItem));
+    showTerminal(state === "running");
+    if (active && !polling) polling = setInterval(poll, POLL_MS);
+    if (!active && polling) { clearInterval(polling); polling = null; }
+    tick();
+  }
+
+  function tick() {
+    const countdown = $("instance-countdown");
+    if (!instance || !isActive(instance.state)) { countdown.textContent = ""; return; }
+    countdown.textContent = "expires in " + Berth.clock(Berth.secondsUntil(instance.expiresAt));
+  }
+
+  async function poll() {
+    if (!instance || pollInFlight) return;
+    pollInFlight = true;
+    const id = instance.id;
+    try {
+      const fresh = await api("GET", instancePath(id), undefined, { notice: false });
+      if (instance && instance.id === id) instance = fresh;
+    } catch (error) {
+      // Gone from the store: it was stopped and removed.
+      if (error.status === 404 && instance && instance.id === id) instance = { ...instance, state: "stopped", endpoints: [] };
+    } finally {
+      pollInFlight = false;
+    }
+    showInstance();
+  }
+
+  async function findInstance() {
+    const answer = await api("GET", "/api/v1/instances?active=true");
+    instance = (answer.items || []).find((item) => item.environment === slug && isActive(item.state)) || null;
+    showInstance();
+  }
+
+  async function startInstance() {
+    buttons.start.disabled = true;
+    Berth.clearNotice();
+    try {
+      instance = await api("POST", "/api/v1/instances", { environment: slug }, { notice: false });
+      showInstance();
+    } catch (error) {
+      if (error.code === "instance_exists") {
+        await findInstance();
+      } else {
+        Berth.notice(error.message);
+        buttons.start.disabled = false;
+      }
+    }
+  }
+
+  /** Runs an instance action; answers the instance it returns, or the instance re-read. */
+  async function act(method, suffix) {
+    if (!instance) return;
+    const id = instance.id;
+    Berth.clearNotice();
+    for (const name of ["renew", "reset", "stop"]) buttons[name].disabled = true;
+    try {
+      const answer = await api(method, instancePath(id, suffix));
+      if (answer && answer.id) instance = answer;
+      else await poll();
+    } catch (error) {
+      // The notice says why.
+    }
+    showInstance();
+  }
+
+  buttons.start.addEventListener("click", startInstance);
+  buttons.renew.addEventListener("click", () => act("POST", "/renew"));
+  buttons.reset.addEventListener("click", () => {
+    if (!confirm("Reset this instance to a fresh copy? Everything changed in it is lost.")) return;
+    showTerminal(false);
+    act("POST", "/reset");
+  });
+  buttons.stop.addEventListener("click", () => {
+    if (!confirm("Stop this instance? Its container and everything in it are removed.")) return;
+    act("DELETE", "");
+  });
+  $("flag-form").addEventListener("submit", submitFlag);
+
+  async function main() {
+    await Berth.start({ requireUser: true });
+    try {
+      await loadEnvironment();
+    } catch (error) {
+      if (error.status === 404) {
+        $("env-name").textContent = "No such environment";
+        for (const id of ["instance-panel", "flag-section"]) $(id).hidden = true;
+      }
+      throw error;
+    }
+    await findInstance();
+    setInterval(tick, 1000);
+  }
+
+  Berth.run(main);
+})();

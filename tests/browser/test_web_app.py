@@ -1,0 +1,674 @@
+#!/usr/bin/env python3
+"""Browser test of Berth's web app (catalog, sign-in, environment page, scoreboard, admin
+console), in headless Chromium driven by Selenium, against a real `berth serve`.
+
+What it does, in one run:
+
+1. checks its prerequisites (as tests/browser/test_terminal_page.py does: Docker, the images
+   berth/base:latest and berth-env/linux-basics:latest, xterm.js in vendor/xterm, Debian's
+   Chromium and chromedriver, Selenium), copies examples/environments into a temporary folder
+   and adds one environment, `markdown-safety`, whose description holds raw HTML
+   (`<img src=x onerror=alert(1)>`) and a `javascript:` link; starts `berth serve` on it with a
+   temporary data directory, a random admin token and a namespace of its own;
+2. the player, in a first browser at 1280x800: registers on /login with a strong password,
+   lands on the catalog and finds `linux-basics` under its category (screenshot
+   web-catalog.png); opens it, presses Start, waits for the terminal iframe to show a prompt,
+   types `cat /opt/.secret/.notes/.flag` (where examples/environments/linux-basics/Dockerfile
+   hides the flag) and reads the flag off the screen; submits it in the flag form and sees the
+   success message and the points (web-environment.png); on /scoreboard sees itself at rank 1
+   with those points (web-scoreboard.png);
+3. the admin, in a second browser with the admin token in localStorage: on /admin checks the
+   environments, submissions, settings and audit tabs, finds the player's running instance in
+   the instances tab (owner, age, expiry, resources; web-admin.png), kills it and accepts the
+   confirmation (web-admin-killed.png); the player's environment page then shows `stopped`
+   within 5 s and drops the terminal iframe (web-environment-stopped.png);
+4. at phone width (390x844): the catalog and the environment page (started again, with the
+   terminal iframe at full width) have no horizontal overflow (web-catalog-phone.png,
+   web-environment-phone.png); the player stops the instance with Stop;
+5. signs out; a wrong password shows "Wrong name or password.", registering the taken name
+   shows the server's error, and the right password signs in again;
+6. markdown safety: on /environments/markdown-safety the raw HTML shows as text, no img element
+   exists, no link has a javascript: target, and no alert opened (web-markdown-safety.png);
+7. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
+   causes on purpose (the wrong password, the taken name, and the killed instance's terminal
+   and status requests);
+8. always, even on failure: closes both browsers, deletes the instances, stops the server and
+   removes any container or network labelled with its namespace.
+
+Every wait has a timeout (BROWSER_TEST_TIMEOUT seconds, default 30). Exit status: 0 when every
+check passed, 1 when one failed, 2 when a prerequisite is missing or the server did not start.
+
+Usage: python3 tests/browser/test_web_app.py [--berth PATH] [--environments DIR]
+       [--artifacts DIR] [--timeout SECONDS] [--keep-artifacts]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_terminal_page import (  # noqa: E402
+    CHROMEDRIVER, CHROMIUM, PROMPT, REPO, CheckFailed, TerminalPageTest, log, wait_for,
+)
+
+ENVIRONMENT = "linux-basics"
+CATEGORY = "linux"
+# examples/environments/linux-basics/Dockerfile writes the flag here.
+FLAG_COMMAND = "cat /opt/.secret/.notes/.flag"
+FLAG = re.compile(r"^berth\{[^}\s]+\}$")
+UNSAFE_SLUG = "markdown-safety"
+UNSAFE_HTML = "<img src=x onerror=alert(1)>"
+UNSAFE_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: raw HTML and a javascript: link that the
+# environment page must show as text.
+name: Markdown safety
+author: Berth browser test
+category: test
+description: |
+  Raw HTML must stay text: {UNSAFE_HTML} and <script>alert(2)</script>.
+
+  A link that must not run: [click](javascript:alert(1)). A fine one: [Berth](https://example.org/).
+value: 10
+type: standard
+flags:
+  - berth{{markdown_is_text}}
+tags: [test]
+image: berth/base:latest
+"""
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+STOPPED_WITHIN = 5.0
+KEY_INTERVAL = 0.05
+
+
+class WebAppTest(TerminalPageTest):
+    def __init__(self, args: argparse.Namespace):
+        super().__init__(args)
+        self.artifacts = Path(args.artifacts)
+        self.examples = Path(args.environments)
+        self.player = f"player-{secrets.token_hex(3)}"
+        # Long, mixed and random: no password rule can call it weak.
+        self.password = f"Tr4il-{secrets.token_urlsafe(12)}-Berth!"
+        self.admin_driver = None
+        self.player_url = ""
+        self.admin_url = ""
+        self.points: int | None = None
+        # (path fragment, status) of the failed requests the test causes on purpose.
+        self.expected_failures: list[tuple[str, str]] = []
+        self.consoles: dict[str, list[dict]] = {"player": [], "admin": []}
+
+    # -- prerequisites and set-up --------------------------------------------------------
+
+    def required_images(self) -> list[str]:
+        return ["berth/base:latest", f"berth-env/{ENVIRONMENT}:latest"]
+
+    def prepare_environments(self) -> None:
+        """examples/environments plus the markdown-safety environment, in the temporary folder."""
+        folder = self.workdir / "environments"
+        shutil.copytree(self.examples, folder)
+        (folder / UNSAFE_SLUG).mkdir()
+        (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
+        self.args.environments = str(folder)
+        log(f"environments: {self.examples} plus {UNSAFE_SLUG}, in {folder}")
+
+    # -- browsers ------------------------------------------------------------------------
+
+    def new_driver(self, name: str, size: tuple[int, int]):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        # Never let Selenium Manager look for (or download) a driver or a browser.
+        os.environ["SE_OFFLINE"] = "true"
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in (
+            "--headless=new", f"--window-size={size[0]},{size[1]}", "--no-sandbox", "--disable-dev-shm-usage",
+            "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            f"--user-data-dir={self.workdir / ('chromium-profile-' + name)}",
+        ):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=CHROMEDRIVER, log_output=str(self.workdir / f"chromedriver-{name}.log"))
+        driver = webdriver.Chrome(service=service, options=options)
+        driver.set_page_load_timeout(self.timeout)
+        driver.set_script_timeout(self.timeout)
+        self.set_viewport(driver, size)
+        return driver
+
+    @staticmethod
+    def set_viewport(driver, size: tuple[int, int]) -> None:
+        """Sizes the window so that the page itself (innerWidth x innerHeight) gets `size`."""
+        driver.set_window_size(*size)
+        inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        if list(inner) != list(size):
+            driver.set_window_size(2 * size[0] - inner[0], 2 * size[1] - inner[1])
+
+    def open_browsers(self) -> None:
+        # The player on http://127.0.0.1:<port>, the admin on http://localhost:<port>: two
+        # browsers, and two origins too, so neither sees the other's cookie or token.
+        self.player_url = self.base_url
+        self.admin_url = self.base_url.replace("127.0.0.1", "localhost")
+        self.driver = self.new_driver("player", DESKTOP)
+        self.admin_driver = self.new_driver("admin", DESKTOP)
+        size = self.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        log(f"Chromium {self.driver.capabilities.get('browserVersion')} is open twice (player viewport {size[0]}x{size[1]})")
+
+    def shot(self, driver, name: str) -> None:
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{name}.png"
+        if not driver.save_screenshot(str(path)):
+            raise CheckFailed(f"could not save a screenshot to {path}")
+        log(f"screenshot saved to {path}")
+
+    def find(self, css: str, driver=None):
+        from selenium.webdriver.common.by import By
+
+        return (driver or self.driver).find_element(By.CSS_SELECTOR, css)
+
+    def finds(self, css: str, driver=None):
+        from selenium.webdriver.common.by import By
+
+        return (driver or self.driver).find_elements(By.CSS_SELECTOR, css)
+
+    def visible_text(self, css: str, driver=None) -> str | None:
+        elements = self.finds(css, driver)
+        return elements[0].text if elements and elements[0].is_displayed() and elements[0].text else None
+
+    def fail_on_notice(self, driver=None) -> None:
+        """Raises CheckFailed when the page's #notice shows an error."""
+        notice = self.finds("#notice", driver)
+        if notice and notice[0].is_displayed() and notice[0].text and notice[0].get_attribute("data-kind") != "ok":
+            raise CheckFailed(f"the page says: {notice[0].text!r}")
+
+    def fill(self, css: str, text: str) -> None:
+        field = self.find(css)
+        field.clear()
+        field.send_keys(text)
+
+    def no_overflow(self, what: str) -> None:
+        width, inner = self.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if width > inner + 1:
+            wide = self.driver.execute_script(
+                """
+                const limit = window.innerWidth;
+                return Array.from(document.querySelectorAll("body *"))
+                  .filter((node) => node.getBoundingClientRect().right > limit + 1)
+                  .slice(0, 5).map((node) => node.tagName + (node.id ? "#" + node.id : "") + "." + node.className);
+                """
+            )
+            raise CheckFailed(f"{what} overflows horizontally: scrollWidth {width} > innerWidth {inner}; widest: {wide}")
+        self.passed.append(f"{what}: no horizontal overflow at {inner} px")
+
+    # -- 1. register and the catalog -----------------------------------------------------
+
+    def register(self) -> None:
+        driver = self.driver
+        driver.get(self.player_url + "/login")
+        wait_for("the register form", lambda: self.find("#register-form").is_displayed(), self.timeout)
+        self.fill("#register-name", self.player)
+        self.fill("#register-password", self.password)
+        self.fill("#register-password-again", self.password)
+        self.find("#register-form button:not([type=button])").click()
+
+        def landed():
+            error = self.visible_text("#register-error")
+            if error:
+                raise CheckFailed(f"registering failed: {error!r}")
+            return driver.current_url.rstrip("/") == self.player_url
+
+        wait_for("the catalog after registering", landed, self.timeout)
+        who = wait_for("the navigation bar to name the player", lambda: self.visible_text("#whoami"), self.timeout)
+        if self.player not in who:
+            raise CheckFailed(f"the navigation bar says {who!r}, not the player's name {self.player!r}")
+        self.passed.append("register: a new player lands on the catalog, signed in")
+        log(f"registered {self.player}; the navigation bar says {who!r}")
+
+    def catalog(self) -> None:
+        css = f'section.category[data-category="{CATEGORY}"] a.env-card[data-slug="{ENVIRONMENT}"]'
+
+        def card():
+            self.fail_on_notice()
+            cards = self.finds(css)
+            return cards[0] if cards and cards[0].is_displayed() else None
+
+        found = wait_for(f"the {ENVIRONMENT} card under {CATEGORY}", card, self.timeout)
+        text = found.text.replace("\n", " | ")
+        if "pts" not in text:
+            raise CheckFailed(f"the {ENVIRONMENT} card shows no points: {text!r}")
+        heading = self.find(f'section.category[data-category="{CATEGORY}"] h2').text
+        self.passed.append(f"catalog: {ENVIRONMENT} is under its category with points")
+        log(f"catalog: under {heading!r}: {text!r}")
+        self.shot(self.driver, "web-catalog")
+        found.click()
+
+    # -- 2. start, the terminal, the flag ------------------------------------------------
+
+    def env_url(self, slug: str = ENVIRONMENT) -> str:
+        return f"{self.player_url}/environments/{slug}"
+
+    def state(self) -> str:
+        return self.find("#instance-state").text
+
+    def wait_running(self) -> None:
+        def running():
+            self.fail_on_notice()
+            state = self.state()
+            if state in ("failed", "stopped", "expired"):
+                raise CheckFailed(f"the instance ended as {state!r}")
+            frames = self.finds("#terminal-frame")
+            return state == "running" and frames and frames[0].is_displayed()
+
+        wait_for("state 'running' and the terminal iframe", running, self.timeout)
+        self.instance_id = self.find("#instance-panel").get_attribute("data-instance-id")
+        if not self.instance_id:
+            raise CheckFailed("#instance-panel has no data-instance-id")
+
+    def start_instance(self) -> None:
+        driver = self.driver
+        wait_for(
+            f"{self.env_url()} to load",
+            lambda: driver.current_url == self.env_url() and self.find("#env-name").text == "Linux basics", self.timeout,
+        )
+        description = wait_for("the description", lambda: self.visible_text("#description"), self.timeout)
+        if not self.finds("#description code"):
+            raise CheckFailed(f"the description shows no code spans from its Markdown: {description!r}")
+        hints = self.finds("#hints li")
+        if len(hints) != 2 or not self.finds("#hints button.unlock"):
+            raise CheckFailed(f"expected 2 hints, one locked with an Unlock button; got {[hint.text for hint in hints]}")
+        start = wait_for("the Start button", lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+        start.click()
+        self.wait_running()
+        countdown = wait_for("the countdown", lambda: self.visible_text("#instance-countdown"), self.timeout)
+        if not re.fullmatch(r"expires in \d+:\d\d(:\d\d)?", countdown):
+            raise CheckFailed(f"the countdown reads {countdown!r}, not 'expires in M:SS'")
+        self.passed.append("environment page: Start runs an instance, with a countdown and the terminal iframe")
+        log(f"instance {self.instance_id} is running; {countdown}")
+
+    def read_flag(self) -> str:
+        from selenium.common.exceptions import ElementNotInteractableException
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        driver = self.driver
+        driver.switch_to.frame(self.find("#terminal-frame"))
+        try:
+            def connected():
+                status = self.find("#status")
+                state = status.get_attribute("data-state")
+                if state in ("expired", "signed-out", "exited"):
+                    raise CheckFailed(f"the terminal in the iframe says {state!r}: {status.text!r}")
+                return state == "connected"
+
+            wait_for("the terminal in the iframe to connect", connected, self.timeout)
+            hidden = [name for name in ("renew", "reset", "stop") if not self.find("#" + name).is_displayed()]
+            if len(hidden) != 3:
+                raise CheckFailed(f"inside the iframe the terminal's own Renew/Reset/Stop should be hidden; hidden: {hidden}")
+
+            def prompt():
+                lines = [line for line in self.screen_lines() if line.strip()]
+                return lines[-1] if lines and PROMPT.search(lines[-1]) else None
+
+            shown = wait_for("a shell prompt in the terminal iframe", prompt, self.timeout)
+            log(f"prompt in the iframe ({self.screen_source}): {shown!r}")
+            textarea = self.find(".xterm-helper-textarea")
+            driver.execute_script("arguments[0].focus()", textarea)
+            for key in [*FLAG_COMMAND, Keys.ENTER]:
+                try:
+                    textarea.send_keys(key)
+                except ElementNotInteractableException:
+                    ActionChains(driver).send_keys(key).perform()
+                time.sleep(KEY_INTERVAL)
+
+            def flag():
+                return next((line.strip() for line in self.screen_lines() if FLAG.match(line.strip())), None)
+
+            found = wait_for("the flag on the terminal screen", flag, self.timeout)
+            wait_for("the prompt after the flag", prompt, self.timeout)
+        finally:
+            driver.switch_to.default_content()
+        self.passed.append("terminal iframe: a prompt, the terminal's own buttons hidden, and the flag read with cat")
+        log(f"read the flag from the screen: {found!r}")
+        return found
+
+    def submit_flag(self, flag: str) -> None:
+        self.fill("#flag-input", flag)
+        self.find("#flag-form button").click()
+
+        def result():
+            box = self.finds("#flag-result")
+            if not box or not box[0].is_displayed():
+                return None
+            outcome = box[0].get_attribute("data-outcome")
+            if outcome != "correct":
+                raise CheckFailed(f"the flag form says {outcome!r}: {box[0].text!r}")
+            return box[0].text
+
+        text = wait_for("the flag form's success message", result, self.timeout)
+        points = self.find("#flag-result").get_attribute("data-points")
+        if not points or not re.search(rf"\b{points} points\b", text):
+            raise CheckFailed(f"the success message does not show the points ({points!r}): {text!r}")
+        self.points = int(points)
+        wait_for("the solved mark", lambda: self.find("#env-solved").is_displayed(), self.timeout)
+        self.passed.append(f"flag form: the right flag says correct and shows the {self.points} points")
+        log(f"flag form: {text!r}")
+        self.shot(self.driver, "web-environment")
+
+    def scoreboard(self) -> None:
+        self.driver.get(self.player_url + "/scoreboard")
+
+        def row():
+            self.fail_on_notice()
+            for candidate in self.finds("#scoreboard tr"):
+                cells = [cell.text for cell in candidate.find_elements("css selector", "td")]
+                if len(cells) >= 3 and cells[1] == self.player:
+                    return cells
+            return None
+
+        cells = wait_for(f"{self.player} on the scoreboard", row, self.timeout)
+        if cells[0] != "1" or cells[2] != str(self.points):
+            raise CheckFailed(f"the scoreboard shows {cells}, not rank 1 with {self.points} points")
+        self.passed.append(f"scoreboard: the player is at rank 1 with {self.points} points")
+        log(f"scoreboard: {' | '.join(cells)}")
+        self.shot(self.driver, "web-scoreboard")
+
+    # -- 3. the admin console ------------------------------------------------------------
+
+    def admin_tab(self, tab: str, css: str, what: str):
+        """Opens an admin tab and waits for rows matching `css`; answers them."""
+        driver = self.admin_driver
+        self.find(f'.tabs [data-tab="{tab}"]', driver).click()
+
+        def rows():
+            self.fail_on_notice(driver)
+            found = self.finds(css, driver)
+            return found if found and found[0].is_displayed() else None
+
+        return wait_for(what, rows, self.timeout)
+
+    def admin(self) -> None:
+        driver = self.admin_driver
+        driver.get(self.admin_url + "/login")
+        driver.execute_script("localStorage.setItem('berth.token', arguments[0])", self.admin_token)
+        driver.get(self.admin_url + "/admin")
+        wait_for("the admin console", lambda: self.find("#console", driver).is_displayed(), self.timeout)
+        if "Admin" not in self.find("#nav", driver).text:
+            raise CheckFailed("the navigation bar has no Admin link for an admin")
+
+        rows = self.admin_tab("environments", f'#admin-environments tr[data-slug="{ENVIRONMENT}"]', "the environments tab")
+        if "built" not in rows[0].text:
+            raise CheckFailed(f"the environments tab does not say {ENVIRONMENT}'s image is built: {rows[0].text!r}")
+        rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
+        if not any(self.player in row.text and "correct" in row.text for row in rows):
+            raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
+        self.admin_tab("settings", "#setting-registrationOpen:checked", "the settings tab (registration open)")
+        self.admin_tab("audit", "#admin-audit tr", "the audit tab")
+        self.passed.append("admin console: environments, submissions, settings and audit tabs load")
+
+        css = f'#admin-instances tr[data-instance-id="{self.instance_id}"]'
+        row = self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")[0]
+
+        def described():
+            cells = [cell.text for cell in row.find_elements("css selector", "td")]
+            return cells if cells[2] == self.player and re.search(r"MiB .* CPU .* pids", cells[6]) and cells[4] else None
+
+        cells = wait_for("the instance's owner, age and resources", described, self.timeout)
+        self.passed.append("admin console: the player's instance with owner, age, expiry and resources")
+        log(f"admin instances: {' | '.join(cells[:7])}")
+        self.shot(driver, "web-admin")
+
+        # The killed instance's terminal may ask for a ticket again before its iframe goes.
+        self.expected_failures += [
+            (f"/api/v1/instances/{self.instance_id}", "404"),
+            (f"/api/v1/instances/{self.instance_id}/terminal/ticket", "409"),
+            (f"/api/v1/instances/{self.instance_id}/terminal/ticket", "404"),
+        ]
+        self.find(f"{css} button.kill", driver).click()
+        alert = wait_for("the kill confirmation", lambda: driver.switch_to.alert, self.timeout)
+        log(f"confirm: {alert.text!r}")
+        if self.instance_id not in alert.text:
+            raise CheckFailed(f"the kill confirmation does not name the instance: {alert.text!r}")
+        alert.accept()
+        killed_at = time.monotonic()
+        wait_for("the killed instance to leave the list", lambda: not self.finds(css, driver), self.timeout)
+        self.instance_id = None
+        self.passed.append("admin console: Kill (confirmed) removes the instance from the list")
+        self.shot(driver, "web-admin-killed")
+
+        def stopped():
+            state = self.state()
+            return state if state == "stopped" and not self.finds("#terminal-frame") else None
+
+        wait_for(f"the player's page to say 'stopped' within {STOPPED_WITHIN:.0f}s", stopped, STOPPED_WITHIN)
+        elapsed = time.monotonic() - killed_at
+        self.passed.append(f"environment page: shows 'stopped' and drops the terminal {elapsed:.1f}s after the kill")
+        log(f"player's page says stopped {elapsed:.1f}s after the kill")
+        self.shot(self.driver, "web-environment-stopped")
+
+    # -- 4. phone width ------------------------------------------------------------------
+
+    def phone(self) -> None:
+        driver = self.driver
+        self.set_viewport(driver, PHONE)
+        driver.get(self.player_url + "/")
+        wait_for("the catalog at phone width", lambda: self.finds(f'a.env-card[data-slug="{ENVIRONMENT}"]'), self.timeout)
+        width = driver.execute_script("return window.innerWidth")
+        log(f"phone viewport: {width} px wide")
+        if width != PHONE[0]:
+            raise CheckFailed(f"the phone viewport is {width} px wide, not {PHONE[0]}")
+        self.no_overflow("catalog at phone width")
+        self.shot(driver, "web-catalog-phone")
+
+        driver.get(self.env_url())
+        start = wait_for("the Start button at phone width", lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+        start.click()
+        self.wait_running()
+        frame_width, main_width = driver.execute_script(
+            "return [document.getElementById('terminal-frame').getBoundingClientRect().width,"
+            " document.getElementById('instance-panel').getBoundingClientRect().width]"
+        )
+        if frame_width < main_width - 2:
+            raise CheckFailed(f"the terminal iframe is {frame_width} px wide in a {main_width} px panel")
+        self.no_overflow("environment page with the terminal at phone width")
+        self.passed.append(f"environment page at phone width: the terminal iframe is full width ({frame_width:.0f} px)")
+        driver.execute_script("document.getElementById('instance-panel').scrollIntoView()")
+        self.shot(driver, "web-environment-phone")
+
+        self.find("#stop").click()
+        alert = wait_for("the Stop confirmation", lambda: driver.switch_to.alert, self.timeout)
+        alert.accept()
+        wait_for("the player's Stop to stop the instance", lambda: self.state() == "stopped" and not self.finds("#terminal-frame"), self.timeout)
+        self.instance_id = None
+        self.passed.append("environment page: Stop (confirmed) stops the instance")
+        self.set_viewport(driver, DESKTOP)
+
+    # -- 5. sign-in errors ---------------------------------------------------------------
+
+    def sign_in_errors(self) -> None:
+        driver = self.driver
+        driver.get(self.player_url + "/")
+        wait_for("the Sign out button", lambda: self.find("#sign-out").is_displayed(), self.timeout)
+        self.find("#sign-out").click()
+        wait_for("the sign-in page after signing out", lambda: driver.current_url.startswith(self.player_url + "/login"), self.timeout)
+        wait_for("the signed-out navigation bar", lambda: self.finds("#sign-in"), self.timeout)
+
+        self.expected_failures.append(("/api/v1/auth/login", "401"))
+        self.fill("#login-name", self.player)
+        self.fill("#login-password", self.password + "-wrong")
+        self.find("#login-form button").click()
+        text = wait_for("the wrong-password message", lambda: self.visible_text("#login-error"), self.timeout)
+        if text != "Wrong name or password.":
+            raise CheckFailed(f"a wrong password shows {text!r}, not 'Wrong name or password.'")
+        self.passed.append("sign-in: a wrong password shows 'Wrong name or password.'")
+
+        self.expected_failures.append(("/api/v1/auth/register", "409"))
+        self.fill("#register-name", self.player)
+        self.fill("#register-password", self.password)
+        self.fill("#register-password-again", self.password)
+        self.find("#register-form button").click()
+        text = wait_for("the taken-name message", lambda: self.visible_text("#register-error"), self.timeout)
+        if not re.search(r"taken|exists", text, re.IGNORECASE):
+            raise CheckFailed(f"registering a taken name shows {text!r}")
+        self.passed.append("register: a taken name shows the server's error")
+        log(f"taken name: {text!r}")
+
+        self.fill("#login-name", self.player)
+        self.fill("#login-password", self.password)
+        self.find("#login-form button").click()
+        wait_for("the catalog after signing in", lambda: driver.current_url.rstrip("/") == self.player_url and self.finds("#sign-out"), self.timeout)
+        self.passed.append("sign-in: the right password signs in again")
+
+    # -- 6. markdown safety --------------------------------------------------------------
+
+    def markdown_safety(self) -> None:
+        from selenium.common.exceptions import NoAlertPresentException
+
+        driver = self.driver
+        driver.get(self.env_url(UNSAFE_SLUG))
+        text = wait_for("the markdown-safety description", lambda: self.visible_text("#description"), self.timeout)
+        if UNSAFE_HTML not in text or "<script>alert(2)</script>" not in text:
+            raise CheckFailed(f"the raw HTML does not show as text: {text!r}")
+        found = driver.execute_script(
+            """
+            return {
+              images: document.querySelectorAll("#description img, #description script").length,
+              handlers: Array.from(document.querySelectorAll("#description *")).filter((node) =>
+                Array.from(node.attributes).some((attr) => attr.name.startsWith("on"))).length,
+              scriptLinks: Array.from(document.querySelectorAll("a")).map((a) => a.getAttribute("href") || "")
+                .filter((href) => /^\\s*javascript:/i.test(href)),
+              click: Array.from(document.querySelectorAll("#description a")).filter((a) => a.textContent === "click").length,
+              fine: Array.from(document.querySelectorAll("#description a")).filter((a) =>
+                a.textContent === "Berth" && a.href === "https://example.org/" && a.target === "_blank"
+                && a.rel === "noopener noreferrer").length,
+            };
+            """
+        )
+        if found["images"] or found["handlers"] or found["scriptLinks"] or found["click"]:
+            raise CheckFailed(f"the description has unsafe nodes: {found}")
+        if found["fine"] != 1:
+            raise CheckFailed(f"the https link is not a link that opens in a new tab: {found}")
+        try:
+            alert = driver.switch_to.alert
+            raise CheckFailed(f"an alert opened: {alert.text!r}")
+        except NoAlertPresentException:
+            pass
+        self.passed.append("markdown: raw HTML shows as text, no javascript: link, no alert; https links open in a new tab")
+        self.shot(driver, "web-markdown-safety")
+
+    # -- console -------------------------------------------------------------------------
+
+    def collect_console(self) -> list[dict]:
+        for name, driver in (("player", self.driver), ("admin", self.admin_driver)):
+            if driver is None:
+                continue
+            try:
+                self.consoles[name].extend(driver.get_log("browser"))
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+        return self.consoles["player"] + self.consoles["admin"]
+
+    def expected(self, message: str) -> bool:
+        if "/favicon.ico" in message:
+            return True
+        return any(path in message and f"status of {status}" in message for path, status in self.expected_failures)
+
+    def check_console(self) -> None:
+        self.collect_console()
+        for name, entries in self.consoles.items():
+            errors = [entry for entry in entries if entry.get("level") == "SEVERE" and not self.expected(entry.get("message", ""))]
+            if errors:
+                raise CheckFailed(
+                    f"the {name}'s browser console has {len(errors)} error(s), first: {errors[0].get('message')}"
+                )
+        self.passed.append("no unexpected errors in either browser console")
+
+    def print_browser_log(self) -> None:
+        self.collect_console()
+        for name, entries in self.consoles.items():
+            if entries:
+                print(f"browser-test: {name}'s browser console:", file=sys.stderr)
+                for entry in entries[-30:]:
+                    print(f"  {entry.get('level')}: {entry.get('message')}", file=sys.stderr)
+
+    # -- clean-up and run ----------------------------------------------------------------
+
+    def clean_up(self) -> None:
+        if self.admin_driver is not None:
+            try:
+                self.admin_driver.quit()
+            except Exception as error:  # noqa: BLE001 - clean-up goes on
+                log(f"warning: closing the admin's browser: {error}")
+        super().clean_up()
+
+    def scenario(self) -> None:
+        self.check_prerequisites()
+        self.prepare_environments()
+        self.start_server()
+        self.open_browsers()
+        self.register()
+        self.catalog()
+        self.start_instance()
+        self.submit_flag(self.read_flag())
+        self.scoreboard()
+        self.driver.get(self.env_url())
+        self.wait_running()
+        self.admin()
+        self.phone()
+        self.sign_in_errors()
+        self.markdown_safety()
+        self.check_console()
+
+    def failure_screenshot(self) -> Path:
+        return self.artifacts / "web-app-failure.png"
+
+    def stale_screenshots(self) -> list[Path]:
+        return list(self.artifacts.glob("web-*.png")) if self.artifacts.is_dir() else []
+
+    def print_diagnostics(self, failure_shot: Path) -> None:
+        """What the browsers and the server show at a failure."""
+        for name, driver in (("player", self.driver), ("admin", self.admin_driver)):
+            if driver is None:
+                continue
+            try:
+                driver.switch_to.default_content()
+                print(f"browser-test: the {name}'s page at the failure: {driver.current_url}", file=sys.stderr)
+                text = driver.execute_script("return document.body ? document.body.innerText : ''")
+                for line in [line for line in text.splitlines() if line.strip()][:25]:
+                    print("  | " + line, file=sys.stderr)
+                shot = failure_shot.with_name(f"web-app-failure-{name}.png")
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                driver.save_screenshot(str(shot))
+                print(f"browser-test: screenshot at the failure: {shot}", file=sys.stderr)
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+        self.print_browser_log()
+        self.print_server_log()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Browser test of Berth's web app (headless Chromium).")
+    parser.add_argument("--berth", default=str(REPO / ".build" / "debug" / "berth"), help="the berth binary (default: .build/debug/berth)")
+    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder to copy")
+    parser.add_argument("--artifacts", default=str(REPO / "test-artifacts"), help="where to save the screenshots")
+    parser.add_argument("--timeout", type=float, default=float(os.environ.get("BROWSER_TEST_TIMEOUT", "30")), help="seconds for each wait (default 30)")
+    parser.add_argument("--keep-artifacts", action="store_true", help="keep the temporary folder (server and driver logs) even on success")
+    args = parser.parse_args(argv)
+    # The base class names its screenshot from this; this test names its own.
+    args.screenshot = str(Path(args.artifacts) / "web-app.png")
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # `make` and CI end a run with SIGTERM: clean up as on Ctrl-C.
+    signal.signal(signal.SIGTERM, interrupted)
+    return WebAppTest(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
