@@ -451,6 +451,20 @@ class WebAppTest(TerminalPageTest):
         log(f"player's page says stopped {elapsed:.1f}s after the kill")
         self.shot(self.driver, "web-environment-stopped")
 
+    def promoted_admin_recordings(self) -> None:
+        """A player made admin reads recordings with their session cookie (no token)."""
+        assert self.api
+        _, users = self.api.call("GET", "/api/v1/users", self.admin_token)
+        user = next(item for item in users["items"] if item["name"] == self.player)
+        self.api.call("PATCH", f"/api/v1/users/{user['id']}", self.admin_token, {"role": "admin"})
+        driver = self.driver
+        driver.get(self.player_url + "/recordings")
+        rows = wait_for("the recordings list for a session-cookie admin", lambda: self.finds("#recordings tr"), self.timeout)
+        if not any(ENVIRONMENT in row.text for row in rows):
+            raise CheckFailed(f"the recordings page lists no {ENVIRONMENT} recording: {[row.text for row in rows]}")
+        self.passed.append("recordings page: an admin signed in with a password (cookie, no token) sees the recordings")
+        self.api.call("PATCH", f"/api/v1/users/{user['id']}", self.admin_token, {"role": "player"})
+
     # -- 4. phone width ------------------------------------------------------------------
 
     def phone(self) -> None:
@@ -619,6 +633,7 @@ class WebAppTest(TerminalPageTest):
         self.driver.get(self.env_url())
         self.wait_running()
         self.admin()
+        self.promoted_admin_recordings()
         self.phone()
         self.sign_in_errors()
         self.markdown_safety()

@@ -32,8 +32,11 @@ const ui = {
 
 function token() { return localStorage.getItem("berth.token") || ""; }
 
+// A saved API token is sent as a bearer token; otherwise the browser's session cookie signs the request.
 function authorization(extra) {
-  return Object.assign({ "Authorization": "Bearer " + token() }, extra || {});
+  const headers = Object.assign({}, extra || {});
+  if (token()) headers["Authorization"] = "Bearer " + token();
+  return headers;
 }
 
 function showNotice(text, link) {
@@ -685,11 +688,6 @@ async function watchMetadata() {
 }
 
 async function load() {
-  if (!token()) {
-    ui.title.textContent = "";
-    showNotice("No API token in this browser: an admin token is needed.", { href: "/", text: "Paste one on the start page." });
-    return;
-  }
   try {
     metadata = await api(recordingURL);
     const live = showMetadata();
@@ -700,7 +698,8 @@ async function load() {
     if (live) setTimeout(watchMetadata, METADATA_POLL_MS);
   } catch (error) {
     ui.title.textContent = "recording " + recordingId;
-    showNotice(describe(error));
+    const signIn = error.status === 401 || error.status === 403 ? { href: "/login", text: "Sign in as an admin." } : null;
+    showNotice(describe(error), signIn);
     return;
   }
   loadAnalysis(null);

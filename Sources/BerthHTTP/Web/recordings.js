@@ -12,6 +12,23 @@ const FILTERS = ["instance", "user", "team", "environment"];
 
 function token() { return localStorage.getItem("berth.token") || ""; }
 
+// A saved API token is sent as a bearer token; otherwise the browser's session cookie signs the
+// request, and changes also carry the session's CSRF token.
+function authHeaders(extra) {
+  const headers = Object.assign({}, extra || {});
+  if (token()) headers["Authorization"] = "Bearer " + token();
+  return headers;
+}
+
+let csrf = null;
+async function csrfToken() {
+  if (csrf === null) {
+    const response = await fetch("/api/v1/session", { cache: "no-store" });
+    csrf = response.ok ? ((await response.json()).csrfToken || "") : "";
+  }
+  return csrf;
+}
+
 function showNotice(text, link) {
   notice.replaceChildren(text || "");
   if (link) {
@@ -37,7 +54,8 @@ async function apiError(response) {
 }
 
 async function api(method, path) {
-  const response = await fetch(path, { method, headers: { "Authorization": "Bearer " + token() }, cache: "no-store" });
+  const extra = method === "GET" ? {} : { "X-CSRF-Token": await csrfToken() };
+  const response = await fetch(path, { method, headers: authHeaders(extra), cache: "no-store" });
   if (!response.ok) throw await apiError(response);
   return response.status === 204 ? null : response.json();
 }
@@ -59,9 +77,9 @@ function formatBytes(bytes) {
   return (bytes / 1024 / 1024).toFixed(1) + " MiB";
 }
 
-// Saves the `.cast` file: the API wants the bearer token, so a plain link cannot download it.
+// Saves the `.cast` file through fetch, so a saved bearer token is used when there is one.
 async function download(id) {
-  const response = await fetch(recordingPath(id) + "/cast", { headers: { "Authorization": "Bearer " + token() }, cache: "no-store" });
+  const response = await fetch(recordingPath(id) + "/cast", { headers: authHeaders(), cache: "no-store" });
   if (!response.ok) throw await apiError(response);
   const url = URL.createObjectURL(await response.blob());
   const anchor = document.createElement("a");
@@ -197,10 +215,6 @@ async function load() {
     const input = document.getElementById("filter-" + name);
     if (input) input.value = filters[name] || "";
   }
-  if (!token()) {
-    showNotice("No API token in this browser: an admin token is needed.", { href: "/", text: "Paste one on the start page." });
-    return;
-  }
   summary.textContent = "loading…";
   try {
     const query = new URLSearchParams(filters).toString();
@@ -212,7 +226,11 @@ async function load() {
   } catch (error) {
     summary.textContent = "";
     tableBody.replaceChildren();
-    showNotice(describe(error));
+    if (error.status === 401 || error.status === 403) {
+      showNotice(describe(error), { href: "/login", text: "Sign in as an admin." });
+    } else {
+      showNotice(describe(error));
+    }
   }
 }
 
