@@ -340,13 +340,15 @@ struct AccountRoutes {
             let body = try await JSONResponse.decode(NameBody.self, from: request, context: context)
             let team = try await services.accounts.createTeam(name: body.name)
             context.facts.target = team.id
-            return try JSONResponse.make(TeamView(team, members: []), status: .created)
+            let details = try await services.accounts.details(team)
+            return try JSONResponse.make(TeamView(team, members: [], inviteCode: details.inviteCode), status: .created)
         }
         table.on(.get, "/api/v1/teams") { _, context in
             _ = try context.requireAdmin()
             var views: [TeamView] = []
             for team in try await services.store.teams() {
-                views.append(TeamView(team, members: try await services.store.members(teamID: team.id)))
+                let details = try await services.accounts.details(team)
+                views.append(TeamView(team, members: details.members, inviteCode: details.inviteCode))
             }
             return try JSONResponse.make(ListView(views))
         }

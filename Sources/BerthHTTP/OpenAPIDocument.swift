@@ -376,6 +376,10 @@ public enum OpenAPIDocument {
             "items": {
               "type": "string"
             }
+          },
+          "inviteCode": {
+            "type": "string",
+            "description": "The code players join with (POST /api/v1/me/team/join)"
           }
         }
       },

@@ -137,13 +137,16 @@ public struct TeamView: Codable, Sendable, Equatable {
     public var name: String
     public var createdAt: Date
     public var members: [String]
+    /// The code players join with (shown to admins).
+    public var inviteCode: String?
 
     /// The view of `team` with `members`.
-    public init(_ team: Team, members: [User]) {
+    public init(_ team: Team, members: [User], inviteCode: String? = nil) {
         id = team.id
         name = team.name
         createdAt = team.createdAt
         self.members = members.map(\.id)
+        self.inviteCode = inviteCode
     }
 }
 

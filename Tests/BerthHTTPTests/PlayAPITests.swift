@@ -352,6 +352,37 @@ struct PlayAPITests {
         }
     }
 
+    @Test("in team mode a solve counts for the whole team, the scoreboard lists teams, and a player without a team must join one")
+    func teamScoring() async throws {
+        try await APIHarness.with(environments: ["scored": scoredEnvironment]) { harness in
+            try await harness.application.test(.live) { client in
+                let switched = try await client.call(.put, "/api/v1/admin/settings", token: APIHarness.adminToken, json: #"{"assignment":"team"}"#)
+                #expect(switched.body["assignment"] as? String == "team")
+                let solver = try await harness.player("solver")
+                let mate = try await harness.player("mate")
+                let loner = try await harness.player("loner")
+                let team = try await harness.services.accounts.createTeam(name: "Blue")
+                try await harness.services.accounts.addMember(teamID: team.id, userID: solver.id)
+                try await harness.services.accounts.addMember(teamID: team.id, userID: mate.id)
+
+                let alone = try await client.call(.post, "/api/v1/environments/scored/submissions", token: loner.token, json: #"{"flag":"berth{static}"}"#)
+                #expect(alone.status == 409)
+                #expect(errorCode(alone.body) == "team_required")
+                let solved = try await client.call(.post, "/api/v1/environments/scored/submissions", token: solver.token, json: #"{"flag":"berth{static}"}"#)
+                #expect(solved.body["outcome"] as? String == "correct")
+                let mateView = try await client.call(.get, "/api/v1/environments/scored", token: mate.token)
+                #expect(mateView.body["solved"] as? Bool == true)
+                let again = try await client.call(.post, "/api/v1/environments/scored/submissions", token: mate.token, json: #"{"flag":"berth{static}"}"#)
+                #expect(again.body["outcome"] as? String == "already_solved")
+                let board = try await client.call(.get, "/api/v1/scoreboard")
+                #expect(board.body["mode"] as? String == "teams")
+                let entries = board.body["entries"] as? [[String: Any]] ?? []
+                #expect(entries.map { $0["name"] as? String } == ["Blue"])
+                #expect(entries.first?["points"] as? Int == 500)
+            }
+        }
+    }
+
     @Test("an admin builds an image with progress streamed as JSON lines")
     func buildStreamsProgress() async throws {
         try await APIHarness.with(environments: ["scored": scoredEnvironment]) { harness in
