@@ -5,7 +5,7 @@ import Foundation
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Create and list users, and change their role (admin token).",
-        subcommands: [UsersCreateCommand.self, UsersListCommand.self, UsersSetRoleCommand.self]
+        subcommands: [UsersCreateCommand.self, UsersListCommand.self, UsersSetRoleCommand.self, UsersSetPasswordCommand.self]
     )
 }
 
@@ -70,6 +70,30 @@ struct UsersSetRoleCommand: AsyncParsableCommand {
         let user = try await server.client().call(.PATCH, "/api/v1/users/\(ServerClient.pathSegment(id))", body: Body(role: role), as: JSONValue.self)
         if output.json { return try CLISupport.printJSON(user) }
         print("\(user["name"]) is now \(user["role"])")
+    }
+}
+
+/// `berth users set-password`.
+struct UsersSetPasswordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-password",
+        abstract: "Set a user's password (the new password is read from standard input); their sessions end.",
+        discussion: "For example: `printf '%s' 'a-long-Passphrase' | berth users set-password usr_…`. Reading it from standard input keeps it out of the shell history and the process list."
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "User id (usr_…).")
+    var id: String
+
+    func run() async throws {
+        var lines: [String] = []
+        while let line = readLine(strippingNewline: true) { lines.append(line) }
+        let password = lines.joined(separator: "\n")
+        guard !password.isEmpty else { throw ValidationError("Give the new password on standard input.") }
+        struct Body: Encodable { var password: String }
+        try await server.client().send(.PUT, "/api/v1/users/\(ServerClient.pathSegment(id))/password", body: Body(password: password))
+        print("password set")
     }
 }
 

@@ -40,7 +40,12 @@ struct AdminRoutes {
         var role: String
     }
 
+    struct PasswordBody: Decodable {
+        var password: String
+    }
+
     func register(on table: RouteTable) {
+        registerPasswordReset(on: table)
         table.on(.get, "/api/v1/admin/settings") { _, context in
             _ = try context.requireAdmin()
             return try JSONResponse.make(await services.settings.values)
@@ -141,6 +146,20 @@ struct AdminRoutes {
             var updated = user
             updated.role = role
             return try JSONResponse.make(UserView(updated))
+        }
+    }
+
+    /// Admins reset a forgotten password; the user's sessions end.
+    func registerPasswordReset(on table: RouteTable) {
+        table.on(.put, "/api/v1/users/:id/password") { request, context in
+            _ = try context.requireAdmin()
+            let id = try context.parameters.require("id")
+            guard Identifier.isWellFormed(id), try await services.store.user(id: id) != nil else {
+                throw BerthError.notFound("user_not_found", "No user has id '\(id.prefix(64))'.")
+            }
+            let body = try await JSONResponse.decode(PasswordBody.self, from: request, context: context)
+            try await services.accounts.setPassword(userID: id, password: body.password)
+            return Response(status: .noContent)
         }
     }
 

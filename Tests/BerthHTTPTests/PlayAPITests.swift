@@ -348,6 +348,15 @@ struct PlayAPITests {
 
                 let promoted = try await client.call(.patch, "/api/v1/users/\(player.id)", token: APIHarness.adminToken, json: #"{"role":"admin"}"#)
                 #expect(promoted.body["role"] as? String == "admin")
+
+                // An admin resets a forgotten password; weak ones are refused there too.
+                let weak = try await client.call(.put, "/api/v1/users/\(player.id)/password", token: APIHarness.adminToken, json: #"{"password":"short"}"#)
+                #expect(weak.status == 422)
+                let reset = try await client.call(.put, "/api/v1/users/\(player.id)/password", token: APIHarness.adminToken, json: #"{"password":"Reset-by-the-admin-1"}"#)
+                #expect(reset.status == 204)
+                #expect(try await harness.services.accounts.checkPassword(name: "pat", password: "Reset-by-the-admin-1")?.id == player.id)
+                let byPlayer = try await client.call(.put, "/api/v1/users/\(player.id)/password", token: try await harness.player("other").token, json: #"{"password":"Reset-by-the-admin-2"}"#)
+                #expect(byPlayer.status == 403)
             }
         }
     }
