@@ -30,12 +30,20 @@ public final class RouteTable {
         self.router = router
     }
 
-    /// Adds a route; `path` uses Hummingbird's `:name` parameters.
+    /// Adds a route; `path` uses Hummingbird's `:name` parameters. A GET route also answers HEAD
+    /// with the same status and headers and no body (`curl -I`, link checkers, monitors).
     public func on(
         _ method: HTTPRequest.Method, _ path: String,
         use handler: @escaping @Sendable (Request, BerthRequestContext) async throws -> Response
     ) {
         router.on(RouterPath(path), method: method, use: handler)
+        if method == .get {
+            router.on(RouterPath(path), method: .head) { request, context in
+                var response = try await handler(request, context)
+                response.body = ResponseBody()
+                return response
+            }
+        }
         record(method, path)
     }
 

@@ -108,6 +108,9 @@ struct SessionAPITests {
                     #expect(raw.headers[.xContentTypeOptions] == "nosniff", "\(uri)")
                     if uri.hasPrefix("/api/") { #expect(raw.headers[.cacheControl] == "no-store", "\(uri)") }
                 }
+                let head = try await client.execute(uri: "/login", method: .head)
+                #expect(head.status == .ok)
+                #expect(head.body.readableBytes == 0)
                 #expect(me.body["role"] as? String == "player")
                 // A cookie without the CSRF header cannot change anything.
                 let forged = try await browser.send(.post, "/api/v1/me/tokens", json: #"{"name":"x"}"#, withCSRF: false)
