@@ -28,7 +28,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -71,7 +70,8 @@ ACTIVE_STATES = {"requested", "starting", "running", "stopping"}
 FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
 
 
-from berth_api import APIError, BerthAPI, free_port, instance_of
+from berth_api import APIError, BerthAPI, instance_of
+from berth_server import BerthServer, remove_containers, remove_namespace
 
 
 def summarize(samples_ms: list[float]) -> dict:
@@ -111,7 +111,7 @@ class Benchmark:
         self.namespace = f"bench-{secrets.token_hex(4)}"
         self.user_token: str | None = None
         self.user_id: str | None = None
-        self.server: subprocess.Popen | None = None
+        self.server: BerthServer | None = None
         self.server_log_path: Path | None = None
         self.data_dir: Path | None = None
         self.api: BerthAPI | None = None
@@ -130,64 +130,21 @@ class Benchmark:
             raise SystemExit(f"bench: image {self.image} does not exist after `berth env build`")
 
     def start_server(self) -> None:
-        port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix="berth-bench-"))
         self.server_log_path = self.data_dir / "server.log"
-        environment = dict(os.environ)
-        environment.update({
-            "BERTH_ADMIN_TOKEN": self.admin_token,
-            "BERTH_ASSIGNMENT": "unlimited",
-            "BERTH_OWNER_CAP": "100",
-            "BERTH_GLOBAL_CAP": "200",
-            "BERTH_NAMESPACE": self.namespace,
-        })
-        command = [
-            self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(self.data_dir), "--environments", self.args.environments,
-        ]
-        log("starting: " + " ".join(command))
-        with open(self.server_log_path, "wb") as server_log:
-            self.server = subprocess.Popen(
-                command, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        self.api = BerthAPI(f"http://127.0.0.1:{port}", timeout=self.args.timeout)
-        deadline = time.monotonic() + self.args.ready_timeout
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                break
-            try:
-                status, _ = self.api.call("GET", "/readyz")
-                if status == 200:
-                    log(f"server ready on port {port}")
-                    return
-            except (APIError, OSError):
-                pass
-            time.sleep(0.1)
-        self.print_server_log()
-        exited = self.server.poll()
-        reason = f"exited with status {exited}" if exited is not None else f"not ready after {self.args.ready_timeout}s"
-        print(f"bench: error: berth serve {reason}", file=sys.stderr)
-        raise SystemExit(2)
+        self.server = BerthServer(
+            self.args.berth, self.data_dir, self.args.environments, self.namespace, self.admin_token,
+            self.server_log_path,
+            extra_env={"BERTH_ASSIGNMENT": "unlimited", "BERTH_OWNER_CAP": "100", "BERTH_GLOBAL_CAP": "200"},
+        )
+        log("starting: " + " ".join(self.server.command))
+        self.server.start_or_exit(self.args.ready_timeout, "bench")
+        self.api = BerthAPI(self.server.url, timeout=self.args.timeout)
+        log(f"server ready on port {self.server.port}")
 
     def print_server_log(self, lines: int = 40) -> None:
-        if self.server_log_path and self.server_log_path.exists():
-            tail = self.server_log_path.read_text(errors="replace").splitlines()[-lines:]
-            print("bench: last lines of the server log:", file=sys.stderr)
-            for line in tail:
-                print("  " + line, file=sys.stderr)
-
-    def stop_server(self) -> None:
-        if self.server is None or self.server.poll() is not None:
-            return
-        try:
-            os.killpg(self.server.pid, signal.SIGTERM)
-            self.server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.server.pid, signal.SIGKILL)
-            self.server.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+        if self.server:
+            self.server.print_log_tail(lines, "bench: last lines of the server log:")
 
     def create_user(self) -> None:
         assert self.api
@@ -321,22 +278,24 @@ class Benchmark:
 
     def cleanup(self) -> None:
         """Best effort: nothing this run created may be left behind, whatever happened."""
-        if self.api and self.server and self.server.poll() is None:
+        if self.api and self.server and self.server.running:
             for instance_id in list(self.created):
                 try:
                     self.berth_delete(instance_id, wait=False)
                 except (APIError, OSError):
                     pass
-        self.stop_server()
-        filters = [f"label={BASELINE_LABEL}", f"label=berth.namespace={self.namespace}"]
+        if self.server:
+            self.server.stop()
+        leftovers = {
+            BASELINE_LABEL: remove_containers(BASELINE_LABEL),
+            f"berth.namespace={self.namespace}": remove_namespace(self.namespace),
+        }
         if self.user_id:
-            filters.append(f"label=berth.owner=user:{self.user_id}")
-        for container_filter in filters:
-            listed = subprocess.run(["docker", "ps", "-aq", "--filter", container_filter], capture_output=True, text=True)
-            leftovers = listed.stdout.split()
-            if leftovers:
-                log(f"removing {len(leftovers)} leftover container(s) ({container_filter})")
-                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+            owner = f"berth.owner=user:{self.user_id}"
+            leftovers[owner] = remove_containers(owner)
+        for label, removed in leftovers.items():
+            if removed:
+                log(f"removing {removed} leftover container(s) (label={label})")
 
 
 def render(results: dict) -> str:

@@ -344,7 +344,7 @@ class RecordingBenchmark(Benchmark):
         return memory
 
     def cleanup(self) -> None:
-        if self.api and self.server and self.server.poll() is None:
+        if self.api and self.server and self.server.running:
             for key, instance_id in self.instances.items():
                 if key in self.stopped:
                     continue

@@ -91,6 +91,7 @@ class BenchError(Exception):
 
 
 from berth_api import APIError, BerthAPI, free_port, instance_of
+from berth_server import BerthServer, remove_containers, remove_namespace
 
 
 # -- a small WebSocket client (RFC 6455), standard library only --------------------------------
@@ -865,7 +866,7 @@ class Benchmark:
         self.admin_token = secrets.token_hex(16)
         self.namespace = f"bench-{secrets.token_hex(4)}"
         self.image = f"berth-env/{args.environment}:latest"
-        self.server: subprocess.Popen | None = None
+        self.server: BerthServer | None = None
         self.server_log_path: Path | None = None
         self.data_dir: Path | None = None
         self.port: int | None = None
@@ -896,50 +897,21 @@ class Benchmark:
     def start_server(self, environments: str | None = None) -> None:
         """`berth serve` on a free port with a temporary data directory, on `environments`
         (default --environments); exits with status 2 when it does not become ready."""
-        self.port = free_port()
         self.data_dir = Path(tempfile.mkdtemp(prefix="berth-bench-"))
         self.server_log_path = self.data_dir / "server.log"
-        environment = dict(os.environ)
-        environment.update({
-            "BERTH_ADMIN_TOKEN": self.admin_token,
-            "BERTH_NAMESPACE": self.namespace,
-            "BERTH_ASSETS_DIR": str(REPO / "vendor"),
-        })
-        command = [
-            self.args.berth, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-            "--data-dir", str(self.data_dir), "--environments", environments or self.args.environments,
-        ]
-        log("starting: " + " ".join(command))
-        with open(self.server_log_path, "wb") as server_log:
-            self.server = subprocess.Popen(
-                command, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        self.api = BerthAPI(f"http://127.0.0.1:{self.port}", timeout=self.args.timeout)
-        deadline = time.monotonic() + self.args.ready_timeout
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                break
-            try:
-                status, _ = self.api.call("GET", "/readyz")
-                if status == 200:
-                    log(f"server ready on port {self.port}")
-                    return
-            except (APIError, OSError):
-                pass
-            time.sleep(0.1)
-        self.print_server_log()
-        exited = self.server.poll()
-        reason = f"exited with status {exited}" if exited is not None else f"not ready after {self.args.ready_timeout}s"
-        print(f"bench: error: berth serve {reason}", file=sys.stderr)
-        raise SystemExit(2)
+        self.server = BerthServer(
+            self.args.berth, self.data_dir, environments or self.args.environments, self.namespace,
+            self.admin_token, self.server_log_path, extra_env={"BERTH_ASSETS_DIR": str(REPO / "vendor")},
+        )
+        self.port = self.server.port
+        log("starting: " + " ".join(self.server.command))
+        self.server.start_or_exit(self.args.ready_timeout, "bench")
+        self.api = BerthAPI(self.server.url, timeout=self.args.timeout)
+        log(f"server ready on port {self.port}")
 
     def print_server_log(self, lines: int = 40) -> None:
-        if self.server_log_path and self.server_log_path.exists():
-            tail = self.server_log_path.read_text(errors="replace").splitlines()[-lines:]
-            print("bench: last lines of the server log:", file=sys.stderr)
-            for line in tail:
-                print("  " + line, file=sys.stderr)
+        if self.server:
+            self.server.print_log_tail(lines, "bench: last lines of the server log:")
 
     def create_instance(self) -> None:
         try:
@@ -1133,26 +1105,20 @@ class Benchmark:
                 self.terminado.wait(timeout=5)
             except ProcessLookupError:
                 pass
-        if self.api and self.instance_id and self.server and self.server.poll() is None:
+        if self.api and self.instance_id and self.server and self.server.running:
             try:
                 self.api.call("DELETE", f"/api/v1/instances/{self.instance_id}", self.user_token)
             except (APIError, OSError):
                 pass
-        if self.server and self.server.poll() is None:
-            try:
-                os.killpg(self.server.pid, signal.SIGTERM)
-                self.server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        for container_filter in (f"label=berth.namespace={self.namespace}", f"label={BASELINE_LABEL}"):
-            listed = subprocess.run(["docker", "ps", "-aq", "--filter", container_filter], capture_output=True, text=True)
-            leftovers = listed.stdout.split()
-            if leftovers:
-                log(f"removing {len(leftovers)} leftover container(s) ({container_filter})")
-                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+        if self.server:
+            self.server.stop()
+        leftovers = {
+            f"berth.namespace={self.namespace}": remove_namespace(self.namespace),
+            BASELINE_LABEL: remove_containers(BASELINE_LABEL),
+        }
+        for label, removed in leftovers.items():
+            if removed:
+                log(f"removing {removed} leftover container(s) (label={label})")
 
 
 # -- report ------------------------------------------------------------------------------------

@@ -43,17 +43,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 import time
-import traceback
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_terminal_page import (  # noqa: E402
-    PROMPT, REPO, APIError, CheckFailed, Prerequisite, TerminalPageTest, log, wait_for,
+    PROMPT, REPO, APIError, CheckFailed, TerminalPageTest, log, wait_for,
 )
 
 COMMAND = "echo player-$((6*7))"
@@ -382,56 +380,27 @@ class RecordingPlayerTest(TerminalPageTest):
 
     # -- run -----------------------------------------------------------------------------
 
-    def run(self) -> int:
-        status = 0
-        failure_shot = Path(self.args.screenshot).with_name("recording-player-failure.png")
-        for stale in (Path(self.args.screenshot), Path(self.args.list_screenshot), failure_shot):
-            stale.unlink(missing_ok=True)
-        try:
-            try:
-                self.check_prerequisites()
-                self.start_server()
-                self.create_user_and_instance()
-                self.open_browser()
-                self.use_terminal()
-                self.check_list_live()
-                self.open_player()
-                self.check_replay()
-                self.check_follow()
-                self.check_ended()
-                self.check_list_actions()
-                self.check_console()
-            except Prerequisite as error:
-                print(f"browser-test: error: {error}", file=sys.stderr)
-                status = 2
-            except KeyboardInterrupt:
-                print("browser-test: interrupted", file=sys.stderr)
-                status = 130
-            except Exception as error:  # noqa: BLE001 - any failure fails the test, with details
-                print(f"browser-test: FAILED: {error}", file=sys.stderr)
-                if not isinstance(error, (CheckFailed, APIError)):
-                    traceback.print_exc()
-                status = 1
-            if status == 1:
-                self.print_diagnostics(failure_shot)
-            elif status == 2 and self.server is not None:
-                self.print_server_log()
-        finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            try:
-                self.clean_up()
-            finally:
-                if status == 0 and not self.args.keep_artifacts:
-                    shutil.rmtree(self.workdir, ignore_errors=True)
-                else:
-                    shutil.rmtree(self.workdir / "chromium-profile", ignore_errors=True)
-                    log(f"server log, chromedriver log and data directory kept in {self.workdir}")
-        for check in self.passed:
-            log(f"ok: {check}")
-        failed = 0 if status == 0 else 1
-        print(f"browser: {1 - failed} passed, {failed} failed", flush=True)
-        return status
+    kept_artifacts = "server log, chromedriver log and data directory"
+
+    def scenario(self) -> None:
+        self.check_prerequisites()
+        self.start_server()
+        self.create_user_and_instance()
+        self.open_browser()
+        self.use_terminal()
+        self.check_list_live()
+        self.open_player()
+        self.check_replay()
+        self.check_follow()
+        self.check_ended()
+        self.check_list_actions()
+        self.check_console()
+
+    def failure_screenshot(self) -> Path:
+        return Path(self.args.screenshot).with_name("recording-player-failure.png")
+
+    def stale_screenshots(self) -> list[Path]:
+        return [Path(self.args.screenshot), Path(self.args.list_screenshot), self.failure_screenshot()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,7 +51,8 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from berth_api import APIError, BerthAPI, free_port  # noqa: E402
+from berth_api import APIError, BerthAPI  # noqa: E402
+from berth_server import BerthServer, ServerNotReady, remove_namespace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -97,6 +98,9 @@ def wait_for(what: str, predicate, timeout: float, interval: float = 0.2):
 
 
 class TerminalPageTest:
+    # What a failed (or --keep-artifacts) run leaves in the temporary folder, as run() reports it.
+    kept_artifacts = "server log and chromedriver log"
+
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.timeout = args.timeout
@@ -105,7 +109,7 @@ class TerminalPageTest:
         self.workdir = Path(tempfile.mkdtemp(prefix="berth-browser-test-"))
         self.server_log = self.workdir / "server.log"
         self.driver_log = self.workdir / "chromedriver.log"
-        self.server: subprocess.Popen | None = None
+        self.server: BerthServer | None = None
         self.api: BerthAPI | None = None
         self.base_url = ""
         self.user_token: str | None = None
@@ -147,54 +151,24 @@ class TerminalPageTest:
     # -- server --------------------------------------------------------------------------
 
     def start_server(self) -> None:
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        environment = dict(os.environ)
-        environment.update({"BERTH_ADMIN_TOKEN": self.admin_token, "BERTH_NAMESPACE": self.namespace})
-        command = [
-            str(Path(self.args.berth).resolve()), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(self.workdir / "data"), "--environments", str(Path(self.args.environments).resolve()),
-        ]
-        log(f"starting (namespace {self.namespace}): {' '.join(command)}")
-        with open(self.server_log, "wb") as server_log:
-            # cwd: the server serves xterm.js from ./vendor/xterm.
-            self.server = subprocess.Popen(
-                command, cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=server_log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        self.api = BerthAPI(self.base_url)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise Prerequisite(f"berth serve exited with status {self.server.returncode}")
-            try:
-                if self.api.call("GET", "/readyz")[0] == 200:
-                    log(f"server ready at {self.base_url}/")
-                    return
-            except (APIError, OSError):
-                pass
-            time.sleep(0.1)
-        raise Prerequisite(f"berth serve was not ready after {self.timeout:.0f}s")
-
-    def stop_server(self) -> None:
-        if self.server is None or self.server.poll() is not None:
-            return
+        # cwd: the server serves xterm.js from ./vendor/xterm.
+        self.server = BerthServer(
+            Path(self.args.berth).resolve(), self.workdir / "data", Path(self.args.environments).resolve(),
+            self.namespace, self.admin_token, self.server_log, cwd=REPO,
+        )
+        self.base_url = self.server.url
+        log(f"starting (namespace {self.namespace}): {' '.join(self.server.command)}")
         try:
-            os.killpg(self.server.pid, signal.SIGTERM)
-            self.server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.server.pid, signal.SIGKILL)
-            self.server.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+            self.server.start(self.timeout)
+        except ServerNotReady as error:
+            exited = error.returncode is not None
+            raise Prerequisite(str(error) if exited else f"berth serve was not ready after {self.timeout:.0f}s") from None
+        self.api = BerthAPI(self.base_url)
+        log(f"server ready at {self.base_url}/")
 
     def print_server_log(self, lines: int = 60) -> None:
-        if not self.server_log.exists():
-            return
-        tail = self.server_log.read_text(errors="replace").splitlines()[-lines:]
-        print(f"browser-test: last {len(tail)} lines of the server log ({self.server_log}):", file=sys.stderr)
-        for line in tail:
-            print("  " + line, file=sys.stderr)
+        if self.server:
+            self.server.print_log_tail(lines, "browser-test: last {count} lines of the server log ({path}):")
 
     # -- API set-up ----------------------------------------------------------------------
 
@@ -447,22 +421,17 @@ class TerminalPageTest:
                 self.driver.quit()
             except Exception as error:  # noqa: BLE001 - clean-up goes on
                 log(f"warning: closing the browser: {error}")
-        if self.api and self.instance_id and self.server and self.server.poll() is None:
+        if self.api and self.instance_id and self.server and self.server.running:
             try:
                 self.api.call("DELETE", f"/api/v1/instances/{self.instance_id}", self.admin_token)
                 log(f"instance {self.instance_id} deleted")
             except (APIError, OSError) as error:
                 log(f"warning: DELETE instance {self.instance_id}: {error}")
-        self.stop_server()
-        label = f"label=berth.namespace={self.namespace}"
-        if shutil.which("docker"):
-            containers = subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True).stdout.split()
-            if containers:
-                log(f"removing {len(containers)} leftover container(s) of namespace {self.namespace}")
-                subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
-            networks = subprocess.run(["docker", "network", "ls", "-q", "--filter", label], capture_output=True, text=True).stdout.split()
-            if networks:
-                subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
+        if self.server:
+            self.server.stop()
+        removed = remove_namespace(self.namespace)
+        if removed:
+            log(f"removing {removed} leftover container(s) of namespace {self.namespace}")
 
     # -- run -----------------------------------------------------------------------------
 
@@ -524,7 +493,7 @@ class TerminalPageTest:
                 else:
                     for profile in self.workdir.glob("chromium-profile*"):
                         shutil.rmtree(profile, ignore_errors=True)
-                    log(f"server log and chromedriver log kept in {self.workdir}")
+                    log(f"{self.kept_artifacts} kept in {self.workdir}")
         for check in self.passed:
             log(f"ok: {check}")
         failed = 0 if status == 0 else 1

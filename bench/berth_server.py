@@ -1,0 +1,143 @@
+"""`berth serve` as a child process, standard library only: shared by the benchmarks in bench/
+and the browser tests in tests/browser/, next to the API client in berth_api.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from berth_api import APIError, BerthAPI, free_port
+
+# Seconds between two GET /readyz while the server starts.
+READY_POLL_INTERVAL = 0.1
+
+
+class ServerNotReady(Exception):
+    """`berth serve` exited, or did not answer GET /readyz with 200 in time; `returncode` is its
+    exit status when it exited, else None."""
+
+    def __init__(self, returncode: int | None, ready_timeout: float):
+        reason = f"exited with status {returncode}" if returncode is not None else f"not ready after {ready_timeout}s"
+        super().__init__(f"berth serve {reason}")
+        self.returncode = returncode
+
+
+class BerthServer:
+    """One `berth serve` on a free loopback port, in a process session of its own (so that
+    stopping it stops its children too), its output going to `log_path`. `command` and `url`
+    are known before `start()`, so a caller can say what it starts."""
+
+    def __init__(self, berth: str, data_dir: str | Path, environments: str | Path, namespace: str,
+                 admin_token: str, log_path: str | Path, extra_env: dict[str, str] | None = None,
+                 cwd: str | Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_path)
+        self.cwd = cwd
+        self.command = [
+            str(berth), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            "--data-dir", str(data_dir), "--environments", str(environments),
+        ]
+        self.environment = {
+            **os.environ, "BERTH_ADMIN_TOKEN": admin_token, "BERTH_NAMESPACE": namespace, **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id once started (it leads its own process group)."""
+        return self.process.pid if self.process else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server was started and has not exited."""
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, ready_timeout: float) -> None:
+        """Starts the server and waits until GET /readyz answers 200; raises ServerNotReady when
+        the process exits first or `ready_timeout` seconds pass (the process is left to stop())."""
+        with open(self.log_path, "wb") as server_log:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.cwd, env=self.environment, stdin=subprocess.DEVNULL, stdout=server_log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        api = BerthAPI(self.url, timeout=ready_timeout)
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if api.call("GET", "/readyz")[0] == 200:
+                    return
+            except (APIError, OSError):
+                pass
+            time.sleep(READY_POLL_INTERVAL)
+        raise ServerNotReady(self.process.poll(), ready_timeout)
+
+    def start_or_exit(self, ready_timeout: float, program: str, tail_lines: int = 40) -> None:
+        """start(), for a script that cannot go on without the server: when it is not ready,
+        prints the log's tail and `PROGRAM: error: ...` to stderr and exits with status 2."""
+        try:
+            self.start(ready_timeout)
+        except ServerNotReady as error:
+            self.print_log_tail(tail_lines, f"{program}: last lines of the server log:")
+            print(f"{program}: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    def log_tail(self, lines: int) -> list[str]:
+        """The last `lines` lines of the server's log (none before it starts)."""
+        if not self.log_path.exists():
+            return []
+        return self.log_path.read_text(errors="replace").splitlines()[-lines:]
+
+    def print_log_tail(self, lines: int, heading: str) -> None:
+        """Prints `heading` (its {count} and {path} filled in) and the log's last `lines` lines,
+        indented, to stderr; nothing when there is no log yet."""
+        if not self.log_path.exists():
+            return
+        tail = self.log_tail(lines)
+        print(heading.format(count=len(tail), path=self.log_path), file=sys.stderr)
+        for line in tail:
+            print("  " + line, file=sys.stderr)
+
+    def stop(self, grace: float = 15, kill_wait: float = 5) -> None:
+        """SIGTERM to the server's process group, SIGKILL after `grace` seconds; nothing if it
+        is not running."""
+        if not self.running:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=kill_wait)
+        except ProcessLookupError:
+            pass
+
+
+def remove_containers(label: str) -> int:
+    """Force-removes, with the docker CLI, every container labelled `label` ("key" or
+    "key=value"); how many there were (0 without a docker CLI)."""
+    if shutil.which("docker") is None:
+        return 0
+    listed = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True)
+    containers = listed.stdout.split()
+    if containers:
+        subprocess.run(["docker", "rm", "-f", *containers], capture_output=True)
+    return len(containers)
+
+
+def remove_namespace(namespace: str) -> int:
+    """Removes the containers, then the networks, a Berth server with BERTH_NAMESPACE=`namespace`
+    left behind (labelled berth.namespace=`namespace`); how many containers there were."""
+    label = f"berth.namespace={namespace}"
+    removed = remove_containers(label)
+    if shutil.which("docker") is not None:
+        listed = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label={label}"], capture_output=True, text=True)
+        networks = listed.stdout.split()
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
+    return removed
