@@ -84,10 +84,10 @@ const Berth = (() => {
    * something, and the saved API token when there is one. Answers the parsed JSON (null for an
    * empty body); with `options.raw` the Response itself, for streamed bodies. Failures throw an
    * Error with .code, .status and .message, which is also shown in #notice unless
-   * `options.notice` is false.
+   * `options.notice` is false. `options.headers` adds request headers (a Range, say).
    */
   async function api(method, path, body, options = {}) {
-    const headers = { "Accept": "application/json" };
+    const headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && method !== "HEAD") {
       const current = await session();
@@ -116,6 +116,20 @@ const Berth = (() => {
     if (response.status === 204) return null;
     const text = await response.text();
     return text ? JSON.parse(text) : null;
+  }
+
+  /**
+   * Saves the answer of GET `path` as the file `filename`. It goes through ``api`` (a plain link
+   * could not send a saved bearer token); `options` are api's.
+   */
+  async function download(path, filename, options = {}) {
+    const response = await api("GET", path, undefined, Object.assign({}, options, { raw: true }));
+    const url = URL.createObjectURL(await response.blob());
+    const anchor = el("a", { href: url, download: filename });
+    document.body.appendChild(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 
   // -- session --------------------------------------------------------------------------
@@ -367,7 +381,7 @@ const Berth = (() => {
   }
 
   return {
-    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, duration, el, isAdmin, loginURL, notice,
+    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, download, duration, el, isAdmin, loginURL, notice,
     refreshSession, run, safeNext, say, secondsUntil, session, setToken, start, token,
   };
 })();

@@ -19,7 +19,7 @@ const GAP_EPSILON = 1e-6;
 const element = (id) => document.getElementById(id);
 const ui = {
   title: element("title"), live: element("live"), follow: element("follow"), liveTerminal: element("live-terminal"),
-  download: element("download"), verify: element("verify"), notice: element("notice"), screen: element("screen"),
+  download: element("download"), verify: element("verify"), screen: element("screen"),
   screenBox: element("screen-box"), play: element("play"), seek: element("seek"), time: element("time"),
   speed: element("speed"), maxIdle: element("max-idle"), scale: element("scale"), verifyResult: element("verify-result"),
   markers: element("markers"), analysisStatus: element("analysis-status"), analysisSummary: element("analysis-summary"),
@@ -30,43 +30,14 @@ const ui = {
 
 // -- API ---------------------------------------------------------------------------------
 
-function token() { return localStorage.getItem("berth.token") || ""; }
-
-// A saved API token is sent as a bearer token; otherwise the browser's session cookie signs the request.
-function authorization(extra) {
-  const headers = Object.assign({}, extra || {});
-  if (token()) headers["Authorization"] = "Bearer " + token();
-  return headers;
-}
-
-function showNotice(text, link) {
-  ui.notice.replaceChildren(text || "");
-  if (link) {
-    ui.notice.append(" ");
-    const anchor = document.createElement("a");
-    anchor.href = link.href;
-    anchor.textContent = link.text;
-    ui.notice.appendChild(anchor);
-  }
-  ui.notice.hidden = !text;
-}
-
 function describe(error) {
   return error.code ? error.code + ": " + error.message : error.message;
 }
 
-async function apiError(response) {
-  const data = await response.json().catch(() => ({}));
-  const error = new Error((data.error && data.error.message) || ("HTTP " + response.status));
-  error.code = data.error && data.error.code;
-  error.status = response.status;
-  return error;
-}
-
-async function api(path) {
-  const response = await fetch(path, { headers: authorization(), cache: "no-store" });
-  if (!response.ok) throw await apiError(response);
-  return response.json();
+// The API through app.js's client (session cookie or a saved bearer token); errors are shown
+// by this page, with their codes.
+function api(path) {
+  return Berth.api("GET", path, undefined, { notice: false });
 }
 
 // -- text helpers ------------------------------------------------------------------------
@@ -265,7 +236,7 @@ let queue = Promise.resolve();
 
 function enqueue(work) {
   const mine = generation;
-  queue = queue.then(() => (mine === generation ? work() : undefined)).catch((error) => showNotice(String(error)));
+  queue = queue.then(() => (mine === generation ? work() : undefined)).catch((error) => Berth.notice(String(error)));
 }
 
 function writeOutput(text) {
@@ -551,25 +522,15 @@ async function verify() {
     ui.verifyResult.textContent = "Verification: " + verification(report);
   } catch (error) {
     ui.verifyResult.textContent = "";
-    showNotice(describe(error));
+    Berth.notice(describe(error));
   }
 }
 
-// Saves the `.cast` file: the API wants the bearer token, so a plain link cannot download it.
 async function download() {
   try {
-    const response = await fetch(recordingURL + "/cast", { headers: authorization(), cache: "no-store" });
-    if (!response.ok) throw await apiError(response);
-    const url = URL.createObjectURL(await response.blob());
-    const anchor = document.createElement("a");
-    anchor.href = url;
-    anchor.download = recordingId + ".cast";
-    document.body.appendChild(anchor);
-    anchor.click();
-    anchor.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    await Berth.download(recordingURL + "/cast", recordingId + ".cast", { notice: false });
   } catch (error) {
-    showNotice(describe(error));
+    Berth.notice(describe(error));
   }
 }
 
@@ -584,10 +545,14 @@ let reading = Promise.resolve();
 // The `.cast` file from byte `from` on (206), or whole (200) when `from` is null or the server
 // sends it all; 416 when the file has no byte `from`.
 async function fetchCast(from) {
-  const headers = authorization(from === null ? {} : { "Range": "bytes=" + from + "-" });
-  const response = await fetch(recordingURL + "/cast", { headers, cache: "no-store" });
-  if (response.status === 416) return { status: 416 };
-  if (!response.ok) throw await apiError(response);
+  const headers = from === null ? {} : { "Range": "bytes=" + from + "-" };
+  let response;
+  try {
+    response = await Berth.api("GET", recordingURL + "/cast", undefined, { raw: true, notice: false, headers });
+  } catch (error) {
+    if (error.status === 416) return { status: 416 };
+    throw error;
+  }
   return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()), range: response.headers.get("Content-Range") };
 }
 
@@ -596,7 +561,7 @@ function loadWhole(bytes) {
   ingest(bytes);
   if (!cast.header) throw new Error("the recording is empty");
   listEvents(0);
-  if (cast.unreadable) showNotice(cast.unreadable + " line(s) of the recording could not be read and are skipped.");
+  if (cast.unreadable) Berth.notice(cast.unreadable + " line(s) of the recording could not be read and are skipped.");
 }
 
 // Reads what the recording gained since the last read (readMore, queued by fetchMore).
@@ -647,7 +612,7 @@ async function pollLive() {
   try {
     await fetchMore();
   } catch (error) {
-    showNotice(describe(error));
+    Berth.notice(describe(error));
   }
   if (following) followTimer = setTimeout(pollLive, FOLLOW_POLL_MS);
 }
@@ -673,7 +638,7 @@ async function watchMetadata() {
   try {
     metadata = await api(recordingURL);
   } catch (error) {
-    showNotice(describe(error));
+    Berth.notice(describe(error));
     setTimeout(watchMetadata, METADATA_POLL_MS);
     return;
   }
@@ -683,7 +648,7 @@ async function watchMetadata() {
   }
   // The session ended: read its last lines once, stop following, and analyse the whole of it.
   setFollow(false);
-  try { await fetchMore(); } catch (error) { showNotice(describe(error)); }
+  try { await fetchMore(); } catch (error) { Berth.notice(describe(error)); }
   loadAnalysis(analysisParameters);
 }
 
@@ -699,7 +664,7 @@ async function load() {
   } catch (error) {
     ui.title.textContent = "recording " + recordingId;
     const signIn = error.status === 401 || error.status === 403 ? { href: "/login", text: "Sign in as an admin." } : null;
-    showNotice(describe(error), signIn);
+    Berth.notice(describe(error), signIn);
     return;
   }
   loadAnalysis(null);

@@ -3,61 +3,20 @@
 // never as HTML, and every URL part goes through encodeURIComponent.
 "use strict";
 
-const notice = document.getElementById("notice");
 const summary = document.getElementById("summary");
 const tableBody = document.getElementById("recordings");
 const form = document.getElementById("filters");
 // The list filters the API takes; the form shows all but `team`, which a URL may still carry.
 const FILTERS = ["instance", "user", "team", "environment"];
 
-function token() { return localStorage.getItem("berth.token") || ""; }
-
-// A saved API token is sent as a bearer token; otherwise the browser's session cookie signs the
-// request, and changes also carry the session's CSRF token.
-function authHeaders(extra) {
-  const headers = Object.assign({}, extra || {});
-  if (token()) headers["Authorization"] = "Bearer " + token();
-  return headers;
-}
-
-let csrf = null;
-async function csrfToken() {
-  if (csrf === null) {
-    const response = await fetch("/api/v1/session", { cache: "no-store" });
-    csrf = response.ok ? ((await response.json()).csrfToken || "") : "";
-  }
-  return csrf;
-}
-
-function showNotice(text, link) {
-  notice.replaceChildren(text || "");
-  if (link) {
-    notice.append(" ");
-    const anchor = document.createElement("a");
-    anchor.href = link.href;
-    anchor.textContent = link.text;
-    notice.appendChild(anchor);
-  }
-  notice.hidden = !text;
-}
-
 function describe(error) {
   return error.code ? error.code + ": " + error.message : error.message;
 }
 
-async function apiError(response) {
-  const data = await response.json().catch(() => ({}));
-  const error = new Error((data.error && data.error.message) || ("HTTP " + response.status));
-  error.code = data.error && data.error.code;
-  error.status = response.status;
-  return error;
-}
-
-async function api(method, path) {
-  const extra = method === "GET" ? {} : { "X-CSRF-Token": await csrfToken() };
-  const response = await fetch(path, { method, headers: authHeaders(extra), cache: "no-store" });
-  if (!response.ok) throw await apiError(response);
-  return response.status === 204 ? null : response.json();
+// The API through app.js's client (session cookie, CSRF token, or a saved bearer token);
+// errors are shown by this page, with their codes.
+function api(method, path) {
+  return Berth.api(method, path, undefined, { notice: false });
 }
 
 function recordingPath(id) { return "/api/v1/recordings/" + encodeURIComponent(id); }
@@ -77,18 +36,8 @@ function formatBytes(bytes) {
   return (bytes / 1024 / 1024).toFixed(1) + " MiB";
 }
 
-// Saves the `.cast` file through fetch, so a saved bearer token is used when there is one.
-async function download(id) {
-  const response = await fetch(recordingPath(id) + "/cast", { headers: authHeaders(), cache: "no-store" });
-  if (!response.ok) throw await apiError(response);
-  const url = URL.createObjectURL(await response.blob());
-  const anchor = document.createElement("a");
-  anchor.href = url;
-  anchor.download = id + ".cast";
-  document.body.appendChild(anchor);
-  anchor.click();
-  anchor.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
+function download(id) {
+  return Berth.download(recordingPath(id) + "/cast", id + ".cast", { notice: false });
 }
 
 // The verification report as one line: "valid (…)" or "invalid: <problems>".
@@ -131,7 +80,7 @@ function button(text, action) {
     try {
       await action();
     } catch (error) {
-      showNotice(describe(error));
+      Berth.notice(describe(error));
     } finally {
       element.disabled = false;
     }
@@ -209,7 +158,7 @@ function filtersFromURL() {
 }
 
 async function load() {
-  showNotice("");
+  Berth.notice("");
   const filters = filtersFromURL();
   for (const name of FILTERS) {
     const input = document.getElementById("filter-" + name);
@@ -227,9 +176,9 @@ async function load() {
     summary.textContent = "";
     tableBody.replaceChildren();
     if (error.status === 401 || error.status === 403) {
-      showNotice(describe(error), { href: "/login", text: "Sign in as an admin." });
+      Berth.notice(describe(error), { href: "/login", text: "Sign in as an admin." });
     } else {
-      showNotice(describe(error));
+      Berth.notice(describe(error));
     }
   }
 }
