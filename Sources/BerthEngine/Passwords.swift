@@ -35,7 +35,8 @@ extension Accounts {
     /// A missing user costs the same bcrypt work as a wrong password, so timing tells nothing.
     public func checkPassword(name: String, password: String) async throws -> User? {
         let user = try await store.user(named: name.trimmingCharacters(in: .whitespaces))
-        let stored = try await user.asyncMap { try await store.passwordHash(userID: $0.id) } ?? nil
+        var stored: String?
+        if let user { stored = try await store.passwordHash(userID: user.id) }
         guard password.utf8.count <= PasswordPolicy.maximumBytes else { return nil }
         let matches = try await Self.bcryptVerify(password, hash: stored ?? Self.decoyHash)
         return matches && stored != nil ? user : nil
@@ -132,13 +133,5 @@ extension Accounts {
             code = fresh
         }
         return TeamDetails(team: team, inviteCode: code ?? "", members: try await store.members(teamID: team.id))
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

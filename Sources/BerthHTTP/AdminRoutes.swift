@@ -59,8 +59,9 @@ struct AdminRoutes {
         }
         table.on(.get, "/api/v1/admin/environments") { _, context in
             _ = try context.requireAdmin()
+            let facts = try await Facts.read(services)
             var views: [AdminEnvironmentView] = []
-            for spec in await services.catalog.all() { views.append(try await view(spec)) }
+            for spec in await services.catalog.all() { views.append(await view(spec, facts)) }
             return try JSONResponse.make(["items": views])
         }
         for (verb, enabled) in [("enable", true), ("disable", false)] {
@@ -69,7 +70,7 @@ struct AdminRoutes {
                 let spec = try await environment(context)
                 try await services.settings.setEnabled(spec.slug, enabled)
                 context.facts.target = spec.slug
-                return try JSONResponse.make(try await view(spec))
+                return try JSONResponse.make(await view(spec, try await Facts.read(services)))
             }
         }
         table.on(.post, "/api/v1/admin/environments/:slug/build") { _, context in
@@ -171,13 +172,27 @@ struct AdminRoutes {
         return spec
     }
 
-    func view(_ spec: EnvironmentSpec) async throws -> AdminEnvironmentView {
-        let solves = try await services.scores.solveCounts()[spec.slug] ?? 0
-        let active = await services.lifecycle.activeInstances().filter { $0.environment == spec.slug }.count
+    /// What the environment views need, read once for a whole list.
+    struct Facts {
+        var solves: [String: Int]
+        var active: [String: Int]
+        var disabled: Set<String>
+
+        static func read(_ services: BerthServices) async throws -> Facts {
+            Facts(
+                solves: try await services.scores.solveCounts(),
+                active: await services.lifecycle.activeInstances().reduce(into: [:]) { $0[$1.environment, default: 0] += 1 },
+                disabled: await services.settings.disabledEnvironments
+            )
+        }
+    }
+
+    func view(_ spec: EnvironmentSpec, _ facts: Facts) async -> AdminEnvironmentView {
+        let solves = facts.solves[spec.slug] ?? 0
         return AdminEnvironmentView(
-            slug: spec.slug, name: spec.name, category: spec.category, enabled: !(await services.settings.disabledEnvironments.contains(spec.slug)),
-            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec) ?? false, activeInstances: active,
-            points: spec.scoring.value(solves: solves + 1), solves: solves
+            slug: spec.slug, name: spec.name, category: spec.category, enabled: !facts.disabled.contains(spec.slug),
+            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec) ?? false,
+            activeInstances: facts.active[spec.slug] ?? 0, points: spec.scoring.value(solves: solves + 1), solves: solves
         )
     }
 }

@@ -19,6 +19,12 @@ enum BrowserSession {
     static func make(_ name: String, _ value: String, maxAge: Int?, sameSite: Cookie.SameSite, request: Request) -> Cookie {
         Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: isSecure(request), httpOnly: true, sameSite: sameSite)
     }
+
+    /// Starts a session for `user` (recording where it came from) and returns its cookie.
+    static func begin(for user: User, accounts: Accounts, request: Request, context: BerthRequestContext) async throws -> Cookie {
+        let secret = try await accounts.startSession(for: user, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
+        return make(cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request)
+    }
 }
 
 /// Authenticates every route except the public ones (`/healthz`, `/readyz`, the OpenAPI

@@ -40,9 +40,8 @@ struct GitHubSignIn {
             do {
                 let user = try await signIn(request)
                 context.facts.caller = user
-                let secret = try await services.accounts.startSession(for: user, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
                 var response = Self.redirect("/")
-                response.setCookie(BrowserSession.make(BrowserSession.cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request))
+                response.setCookie(try await BrowserSession.begin(for: user, accounts: services.accounts, request: request, context: context))
                 response.setCookie(BrowserSession.make(Self.stateCookie, "", maxAge: 0, sameSite: .lax, request: request))
                 context.logger.info("signed in with GitHub", metadata: ["user.id": "\(user.id)", "client.ip": "\(context.clientIP)"])
                 return response

@@ -155,8 +155,7 @@ struct SessionRoutes {
             try await services.accounts.setPassword(userID: caller.id, password: body.new)
             var response = Response(status: .noContent)
             if request.cookies[BrowserSession.cookie] != nil {
-                let secret = try await services.accounts.startSession(for: caller, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
-                response.setCookie(BrowserSession.make(BrowserSession.cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request))
+                response.setCookie(try await BrowserSession.begin(for: caller, accounts: services.accounts, request: request, context: context))
             }
             return response
         }
@@ -211,11 +210,8 @@ struct SessionRoutes {
     /// Starts a session for `user` and answers with its cookie.
     func signedIn(_ user: User, request: Request, context: BerthRequestContext, status: HTTPResponse.Status) async throws -> Response {
         if let old = request.cookies[BrowserSession.cookie]?.value { try await services.accounts.endSession(secret: old) }
-        let secret = try await services.accounts.startSession(for: user, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
         var response = try JSONResponse.make(SignedIn(user: UserView(user)), status: status)
-        response.setCookie(BrowserSession.make(
-            BrowserSession.cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request
-        ))
+        response.setCookie(try await BrowserSession.begin(for: user, accounts: services.accounts, request: request, context: context))
         return response
     }
 }
