@@ -3,6 +3,8 @@ and the browser tests in tests/browser/, next to the API client in berth_api.py.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,6 +17,53 @@ from berth_api import APIError, BerthAPI, free_port
 
 # Seconds between two GET /readyz while the server starts.
 READY_POLL_INTERVAL = 0.1
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def default_berth() -> str:
+    """The release binary when it is built, else the debug one (the benchmarks' default)."""
+    for config in ("release", "debug"):
+        candidate = REPO / ".build" / config / "berth"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return str(REPO / ".build" / "release" / "berth")
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser, results_file: str) -> None:
+    """The options every benchmark takes: the binary, the environments, the server's start-up
+    time, where the results go, and whether to build the images first."""
+    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
+    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
+    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
+    parser.add_argument("--output", default=str(REPO / "bench-results" / results_file), help="JSON results file")
+    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+
+
+def command_output(command: list[str]) -> str | None:
+    """What `command` printed, trimmed, or None when it failed or took over 20 s."""
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def write_results(results: dict, output: str) -> None:
+    """Writes a benchmark's results as JSON to `output` (creating its folder) and says where."""
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nResults written to {path}")
+
+
+def berth_missing(berth: str) -> bool:
+    """True (after saying so on stderr) when `berth` is not an executable file."""
+    if os.path.isfile(berth) and os.access(berth, os.X_OK):
+        return False
+    print(f"bench: error: no berth binary at {berth}; build it with `swift build -c release --product berth`"
+          " or pass --berth PATH", file=sys.stderr)
+    return True
 
 
 class ServerNotReady(Exception):
@@ -78,14 +127,17 @@ class BerthServer:
         raise ServerNotReady(self.process.poll(), ready_timeout)
 
     def start_or_exit(self, ready_timeout: float, program: str, tail_lines: int = 40) -> None:
-        """start(), for a script that cannot go on without the server: when it is not ready,
-        prints the log's tail and `PROGRAM: error: ...` to stderr and exits with status 2."""
+        """start(), for a script that cannot go on without the server, saying `PROGRAM: starting:
+        <command>` and `PROGRAM: server ready on port N`: when it is not ready, prints the log's
+        tail and `PROGRAM: error: ...` to stderr and exits with status 2."""
+        print(f"{program}: starting: " + " ".join(self.command), flush=True)
         try:
             self.start(ready_timeout)
         except ServerNotReady as error:
             self.print_log_tail(tail_lines, f"{program}: last lines of the server log:")
             print(f"{program}: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+        print(f"{program}: server ready on port {self.port}", flush=True)
 
     def log_tail(self, lines: int) -> list[str]:
         """The last `lines` lines of the server's log (none before it starts)."""

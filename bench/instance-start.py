@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
-import json
 import os
 import platform
 import secrets
@@ -71,7 +70,7 @@ FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
 
 
 from berth_api import APIError, BerthAPI, instance_of
-from berth_server import BerthServer, remove_containers, remove_namespace
+from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_containers, remove_namespace, write_results
 
 
 def summarize(samples_ms: list[float]) -> dict:
@@ -87,14 +86,6 @@ def summarize(samples_ms: list[float]) -> dict:
         "max": ordered[-1],
         "mean": statistics.fmean(ordered),
     }
-
-
-def default_berth() -> str:
-    for config in ("release", "debug"):
-        candidate = REPO / ".build" / config / "berth"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return str(REPO / ".build" / "release" / "berth")
 
 
 def log(message: str) -> None:
@@ -137,10 +128,8 @@ class Benchmark:
             self.server_log_path,
             extra_env={"BERTH_ASSIGNMENT": "unlimited", "BERTH_OWNER_CAP": "100", "BERTH_GLOBAL_CAP": "200"},
         )
-        log("starting: " + " ".join(self.server.command))
         self.server.start_or_exit(self.args.ready_timeout, "bench")
         self.api = BerthAPI(self.server.url, timeout=self.args.timeout)
-        log(f"server ready on port {self.server.port}")
 
     def print_server_log(self, lines: int = 40) -> None:
         if self.server:
@@ -327,31 +316,17 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
-def command_output(command: list[str]) -> str | None:
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
     parser.add_argument("-n", "--runs", type=int, default=30, help="sequential runs of each kind (default 30)")
     parser.add_argument("--burst", type=int, default=20, help="concurrent requests in the burst (default 20)")
     parser.add_argument("--warmup", type=int, default=1, help="uncounted runs of each kind first (default 1)")
-    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
     parser.add_argument("--environment", default="linux-basics", help="environment to start (default linux-basics)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds one instance may take to run (default 60)")
-    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
-    parser.add_argument("--output", default=str(REPO / "bench-results" / "instance-start.json"), help="JSON results file")
-    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+    add_bench_arguments(parser, "instance-start.json")
     args = parser.parse_args()
 
-    if not (os.path.isfile(args.berth) and os.access(args.berth, os.X_OK)):
-        print(f"bench: error: no berth binary at {args.berth}; build it with `swift build -c release --product berth`"
-              " or pass --berth PATH", file=sys.stderr)
+    if berth_missing(args.berth):
         return 1
     if shutil.which("docker") is None:
         print("bench: error: the docker CLI is needed for the baseline; run scripts/ensure-docker.sh", file=sys.stderr)
@@ -415,10 +390,7 @@ def main() -> int:
         },
     }
     print(render(results))
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nResults written to {output}")
+    write_results(results, args.output)
     return 0
 
 

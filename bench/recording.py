@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import re
 import shutil
@@ -47,15 +46,15 @@ import time
 from pathlib import Path
 
 from berth_api import APIError
+from berth_server import add_bench_arguments, berth_missing, write_results
 from terminal import (
-    REPO,
     Benchmark,
     BenchError,
     CpuMeter,
     Terminal,
     binary_info,
+    add_keystroke_arguments,
     container_of,
-    default_berth,
     keystroke_round,
     log,
     machine_info,
@@ -434,26 +433,16 @@ def render(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
     parser.add_argument("--environment", default="lab-starter", help="environment the two copies are made of (default lab-starter)")
-    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder it is in")
-    parser.add_argument("--keys", type=int, default=1000, help="counted keystrokes per terminal (default 1000)")
-    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds the keystrokes are split into (default 10)")
-    parser.add_argument("--warmup-keys", type=int, default=20, help="uncounted keystrokes per terminal first (default 20)")
-    parser.add_argument("--clear-every", type=int, default=40, help="Ctrl-U after this many keystrokes (default 40)")
-    parser.add_argument("--key-gap", type=float, default=2.0, help="milliseconds between an echo and the next keystroke (default 2)")
+    add_keystroke_arguments(parser, rounds=10, rounds_help="alternating rounds the keystrokes are split into")
     parser.add_argument("--size", type=parse_size, default=parse_size("64M"), help="bytes of output per throughput run (default 64M)")
     parser.add_argument("--runs", type=int, default=3, help="timed throughput runs per terminal (default 3)")
     parser.add_argument("--verify-runs", type=int, default=5, help="timed runs of each verification (default 5)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds any one step may take (default 300)")
-    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
-    parser.add_argument("--output", default=str(REPO / "bench-results" / "recording.json"), help="JSON results file")
-    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+    add_bench_arguments(parser, "recording.json")
     args = parser.parse_args()
 
-    if not (os.path.isfile(args.berth) and os.access(args.berth, os.X_OK)):
-        print(f"bench: error: no berth binary at {args.berth}; build it with `swift build -c release --product berth`"
-              " or pass --berth PATH", file=sys.stderr)
+    if berth_missing(args.berth):
         return 1
     for tool in ("docker", "sha256sum"):
         if shutil.which(tool) is None:
@@ -492,13 +481,7 @@ def main() -> int:
         bench.print_server_log()
         status = 1
     finally:
-        bench.cleanup()
-        if bench.server_log_path and bench.server_log_path.exists():
-            saved = Path(args.output).parent / "recording-server.log"
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bench.server_log_path, saved)
-        if bench.data_dir:
-            shutil.rmtree(bench.data_dir, ignore_errors=True)
+        bench.finish("recording-server.log")
     if status:
         return status
 
@@ -549,10 +532,7 @@ def main() -> int:
         },
     }
     print(render(results))
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nResults written to {output}")
+    write_results(results, args.output)
     return 0
 
 

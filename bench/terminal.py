@@ -91,7 +91,7 @@ class BenchError(Exception):
 
 
 from berth_api import APIError, BerthAPI, free_port, instance_of
-from berth_server import BerthServer, remove_containers, remove_namespace
+from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_containers, remove_namespace, write_results
 
 
 # -- a small WebSocket client (RFC 6455), standard library only --------------------------------
@@ -819,14 +819,6 @@ def container_of(instance_id: str) -> str:
     return listed[0]
 
 
-def default_berth() -> str:
-    for config in ("release", "debug"):
-        candidate = REPO / ".build" / config / "berth"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return str(REPO / ".build" / "release" / "berth")
-
-
 # -- the terminado server (a child process of this script) -------------------------------------
 
 
@@ -904,14 +896,23 @@ class Benchmark:
             self.admin_token, self.server_log_path, extra_env={"BERTH_ASSETS_DIR": str(REPO / "vendor")},
         )
         self.port = self.server.port
-        log("starting: " + " ".join(self.server.command))
         self.server.start_or_exit(self.args.ready_timeout, "bench")
         self.api = BerthAPI(self.server.url, timeout=self.args.timeout)
-        log(f"server ready on port {self.port}")
 
     def print_server_log(self, lines: int = 40) -> None:
         if self.server:
             self.server.print_log_tail(lines, "bench: last lines of the server log:")
+
+    def finish(self, log_name: str) -> None:
+        """Cleans up, keeps the server's log beside the results as `log_name`, and removes the
+        data directory."""
+        self.cleanup()
+        if self.server_log_path and self.server_log_path.exists():
+            saved = Path(self.args.output).parent / log_name
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.server_log_path, saved)
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def create_instance(self) -> None:
         try:
@@ -1203,14 +1204,6 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
-def command_output(command: list[str]) -> str | None:
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
 def machine_info(load_start: tuple[float, float, float], **versions: str | None) -> dict:
     """The machine a run measured: cores, kernel, Python, Docker, `versions` and the load."""
     return {
@@ -1235,30 +1228,29 @@ def binary_info(berth: str) -> dict:
     }
 
 
+def add_keystroke_arguments(parser: argparse.ArgumentParser, rounds: int, rounds_help: str) -> None:
+    """The keystroke-echo options, shared with bench/recording.py."""
+    parser.add_argument("--keys", type=int, default=1000, help="counted keystrokes per terminal (default 1000)")
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"{rounds_help} (default {rounds})")
+    parser.add_argument("--warmup-keys", type=int, default=20, help="uncounted keystrokes per terminal first (default 20)")
+    parser.add_argument("--clear-every", type=int, default=40, help="Ctrl-U after this many keystrokes (default 40)")
+    parser.add_argument("--key-gap", type=float, default=2.0, help="milliseconds between an echo and the next keystroke (default 2)")
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--terminado-server"]:
         return serve_terminado(sys.argv[2:])
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--berth", default=default_berth(), help="berth binary (default: .build/release/berth, else .build/debug/berth)")
     parser.add_argument("--environment", default="lab-starter", help="environment of the instance (default lab-starter)")
-    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
-    parser.add_argument("--keys", type=int, default=1000, help="counted keystrokes per terminal (default 1000)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds the keystrokes are split into (default 5)")
-    parser.add_argument("--warmup-keys", type=int, default=20, help="uncounted keystrokes per terminal first (default 20)")
-    parser.add_argument("--clear-every", type=int, default=40, help="Ctrl-U after this many keystrokes (default 40)")
-    parser.add_argument("--key-gap", type=float, default=2.0, help="milliseconds between an echo and the next keystroke (default 2)")
+    add_keystroke_arguments(parser, rounds=5, rounds_help="interleaved rounds the keystrokes are split into")
     parser.add_argument("--size", type=parse_size, default=parse_size("256M"), help="bytes of output per throughput run (default 256M)")
     parser.add_argument("--throughput-runs", type=int, default=3, help="timed throughput runs per path (default 3)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds any one step may take (default 300)")
-    parser.add_argument("--ready-timeout", type=float, default=60, help="seconds the server may take to be ready")
-    parser.add_argument("--output", default=str(REPO / "bench-results" / "terminal.json"), help="JSON results file")
-    parser.add_argument("--no-env-build", action="store_true", help="skip `berth env build` (images already built)")
+    add_bench_arguments(parser, "terminal.json")
     args = parser.parse_args()
 
-    if not (os.path.isfile(args.berth) and os.access(args.berth, os.X_OK)):
-        print(f"bench: error: no berth binary at {args.berth}; build it with `swift build -c release --product berth`"
-              " or pass --berth PATH", file=sys.stderr)
+    if berth_missing(args.berth):
         return 1
     if shutil.which("docker") is None:
         print("bench: error: the docker CLI is needed for the baselines; run scripts/ensure-docker.sh", file=sys.stderr)
@@ -1301,13 +1293,7 @@ def main() -> int:
         bench.print_server_log()
         status = 1
     finally:
-        bench.cleanup()
-        if bench.server_log_path and bench.server_log_path.exists():
-            saved = Path(args.output).parent / "terminal-server.log"
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bench.server_log_path, saved)
-        if bench.data_dir:
-            shutil.rmtree(bench.data_dir, ignore_errors=True)
+        bench.finish("terminal-server.log")
     if status:
         return status
 
@@ -1358,10 +1344,7 @@ def main() -> int:
         },
     }
     print(render(results))
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nResults written to {output}")
+    write_results(results, args.output)
     return 0
 
 
