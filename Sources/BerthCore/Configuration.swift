@@ -11,6 +11,16 @@ public enum AssignmentMode: String, Codable, Sendable, CaseIterable {
     case unlimited
 }
 
+/// Whether Berth installs its host firewall rule (see `HostFirewall`).
+public enum HostFirewallMode: String, Sendable, Equatable {
+    /// Install it when running as root next to a local engine; warn otherwise.
+    case auto
+    /// Install it or refuse to start.
+    case on
+    /// Never touch the host's firewall (the operator keeps instances away from the host).
+    case off
+}
+
 /// Settings of a Berth server. Each comes, in order of precedence, from a command-line flag,
 /// a `BERTH_*` environment variable, the config file, or the documented default.
 public struct BerthConfiguration: Sendable, Equatable {
@@ -77,6 +87,10 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Whether GitHub sign-in is configured.
     public var githubSignIn: Bool { githubClientID != nil && githubClientSecret != nil }
 
+    /// Whether Berth drops connections from instances to this host (`BERTH_HOST_FIREWALL`: `auto`,
+    /// the default, `on` or `off`).
+    public var hostFirewall = HostFirewallMode.auto
+
     /// Creates the defaults.
     public init() {}
 
@@ -89,7 +103,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
-        "publicUrl",
+        "publicUrl", "hostFirewall",
     ]
 
     /// The environment variable for a setting name.
@@ -215,6 +229,9 @@ public struct BerthConfiguration: Sendable, Equatable {
             case "githubApiUrl": githubAPIURL = trimmed
             default: publicURL = trimmed
             }
+        case "hostFirewall":
+            guard let mode = HostFirewallMode(rawValue: value) else { throw invalid("auto, on or off") }
+            hostFirewall = mode
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

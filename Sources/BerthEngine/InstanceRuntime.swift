@@ -98,6 +98,8 @@ public struct DockerRuntime: InstanceRuntime {
                 network.options = [
                     "com.docker.network.bridge.enable_icc": "false",
                     "com.docker.network.bridge.enable_ip_masquerade": environment.berth.network == .internet ? "true" : "false",
+                    // The host firewall's rule matches Berth's bridges by this name.
+                    "com.docker.network.bridge.name": HostFirewall.bridgeName(forInstance: instance.id),
                 ]
                 networkID = try await docker.createNetwork(network)
             }

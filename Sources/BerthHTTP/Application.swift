@@ -49,6 +49,7 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) does not answer (\(error)). Start it, or set DOCKER_HOST.")
         }
+        try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
 
         let catalog = EnvironmentCatalog(directory: URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true))
         let scan = try await catalog.reload()
@@ -135,4 +136,14 @@ public func makeApplication(
         },
         logger: logger
     )
+}
+
+extension BerthAssembly {
+    /// True for a Unix socket or a loopback TCP address: the engine's containers run here.
+    static func isOnThisMachine(_ address: TransportAddress) -> Bool {
+        switch address {
+        case .unix: true
+        case .tcp(let host, _): ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        }
+    }
 }

@@ -18,6 +18,7 @@ struct ConfigurationTests {
         #expect(config.adminToken == nil)
         #expect(config.endpointHost == "127.0.0.1")
         #expect(config.namespace == "default")
+        #expect(config.hostFirewall == .auto)
     }
 
     @Test("a flag beats the environment, which beats the file, which beats the default")
@@ -56,7 +57,7 @@ struct ConfigurationTests {
             "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096", "BERTH_RECORDING_RETENTION": "30d",
             "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m", "BERTH_GITHUB_CLIENT_ID": "Iv1.abc",
             "BERTH_GITHUB_CLIENT_SECRET": "s3cret", "BERTH_GITHUB_URL": "http://127.0.0.1:9000/", "BERTH_GITHUB_API_URL": "http://127.0.0.1:9001",
-            "BERTH_PUBLIC_URL": "https://ctf.example.org",
+            "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
             "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
@@ -87,6 +88,7 @@ struct ConfigurationTests {
         #expect(config.githubClientID == "Iv1.abc" && config.githubClientSecret == "s3cret")
         #expect(config.githubURL == "http://127.0.0.1:9000" && config.githubAPIURL == "http://127.0.0.1:9001")
         #expect(config.publicURL == "https://ctf.example.org")
+        #expect(config.hostFirewall == .off)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -120,6 +122,7 @@ struct ConfigurationTests {
         ([:], ["BERTH_ALLOWED_ORIGINS": "https://ctf.example.org/"], nil, "BERTH_ALLOWED_ORIGINS"),
         ([:], ["BERTH_RECONNECT_WINDOW": "2d"], nil, "BERTH_RECONNECT_WINDOW"),
         ([:], ["BERTH_TERMINAL_INPUT_RATE": "10"], nil, "BERTH_TERMINAL_INPUT_RATE"),
+        ([:], ["BERTH_HOST_FIREWALL": "maybe"], nil, "BERTH_HOST_FIREWALL"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),

@@ -105,17 +105,32 @@ extension Integration {
             }
         }
 
-        @Test("a host service bound to the bridge gateway is reachable from an isolated instance (needs a host firewall)")
+        @Test("with the host firewall, an instance cannot reach a host service on its gateway; the host still reaches its ports")
         func gatewayBoundHostService() async throws {
+            let outcome = try await HostFirewall().install()
+            #expect(try await HostFirewall().isInstalled(), "\(outcome)")
+            #expect(try await HostFirewall().install() == .present, "installing twice adds nothing")
             try await LifecycleHarness.with(environments: [Environments.web]) { harness in
                 let instance = try await harness.lifecycle.request(environment: Environments.webSlug, by: harness.player("alice"))
                 let network = try await attachment(harness, instance)
+                let bridge = HostFirewall.bridgeName(forInstance: instance.id)
+                #expect(bridge.count <= 15 && bridge.hasPrefix(HostFirewall.bridgePrefix))
+                #expect(FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)"), "the instance's bridge is \(bridge)")
                 try await TCPProbe.with(host: network.gateway) { probe in
-                    _ = try await harness.exec(instance, "nc -w 2 \(network.gateway) \(probe.port) </dev/null")
-                    withKnownIssue("Docker gives no API to drop instance-to-host traffic; Berth's host needs an INPUT rule for its bridges") {
-                        #expect(probe.acceptedConnections == 0, "the instance reached a host service on its gateway address")
-                    }
+                    let attempt = try await harness.exec(instance, "nc -w 2 \(network.gateway) \(probe.port) </dev/null; echo status=$?")
+                    #expect(probe.acceptedConnections == 0, "the instance reached a host service on its gateway address")
+                    #expect(!attempt.stdout.hasSuffix("status=0\n"), "nc connected: \(attempt.stdout)")
+                    // The controls: the probe counts the host's own connection, the instance still
+                    // reaches its own service, and the host still reaches the instance's published port
+                    // (its replies come back through the bridge as an established connection).
+                    _ = try await fetchProbe(probe)
+                    #expect(probe.acceptedConnections == 1)
                 }
+                let own = try await httpGet(harness, instance, host: "127.0.0.1", port: 8080)
+                #expect(own.stdout.contains("hello from berth"), "\(own.stdout) \(own.stderr)")
+                let port = try #require(instance.endpoints.first?.hostPort)
+                let fromHost = try await fetchFromHost(port: port)
+                #expect(fromHost.status == 200)
             }
         }
     }
