@@ -144,6 +144,7 @@ let package = Package(
             dependencies: [
                 "DockerEngine", "HTTPTransport", "BerthTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -39,7 +39,7 @@ public struct DockerPTYConnector: PTYConnector {
         )
         let execID = try await docker.createTTYExec(containerID, request)
         let docker = self.docker
-        try await docker.withExecStream(execID, initialSize: (cols: size.cols, rows: size.rows)) { stream in
+        try await docker.withExecStream(execID, initialSize: (cols: size.cols, rows: size.rows), coalescing: .terminal) { stream in
             let connection = PTYConnection(
                 output: stream.inbound,
                 write: { buffer in try await stream.outbound.write(buffer) },

@@ -116,13 +116,17 @@ extension DockerClient {
     /// `body` still gets the stream with whatever the process wrote. Errors thrown by `body` are
     /// rethrown unchanged; failures before `body` runs are ``DockerError``s (status 0 when the
     /// daemon could not be reached or answered garbage).
+    ///
+    /// With `coalescing`, output that arrives in quick succession reaches `inbound` in fewer,
+    /// larger buffers (see ``OutputCoalescing``); without it, each socket read is one buffer.
     public func withExecStream<R: Sendable>(
-        _ execID: String, initialSize: (cols: Int, rows: Int)?, _ body: (ExecStream) async throws -> R
+        _ execID: String, initialSize: (cols: Int, rows: Int)?, coalescing: OutputCoalescing? = nil,
+        _ body: (ExecStream) async throws -> R
     ) async throws -> R {
         let operation = "start exec"
         let connection: ExecConnection
         do {
-            connection = try await ExecConnection.connect(to: transport.address)
+            connection = try await ExecConnection.connect(to: transport.address, coalescing: coalescing)
         } catch {
             throw DockerError(status: 0, message: "\(error)", operation: operation)
         }
@@ -222,16 +226,21 @@ struct ExecConnection: Sendable {
     let handshake: EventLoopFuture<ExecHandshakeOutcome>
 
     static func connect(
-        to address: TransportAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        timeout: TimeAmount = .seconds(5)
+        to address: TransportAddress, coalescing: OutputCoalescing? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: TimeAmount = .seconds(5)
     ) async throws -> ExecConnection {
         let bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<ExecConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let promise = channel.eventLoop.makePromise(of: ExecHandshakeOutcome.self)
                 try channel.pipeline.syncOperations.addHandler(ExecHandshakeHandler(outcome: promise))
+                if let coalescing {
+                    try channel.pipeline.syncOperations.addHandler(OutputCoalescingHandler(coalescing))
+                }
+                // Coalesced buffers are larger, so fewer of them are buffered: about the same bytes.
+                let watermarks = coalescing == nil ? (low: lowWatermark, high: highWatermark) : (low: 1, high: 4)
                 let configuration = NIOAsyncChannel<ByteBuffer, ByteBuffer>.Configuration(
-                    backPressureStrategy: .init(lowWatermark: lowWatermark, highWatermark: highWatermark),
+                    backPressureStrategy: .init(lowWatermark: watermarks.low, highWatermark: watermarks.high),
                     isOutboundHalfClosureEnabled: true
                 )
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel, configuration: configuration)
