@@ -14,7 +14,8 @@ import Logging
 /// error.
 public actor RecordingWriter {
     /// The default size at which the buffer is flushed without waiting for the caller.
-    public static let defaultFlushThreshold = 64 * 1024
+    /// 256 KiB: a terminal printing fast is sealed (and signed) a few times a second, not hundreds.
+    public static let defaultFlushThreshold = 256 * 1024
 
     /// The asciicast file.
     public nonisolated let castURL: URL
