@@ -378,6 +378,30 @@ struct TTYExecEngineTests {
         }
     }
 
+    @Test("with coalescing, streamed output arrives complete and in order, in buffers of bounded size")
+    func coalescedOutput() async throws {
+        try await withTTYContainer { docker, container in
+            // Numbered lines, so any loss, duplication or reordering shows.
+            let count = 100_000
+            let exec = try await docker.createTTYExec(
+                container, TTYExecRequest(command: ["/bin/sh", "-c", "stty -onlcr; seq 1 \(count)"])
+            )
+            var largest = 0
+            var received: [UInt8] = []
+            try await docker.withExecStream(exec, initialSize: nil, coalescing: .terminal) { stream in
+                for try await chunk in stream.inbound {
+                    largest = max(largest, chunk.readableBytes)
+                    received += chunk.readableBytesView
+                }
+            }
+            let expected = (1...count).map { "\($0)\n" }.joined()
+            #expect(received.count == expected.utf8.count)
+            #expect(received.elementsEqual(expected.utf8), "the output differs from seq's")
+            // One buffer is at most maxBytes plus one socket read (NIO reads at most 64 KiB at once).
+            #expect(largest <= OutputCoalescing.terminal.maxBytes + 64 * 1024, "largest buffer \(largest)")
+        }
+    }
+
     @Test("finishing outbound half-closes: the daemon ends the stream instead of hanging")
     func halfClose() async throws {
         try await withTTYContainer { docker, container in
