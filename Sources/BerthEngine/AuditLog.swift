@@ -5,16 +5,97 @@ import Logging
 
 /// The hash-chained audit log. One actor appends, so entries get consecutive sequences and each
 /// one names the hash of the entry before it.
+///
+/// Refused requests (401s) come from anyone, so one address could fill the log with them. Each
+/// address gets ``refusalLimit`` entries a minute one by one; past that its refusals are counted,
+/// and one summary entry with the count, the time span and the last action is written when its
+/// minute is over (``writeRefusalSummaries(now:all:)``, which the server calls every few seconds
+/// and at shutdown). Nothing is dropped without a trace.
 public actor AuditLog {
     let store: any BerthStore
     let logger: Logger
     private var last: AuditEntry?
     private var loaded = false
 
+    /// Refused requests from one address logged one by one per ``refusalWindow``.
+    public let refusalLimit: Int
+    /// The window of ``refusalLimit``, in seconds.
+    public let refusalWindow: TimeInterval
+    private var refusals: [String: RefusalTally] = [:]
+
+    /// One address's refusals in its current window.
+    private struct RefusalTally {
+        var windowStart: Date
+        var logged = 0
+        var counted = 0
+        var firstCounted: Date?
+        var lastCounted: Date?
+        var lastAction = ""
+        var userAgent: String?
+    }
+
     /// Creates the log over `store`; the chain's head is read on first use.
-    public init(store: any BerthStore, logger: Logger) {
+    public init(store: any BerthStore, logger: Logger, refusalLimit: Int = 20, refusalWindow: TimeInterval = 60) {
         self.store = store
         self.logger = logger
+        self.refusalLimit = max(1, refusalLimit)
+        self.refusalWindow = refusalWindow
+    }
+
+    /// Appends the entry of a refused request (a 401), unless its address has had
+    /// ``refusalLimit`` of them logged in its current window: then the refusal is only counted,
+    /// for the summary written when the window is over.
+    public func appendRefusal(_ entry: AuditEntry) async {
+        let address = entry.clientIP ?? "-"
+        if let tally = refusals[address], entry.time.timeIntervalSince(tally.windowStart) >= refusalWindow {
+            refusals[address] = nil
+            if let summary = Self.summary(of: tally, address: address, limit: refusalLimit, window: refusalWindow) { await append(summary) }
+        }
+        var tally = refusals[address] ?? RefusalTally(windowStart: entry.time)
+        if tally.logged < refusalLimit {
+            tally.logged += 1
+            refusals[address] = tally
+            await append(entry)
+            return
+        }
+        if tally.counted == 0 {
+            logger.warning("refused requests from one address are now counted, not logged one by one", metadata: [
+                "client.ip": "\(address)", "audit.limit": "\(refusalLimit) per \(Int(refusalWindow)) s",
+            ])
+        }
+        tally.counted += 1
+        tally.firstCounted = tally.firstCounted ?? entry.time
+        tally.lastCounted = entry.time
+        tally.lastAction = entry.action
+        tally.userAgent = entry.userAgent
+        refusals[address] = tally
+    }
+
+    /// Writes the summary of every address whose window ended by `now` (of every address, with
+    /// `all`), and forgets those windows. Returns how many summaries were written.
+    @discardableResult
+    public func writeRefusalSummaries(now: Date = Date(), all: Bool = false) async -> Int {
+        let ended = refusals.filter { all || now.timeIntervalSince($0.value.windowStart) >= refusalWindow }
+        for address in ended.keys { refusals[address] = nil }
+        var written = 0
+        for (address, tally) in ended.sorted(by: { $0.value.windowStart < $1.value.windowStart }) {
+            guard let summary = Self.summary(of: tally, address: address, limit: refusalLimit, window: refusalWindow) else { continue }
+            await append(summary)
+            written += 1
+        }
+        return written
+    }
+
+    private static func summary(of tally: RefusalTally, address: String, limit: Int, window: TimeInterval) -> AuditEntry? {
+        guard tally.counted > 0, let first = tally.firstCounted, let last = tally.lastCounted else { return nil }
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return AuditEntry(
+            time: last, actorID: nil, actorName: nil, actorRole: nil, clientIP: address == "-" ? nil : address,
+            userAgent: tally.userAgent, action: "audit.refusals_counted", target: nil, status: 401, result: "unauthorized",
+            detail: "\(tally.counted) more refused requests (401) from this address between \(format.string(from: first)) and "
+                + "\(format.string(from: last)) were counted, not logged one by one (at most \(limit) per \(Int(window)) s are); the last was \(tally.lastAction)"
+        )
     }
 
     /// Seals `entry` after the current head and stores it. When the store refuses (another

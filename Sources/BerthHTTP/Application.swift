@@ -114,6 +114,7 @@ public func makeApplication(
     // ServiceLifecycle stops services in reverse order, so the store closes last.
     let background: [any Service] = [
         StoreCloser(store: services.store),
+        AuditRefusalSummaries(audit: services.audit, interval: .seconds(10)),
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
         TerminalHubService(hub: services.terminals),

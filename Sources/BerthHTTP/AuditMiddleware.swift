@@ -48,7 +48,8 @@ public final class RequestFacts: Sendable {
 
 /// Writes an audit entry for every API action: each request that changes something (any method
 /// but GET and HEAD), each read of a recording's contents or of the audit log, each terminal
-/// connection, and each refused token. Reads of lists and states are not actions and are not logged.
+/// connection, and each refused token (at most ``AuditLog/refusalLimit`` a minute per address one
+/// by one, then counted). Reads of lists and states are not actions and are not logged.
 ///
 /// The entry is stored before the response leaves, so an action the client saw succeed is in the log.
 public struct AuditMiddleware: RouterMiddleware {
@@ -80,11 +81,17 @@ public struct AuditMiddleware: RouterMiddleware {
         let status = response.status.code
         let action = "\(request.method.rawValue) \(route ?? String(request.uri.path.prefix(200)))"
         let target = context.facts.target ?? context.parameters.get("id")
-        await log.append(AuditEntry(
+        let entry = AuditEntry(
             time: .now, actorID: caller?.id, actorName: caller?.name, actorRole: caller?.role.rawValue, clientIP: context.clientIP,
             userAgent: request.headers[.userAgent], action: action, target: target, status: status,
             result: status < 400 ? "ok" : (context.facts.errorCode ?? "http_\(status)"), detail: context.facts.detail
-        ))
+        )
+        // Anyone can be refused, so refusals are limited per address (and counted past the limit).
+        if status == 401 && caller == nil {
+            await log.appendRefusal(entry)
+        } else {
+            await log.append(entry)
+        }
         return response
     }
 }

@@ -3086,7 +3086,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/audit": {
       "get": {
-        "summary": "The audit log (admin): every change, every read of a recording or of this log, every terminal connection and every refused token",
+        "summary": "The audit log (admin): every change, every read of a recording or of this log, every terminal connection and every refused token (20 a minute per address one by one; past that counted, in one audit.refusals_counted entry per address and minute)",
         "operationId": "listAudit",
         "tags": [
           "audit"

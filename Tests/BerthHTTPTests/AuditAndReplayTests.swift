@@ -34,6 +34,27 @@ private func python(_ arguments: [String]) throws -> (status: Int32, output: Str
 
 @Suite("Audit log (live server)", .serialized, .timeLimit(.minutes(2)))
 struct AuditLogTests {
+    @Test("a flood of refused requests: 20 a minute per address are logged one by one, the rest counted in one summary")
+    func refusalFlood() async throws {
+        try await APIHarness.with { harness in
+            try await harness.application.test(.live) { client in
+                for _ in 0..<25 {
+                    let refused = try await client.call(.get, "/api/v1/me", token: "not-a-token")
+                    #expect(refused.status == 401)
+                }
+                let logged = try await auditItems(client, "action=/api/v1/me&limit=100")
+                #expect(logged.count == 20, "\(logged.count) refusals logged one by one")
+                #expect(await harness.services.audit.writeRefusalSummaries(all: true) == 1)
+                let summaries = try await auditItems(client, "action=audit.refusals_counted")
+                #expect(summaries.count == 1)
+                #expect(summaries.first?["clientIp"] as? String == "127.0.0.1")
+                #expect((summaries.first?["detail"] as? String)?.hasPrefix("5 more refused requests (401)") == true, "\(summaries)")
+                let verified = try await client.call(.get, "/api/v1/audit/verify", token: APIHarness.adminToken)
+                #expect(verified.body["valid"] as? Bool == true)
+            }
+        }
+    }
+
     @Test("every action is logged with who, role, IP, user agent, action, target and result; the chain verifies, and a third party can check an export")
     func actionsAreChained() async throws {
         try await APIHarness.with { harness in

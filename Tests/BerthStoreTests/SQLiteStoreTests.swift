@@ -334,6 +334,47 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("refused requests: a few per address and minute are logged one by one, the rest counted and summed up")
+    func refusalThrottle() async throws {
+        try await withStore { store, _ in
+            let log = AuditLog(store: store, logger: Logger(label: "test"), refusalLimit: 3, refusalWindow: 60)
+            func refusal(_ ip: String, at seconds: Double, _ path: String = "/api/v1/instances") -> AuditEntry {
+                AuditEntry(
+                    time: epoch.addingTimeInterval(seconds), actorID: nil, actorName: nil, actorRole: nil, clientIP: ip,
+                    userAgent: "scanner", action: "GET \(path)", target: nil, status: 401, result: "unauthorized", detail: nil
+                )
+            }
+            for index in 0..<10 { await log.appendRefusal(refusal("10.0.0.1", at: Double(index), "/api/v1/p\(index)")) }
+            for index in 0..<2 { await log.appendRefusal(refusal("10.0.0.2", at: Double(index))) }
+            var all = try await store.auditEntries(AuditQuery(limit: 100))
+            #expect(all.filter { $0.clientIP == "10.0.0.1" }.count == 3, "three logged one by one, seven counted")
+            #expect(all.filter { $0.clientIP == "10.0.0.2" }.count == 2)
+
+            // Before the window ends nothing is summed up; after, one summary with the count and the last action.
+            #expect(await log.writeRefusalSummaries(now: epoch.addingTimeInterval(59)) == 0)
+            #expect(await log.writeRefusalSummaries(now: epoch.addingTimeInterval(61)) == 1)
+            all = try await store.auditEntries(AuditQuery(limit: 100))
+            let summary = try #require(all.last)
+            #expect(summary.action == "audit.refusals_counted" && summary.clientIP == "10.0.0.1" && summary.status == 401)
+            #expect(summary.detail?.hasPrefix("7 more refused requests (401)") == true, "\(summary.detail ?? "")")
+            #expect(summary.detail?.hasSuffix("the last was GET /api/v1/p9") == true)
+            #expect(summary.time == epoch.addingTimeInterval(9))
+
+            // A new window logs again; a refusal that opens it first writes the previous window's summary.
+            for index in 0..<5 { await log.appendRefusal(refusal("10.0.0.1", at: 100 + Double(index))) }
+            await log.appendRefusal(refusal("10.0.0.1", at: 170))
+            all = try await store.auditEntries(AuditQuery(limit: 100))
+            #expect(all.suffix(2).map(\.action) == ["audit.refusals_counted", "GET /api/v1/instances"])
+            #expect(all.suffix(2).first?.detail?.hasPrefix("2 more") == true)
+
+            // At shutdown, windows still open are summed up too; then nothing is pending.
+            for index in 0..<4 { await log.appendRefusal(refusal("10.0.0.3", at: 200 + Double(index))) }
+            #expect(await log.writeRefusalSummaries(now: epoch.addingTimeInterval(201), all: true) == 1)
+            #expect(await log.writeRefusalSummaries(now: epoch.addingTimeInterval(999), all: true) == 0)
+            #expect(try await log.verify().valid)
+        }
+    }
+
     @Test("recordings can be deleted, and found by when they ended")
     func recordingDeletion() async throws {
         try await withStore { store, _ in

@@ -1,0 +1,20 @@
+import BerthEngine
+import Foundation
+import ServiceLifecycle
+
+/// Writes the audit log's summaries of counted refusals (see ``AuditLog/appendRefusal(_:)``)
+/// every `interval`, and all that are pending when the server shuts down.
+struct AuditRefusalSummaries: Service {
+    let audit: AuditLog
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { break }
+                await audit.writeRefusalSummaries()
+            }
+        }
+        await audit.writeRefusalSummaries(all: true)
+    }
+}
