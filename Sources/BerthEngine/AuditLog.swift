@@ -47,9 +47,9 @@ public actor AuditLog {
     /// for the summary written when the window is over.
     public func appendRefusal(_ entry: AuditEntry) async {
         let address = entry.clientIP ?? "-"
-        if let tally = refusals[address], entry.time.timeIntervalSince(tally.windowStart) >= refusalWindow {
+        if let tally = refusals[address], isOver(tally, at: entry.time) {
             refusals[address] = nil
-            if let summary = Self.summary(of: tally, address: address, limit: refusalLimit, window: refusalWindow) { await append(summary) }
+            if let summary = summary(of: tally, address: address) { await append(summary) }
         }
         var tally = refusals[address] ?? RefusalTally(windowStart: entry.time)
         if tally.logged < refusalLimit {
@@ -75,18 +75,23 @@ public actor AuditLog {
     /// `all`), and forgets those windows. Returns how many summaries were written.
     @discardableResult
     public func writeRefusalSummaries(now: Date = Date(), all: Bool = false) async -> Int {
-        let ended = refusals.filter { all || now.timeIntervalSince($0.value.windowStart) >= refusalWindow }
+        let ended = refusals.filter { all || isOver($0.value, at: now) }
         for address in ended.keys { refusals[address] = nil }
         var written = 0
         for (address, tally) in ended.sorted(by: { $0.value.windowStart < $1.value.windowStart }) {
-            guard let summary = Self.summary(of: tally, address: address, limit: refusalLimit, window: refusalWindow) else { continue }
+            guard let summary = summary(of: tally, address: address) else { continue }
             await append(summary)
             written += 1
         }
         return written
     }
 
-    private static func summary(of tally: RefusalTally, address: String, limit: Int, window: TimeInterval) -> AuditEntry? {
+    private func isOver(_ tally: RefusalTally, at time: Date) -> Bool {
+        time.timeIntervalSince(tally.windowStart) >= refusalWindow
+    }
+
+    /// The summary entry of a window, or nil when nothing in it was only counted.
+    private func summary(of tally: RefusalTally, address: String) -> AuditEntry? {
         guard tally.counted > 0, let first = tally.firstCounted, let last = tally.lastCounted else { return nil }
         let format = ISO8601DateFormatter()
         format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -94,7 +99,7 @@ public actor AuditLog {
             time: last, actorID: nil, actorName: nil, actorRole: nil, clientIP: address == "-" ? nil : address,
             userAgent: tally.userAgent, action: "audit.refusals_counted", target: nil, status: 401, result: "unauthorized",
             detail: "\(tally.counted) more refused requests (401) from this address between \(format.string(from: first)) and "
-                + "\(format.string(from: last)) were counted, not logged one by one (at most \(limit) per \(Int(window)) s are); the last was \(tally.lastAction)"
+                + "\(format.string(from: last)) were counted, not logged one by one (at most \(refusalLimit) per \(Int(refusalWindow)) s are); the last was \(tally.lastAction)"
         )
     }
 

@@ -54,8 +54,8 @@ public struct HostFirewall: Sendable {
     /// Adds the rule at the top of `INPUT` unless it is there already. Safe to call again.
     ///
     /// Throws ``BerthError`` `host_firewall_unavailable` when `iptables` is missing or refuses
-    /// (usually: not root). A failing `ip6tables` is reported only when IPv4 worked, as an
-    /// ``Outcome`` without it, since many hosts have no IPv6 tables.
+    /// (usually: not root). A missing or failing `ip6tables` is not an error, since many hosts
+    /// have no IPv6 tables: it is only left out of ``Outcome/installed(_:)``.
     public func install() async throws -> Outcome {
         var added: [String] = []
         if try await ensureRule(command: iptables) { added.append(iptables) }
@@ -63,15 +63,17 @@ public struct HostFirewall: Sendable {
         return added.isEmpty ? .present : .installed(added)
     }
 
-    /// True when the rule is in `INPUT` for `iptables` (used by tests and `install`).
+    /// True when the rule is in `INPUT` for `iptables`.
     public func isInstalled() async throws -> Bool {
-        let check = try await Self.run(iptables, ["-w", "-C", "INPUT"] + Self.ruleArguments)
-        return check.status == 0
+        try await Self.hasRule(command: iptables)
+    }
+
+    private static func hasRule(command: String) async throws -> Bool {
+        try await run(command, ["-w", "-C", "INPUT"] + ruleArguments).status == 0
     }
 
     private func ensureRule(command: String) async throws -> Bool {
-        let check = try await Self.run(command, ["-w", "-C", "INPUT"] + Self.ruleArguments)
-        if check.status == 0 { return false }
+        if try await Self.hasRule(command: command) { return false }
         let insert = try await Self.run(command, ["-w", "-I", "INPUT", "1"] + Self.ruleArguments)
         guard insert.status == 0 else {
             throw BerthError.unavailable(
@@ -82,8 +84,8 @@ public struct HostFirewall: Sendable {
         return true
     }
 
-    /// Installs the rule as `mode` asks, logging what happened. `local` is false when the engine
-    /// runs on another machine, where a rule on this one would protect nothing.
+    /// Installs the rule as `mode` asks, logging what happened. `engineIsLocal` is false when the
+    /// engine runs on another machine, where a rule on this one would protect nothing.
     public static func apply(_ mode: Mode, engineIsLocal: Bool, logger: Logger) async throws {
         switch mode {
         case .off:

@@ -2,6 +2,17 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+/// Runs `work` now and then every `interval`, until the server shuts down gracefully or the task
+/// is cancelled: the loop of Berth's periodic services (reapers, retention, audit summaries).
+public func repeatUntilShutdown(every interval: Duration, _ work: @escaping @Sendable () async -> Void) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            await work()
+            do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+}
+
 /// Removes expired instances: wakes every `interval` and asks the lifecycle to reap, so an
 /// instance is gone within `interval` plus the engine's removal time of its expiry.
 public struct ExpiryReaper: Service {
@@ -17,12 +28,7 @@ public struct ExpiryReaper: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await lifecycle.reapExpired()
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await lifecycle.reapExpired() }
     }
 }
 

@@ -9,12 +9,7 @@ struct AuditRefusalSummaries: Service {
     let interval: Duration
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { break }
-                await audit.writeRefusalSummaries()
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await audit.writeRefusalSummaries() }
         await audit.writeRefusalSummaries(all: true)
     }
 }

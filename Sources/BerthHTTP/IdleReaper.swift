@@ -12,12 +12,7 @@ struct IdleReaper: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sweep(now: Date())
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await sweep(now: Date()) }
     }
 
     func sweep(now: Date) async {

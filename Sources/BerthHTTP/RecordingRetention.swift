@@ -17,12 +17,7 @@ struct RecordingRetention: Service {
             try? await gracefulShutdown()
             return
         }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sweep(now: Date())
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await sweep(now: Date()) }
     }
 
     /// Deletes what is past retention at `now`; returns how many recordings were deleted.
