@@ -48,7 +48,7 @@ struct EnvListCommand: AsyncParsableCommand {
     func run() async throws {
         let scan = try folder.scan()
         let rows = scan.environments.map {
-            Row(slug: $0.slug, name: $0.name, category: $0.category, image: $0.imageReference, ports: $0.berth.ports.map(\.port),
+            Row(slug: $0.slug, name: $0.name, category: $0.category, image: $0.imageReference ?? "", ports: $0.berth.ports.map(\.port),
                 network: $0.berth.network.rawValue, warnings: $0.warnings.map(\.description))
         }
         if output.json {
@@ -125,22 +125,22 @@ struct EnvBuildCommand: AsyncParsableCommand {
         guard unknown.isEmpty else {
             throw BerthError.notFound("environment_not_found", "No valid environment called \(unknown.joined(separator: ", ")) in \(folder.directory.path).")
         }
-        let chosen = scan.environments.filter { slugs.isEmpty || slugs.contains($0.slug) }
+        let chosen = scan.environments.filter { (slugs.isEmpty || slugs.contains($0.slug)) && $0.hasInstance }
         let builder = ImageBuilder(docker: try DockerClient.fromEnvironment())
         let quiet = output.json
         var results: [Result] = []
         for environment in chosen {
-            if !quiet { print("==> \(environment.slug): building \(environment.imageReference)") }
+            if !quiet { print("==> \(environment.slug): building \(environment.imageReference ?? "")") }
             do {
                 let id = try await builder.build(
                     environment, folder: folder.directory.appendingPathComponent(environment.slug, isDirectory: true), noCache: noCache
                 ) { line in
                     if !quiet { print("    \(environment.slug) | \(line)") }
                 }
-                results.append(Result(slug: environment.slug, image: environment.imageReference, imageID: id))
+                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", imageID: id))
                 if !quiet { print("==> \(environment.slug): built \(id)") }
             } catch {
-                results.append(Result(slug: environment.slug, image: environment.imageReference, error: "\(error)"))
+                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", error: "\(error)"))
                 if !quiet { print("==> \(environment.slug): FAILED: \(error)") }
             }
         }

@@ -62,7 +62,8 @@ public struct EnvironmentParser: Sendable {
         spec.type = reader.string(root, "type", path: "type") ?? "standard"
         spec.value = reader.integer(root, "value", path: "value", range: 0...1_000_000)
         spec.tags = reader.stringList(root, "tags", path: "tags") ?? []
-        spec.image = reader.string(root, "image", path: "image") ?? "."
+        let image = reader.string(root, "image", path: "image") ?? "."
+        spec.image = image == "." || image.hasPrefix("./") ? .build(context: image) : .prebuilt(reference: image)
         if let berth = root["berth"] {
             if let block = berth as? [String: Any] {
                 spec.berth = readBerthBlock(block, reader: &reader)

@@ -189,6 +189,38 @@ public struct ValidationProblem: Codable, Sendable, Equatable, CustomStringConve
     }
 }
 
+/// Where an environment's instances get their image.
+public enum ImageSource: Codable, Sendable, Equatable {
+    /// No instance at all: a challenge with a description, attachments, hints and flags.
+    case none
+    /// Build a folder of the environment: `.` is the environment's own folder, else a sub-folder.
+    case build(context: String)
+    /// An image already on the engine, by `name:tag` or id (built elsewhere; Berth never pulls).
+    case prebuilt(reference: String)
+}
+
+/// Who sees an environment (ctfcli's `state`).
+public enum Visibility: String, Codable, Sendable, CaseIterable {
+    /// Listed for everyone.
+    case visible
+    /// Listed and playable for admins only.
+    case hidden
+}
+
+/// What must be solved before an environment unlocks (ctfcli's `requirements`).
+public struct RequirementsSpec: Codable, Sendable, Equatable {
+    /// Environments (by slug, name or CTFd id as written) that must be solved first.
+    public var prerequisites: [String]
+    /// CTFd's `anonymize`: while locked, show a placeholder instead of hiding it.
+    public var anonymize: Bool
+
+    /// Creates requirements.
+    public init(prerequisites: [String], anonymize: Bool = false) {
+        self.prerequisites = prerequisites
+        self.anonymize = anonymize
+    }
+}
+
 /// An environment: a ctfcli `challenge.yml` plus its `berth:` block, loaded from a folder.
 public struct EnvironmentSpec: Codable, Sendable, Equatable {
     /// The folder name; unique in a catalog.
@@ -209,8 +241,8 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
     public var connectionInfo: String?
     /// ctfcli `tags`.
     public var tags: [String]
-    /// Image reference; `.` means "build this folder".
-    public var image: String
+    /// Where instances get their image; ``ImageSource/none`` for a challenge without an instance.
+    public var image: ImageSource
     /// The `berth:` block with defaults applied.
     public var berth: BerthSettings
     /// Unknown fields and other non-fatal findings.
@@ -221,6 +253,14 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
     public var hints: [HintSpec] = []
     /// Points per solve (ctfcli `value`, or `type: dynamic` with `extra: {initial, decay, minimum}`).
     public var scoring: ScoringSpec = .fixed(value: 0)
+    /// Attachment paths or globs relative to the environment's folder (ctfcli `files:`).
+    public var files: [String] = []
+    /// ctfcli `state`: hidden environments are shown to admins only.
+    public var visibility: Visibility = .visible
+    /// ctfcli `requirements`, nil when nothing must be solved first.
+    public var requirements: RequirementsSpec?
+    /// ctfcli `attempts`: the most wrong submissions an owner may make, nil for no limit.
+    public var maxAttempts: Int?
 
     /// Whether a submission can solve it: it has flags or a per-instance flag.
     public var isSolvable: Bool { !flags.isEmpty || berth.flag != nil }
@@ -229,7 +269,7 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
     public init(
         slug: String, name: String, category: String = "", description: String = "", value: Int? = nil,
         type: String = "standard", author: String? = nil, connectionInfo: String? = nil, tags: [String] = [],
-        image: String = ".", berth: BerthSettings = BerthSettings(), warnings: [ValidationProblem] = []
+        image: ImageSource = .build(context: "."), berth: BerthSettings = BerthSettings(), warnings: [ValidationProblem] = []
     ) {
         self.slug = slug
         self.name = name
@@ -245,9 +285,22 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
         self.warnings = warnings
     }
 
-    /// True when Berth builds the image from the environment's own folder.
-    public var buildsFromFolder: Bool { image == "." || image.hasPrefix("./") }
+    /// True when instances can be started: the environment has an image.
+    public var hasInstance: Bool { image != .none }
 
-    /// The image tag instances run: `berth-env/<slug>:latest` for built folders, else `image`.
-    public var imageReference: String { buildsFromFolder ? "berth-env/\(slug):latest" : image }
+    /// True when Berth builds the image from a folder of the environment.
+    public var buildsFromFolder: Bool {
+        if case .build = image { return true }
+        return false
+    }
+
+    /// The image tag instances run: `berth-env/<slug>:latest` for built folders, the reference
+    /// for prebuilt images, nil without an instance.
+    public var imageReference: String? {
+        switch image {
+        case .none: return nil
+        case .build: return "berth-env/\(slug):latest"
+        case .prebuilt(let reference): return reference
+        }
+    }
 }

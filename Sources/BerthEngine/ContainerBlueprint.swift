@@ -70,7 +70,7 @@ public struct ContainerBlueprint: Sendable {
         }
         host.portBindings = bindings.isEmpty ? nil : bindings
 
-        var request = ContainerCreateRequest(image: environment.imageReference, hostConfig: host)
+        var request = ContainerCreateRequest(image: environment.imageReference ?? "", hostConfig: host)
         request.command = settings.command
         request.user = settings.terminal.user
         request.workingDir = settings.terminal.workdir

@@ -114,7 +114,7 @@ public struct DockerRuntime: InstanceRuntime {
             return RuntimePlacement(containerID: id, networkID: networkID)
         } catch let error as DockerError {
             try? await destroy(containerID: containerID ?? (error.isConflict ? name : nil), networkID: networkID)
-            if error.isNotFound && error.operation == "create container" { throw LaunchFailure.imageMissing(environment.imageReference) }
+            if error.isNotFound && error.operation == "create container" { throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug) }
             let lowered = error.message.lowercased()
             if lowered.contains("port is already allocated") || lowered.contains("address already in use") {
                 throw LaunchFailure.portTaken(error.message)

@@ -14,7 +14,7 @@ struct AdminRoutes {
         var name: String
         var category: String
         var enabled: Bool
-        var image: String
+        var image: String?
         var imageBuilt: Bool
         var activeInstances: Int
         var points: Int

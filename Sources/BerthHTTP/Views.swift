@@ -64,7 +64,7 @@ public struct EnvironmentView: Codable, Sendable, Equatable {
     public var author: String?
     public var connectionInfo: String?
     public var tags: [String]
-    public var image: String
+    public var image: String?
     public var ports: [PortSpec]
     public var resources: ResourceView
     public var network: String

@@ -53,8 +53,9 @@ public struct LifecycleHarness: Sendable {
             var images: [String] = []
             do {
                 for environment in scan.environments {
+                    guard let reference = environment.imageReference else { continue }
                     try await builder.build(environment, folder: await catalog.folder(of: environment.slug)) { _ in }
-                    images.append(environment.imageReference)
+                    images.append(reference)
                 }
                 let store = try await SQLiteStore.open(path: directory.path("berth.db").path, logger: logger)
                 let namespace = "test-\(UniqueName.make())"

@@ -86,7 +86,7 @@ struct EnvironmentParserTests {
         let spec = try #require(outcome.spec)
         #expect(spec.name == "Web 101")
         #expect(spec.value == 500)
-        #expect(spec.image == ".")
+        #expect(spec.image == .build(context: "."))
         #expect(spec.berth == BerthSettings())
         #expect(spec.berth.terminal.command == ["/bin/sh"])
         #expect(spec.berth.ports.isEmpty)

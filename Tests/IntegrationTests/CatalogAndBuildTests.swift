@@ -116,7 +116,7 @@ extension Integration {
                     try directory.write("\(slug)/hello.txt", "hello from the folder\n")
                     let scan = try EnvironmentCatalog.scan(directory.url)
                     let environment = try #require(scan.environments.first)
-                    await fixture.track(image: environment.imageReference)
+                    await fixture.track(image: environment.imageReference ?? "")
 
                     let builder = ImageBuilder(docker: fixture.docker)
                     #expect(await builder.isBuilt(environment) == false)
@@ -128,7 +128,7 @@ extension Integration {
                     #expect(progress.allSatisfy { !$0.hasSuffix("\n") && !$0.isEmpty })
 
                     #expect(await builder.isBuilt(environment))
-                    let image = try await fixture.docker.inspectImage(environment.imageReference)
+                    let image = try await fixture.docker.inspectImage(try #require(environment.imageReference))
                     #expect(image.id == id)
                     #expect(image.config?.labels?[BerthLabel.builtEnvironment] == slug)
                 }
@@ -139,11 +139,11 @@ extension Integration {
         func prebuiltImages() async throws {
             try await EngineFixture.with { fixture in
                 let builder = ImageBuilder(docker: fixture.docker)
-                let present = EnvironmentSpec(slug: "prebuilt", name: "Prebuilt", image: EngineFixture.baseImage)
+                let present = EnvironmentSpec(slug: "prebuilt", name: "Prebuilt", image: .prebuilt(reference: EngineFixture.baseImage))
                 let base = try await fixture.docker.inspectImage(EngineFixture.baseImage)
                 #expect(try await builder.build(present, folder: URL(fileURLWithPath: "/nonexistent")) { _ in } == base.id)
 
-                let missing = EnvironmentSpec(slug: "missing", name: "Missing", image: "berth-test/missing-\(fixture.runID):latest")
+                let missing = EnvironmentSpec(slug: "missing", name: "Missing", image: .prebuilt(reference: "berth-test/missing-\(fixture.runID):latest"))
                 #expect(await builder.isBuilt(missing) == false)
                 await expectBerthError("image_not_found", status: 422) {
                     _ = try await builder.build(missing, folder: URL(fileURLWithPath: "/nonexistent")) { _ in }
@@ -158,7 +158,7 @@ extension Integration {
                     let slug = "berth-it-broken-\(fixture.runID)"
                     try directory.write("\(slug)/Dockerfile", "FROM \(EngineFixture.baseImage)\nRUN echo nope && exit 3\n")
                     let environment = EnvironmentSpec(slug: slug, name: "Broken")
-                    await fixture.track(image: environment.imageReference)
+                    await fixture.track(image: environment.imageReference ?? "")
                     do {
                         try await ImageBuilder(docker: fixture.docker).build(environment, folder: directory.path(slug)) { _ in }
                         Issue.record("the build should fail")
