@@ -187,7 +187,7 @@ public struct EnvironmentParser: Sendable {
             return .none
         }
         let valid = trimmed.count <= 255 && trimmed.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:@+".contains($0)) }
-            && !trimmed.hasPrefix("/") && !trimmed.hasPrefix("-")
+            && !trimmed.hasPrefix("/") && !trimmed.hasPrefix("-") && !trimmed.hasPrefix(".") && !trimmed.contains("..")
         guard valid else {
             reader.error("image", "\(FieldReader.quote(trimmed)) is neither a sub-folder with a Dockerfile nor an image reference such as name:tag")
             return .none

@@ -231,11 +231,14 @@ enum YAMLComposer {
         let context = parser.context.map { String(cString: $0) }
         let line = Int(parser.problem_mark.line) + 1
         let column = Int(parser.problem_mark.column) + 1
+        if problem.hasPrefix("Maximum nesting level") {
+            return YAMLTreeError(reason: "line \(line): lists and mappings nest deeper than \(YAMLLimits.maximumDepth) levels")
+        }
         var reason = "not valid YAML: line \(line), column \(column): \(problem)"
         if let context { reason += " (\(context))" }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let offending = line - 1 < lines.count ? lines[line - 1] : ""
-        if offending.contains("{{") || (line >= 2 && lines[line - 2].contains("{{")) {
+        func lineText(_ number: Int) -> Substring { number >= 1 && number <= lines.count ? lines[number - 1] : "" }
+        if lineText(line).contains("{{") || lineText(line - 1).contains("{{") {
             reason += "; an unfilled template placeholder such as {{host}}? Fill it in, or quote the value"
         } else if text.contains("\t") && problem.contains("cannot start any token") {
             reason += "; YAML cannot indent with tabs, use spaces"
