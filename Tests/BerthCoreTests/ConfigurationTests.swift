@@ -58,6 +58,8 @@ struct ConfigurationTests {
             "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m", "BERTH_GITHUB_CLIENT_ID": "Iv1.abc",
             "BERTH_GITHUB_CLIENT_SECRET": "s3cret", "BERTH_GITHUB_URL": "http://127.0.0.1:9000/", "BERTH_GITHUB_API_URL": "http://127.0.0.1:9001",
             "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
+            "BERTH_TRUSTED_PROXIES": "10.0.0.0/8", "BERTH_SIGN_IN_LIMIT": "3/1m", "BERTH_SIGN_IN_ADDRESS_LIMIT": "40/10m",
+            "BERTH_REGISTRATION_LIMIT": "20/1h",
             "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
@@ -89,6 +91,10 @@ struct ConfigurationTests {
         #expect(config.githubURL == "http://127.0.0.1:9000" && config.githubAPIURL == "http://127.0.0.1:9001")
         #expect(config.publicURL == "https://ctf.example.org")
         #expect(config.hostFirewall == .off)
+        #expect(config.trustedProxies.contains("10.2.3.4") && !config.trustedProxies.contains("11.2.3.4"))
+        #expect(config.signInLimit == EventLimit(count: 3, windowSeconds: 60))
+        #expect(config.signInAddressLimit == EventLimit(count: 40, windowSeconds: 600))
+        #expect(config.registrationLimit == EventLimit(count: 20, windowSeconds: 3600))
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
