@@ -50,6 +50,7 @@
     renderAttempts(env.attemptsLeft);
     // A challenge without an instance (or a locked one) has nothing to start.
     $("instance-panel").hidden = env.hasInstance === false || locked;
+    document.querySelector(".env-layout").classList.toggle("without-instance", $("instance-panel").hidden);
   }
 
   /** "A", "A and B", "A, B and C". */
