@@ -14,6 +14,10 @@ public actor Scorekeeper {
     /// The last scoreboard and when it was made: the scoreboard is public, so a burst of readers
     /// costs one computation per second. A new solve or unlock clears it.
     private var cachedBoard: (made: ContinuousClock.Instant, mode: Owner.Kind, entries: [Entry])?
+    /// Submissions being checked per scorer and environment. The store is read across a
+    /// suspension point, so each one counts the others as used: concurrent wrong flags from a
+    /// team never pass an `attempts` limit.
+    private var attemptsInFlight: [String: Int] = [:]
 
     /// The longest flag accepted.
     public static let maximumFlagLength = 1024
@@ -162,8 +166,12 @@ public actor Scorekeeper {
         }
         await submissions.record(key)
         var attemptsLeft: Int?
+        let attemptKey = "\(scorer.kind.rawValue) \(scorer.id) \(slug)"
+        let othersInFlight = attemptsInFlight[attemptKey, default: 0]
+        attemptsInFlight[attemptKey] = othersInFlight + 1
+        defer { attemptsInFlight[attemptKey] = attemptsInFlight[attemptKey, default: 1] > 1 ? attemptsInFlight[attemptKey, default: 1] - 1 : nil }
         if let limit = environment.maxAttempts, try await store.solves(environment: slug).contains(where: { $0.scorer == scorer }) == false {
-            let used = try await wrongAttempts(of: scorer, environment: slug)[slug] ?? 0
+            let used = (try await wrongAttempts(of: scorer, environment: slug)[slug] ?? 0) + othersInFlight
             guard used < limit else {
                 record.outcome = .attemptsExhausted
                 try await store.insertSubmission(record)

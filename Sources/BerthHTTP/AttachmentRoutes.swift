@@ -44,11 +44,13 @@ struct AttachmentRoutes {
         table.on(.get, "/api/v1/environments/:slug/files/:name") { _, context in
             let caller = try context.requireCaller()
             let slug = try context.parameters.require("slug")
-            let name = try context.parameters.require("name")
+            // The router hands over the segment as sent: `large%20file.bin` names `large file.bin`.
+            let raw = try context.parameters.require("name")
+            let name = raw.removingPercentEncoding ?? raw
             let environment = try await environment(slug, for: caller)
             context.facts.target = "\(slug)/\(name.prefix(200))"
             guard let attachment = await services.attachments.attachment(name, of: environment),
-                  let handle = FileHandle(forReadingAtPath: attachment.path)
+                  FileManager.default.isReadableFile(atPath: attachment.path)
             else {
                 throw BerthError.notFound("attachment_not_found", "'\(slug.prefix(64))' has no file called '\(name.prefix(200))'; GET /api/v1/environments/\(slug.prefix(64))/files lists them.")
             }
@@ -62,7 +64,12 @@ struct AttachmentRoutes {
             headers[.cacheControl] = "private, no-store"
             headers[Self.sha256Header] = attachment.sha256
             let size = attachment.size
+            let path = attachment.path
+            // Opened when the body is written, so a HEAD request (whose body is dropped) opens nothing.
             let body = ResponseBody(contentLength: Int(size)) { writer in
+                guard let handle = FileHandle(forReadingAtPath: path) else {
+                    throw BerthError.unavailable("attachment_unreadable", "The file \(attachment.name) can no longer be read.")
+                }
                 defer { try? handle.close() }
                 var left = size
                 // Never more than the length announced, even if the file grew since it was hashed.

@@ -333,4 +333,81 @@ struct NoInstanceAPITests {
             }
         }
     }
+
+    @Test("in team mode requirements and attempts belong to the team: a teammate's solve unlocks, attempts are shared, concurrent wrong flags never pass the limit")
+    func teamOwnership() async throws {
+        let specs = [
+            challenge("first", name: "First", flag: "flag{first}"),
+            challenge("next", name: "Next", flag: "flag{next}", requirements: RequirementsSpec(prerequisites: ["first"], anonymize: true), maxAttempts: 3),
+        ]
+        try await APIHarness.with(specs: specs) { harness in
+            let solver = try await harness.player("solver")
+            let mate = try await harness.player("mate")
+            try await harness.application.test(.router) { client in
+                let switched = try await client.call(.put, "/api/v1/admin/settings", token: APIHarness.adminToken, json: #"{"assignment":"team"}"#)
+                #expect(switched.body["assignment"] as? String == "team")
+                let team = try await harness.services.accounts.createTeam(name: "Green")
+                try await harness.services.accounts.addMember(teamID: team.id, userID: solver.id)
+                try await harness.services.accounts.addMember(teamID: team.id, userID: mate.id)
+
+                let hint = try await client.call(.post, "/api/v1/environments/next/hints/0/unlock", token: mate.token)
+                #expect(errorCode(hint.body) == "environment_locked")
+                let first = try await client.call(.post, "/api/v1/environments/first/submissions", token: solver.token, json: #"{"flag":"flag{first}"}"#)
+                #expect(first.body["outcome"] as? String == "correct")
+                let unlocked = try await client.call(.get, "/api/v1/environments/next", token: mate.token)
+                #expect(unlocked.body["locked"] as? Bool == false, "the teammate's solve unlocks it for the team")
+                #expect(unlocked.body["attemptsLeft"] as? Int == 3)
+
+                // Six wrong flags at once from two teammates: exactly three are judged, the rest refused.
+                let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<6 {
+                        let token = index.isMultiple(of: 2) ? solver.token : mate.token
+                        group.addTask { try await client.call(.post, "/api/v1/environments/next/submissions", token: token, json: "{\"flag\":\"flag{wrong\(index)}\"}").status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(answers.filter { $0 == 200 }.count <= 3, "\(answers)")
+                #expect(answers.filter { $0 == 200 }.count >= 1, "\(answers)")
+                let wrong = try await harness.services.store.submissions(SubmissionQuery(environment: "next", outcomes: [.incorrect]))
+                #expect(wrong.count <= 3)
+                while try await client.call(.get, "/api/v1/environments/next", token: solver.token).body["attemptsLeft"] as? Int ?? 0 > 0 {
+                    _ = try await client.call(.post, "/api/v1/environments/next/submissions", token: solver.token, json: #"{"flag":"flag{again}"}"#)
+                }
+                let refused = try await client.call(.post, "/api/v1/environments/next/submissions", token: mate.token, json: #"{"flag":"flag{next}"}"#)
+                #expect(errorCode(refused.body) == "attempts_exhausted")
+                #expect(((refused.body["error"] as? [String: Any])?["message"] as? String)?.hasPrefix("Your team has used all 3 attempts") == true)
+            }
+        }
+    }
+
+    @Test("over a live server, a download streams the exact bytes with their length, and HEAD answers the same headers without a body")
+    func liveDownload() async throws {
+        try await APIHarness.with(specs: [challenge("big", name: "Big", files: ["data/*.bin"])]) { harness in
+            let folder = harness.folder("big").appendingPathComponent("data", isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Larger than one streamed chunk, and not a multiple of it.
+            let bytes = Data((0..<(300_000)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+            try bytes.write(to: folder.appendingPathComponent("large file.bin"))
+            let gina = try await harness.player("gina")
+            try await harness.application.test(.live) { client in
+                let list = try await client.call(.get, "/api/v1/environments/big/files", token: gina.token)
+                let item = try #require((list.body["items"] as? [[String: Any]])?.first)
+                #expect(item["name"] as? String == "large file.bin")
+                let url = try #require(item["url"] as? String)
+                #expect(url == "/api/v1/environments/big/files/large%20file.bin")
+                let download = try await client.raw(.get, url, token: gina.token)
+                #expect(download.status == .ok)
+                #expect(Data(download.body.readableBytesView) == bytes)
+                #expect(download.headers[.contentLength] == "300000")
+                #expect(download.headers[HTTPField.Name("X-Content-SHA256")!] == hex(bytes))
+                #expect(download.headers[.contentDisposition] == "attachment; filename=\"large file.bin\"; filename*=UTF-8''large%20file.bin")
+                let head = try await client.raw(.head, url, token: gina.token)
+                #expect(head.status == .ok)
+                #expect(head.body.readableBytes == 0)
+                #expect(head.headers[.contentDisposition] == download.headers[.contentDisposition])
+                let audited = try await harness.services.store.auditEntries(AuditQuery(target: "big/large file.bin"))
+                #expect(audited.count >= 1)
+            }
+        }
+    }
 }
