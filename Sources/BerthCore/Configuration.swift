@@ -91,6 +91,17 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// the default, `on` or `off`).
     public var hostFirewall = HostFirewallMode.auto
 
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`BERTH_TRUSTED_PROXIES`:
+    /// comma-separated addresses or CIDR blocks; default none, so the peer address is the client).
+    public var trustedProxies = TrustedProxies.none
+    /// Failed sign-ins allowed for one account from one address (`BERTH_SIGN_IN_LIMIT`, default `5/5m`).
+    public var signInLimit = EventLimit(count: 5, windowSeconds: 300)
+    /// Failed sign-ins allowed from one address, whatever the accounts (`BERTH_SIGN_IN_ADDRESS_LIMIT`,
+    /// default `100/5m`): high, since a classroom or a CTF venue shares one address behind NAT.
+    public var signInAddressLimit = EventLimit(count: 100, windowSeconds: 300)
+    /// Registrations allowed from one address (`BERTH_REGISTRATION_LIMIT`, default `100/1h`).
+    public var registrationLimit = EventLimit(count: 100, windowSeconds: 3600)
+
     /// Creates the defaults.
     public init() {}
 
@@ -103,7 +114,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
-        "publicUrl", "hostFirewall",
+        "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
     ]
 
     /// The environment variable for a setting name.
@@ -232,6 +243,19 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "hostFirewall":
             guard let mode = HostFirewallMode(rawValue: value) else { throw invalid("auto, on or off") }
             hostFirewall = mode
+        case "trustedProxies":
+            do {
+                trustedProxies = try TrustedProxies(parsing: value)
+            } catch let error as BerthError {
+                throw BerthError.badRequest("invalid_config", "\(source): \(error.message)")
+            }
+        case "signInLimit", "signInAddressLimit", "registrationLimit":
+            guard let limit = EventLimit(parsing: value) else { throw invalid("COUNT/DURATION such as 5/5m (1 s to 24 h)") }
+            switch name {
+            case "signInLimit": signInLimit = limit
+            case "signInAddressLimit": signInAddressLimit = limit
+            default: registrationLimit = limit
+            }
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

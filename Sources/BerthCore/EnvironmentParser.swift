@@ -1,19 +1,65 @@
 import Foundation
-import Yams
+
+/// What the parser needs to know about an environment's folder to decide where its image comes
+/// from. The parser does no I/O: the catalog fills this from the file system.
+public struct ChallengeFolder: Sendable {
+    /// What a relative path inside the folder is.
+    public enum Entry: Sendable, Equatable {
+        /// Nothing there.
+        case missing
+        /// A folder without a `Dockerfile`.
+        case folderWithoutDockerfile
+        /// A folder with a `Dockerfile`.
+        case folderWithDockerfile
+    }
+
+    /// What the relative path ("." for the environment's own folder) is.
+    public var entry: @Sendable (String) -> Entry
+
+    /// Creates facts from a lookup.
+    public init(entry: @escaping @Sendable (String) -> Entry) {
+        self.entry = entry
+    }
+
+    /// A folder with a `Dockerfile` and nothing else known: every path looks like a folder with a
+    /// `Dockerfile` (the parser's default, for tests and tools without a folder).
+    public static let assumingDockerfile = ChallengeFolder { _ in .folderWithDockerfile }
+}
+
+/// Bounds on the sizes an environment may ask for. Values outside them are refused with a
+/// problem; they are far above what a real challenge needs.
+public enum EnvironmentBounds {
+    /// The least memory an instance may have (Docker's own minimum is 6 MiB).
+    public static let minimumMemoryBytes: Int64 = 6 << 20
+    /// The most memory an instance may ask for (64 GiB); the catalog also refuses more than the host has.
+    public static let maximumMemoryBytes: Int64 = 64 << 30
+    /// The least size of each writable tmpfs.
+    public static let minimumTmpfsBytes: Int64 = 1 << 20
+    /// The most size of each writable tmpfs (16 GiB); the catalog also refuses more than the host has.
+    public static let maximumTmpfsBytes: Int64 = 16 << 30
+    /// The longest display name.
+    public static let maximumNameLength = 200
+    /// Folders an instance may never get a writable tmpfs over (they are the kernel's and devices').
+    public static let forbiddenWritableRoots = ["/proc", "/sys", "/dev"]
+}
 
 /// Reads a ctfcli `challenge.yml` (with an optional `berth:` block) into an ``EnvironmentSpec``,
-/// collecting every problem instead of stopping at the first.
+/// collecting every problem instead of stopping at the first. Any input gives a spec or problems,
+/// never a crash: the file is composed into a node tree (limited in size, nodes and depth, see
+/// ``YAMLLimits``) and every field's type is checked.
 public struct EnvironmentParser: Sendable {
-    /// ctfcli's own top-level fields; they are accepted (and kept for later issues) without warnings.
+    /// ctfcli's own top-level fields; they are accepted without warnings.
     static let ctfcliFields: Set<String> = [
         "name", "author", "category", "description", "attribution", "value", "type", "extra", "image",
         "protocol", "host", "connection_info", "healthcheck", "attempts", "logic", "flags", "topics", "tags",
-        "files", "hints", "requirements", "next", "state", "version", "berth",
+        "files", "hints", "requirements", "next", "state", "version", "berth", "initial", "decay", "minimum",
     ]
     static let berthFields: Set<String> = [
         "terminal", "command", "ports", "resources", "network", "lifetime", "readOnlyRoot", "writable",
         "tmpfsSize", "capabilities", "privileged", "recording", "flag",
     ]
+    /// ctfcli `type` values Berth scores itself; any other is read as `standard` with a warning.
+    static let knownTypes: Set<String> = ["standard", "dynamic"]
 
     /// Creates a parser.
     public init() {}
@@ -26,54 +72,78 @@ public struct EnvironmentParser: Sendable {
         public var problems: [ValidationProblem]
     }
 
-    /// Parses `yaml` read from `file` for the environment folder named `slug`.
-    public func parse(yaml: String, file: String, slug: String) -> Outcome {
+    /// Parses `yaml` read from `file` for the environment folder named `slug`; `folder` says
+    /// which of its sub-folders exist and hold a `Dockerfile`.
+    public func parse(yaml: String, file: String, slug: String, folder: ChallengeFolder = .assumingDockerfile) -> Outcome {
         var reader = FieldReader(file: file)
         if !Self.isValidSlug(slug) {
             reader.error("slug", "folder name '\(slug)' must be 1-63 lowercase letters, digits or '-', starting with a letter or digit")
         }
-        let root: [String: Any]
+        let tree: YAMLNode?
         do {
-            guard let loaded = try Yams.load(yaml: yaml) else {
-                reader.error("(file)", "the file is empty; it needs at least 'name'")
-                return Outcome(spec: nil, problems: reader.problems)
-            }
-            guard let dictionary = loaded as? [String: Any] else {
-                reader.error("(file)", "the top level must be a mapping of fields")
-                return Outcome(spec: nil, problems: reader.problems)
-            }
-            root = dictionary
+            tree = try YAMLComposer.compose(yaml)
+        } catch let error as YAMLTreeError {
+            reader.error("(file)", error.reason)
+            return Outcome(spec: nil, problems: reader.problems)
         } catch {
-            reader.error("(file)", "not valid YAML: \(error)")
+            reader.error("(file)", "not valid YAML")
             return Outcome(spec: nil, problems: reader.problems)
         }
+        guard let tree, !tree.isNull else {
+            reader.error("(file)", "the file is empty; it needs at least 'name'")
+            return Outcome(spec: nil, problems: reader.problems)
+        }
+        guard case .mapping = tree else {
+            reader.error("(file)", "the top level must be a mapping of fields such as 'name: ...', not \(tree.summary)")
+            return Outcome(spec: nil, problems: reader.problems)
+        }
+        guard let root = reader.map(tree, path: "") else { return Outcome(spec: nil, problems: reader.problems) }
 
-        for key in root.keys.sorted() where !Self.ctfcliFields.contains(key) {
+        for key in root.keys where !Self.ctfcliFields.contains(key) {
             reader.warning(key, "unknown field, kept but not used")
         }
         var spec = EnvironmentSpec(slug: slug, name: slug)
-        if let name = reader.string(root, "name", path: "name") { spec.name = name } else if root["name"] == nil {
+        if let name = reader.string(root, "name", path: "name") {
+            if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                reader.error("name", "must not be empty")
+            } else if name.count > EnvironmentBounds.maximumNameLength {
+                reader.error("name", "is \(name.count) characters long; the limit is \(EnvironmentBounds.maximumNameLength)")
+            } else {
+                spec.name = name
+            }
+        } else if root["name"] == nil {
             reader.error("name", "required: the display name of the environment")
         }
         spec.category = reader.string(root, "category", path: "category") ?? ""
         spec.description = reader.string(root, "description", path: "description") ?? ""
         spec.author = reader.string(root, "author", path: "author")
-        spec.connectionInfo = reader.string(root, "connection_info", path: "connection_info")
-        spec.type = reader.string(root, "type", path: "type") ?? "standard"
+        spec.connectionInfo = readConnectionInfo(root["connection_info"], reader: &reader)
+        let type = reader.string(root, "type", path: "type") ?? "standard"
+        if Self.knownTypes.contains(type) {
+            spec.type = type
+        } else {
+            reader.warning("type", "'\(type)' is not a type Berth knows (standard, dynamic); scored as standard")
+            spec.type = "standard"
+        }
         spec.value = reader.integer(root, "value", path: "value", range: 0...1_000_000)
         spec.tags = reader.stringList(root, "tags", path: "tags") ?? []
-        let image = reader.string(root, "image", path: "image") ?? "."
-        spec.image = image == "." || image.hasPrefix("./") ? .build(context: image) : .prebuilt(reference: image)
+        spec.image = readImage(root, folder: folder, reader: &reader)
         if let berth = root["berth"] {
-            if let block = berth as? [String: Any] {
+            if let block = reader.map(berth, path: "berth") {
                 spec.berth = readBerthBlock(block, reader: &reader)
-            } else {
-                reader.error("berth", "must be a mapping")
             }
         }
         spec.flags = readFlags(root["flags"], reader: &reader)
         spec.hints = readHints(root["hints"], reader: &reader)
         spec.scoring = readScoring(root, type: spec.type, value: spec.value, reader: &reader)
+        if spec.value == nil, case .dynamic(let initial, _, _, _) = spec.scoring { spec.value = initial }
+        spec.files = readFiles(root["files"], reader: &reader)
+        spec.visibility = readVisibility(root["state"], reader: &reader)
+        spec.requirements = readRequirements(root["requirements"], reader: &reader)
+        if let attempts = reader.integer(root, "attempts", path: "attempts", range: 0...1_000_000) {
+            // CTFd's max_attempts: 0 means no limit.
+            spec.maxAttempts = attempts == 0 ? nil : attempts
+        }
         if let flag = spec.berth.flag, spec.berth.readOnlyRoot, !spec.berth.writable.contains(where: { flag.path.hasPrefix($0 + "/") }) {
             // The flag is written by the terminal's user after start: it must land somewhere writable.
             reader.error("berth.flag.path", "'\(flag.path)' is on the read-only root; put it under one of berth.writable (\(spec.berth.writable.joined(separator: ", ")))")
@@ -89,9 +159,61 @@ public struct EnvironmentParser: Sendable {
         return slug.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
     }
 
-    private func readBerthBlock(_ block: [String: Any], reader: inout FieldReader) -> BerthSettings {
+    /// `image`: absent or null builds the folder when it has a `Dockerfile` and means "no instance"
+    /// when it has none; `.`, `./x` or an existing sub-folder builds that folder; anything else is a
+    /// prebuilt image reference.
+    private func readImage(_ root: YAMLMap, folder: ChallengeFolder, reader: inout FieldReader) -> ImageSource {
+        guard let text = reader.string(root, "image", path: "image") else {
+            return folder.entry(".") == .folderWithDockerfile ? .build(context: ".") : .none
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return folder.entry(".") == .folderWithDockerfile ? .build(context: ".") : .none }
+        let explicitlyLocal = trimmed == "." || trimmed.hasPrefix("./")
+        let relative = Self.normalizedRelativePath(trimmed)
+        if explicitlyLocal || (relative != nil && !trimmed.contains(":") && folder.entry(relative ?? "") != .missing) {
+            guard let relative else {
+                reader.error("image", "'\(trimmed)' must be a folder inside the environment's folder, without '..'")
+                return .none
+            }
+            switch folder.entry(relative) {
+            case .folderWithDockerfile:
+                return .build(context: relative)
+            case .folderWithoutDockerfile:
+                let what = relative == "." ? "this folder" : "the sub-folder '\(relative)'"
+                reader.error("image", "'image: \(trimmed)' builds \(what), but it has no Dockerfile")
+            case .missing:
+                reader.error("image", "'\(trimmed)' names a sub-folder that does not exist")
+            }
+            return .none
+        }
+        let valid = trimmed.count <= 255 && trimmed.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:@+".contains($0)) }
+            && !trimmed.hasPrefix("/") && !trimmed.hasPrefix("-") && !trimmed.hasPrefix(".") && !trimmed.contains("..")
+        guard valid else {
+            reader.error("image", "\(FieldReader.quote(trimmed)) is neither a sub-folder with a Dockerfile nor an image reference such as name:tag")
+            return .none
+        }
+        return .prebuilt(reference: trimmed)
+    }
+
+    /// `.`, `./x/`, `x/y` → `.`, `x`, `x/y`; nil for absolute paths or paths with `..`.
+    static func normalizedRelativePath(_ path: String) -> String? {
+        guard !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\0") else { return nil }
+        let parts = path.split(separator: "/").filter { $0 != "." }
+        guard !parts.contains("..") else { return nil }
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    /// `connection_info` is text; an unquoted `{{host}}` template (which YAML reads as a mapping) is
+    /// kept as the text it was.
+    private func readConnectionInfo(_ node: YAMLNode?, reader: inout FieldReader) -> String? {
+        guard let node, !node.isNull else { return nil }
+        if let placeholder = node.placeholder { return placeholder }
+        return reader.text(node, path: "connection_info")
+    }
+
+    private func readBerthBlock(_ block: YAMLMap, reader: inout FieldReader) -> BerthSettings {
         var settings = BerthSettings()
-        for key in block.keys.sorted() where !Self.berthFields.contains(key) {
+        for key in block.keys where !Self.berthFields.contains(key) {
             reader.warning("berth.\(key)", "unknown field, kept but not used")
         }
         if let terminal = reader.mapping(block, "terminal", path: "berth.terminal") {
@@ -108,10 +230,10 @@ public struct EnvironmentParser: Sendable {
                 if let parsed = TerminalExitAction(rawValue: action) {
                     settings.terminal.onExit = parsed
                 } else {
-                    reader.error("berth.terminal.onExit", "'\(action)' must be new-shell or stop")
+                    reader.error("berth.terminal.onExit", "\(FieldReader.quote(action)) must be new-shell or stop")
                 }
             }
-            for key in terminal.keys.sorted() where !["command", "user", "workdir", "onExit"].contains(key) {
+            for key in terminal.keys where !["command", "user", "workdir", "onExit"].contains(key) {
                 reader.warning("berth.terminal.\(key)", "unknown field, kept but not used")
             }
         }
@@ -122,25 +244,19 @@ public struct EnvironmentParser: Sendable {
             settings.ports = readPorts(ports, reader: &reader)
         }
         if let resources = reader.mapping(block, "resources", path: "berth.resources") {
-            if let memory = resources["memory"] {
-                let text = "\(memory)"
-                if let bytes = ByteSizeText.bytes(text), bytes >= 6 << 20 {
-                    settings.resources.memoryBytes = bytes
-                } else {
-                    reader.error("berth.resources.memory", "'\(text)' is not a size of at least 6m, e.g. 128m or 1g")
-                }
+            if let bytes = reader.byteSize(
+                resources, "memory", path: "berth.resources.memory",
+                range: EnvironmentBounds.minimumMemoryBytes...EnvironmentBounds.maximumMemoryBytes, example: "128m or 1g"
+            ) {
+                settings.resources.memoryBytes = bytes
             }
-            if let cpus = resources["cpus"] {
-                if let value = (cpus as? Double) ?? (cpus as? Int).map(Double.init), value >= 0.01, value <= 64 {
-                    settings.resources.cpus = value
-                } else {
-                    reader.error("berth.resources.cpus", "'\(cpus)' must be a number of cores between 0.01 and 64, e.g. 0.5")
-                }
+            if let cpus = reader.number(resources, "cpus", path: "berth.resources.cpus", range: 0.01...64, example: "a number of cores between 0.01 and 64, e.g. 0.5") {
+                settings.resources.cpus = cpus
             }
             if let pids = reader.integer(resources, "pids", path: "berth.resources.pids", range: 8...65536) {
                 settings.resources.pids = pids
             }
-            for key in resources.keys.sorted() where !["memory", "cpus", "pids"].contains(key) {
+            for key in resources.keys where !["memory", "cpus", "pids"].contains(key) {
                 reader.warning("berth.resources.\(key)", "unknown field, kept but not used")
             }
         }
@@ -149,7 +265,7 @@ public struct EnvironmentParser: Sendable {
             if let policy = NetworkPolicy(rawValue: network) {
                 settings.network = policy
             } else {
-                reader.error("berth.network", "'\(network)' must be one of none, isolated, internet")
+                reader.error("berth.network", "\(FieldReader.quote(network)) must be one of none, isolated, internet")
             }
         }
         if !settings.ports.isEmpty && settings.network == .none {
@@ -174,36 +290,43 @@ public struct EnvironmentParser: Sendable {
             if settings.lifetime.maxLifetimeSeconds < settings.lifetime.ttlSeconds {
                 reader.error("berth.lifetime.maxLifetime", "must be at least the ttl (\(DurationText.format(settings.lifetime.ttlSeconds)))")
             }
+            for key in lifetime.keys where !["ttl", "renewals", "maxLifetime", "idle"].contains(key) {
+                reader.warning("berth.lifetime.\(key)", "unknown field, kept but not used")
+            }
         }
         if let readOnly = reader.boolean(block, "readOnlyRoot", path: "berth.readOnlyRoot") { settings.readOnlyRoot = readOnly }
         if let writable = reader.stringList(block, "writable", path: "berth.writable") {
-            for (index, path) in writable.enumerated() where !FieldReader.isAbsolutePath(path) {
-                reader.error("berth.writable[\(index)]", "'\(path)' must be an absolute path without '..'")
+            var paths: [String] = []
+            for (index, path) in writable.enumerated() {
+                if let problem = Self.writableProblem(path) {
+                    reader.error("berth.writable[\(index)]", "\(FieldReader.quote(path)) \(problem)")
+                } else {
+                    paths.append(path)
+                }
             }
-            settings.writable = writable
+            settings.writable = paths
         }
-        if let size = block["tmpfsSize"] {
-            if let bytes = ByteSizeText.bytes("\(size)") {
-                settings.tmpfsBytes = bytes
-            } else {
-                reader.error("berth.tmpfsSize", "'\(size)' is not a size, e.g. 64m")
-            }
+        if let bytes = reader.byteSize(
+            block, "tmpfsSize", path: "berth.tmpfsSize",
+            range: EnvironmentBounds.minimumTmpfsBytes...EnvironmentBounds.maximumTmpfsBytes, example: "64m"
+        ) {
+            settings.tmpfsBytes = bytes
         }
         if let capabilities = reader.stringList(block, "capabilities", path: "berth.capabilities") {
             let normalized = capabilities.map { $0.uppercased().replacingOccurrences(of: "CAP_", with: "") }
             for capability in normalized where !BerthSettings.allowedCapabilities.contains(capability) {
-                reader.error("berth.capabilities", "'\(capability)' may not be added; allowed: \(BerthSettings.allowedCapabilities.sorted().joined(separator: ", "))")
+                reader.error("berth.capabilities", "\(FieldReader.quote(capability)) may not be added; allowed: \(BerthSettings.allowedCapabilities.sorted().joined(separator: ", "))")
             }
             settings.capabilities = normalized
         }
         // YAML 1.1 reads a bare `off` as false (and `on` as true), so accept booleans too.
-        if let flag = block["recording"] as? Bool {
+        if let node = block["recording"], let flag = FieldReader.booleanValue(node) {
             settings.recording = flag ? .inputOutput : .off
         } else if let recording = reader.string(block, "recording", path: "berth.recording") {
             if let policy = RecordingPolicy(rawValue: recording) {
                 settings.recording = policy
             } else {
-                reader.error("berth.recording", "'\(recording)' must be off, output or input-output")
+                reader.error("berth.recording", "\(FieldReader.quote(recording)) must be off, output or input-output")
             }
         }
         if let flag = reader.mapping(block, "flag", path: "berth.flag") {
@@ -215,7 +338,7 @@ public struct EnvironmentParser: Sendable {
             } else if flag["path"] == nil {
                 reader.error("berth.flag.path", "required: where the instance's flag file is written, e.g. /home/player/flag.txt")
             }
-            for key in flag.keys.sorted() where !["path", "prefix", "suffix"].contains(key) {
+            for key in flag.keys where !["path", "prefix", "suffix"].contains(key) {
                 reader.warning("berth.flag.\(key)", "unknown field, kept but not used")
             }
         }
@@ -226,110 +349,193 @@ public struct EnvironmentParser: Sendable {
         return settings
     }
 
-    /// ctfcli flags: plain strings, or `{type: static|regex, content, data: case_insensitive}`.
-    private func readFlags(_ value: Any?, reader: inout FieldReader) -> [FlagSpec] {
-        guard let value, !(value is NSNull) else { return [] }
-        guard let list = value as? [Any] else {
-            reader.error("flags", "must be a list of flags")
-            return []
+    /// Why `path` may not get a writable tmpfs, or nil when it may: it must be absolute, without
+    /// `..`, not `/` (that would hide the whole image) and not under `/proc`, `/sys` or `/dev`.
+    static func writableProblem(_ path: String) -> String? {
+        guard FieldReader.isAbsolutePath(path) else { return "must be an absolute path without '..'" }
+        let parts = path.split(separator: "/").filter { $0 != "." }
+        if parts.isEmpty { return "is the root: a tmpfs over / would hide the whole image; use readOnlyRoot: false instead" }
+        let normalized = "/" + parts.joined(separator: "/")
+        for root in EnvironmentBounds.forbiddenWritableRoots where normalized == root || normalized.hasPrefix(root + "/") {
+            return "is under \(root), which belongs to the kernel and may not be replaced"
         }
+        return nil
+    }
+
+    /// ctfcli flags: plain strings, or `{type: static|regex, content, data: case_insensitive}`.
+    private func readFlags(_ node: YAMLNode?, reader: inout FieldReader) -> [FlagSpec] {
+        guard let items = reader.list(node, path: "flags") else { return [] }
         var flags: [FlagSpec] = []
-        for (index, item) in list.enumerated() {
+        for (index, item) in items.enumerated() {
             let path = "flags[\(index)]"
-            if let text = item as? String {
-                flags.append(FlagSpec(kind: .static, content: text))
+            if case .scalar = item, !item.isNull {
+                if let text = reader.text(item, path: path) { flags.append(FlagSpec(kind: .static, content: text)) }
                 continue
             }
-            guard let entry = item as? [String: Any], let content = reader.string(entry, "content", path: "\(path).content") else {
-                reader.error(path, "must be a flag's text or {type, content, data}")
+            guard case .mapping = item, let entry = reader.map(item, path: path) else {
+                reader.error(path, "must be a flag's text or {type, content, data}, not \(item.summary)")
+                continue
+            }
+            guard let content = reader.string(entry, "content", path: "\(path).content") else {
+                if entry["content"] == nil { reader.error("\(path).content", "required: the flag's text or pattern") }
                 continue
             }
             let kindText = reader.string(entry, "type", path: "\(path).type") ?? "static"
             guard let kind = FlagSpec.Kind(rawValue: kindText) else {
-                reader.error("\(path).type", "'\(kindText)' must be static or regex")
+                reader.error("\(path).type", "\(FieldReader.quote(kindText)) must be static or regex")
                 continue
             }
             let data = reader.string(entry, "data", path: "\(path).data") ?? ""
             if !["", "case_insensitive", "case_sensitive"].contains(data) {
-                reader.error("\(path).data", "'\(data)' must be case_insensitive or case_sensitive")
+                reader.warning("\(path).data", "\(FieldReader.quote(data)) is not case_insensitive or case_sensitive; the flag is case-sensitive")
             }
-            if kind == .regex, (try? NSRegularExpression(pattern: content)) == nil {
-                reader.error("\(path).content", "'\(content)' is not a valid regular expression")
+            let flag = FlagSpec(kind: kind, content: content, caseInsensitive: data == "case_insensitive")
+            if kind == .regex, let problem = PythonRegex.problem(content) {
+                reader.error("\(path).content", "\(FieldReader.quote(content)) is not a valid regular expression: \(problem)")
                 continue
             }
-            flags.append(FlagSpec(kind: kind, content: content, caseInsensitive: data == "case_insensitive"))
+            for key in entry.keys where !["type", "content", "data"].contains(key) {
+                reader.warning("\(path).\(key)", "unknown field, kept but not used")
+            }
+            flags.append(flag)
         }
         return flags
     }
 
-    /// ctfcli hints: plain strings (free) or `{content, cost}`.
-    private func readHints(_ value: Any?, reader: inout FieldReader) -> [HintSpec] {
-        guard let value, !(value is NSNull) else { return [] }
-        guard let list = value as? [Any] else {
-            reader.error("hints", "must be a list of hints")
-            return []
-        }
+    /// ctfcli hints: one text, or a list of texts (free) and `{content, cost}`.
+    private func readHints(_ node: YAMLNode?, reader: inout FieldReader) -> [HintSpec] {
+        guard let items = reader.list(node, path: "hints") else { return [] }
         var hints: [HintSpec] = []
-        for (index, item) in list.enumerated() {
+        for (index, item) in items.enumerated() {
             let path = "hints[\(index)]"
-            if let text = item as? String {
-                hints.append(HintSpec(content: text))
-            } else if let entry = item as? [String: Any], let content = reader.string(entry, "content", path: "\(path).content") {
+            if case .scalar = item, !item.isNull {
+                if let text = reader.text(item, path: path) { hints.append(HintSpec(content: text)) }
+            } else if case .mapping = item, let entry = reader.map(item, path: path) {
+                guard let content = reader.string(entry, "content", path: "\(path).content") else {
+                    if entry["content"] == nil { reader.error("\(path).content", "required: the hint's text") }
+                    continue
+                }
                 hints.append(HintSpec(content: content, cost: reader.integer(entry, "cost", path: "\(path).cost", range: 0...1_000_000) ?? 0))
             } else {
-                reader.error(path, "must be a hint's text or {content, cost}")
+                reader.error(path, "must be a hint's text or {content, cost}, not \(item.summary)")
             }
         }
         return hints
     }
 
-    /// `value`, or for `type: dynamic` ctfcli's `extra: {initial, decay, minimum, function}`.
-    private func readScoring(_ root: [String: Any], type: String, value: Int?, reader: inout FieldReader) -> ScoringSpec {
-        guard type == "dynamic" else { return .fixed(value: value ?? 0) }
-        let extra = reader.mapping(root, "extra", path: "extra") ?? [:]
-        let initial = reader.integer(extra, "initial", path: "extra.initial", range: 0...1_000_000) ?? value
-        let decay = reader.integer(extra, "decay", path: "extra.decay", range: 1...1_000_000)
-        let minimum = reader.integer(extra, "minimum", path: "extra.minimum", range: 0...1_000_000)
-        guard let initial, let decay, let minimum else {
+    /// `value`, or for `type: dynamic` ctfcli's `extra: {initial, decay, minimum, function}` (older
+    /// files put `initial`, `decay` and `minimum` at the top level, which is read with a warning).
+    private func readScoring(_ root: YAMLMap, type: String, value: Int?, reader: inout FieldReader) -> ScoringSpec {
+        guard type == "dynamic" else {
+            for key in ["initial", "decay", "minimum"] where root[key] != nil {
+                reader.warning(key, "only used with type: dynamic")
+            }
+            return .fixed(value: value ?? 0)
+        }
+        let extra = reader.mapping(root, "extra", path: "extra") ?? YAMLMap()
+        var fields: [String: Int] = [:]
+        for (key, range) in [("initial", 0...1_000_000), ("decay", 1...1_000_000), ("minimum", 0...1_000_000)] {
+            if extra[key] != nil {
+                fields[key] = reader.integer(extra, key, path: "extra.\(key)", range: range)
+            } else if root[key] != nil {
+                reader.warning(key, "old ctfcli style; move it under extra: (extra.\(key))")
+                fields[key] = reader.integer(root, key, path: key, range: range)
+            }
+        }
+        let initial = fields["initial"] ?? value
+        guard let initial, let decay = fields["decay"], let minimum = fields["minimum"] else {
             reader.error("extra", "type: dynamic needs extra: {initial, decay, minimum} (initial may come from value)")
             return .fixed(value: value ?? 0)
         }
         if minimum > initial { reader.error("extra.minimum", "must not be above initial (\(initial))") }
         let functionText = reader.string(extra, "function", path: "extra.function") ?? "logarithmic"
         guard let function = ScoringSpec.DecayFunction(rawValue: functionText) else {
-            reader.error("extra.function", "'\(functionText)' must be logarithmic or linear")
+            reader.error("extra.function", "\(FieldReader.quote(functionText)) must be logarithmic or linear")
             return .fixed(value: value ?? 0)
         }
         return .dynamic(initial: initial, decay: decay, minimum: minimum, function: function)
     }
 
-    private func readPorts(_ value: Any, reader: inout FieldReader) -> [PortSpec] {
-        guard let list = value as? [Any] else {
-            reader.error("berth.ports", "must be a list such as [{port: 8080, protocol: http}]")
+    /// ctfcli `files:`: paths or globs relative to the environment's folder.
+    private func readFiles(_ node: YAMLNode?, reader: inout FieldReader) -> [String] {
+        guard let items = reader.list(node, path: "files") else { return [] }
+        var files: [String] = []
+        for (index, item) in items.enumerated() {
+            let path = "files[\(index)]"
+            guard let text = reader.text(item, path: path) else { continue }
+            if let problem = AttachmentPattern.problem(text) {
+                reader.error(path, "\(FieldReader.quote(text)) \(problem)")
+            } else {
+                files.append(text)
+            }
+        }
+        return files
+    }
+
+    /// ctfcli `state`: visible (the default) or hidden.
+    private func readVisibility(_ node: YAMLNode?, reader: inout FieldReader) -> Visibility {
+        guard let node, !node.isNull, let text = reader.text(node, path: "state") else { return .visible }
+        if let visibility = Visibility(rawValue: text.lowercased()) { return visibility }
+        reader.warning("state", "\(FieldReader.quote(text)) is not visible or hidden; the environment is hidden")
+        return .hidden
+    }
+
+    /// ctfcli `requirements`: a list of names or ids, or CTFd's `{prerequisites: [...], anonymize: true}`.
+    private func readRequirements(_ node: YAMLNode?, reader: inout FieldReader) -> RequirementsSpec? {
+        guard let node, !node.isNull else { return nil }
+        var anonymize = false
+        var listNode: YAMLNode? = node
+        var listPath = "requirements"
+        if case .mapping = node {
+            guard let map = reader.map(node, path: "requirements") else { return nil }
+            listNode = map["prerequisites"]
+            listPath = "requirements.prerequisites"
+            anonymize = reader.boolean(map, "anonymize", path: "requirements.anonymize") ?? false
+            for key in map.keys where !["prerequisites", "anonymize"].contains(key) {
+                reader.warning("requirements.\(key)", "unknown field, kept but not used")
+            }
+        }
+        guard let items = reader.list(listNode, path: listPath) else { return nil }
+        var names: [String] = []
+        for (index, item) in items.enumerated() {
+            if let text = reader.text(item, path: "\(listPath)[\(index)]") {
+                if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                    reader.error("\(listPath)[\(index)]", "must name a challenge")
+                } else {
+                    names.append(text)
+                }
+            }
+        }
+        return names.isEmpty ? nil : RequirementsSpec(prerequisites: names, anonymize: anonymize)
+    }
+
+    private func readPorts(_ node: YAMLNode, reader: inout FieldReader) -> [PortSpec] {
+        guard case .sequence(let items, _) = node else {
+            if !node.isNull { reader.error("berth.ports", "must be a list such as [{port: 8080, protocol: http}], not \(node.summary)") }
             return []
         }
         var ports: [PortSpec] = []
-        for (index, item) in list.enumerated() {
+        for (index, item) in items.enumerated() {
             let path = "berth.ports[\(index)]"
-            if let number = item as? Int {
-                if (1...65535).contains(number) { ports.append(PortSpec(port: number, protocol: .tcp)) } else {
-                    reader.error(path, "\(number) is not a port between 1 and 65535")
-                }
-                continue
-            }
-            guard let entry = item as? [String: Any] else {
-                reader.error(path, "must be a port number or {port, protocol}")
-                continue
-            }
-            guard let port = reader.integer(entry, "port", path: "\(path).port", range: 1...65535) else {
-                if entry["port"] == nil { reader.error("\(path).port", "required") }
-                continue
-            }
+            let port: Int
             var kind = PortProtocol.tcp
-            if let text = reader.string(entry, "protocol", path: "\(path).protocol") {
-                if let parsed = PortProtocol(rawValue: text) { kind = parsed } else {
-                    reader.error("\(path).protocol", "'\(text)' must be http or tcp")
+            if case .scalar = item {
+                guard let number = reader.integerValue(item, path: path, range: 1...65535) else { continue }
+                port = number
+            } else if case .mapping = item, let entry = reader.map(item, path: path) {
+                guard let number = reader.integer(entry, "port", path: "\(path).port", range: 1...65535) else {
+                    if entry["port"] == nil { reader.error("\(path).port", "required") }
+                    continue
                 }
+                port = number
+                if let text = reader.string(entry, "protocol", path: "\(path).protocol") {
+                    if let parsed = PortProtocol(rawValue: text) { kind = parsed } else {
+                        reader.error("\(path).protocol", "\(FieldReader.quote(text)) must be http or tcp")
+                    }
+                }
+            } else {
+                reader.error(path, "must be a port number or {port, protocol}, not \(item.summary)")
+                continue
             }
             if ports.contains(where: { $0.port == port }) {
                 reader.error("\(path).port", "\(port) is declared twice")
@@ -340,7 +546,40 @@ public struct EnvironmentParser: Sendable {
     }
 }
 
-/// Reads typed fields out of a YAML mapping and records a problem for each wrong one.
+/// Checks ctfcli `files:` entries before any file system access: they are relative paths or
+/// globs that stay inside the environment's folder.
+public enum AttachmentPattern {
+    /// Why `pattern` is refused, or nil when it is acceptable.
+    public static func problem(_ pattern: String) -> String? {
+        if pattern.trimmingCharacters(in: .whitespaces).isEmpty { return "is empty" }
+        if pattern.contains("\0") { return "holds a NUL character" }
+        if pattern.hasPrefix("/") || pattern.hasPrefix("~") { return "must be relative to the environment's folder, not absolute" }
+        if pattern.split(separator: "/").contains("..") || pattern.split(separator: "\\").contains("..") {
+            return "must stay inside the environment's folder (no '..')"
+        }
+        return nil
+    }
+}
+
+/// A mapping with text keys, in file order.
+struct YAMLMap {
+    private(set) var entries: [(key: String, value: YAMLNode)] = []
+
+    /// The value of `key`, nil when absent or null (an empty `files:` counts as absent).
+    subscript(key: String) -> YAMLNode? {
+        guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
+        return value
+    }
+
+    /// The keys, in file order.
+    var keys: [String] { entries.map(\.key) }
+
+    mutating func append(_ key: String, _ value: YAMLNode) {
+        entries.append((key, value))
+    }
+}
+
+/// Reads typed fields out of a YAML node tree and records a problem for each wrong one.
 struct FieldReader {
     let file: String
     var problems: [ValidationProblem] = []
@@ -353,94 +592,187 @@ struct FieldReader {
         problems.append(ValidationProblem(file: file, field: field, reason: reason, severity: .warning))
     }
 
-    mutating func string(_ map: [String: Any], _ key: String, path: String) -> String? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        if let text = value as? String { return text }
-        if value is Int || value is Double || value is Bool { return "\(value)" }
-        error(path, "must be text")
-        return nil
+    /// `'text'`, shortened when long.
+    static func quote(_ text: String) -> String {
+        YAMLNode.scalar(YAMLScalar(text: text, plain: false, tag: nil, line: 0)).summary
     }
 
-    mutating func integer(_ map: [String: Any], _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        guard let number = (value as? Int) ?? (value as? String).flatMap({ Int($0) }), range.contains(number) else {
-            error(path, "'\(value)' must be a whole number between \(range.lowerBound) and \(range.upperBound)")
+    /// The mapping `node` with text keys; reports keys that are not text and keys given twice.
+    mutating func map(_ node: YAMLNode, path: String) -> YAMLMap? {
+        guard case .mapping(let pairs, _) = node else {
+            error(path.isEmpty ? "(file)" : path, "must be a mapping, not \(node.summary)")
+            return nil
+        }
+        var map = YAMLMap()
+        var seen: Set<String> = []
+        for pair in pairs {
+            guard case .scalar(let key) = pair.key else {
+                error(path.isEmpty ? "(file)" : path, "line \(pair.key.line): a key must be text, not \(pair.key.summary); quote it or fill it in")
+                continue
+            }
+            let field = path.isEmpty ? key.text : "\(path).\(key.text)"
+            guard seen.insert(key.text).inserted else {
+                error(field, "line \(key.line): given twice; keep one")
+                continue
+            }
+            map.append(key.text, pair.value)
+        }
+        return map
+    }
+
+    /// Text from a scalar; numbers and booleans as written. Lists and mappings are refused.
+    mutating func text(_ node: YAMLNode, path: String) -> String? {
+        guard !node.isNull else { return nil }
+        guard case .scalar(let scalar) = node else {
+            error(path, "must be text, not \(node.summary)")
+            return nil
+        }
+        return scalar.text
+    }
+
+    mutating func string(_ map: YAMLMap, _ key: String, path: String) -> String? {
+        guard let node = map[key] else { return nil }
+        return text(node, path: path)
+    }
+
+    /// A whole number within `range`, written bare or as a string of digits (`value: "100"`).
+    mutating func integerValue(_ node: YAMLNode, path: String, range: ClosedRange<Int>) -> Int? {
+        guard case .scalar(let scalar) = node, let number = Self.integerValue(scalar.text), range.contains(number) else {
+            error(path, "\(node.summary) must be a whole number between \(range.lowerBound) and \(range.upperBound)")
             return nil
         }
         return number
     }
 
-    mutating func boolean(_ map: [String: Any], _ key: String, path: String) -> Bool? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        guard let flag = value as? Bool else {
-            error(path, "'\(value)' must be true or false")
+    /// Decimal digits with an optional sign and `_` separators; nil when it does not fit an Int.
+    static func integerValue(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+        guard trimmed.count <= 20 else { return nil }
+        return Int(trimmed)
+    }
+
+    mutating func integer(_ map: YAMLMap, _ key: String, path: String, range: ClosedRange<Int>) -> Int? {
+        guard let node = map[key] else { return nil }
+        return integerValue(node, path: path, range: range)
+    }
+
+    /// A finite number within `range`.
+    mutating func number(_ map: YAMLMap, _ key: String, path: String, range: ClosedRange<Double>, example: String) -> Double? {
+        guard let node = map[key] else { return nil }
+        guard case .scalar(let scalar) = node, scalar.text.count <= 40,
+              let value = Double(scalar.text.trimmingCharacters(in: .whitespaces)), value.isFinite, range.contains(value)
+        else {
+            error(path, "\(node.summary) must be \(example)")
+            return nil
+        }
+        return value
+    }
+
+    /// YAML 1.1's booleans (true/false, yes/no, on/off) written bare.
+    static func booleanValue(_ node: YAMLNode) -> Bool? {
+        guard case .scalar(let scalar) = node, scalar.plain || scalar.tag == "tag:yaml.org,2002:bool" else { return nil }
+        switch scalar.text {
+        case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON": return true
+        case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF": return false
+        default: return nil
+        }
+    }
+
+    mutating func boolean(_ map: YAMLMap, _ key: String, path: String) -> Bool? {
+        guard let node = map[key] else { return nil }
+        guard let flag = Self.booleanValue(node) else {
+            error(path, "\(node.summary) must be true or false")
             return nil
         }
         return flag
     }
 
-    mutating func duration(_ map: [String: Any], _ key: String, path: String) -> Int? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        guard let seconds = DurationText.seconds("\(value)") else {
-            error(path, "'\(value)' is not a duration such as 90s, 30m, 2h or 1h30m")
+    mutating func duration(_ map: YAMLMap, _ key: String, path: String) -> Int? {
+        guard let node = map[key] else { return nil }
+        guard case .scalar(let scalar) = node, scalar.text.count <= 40, let seconds = DurationText.seconds(scalar.text) else {
+            error(path, "\(node.summary) is not a duration such as 90s, 30m, 2h or 1h30m")
             return nil
         }
         return seconds
     }
 
-    mutating func stringList(_ map: [String: Any], _ key: String, path: String) -> [String]? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        if let single = value as? String { return [single] }
-        guard let list = value as? [Any] else {
-            error(path, "must be a list of text")
+    /// A byte size such as `128m` within `range`; overflow is refused, never trapped.
+    mutating func byteSize(_ map: YAMLMap, _ key: String, path: String, range: ClosedRange<Int64>, example: String) -> Int64? {
+        guard let node = map[key] else { return nil }
+        guard case .scalar(let scalar) = node, scalar.text.count <= 40, let bytes = ByteSizeText.bytes(scalar.text) else {
+            error(path, "\(node.summary) is not a size, e.g. \(example)")
             return nil
         }
+        guard range.contains(bytes) else {
+            error(path, "\(node.summary) must be between \(Self.sizeText(range.lowerBound)) and \(Self.sizeText(range.upperBound))")
+            return nil
+        }
+        return bytes
+    }
+
+    static func sizeText(_ bytes: Int64) -> String {
+        for (unit, suffix) in [(Int64(1) << 30, "g"), (Int64(1) << 20, "m"), (Int64(1) << 10, "k")] where bytes % unit == 0 {
+            return "\(bytes / unit)\(suffix)"
+        }
+        return "\(bytes)"
+    }
+
+    /// The items of a list; a single scalar counts as a list of one, null or absent as none.
+    mutating func list(_ node: YAMLNode?, path: String) -> [YAMLNode]? {
+        guard let node, !node.isNull else { return nil }
+        switch node {
+        case .sequence(let items, _): return items
+        case .scalar: return [node]
+        case .mapping:
+            error(path, "must be a list, not \(node.summary)")
+            return nil
+        }
+    }
+
+    mutating func stringList(_ map: YAMLMap, _ key: String, path: String) -> [String]? {
+        guard let items = list(map[key], path: path) else { return nil }
         var out: [String] = []
-        for (index, item) in list.enumerated() {
-            if let text = item as? String { out.append(text) } else if item is Int || item is Double {
-                out.append("\(item)")
+        for (index, item) in items.enumerated() {
+            if case .scalar = item, !item.isNull, let text = text(item, path: "\(path)[\(index)]") {
+                out.append(text)
             } else {
-                error("\(path)[\(index)]", "must be text")
+                error("\(path)[\(index)]", "must be text, not \(item.isNull ? "empty" : item.summary)")
             }
         }
         return out
     }
 
-    mutating func mapping(_ map: [String: Any], _ key: String, path: String) -> [String: Any]? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        guard let nested = value as? [String: Any] else {
-            error(path, "must be a mapping")
-            return nil
-        }
-        return nested
+    mutating func mapping(_ map: YAMLMap, _ key: String, path: String) -> YAMLMap? {
+        guard let node = map[key] else { return nil }
+        return self.map(node, path: path)
     }
 
-    mutating func absolutePath(_ map: [String: Any], _ key: String, path: String) -> String? {
+    mutating func absolutePath(_ map: YAMLMap, _ key: String, path: String) -> String? {
         guard let text = string(map, key, path: path) else { return nil }
         guard Self.isAbsolutePath(text) else {
-            error(path, "'\(text)' must be an absolute path without '..'")
+            error(path, "\(Self.quote(text)) must be an absolute path without '..'")
             return nil
         }
         return text
     }
 
-    mutating func userSpec(_ map: [String: Any], _ key: String, path: String) -> String? {
-        guard let value = map[key], !(value is NSNull) else { return nil }
-        guard let text = value as? String else {
-            // YAML 1.1 reads an unquoted 1000:1000 as a base-60 number.
-            error(path, "'\(value)' must be quoted text such as \"1000:1000\" or \"player\"")
+    mutating func userSpec(_ map: YAMLMap, _ key: String, path: String) -> String? {
+        guard let node = map[key] else { return nil }
+        guard case .scalar(let scalar) = node, !(scalar.plain && Self.integerValue(scalar.text) != nil) else {
+            error(path, "\(node.summary) must be quoted text such as \"1000:1000\" or \"player\"")
             return nil
         }
+        let text = scalar.text
         let valid = !text.isEmpty && text.count <= 64
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-:.".contains($0)) }
         guard valid else {
-            error(path, "'\(text)' must be uid[:gid] or a user name")
+            error(path, "\(Self.quote(text)) must be uid[:gid] or a user name")
             return nil
         }
         return text
     }
 
     static func isAbsolutePath(_ path: String) -> Bool {
-        path.hasPrefix("/") && !path.split(separator: "/").contains("..") && !path.contains(":")
+        path.hasPrefix("/") && !path.split(separator: "/").contains("..") && !path.contains(":") && !path.contains("\0")
     }
 }

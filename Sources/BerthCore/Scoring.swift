@@ -25,17 +25,177 @@ public struct FlagSpec: Codable, Sendable, Equatable {
         self.caseInsensitive = caseInsensitive
     }
 
-    /// Whether `submission` (already trimmed) is this flag.
+    /// Whether `submission` (already trimmed) is this flag, as CTFd judges it: static flags
+    /// compare the text (lowercased on both sides with `data: case_insensitive`); regex flags are
+    /// Python patterns, and CTFd takes `re.match(flag, submission)` and requires the match to be
+    /// the whole submission. The pattern is translated to ICU's syntax (``PythonRegex``) and matched
+    /// anchored at the start, leftmost-first like Python, so `a|ab` does not accept `ab`.
     public func matches(_ submission: String) -> Bool {
         switch kind {
         case .static:
             return caseInsensitive ? submission.lowercased() == content.lowercased() : submission == content
         case .regex:
-            var options: NSRegularExpression.Options = []
-            if caseInsensitive { options.insert(.caseInsensitive) }
-            guard let expression = try? NSRegularExpression(pattern: "^(?:\(content))$", options: options) else { return false }
+            guard let expression = PythonRegex.compile(content, caseInsensitive: caseInsensitive) else { return false }
             let range = NSRange(submission.startIndex..., in: submission)
-            return expression.firstMatch(in: submission, options: [], range: range) != nil
+            guard let match = expression.firstMatch(in: submission, options: [.anchored], range: range) else { return false }
+            return match.range == range
+        }
+    }
+}
+
+/// Python's `re` syntax, as CTFd uses for regex flags, translated to ICU's (NSRegularExpression).
+///
+/// Where they differ:
+/// - a `{` that does not start a valid `{m}`, `{m,}`, `{m,n}` or `{,n}` quantifier is a literal in
+///   Python and an error in ICU, so it is escaped (`flag{.*LOVE.*}` works); `{,n}` becomes `{0,n}`;
+/// - `(?P<name>...)` and `(?P=name)` become numbered groups and back-references (ICU's group
+///   names cannot hold `_`);
+/// - `\Z` (the very end in Python) becomes ICU's `\z`;
+/// - in a character class, `[` and `&` are literals in Python but set syntax in ICU, so they are
+///   escaped, as is a `]` right after the opening `[` or `[^`.
+public enum PythonRegex {
+    /// The longest pattern accepted.
+    public static let maximumLength = 4096
+
+    /// The ICU pattern for Python `pattern`, or nil when it is not a pattern Python would accept
+    /// (an unknown group name, an unterminated class or group construct).
+    public static func translate(_ pattern: String) -> String? {
+        let characters = Array(pattern)
+        var out = ""
+        var index = 0
+        var groupCount = 0
+        var names: [String: Int] = [:]
+        func at(_ offset: Int) -> Character? {
+            index + offset < characters.count ? characters[index + offset] : nil
+        }
+        while index < characters.count {
+            let character = characters[index]
+            switch character {
+            case "\\":
+                guard let next = at(1) else { return nil }
+                out += next == "Z" ? "\\z" : "\\\(next)"
+                index += 2
+            case "[":
+                // Copy a character class, escaping what ICU would read as set syntax.
+                out.append("[")
+                index += 1
+                if at(0) == "^" {
+                    out.append("^")
+                    index += 1
+                }
+                if at(0) == "]" {
+                    out += "\\]"
+                    index += 1
+                }
+                var closed = false
+                while index < characters.count {
+                    let inner = characters[index]
+                    if inner == "\\" {
+                        guard let next = at(1) else { return nil }
+                        out += next == "Z" ? "Z" : "\\\(next)"
+                        index += 2
+                        continue
+                    }
+                    if inner == "]" {
+                        out.append("]")
+                        index += 1
+                        closed = true
+                        break
+                    }
+                    if inner == "[" || inner == "&" || inner == "{" || inner == "}" || inner == "$" {
+                        out += "\\\(inner)"
+                    } else if inner == "-", at(1) == "-" {
+                        out += "\\-"
+                    } else {
+                        out.append(inner)
+                    }
+                    index += 1
+                }
+                guard closed else { return nil }
+            case "(":
+                if at(1) == "?" && at(2) == "P" {
+                    if at(3) == "<" {
+                        guard let end = characters[(index + 4)...].firstIndex(of: ">") else { return nil }
+                        let name = String(characters[(index + 4)..<end])
+                        guard !name.isEmpty, names[name] == nil else { return nil }
+                        groupCount += 1
+                        names[name] = groupCount
+                        out.append("(")
+                        index = end + 1
+                    } else if at(3) == "=" {
+                        guard let end = characters[(index + 4)...].firstIndex(of: ")") else { return nil }
+                        guard let number = names[String(characters[(index + 4)..<end])] else { return nil }
+                        // (?:\\N) keeps a following digit from extending the group number.
+                        out += "(?:\\\(number))"
+                        index = end + 1
+                    } else {
+                        return nil
+                    }
+                } else {
+                    if at(1) != "?" { groupCount += 1 }
+                    out.append("(")
+                    index += 1
+                }
+            case "{":
+                if let (quantifier, length) = quantifier(characters, from: index) {
+                    out += quantifier
+                    index += length
+                } else {
+                    out += "\\{"
+                    index += 1
+                }
+            case "}":
+                out += "\\}"
+                index += 1
+            default:
+                out.append(character)
+                index += 1
+            }
+        }
+        return out
+    }
+
+    /// A valid quantifier starting at `start` (`{m}`, `{m,}`, `{m,n}`, `{,n}`), as ICU writes it,
+    /// and its length in the pattern.
+    private static func quantifier(_ characters: [Character], from start: Int) -> (String, Int)? {
+        var index = start + 1
+        var low = ""
+        while index < characters.count, characters[index].isASCII, characters[index].isNumber {
+            low.append(characters[index])
+            index += 1
+        }
+        guard index < characters.count else { return nil }
+        if characters[index] == "}" {
+            return low.isEmpty ? nil : ("{\(low)}", index - start + 1)
+        }
+        guard characters[index] == "," else { return nil }
+        index += 1
+        var high = ""
+        while index < characters.count, characters[index].isASCII, characters[index].isNumber {
+            high.append(characters[index])
+            index += 1
+        }
+        guard index < characters.count, characters[index] == "}", !(low.isEmpty && high.isEmpty) else { return nil }
+        guard low.count <= 9, high.count <= 9 else { return nil }
+        if let lowValue = Int(low), let highValue = Int(high), lowValue > highValue { return nil }
+        return ("{\(low.isEmpty ? "0" : low),\(high)}", index - start + 1)
+    }
+
+    /// The compiled expression for Python `pattern`, nil when it is invalid.
+    public static func compile(_ pattern: String, caseInsensitive: Bool = false) -> NSRegularExpression? {
+        guard pattern.count <= maximumLength, let translated = translate(pattern) else { return nil }
+        return try? NSRegularExpression(pattern: translated, options: caseInsensitive ? [.caseInsensitive] : [])
+    }
+
+    /// Why `pattern` is not a usable flag pattern, or nil when it is.
+    public static func problem(_ pattern: String) -> String? {
+        if pattern.count > maximumLength { return "longer than \(maximumLength) characters" }
+        guard let translated = translate(pattern) else { return "unbalanced or unknown (?P...) group, or an unterminated [class]" }
+        do {
+            _ = try NSRegularExpression(pattern: translated)
+            return nil
+        } catch {
+            return "the pattern does not compile"
         }
     }
 }

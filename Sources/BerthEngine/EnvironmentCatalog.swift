@@ -52,7 +52,8 @@ public actor EnvironmentCatalog {
     /// The folder of one environment.
     public func folder(of slug: String) -> URL { directory.appendingPathComponent(slug, isDirectory: true) }
 
-    /// Reads every `<slug>/challenge.yml` (or `.yaml`) under `directory`.
+    /// Reads every `<slug>/challenge.yml` (or `.yaml`) under `directory`. A folder that cannot be
+    /// read or parsed is reported and left out; it never stops the scan.
     public static func scan(_ directory: URL) throws -> CatalogScan {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -70,21 +71,85 @@ public actor EnvironmentCatalog {
             else { continue }
             let displayName = "\(slug)/\(file.lastPathComponent)"
             let text: String
-            do {
-                text = try String(contentsOf: file, encoding: .utf8)
-            } catch {
-                problems.append(ValidationProblem(file: displayName, field: "(file)", reason: "cannot be read as UTF-8 text: \(error.localizedDescription)"))
+            switch readText(file) {
+            case .success(let read): text = read
+            case .failure(let problem):
+                problems.append(ValidationProblem(file: displayName, field: "(file)", reason: problem.reason))
                 continue
             }
-            let outcome = EnvironmentParser().parse(yaml: text, file: displayName, slug: slug)
+            let outcome = EnvironmentParser().parse(yaml: text, file: displayName, slug: slug, folder: ChallengeFolder(folder: folder))
             problems += outcome.problems
             guard let spec = outcome.spec else { continue }
-            if spec.buildsFromFolder && !fileManager.fileExists(atPath: folder.appendingPathComponent("Dockerfile").path) {
-                problems.append(ValidationProblem(file: "\(slug)/Dockerfile", field: "image", reason: "'image: .' builds this folder, but it has no Dockerfile"))
-                continue
-            }
+            let hostProblems = hostLimitProblems(spec, file: displayName)
+            problems += hostProblems
+            guard hostProblems.isEmpty else { continue }
             environments.append(spec)
         }
         return CatalogScan(environments: environments, problems: problems)
+    }
+
+    private struct ReadProblem: Error {
+        var reason: String
+    }
+
+    /// The file's text: at most ``YAMLLimits/maximumDocumentBytes``, valid UTF-8, a leading
+    /// byte-order mark dropped.
+    private static func readText(_ file: URL) -> Result<String, ReadProblem> {
+        guard let handle = try? FileHandle(forReadingFrom: file) else {
+            return .failure(ReadProblem(reason: "cannot be opened for reading"))
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            // Read one byte past the limit to tell "at the limit" from "over it" without reading a huge file.
+            data = try handle.read(upToCount: YAMLLimits.maximumDocumentBytes + 1) ?? Data()
+        } catch {
+            return .failure(ReadProblem(reason: "cannot be read: \(error.localizedDescription)"))
+        }
+        guard data.count <= YAMLLimits.maximumDocumentBytes else {
+            return .failure(ReadProblem(reason: "is larger than \(YAMLLimits.maximumDocumentBytes) bytes (1 MiB); a challenge.yml is a few KiB"))
+        }
+        var bytes = data[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return .failure(ReadProblem(reason: "is not UTF-8 text; save it as UTF-8"))
+        }
+        return .success(text)
+    }
+
+    /// Refuses limits the host could never give: more memory, or a tmpfs larger than its memory.
+    private static func hostLimitProblems(_ spec: EnvironmentSpec, file: String) -> [ValidationProblem] {
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard physical > 0, physical <= UInt64(Int64.max) else { return [] }
+        let host = Int64(physical)
+        var problems: [ValidationProblem] = []
+        if spec.berth.resources.memoryBytes > host {
+            problems.append(ValidationProblem(
+                file: file, field: "berth.resources.memory",
+                reason: "\(spec.berth.resources.memoryBytes >> 20)m is more than this host's \(host >> 20)m of memory"))
+        }
+        if spec.berth.tmpfsBytes > host {
+            problems.append(ValidationProblem(
+                file: file, field: "berth.tmpfsSize",
+                reason: "\(spec.berth.tmpfsBytes >> 20)m is more than this host's \(host >> 20)m of memory (a tmpfs lives in memory)"))
+        }
+        return problems
+    }
+}
+
+extension ChallengeFolder {
+    /// Facts about the environment folder at `folder`, read when the parser asks.
+    public init(folder: URL) {
+        let path = folder.standardizedFileURL.path
+        self.init { relative in
+            // The parser only asks about relative paths without '..'; a symlink that leads out of the folder is refused too.
+            let candidate = relative == "." ? path : path + "/" + relative
+            let resolved = URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
+            let root = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            guard resolved == root || resolved.hasPrefix(root + "/") else { return .missing }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else { return .missing }
+            return FileManager.default.fileExists(atPath: resolved + "/Dockerfile") ? .folderWithDockerfile : .folderWithoutDockerfile
+        }
     }
 }

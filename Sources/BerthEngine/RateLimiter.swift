@@ -1,3 +1,4 @@
+import BerthCore
 import Foundation
 
 /// Counts events per key in a sliding window: login failures per address and per name,
@@ -15,6 +16,11 @@ public actor RateLimiter {
         self.limit = limit
         self.window = window
         self.clock = clock
+    }
+
+    /// Creates a limiter for a configured limit.
+    public init(_ limit: EventLimit, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(limit: limit.count, window: TimeInterval(limit.windowSeconds), clock: clock)
     }
 
     /// Seconds until `key` may act again, or nil when it may act now.

@@ -37,8 +37,10 @@ public struct BerthServices: Sendable {
     public let scores: Scorekeeper
     /// Settings admins change at runtime.
     public let settings: EventSettings
-    /// Failed sign-ins per client address and per name.
+    /// Failed sign-ins per account at one client address.
     public let signInFailures: RateLimiter
+    /// Failed sign-ins per client address, whatever the account (a much higher limit).
+    public let signInFailuresByAddress: RateLimiter
     /// Registrations per client address.
     public let registrations: RateLimiter
     /// The secret of per-instance flags.
@@ -61,8 +63,9 @@ public struct BerthServices: Sendable {
         self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
-        self.signInFailures = RateLimiter(limit: 5, window: 300)
-        self.registrations = RateLimiter(limit: 10, window: 3600)
+        self.signInFailures = RateLimiter(configuration.signInLimit)
+        self.signInFailuresByAddress = RateLimiter(configuration.signInAddressLimit)
+        self.registrations = RateLimiter(configuration.registrationLimit)
         self.recordings = recordings
         self.audit = AuditLog(store: store, logger: logger)
         self.store = store
@@ -115,6 +118,7 @@ public let publicAPIPaths: Set<String> = [
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
+    router.add(middleware: ClientAddressMiddleware(trusted: services.configuration.trustedProxies))
     router.add(middleware: AuditMiddleware(log: services.audit))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())

@@ -10,8 +10,9 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated caller, set by ``BearerAuthMiddleware``.
     public var caller: User?
-    /// The peer address, for logs (`client.ip`).
-    public let clientIP: String
+    /// The client's address (`client.ip`): the peer, or what a trusted proxy forwarded
+    /// (set by ``ClientAddressMiddleware``).
+    public var clientIP: String
     /// Hummingbird's hand-over slot for a WebSocket upgrade.
     public let webSocket: WebSocketHandlerReference<BerthRequestContext>
     /// Facts inner middleware and routes report back to the audit log and the request log.
@@ -20,6 +21,7 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     /// Creates the context for a request arriving on `source`'s channel.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        // swift-nio gives IPv6 peers as text; trusted-proxy matching normalizes mapped IPv4.
         self.clientIP = source.channel.remoteAddress?.ipAddress ?? "-"
         self.webSocket = .init()
         self.facts = RequestFacts()

@@ -9,6 +9,8 @@ extension HTTPField.Name {
 
     /// `X-CSRF-Token`: the CSRF token of a browser session.
     static let csrfToken = known("X-CSRF-Token")
+    /// `X-Forwarded-For`: the addresses a request passed through, client first.
+    static let forwardedFor = known("X-Forwarded-For")
     /// `X-Forwarded-Proto`: the scheme a reverse proxy received.
     static let forwardedProto = known("X-Forwarded-Proto")
     /// `X-Frame-Options`.

@@ -122,19 +122,23 @@ struct SessionRoutes {
         }
         table.on(.post, "/api/v1/auth/login") { request, context in
             let body = try await JSONResponse.decode(Credentials.self, from: request, context: context)
-            let keys = ["address \(context.clientIP)", "name \(body.name.trimmingCharacters(in: .whitespaces).lowercased())"]
-            for key in keys {
-                if let wait = await services.signInFailures.retryAfter(key) {
-                    throw BerthError.tooMany("too_many_attempts", "Too many failed sign-ins; try again in \(wait) s.")
-                }
+            // One account at one address is throttled early; an address alone only at a much higher
+            // count, so one person's typos never lock out others behind the same NAT.
+            let accountKey = "\(body.name.trimmingCharacters(in: .whitespaces).lowercased()) at \(context.clientIP)"
+            if let wait = await services.signInFailures.retryAfter(accountKey) {
+                throw BerthError.tooMany("too_many_attempts", "Too many failed sign-ins for this account; try again in \(wait) s.")
+            }
+            if let wait = await services.signInFailuresByAddress.retryAfter(context.clientIP) {
+                throw BerthError.tooMany("too_many_attempts", "Too many failed sign-ins from your address; try again in \(wait) s.")
             }
             guard let user = try await services.accounts.checkPassword(name: body.name, password: body.password) else {
-                for key in keys { await services.signInFailures.record(key) }
+                await services.signInFailures.record(accountKey)
+                await services.signInFailuresByAddress.record(context.clientIP)
                 context.facts.detail = "name \(body.name.prefix(64))"
                 context.logger.notice("failed sign-in", metadata: ["client.ip": "\(context.clientIP)"])
                 throw BerthError.unauthorized("Wrong name or password.", code: "invalid_credentials")
             }
-            await services.signInFailures.reset(keys[1])
+            await services.signInFailures.reset(accountKey)
             context.facts.caller = user
             return try await signedIn(user, request: request, context: context, status: .ok)
         }
