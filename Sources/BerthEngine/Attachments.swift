@@ -83,11 +83,12 @@ public actor AttachmentLibrary {
         }
         var listing: [String]?
         for pattern in patterns {
-            let cleaned = pattern.hasPrefix("./") ? String(pattern.dropFirst(2)) : pattern
-            if cleaned.isEmpty || cleaned.hasPrefix("/") || cleaned.split(separator: "/").contains("..") {
-                problems.append("files: '\(pattern)' must be a path inside the environment's folder (no leading / and no ..)")
+            // The parser refuses these already; a spec built in code is checked the same way.
+            if let problem = AttachmentPattern.problem(pattern) {
+                problems.append("files: '\(pattern)' \(problem)")
                 continue
             }
+            let cleaned = pattern.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             let candidates: [String]
             if isGlob(cleaned) {
                 if listing == nil { listing = walk(root) }

@@ -68,7 +68,7 @@ struct AttachmentResolutionTests {
             #expect(cipher.size == 6)
             #expect(cipher.sha256 == hex(Data("cipher".utf8)))
             #expect(set.problems.count == 5, "\(set.problems)")
-            #expect(set.problems.contains { $0.contains("'../secret.txt'") && $0.contains("no ..") })
+            #expect(set.problems.contains { $0.contains("'../secret.txt'") && $0.contains("no '..'") })
             #expect(set.problems.contains { $0.contains("'/etc/passwd'") })
             #expect(set.problems.contains { $0.contains("'escape.txt'") && $0.contains("leaves the environment's folder") })
             #expect(set.problems.contains { $0.contains("'missing.txt'") && $0.contains("does not exist") })
@@ -407,6 +407,49 @@ struct NoInstanceAPITests {
                 #expect(head.headers[.contentDisposition] == download.headers[.contentDisposition])
                 let audited = try await harness.services.store.auditEntries(AuditQuery(target: "big/large file.bin"))
                 #expect(audited.count >= 1)
+            }
+        }
+    }
+
+    @Test("a challenge.yml without image and Dockerfile, with files, state, requirements and attempts, is picked up by a reload and played as written")
+    func fromFiles() async throws {
+        try await APIHarness.with { harness in
+            let root = harness.folder("x").deletingLastPathComponent()
+            func write(_ path: String, _ text: String) throws {
+                let url = root.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try text.write(to: url, atomically: true, encoding: .utf8)
+            }
+            try write("intro/challenge.yml", "name: Intro\ncategory: misc\nvalue: 10\nflags: [\"flag{intro}\"]\nfiles: [notes/*.txt]\n")
+            try write("intro/notes/readme.txt", "read me\n")
+            try write("locked/challenge.yml", """
+                name: Locked
+                category: misc
+                value: 20
+                flags: ["flag{locked}"]
+                attempts: 1
+                requirements: {prerequisites: [Intro], anonymize: true}
+                """)
+            try write("secret/challenge.yml", "name: Secret\nstate: hidden\nflags: [\"flag{secret}\"]\n")
+            let ivy = try await harness.player("ivy")
+            try await harness.application.test(.router) { client in
+                let reload = try await client.call(.post, "/api/v1/admin/environments/reload", token: APIHarness.adminToken)
+                #expect(reload.body["environments"] as? [String] == ["intro", "locked", "secret"], "\(reload.body)")
+                #expect((reload.body["problems"] as? [String])?.isEmpty == true, "\(reload.body)")
+                let list = try await client.call(.get, "/api/v1/environments", token: ivy.token)
+                let items = Dictionary(uniqueKeysWithValues: (list.body["items"] as? [[String: Any]] ?? []).map { ($0["slug"] as? String ?? "", $0) })
+                #expect(Set(items.keys) == ["intro", "locked"])
+                #expect(items["intro"]?["hasInstance"] as? Bool == false)
+                #expect((items["intro"]?["files"] as? [[String: Any]])?.first?["name"] as? String == "readme.txt")
+                #expect(items["locked"]?["locked"] as? Bool == true)
+                #expect(items["locked"]?["lockedBy"] as? [String] == ["Intro"])
+                let start = try await client.call(.post, "/api/v1/instances", token: ivy.token, json: #"{"environment":"intro"}"#)
+                #expect(errorCode(start.body) == "no_instance")
+                _ = try await client.call(.post, "/api/v1/environments/intro/submissions", token: ivy.token, json: #"{"flag":"flag{intro}"}"#)
+                let wrong = try await client.call(.post, "/api/v1/environments/locked/submissions", token: ivy.token, json: #"{"flag":"flag{no}"}"#)
+                #expect(wrong.body["attemptsLeft"] as? Int == 0, "\(wrong.body)")
+                let late = try await client.call(.post, "/api/v1/environments/locked/submissions", token: ivy.token, json: #"{"flag":"flag{locked}"}"#)
+                #expect(errorCode(late.body) == "attempts_exhausted")
             }
         }
     }
