@@ -56,7 +56,7 @@ struct EnvListCommand: AsyncParsableCommand {
         } else {
             CLISupport.printTable(
                 ["SLUG", "NAME", "CATEGORY", "IMAGE", "PORTS", "NETWORK"],
-                rows.map { [$0.slug, $0.name, $0.category, $0.image, $0.ports.map(String.init).joined(separator: ","), $0.network] }
+                rows.map { [$0.slug, $0.name, $0.category, $0.image.isEmpty ? "(no instance)" : $0.image, $0.ports.map(String.init).joined(separator: ","), $0.network] }
             )
             let errors = scan.problems.filter { $0.severity == .error }.count
             if errors > 0 { print("\n\(errors) environment error(s); run `berth env validate` for details.") }
@@ -99,7 +99,11 @@ struct EnvBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Build the images of the environments through the Docker Engine API.",
-        discussion: "Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine."
+        discussion: """
+            Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine. \
+            Challenges without an instance (no image, no Dockerfile) are skipped; a prebuilt image \
+            (image: name:tag) is only checked to be on the engine (image_not_found otherwise).
+            """
     )
 
     @OptionGroup var folder: EnvironmentsOption
@@ -126,6 +130,9 @@ struct EnvBuildCommand: AsyncParsableCommand {
             throw BerthError.notFound("environment_not_found", "No valid environment called \(unknown.joined(separator: ", ")) in \(folder.directory.path).")
         }
         let chosen = scan.environments.filter { (slugs.isEmpty || slugs.contains($0.slug)) && $0.hasInstance }
+        for environment in scan.environments where slugs.contains(environment.slug) && !environment.hasInstance && !output.json {
+            print("==> \(environment.slug): skipped, it has no instance (no image)")
+        }
         let builder = ImageBuilder(docker: try DockerClient.fromEnvironment())
         let quiet = output.json
         var results: [Result] = []

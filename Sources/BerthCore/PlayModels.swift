@@ -38,6 +38,8 @@ public enum SubmissionOutcome: String, Codable, Sendable, CaseIterable {
     case shared
     /// Too many submissions; it was not checked.
     case rateLimited = "rate_limited"
+    /// The owner had used every attempt the environment allows (ctfcli `attempts`); it was not checked.
+    case attemptsExhausted = "attempts_exhausted"
 }
 
 /// One flag submission. Every submission is stored, whatever its outcome.

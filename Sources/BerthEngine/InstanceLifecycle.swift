@@ -155,6 +155,9 @@ public actor InstanceLifecycle {
         if policy.disabledEnvironments.contains(slug) && user.role != .admin {
             throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
         }
+        guard environment.hasInstance else {
+            throw BerthError.unprocessable("no_instance", "'\(slug)' has no instance to start: it is a challenge with a description, files and a flag only.")
+        }
         let owner = try await owner(for: user)
         // From here to `active[...] = ` there is no suspension point, so caps hold under concurrency.
         if policy.assignment != .unlimited,
@@ -477,6 +480,8 @@ public actor InstanceLifecycle {
 
     private static func launchError(_ error: any Error, environment: EnvironmentSpec) -> BerthError {
         switch error {
+        case LaunchFailure.imageMissing(let image) where !environment.buildsFromFolder:
+            return BerthError.unprocessable("image_not_found", "The image \(image) of '\(environment.slug)' is not on the engine, and Berth never pulls; an admin loads it there (docker pull or docker load).")
         case LaunchFailure.imageMissing(let image):
             return BerthError.conflict("image_not_built", "The image \(image) of '\(environment.slug)' is not built yet; an admin runs `berth env build`.")
         case LaunchFailure.portTaken(let message):

@@ -14,6 +14,10 @@ public actor Scorekeeper {
     /// The last scoreboard and when it was made: the scoreboard is public, so a burst of readers
     /// costs one computation per second. A new solve or unlock clears it.
     private var cachedBoard: (made: ContinuousClock.Instant, mode: Owner.Kind, entries: [Entry])?
+    /// Submissions being checked per scorer and environment. The store is read across a
+    /// suspension point, so each one counts the others as used: concurrent wrong flags from a
+    /// team never pass an `attempts` limit.
+    private var attemptsInFlight: [String: Int] = [:]
 
     /// The longest flag accepted.
     public static let maximumFlagLength = 1024
@@ -65,13 +69,80 @@ public actor Scorekeeper {
         public var points: Int
         /// What to tell the player.
         public var message: String
+        /// Wrong submissions the owner may still make, nil when the environment has no limit.
+        public var attemptsLeft: Int? = nil
+    }
+
+    // MARK: - Visibility and requirements
+
+    /// Whether a caller may see and play an environment (ctfcli's `state` and `requirements`).
+    public enum Access: Sendable, Equatable {
+        /// Listed and playable.
+        case open
+        /// Prerequisites (by display name) are still unsolved: with `anonymize` it shows as a
+        /// placeholder, else it is not shown at all. It cannot be started or submitted.
+        case locked(missing: [String])
+        /// `state: hidden`: for admins only.
+        case hidden
+    }
+
+    /// What `user` may do with `environment`, given their standing. Admins may do everything.
+    public func access(to environment: EnvironmentSpec, for user: User, standing: Standing) async -> Access {
+        if user.role == .admin { return .open }
+        if environment.visibility == .hidden { return .hidden }
+        guard let requirements = environment.requirements, !requirements.prerequisites.isEmpty else { return .open }
+        let all = await catalog.all()
+        let missing = requirements.prerequisites.compactMap { prerequisite -> String? in
+            guard let found = Self.prerequisite(prerequisite, in: all) else { return prerequisite }
+            return standing.solved.contains(found.slug) ? nil : found.name
+        }
+        return missing.isEmpty ? .open : .locked(missing: missing)
+    }
+
+    /// The environment a `requirements` entry names: by slug, then by name (exactly, then
+    /// ignoring case). CTFd's numeric ids have no meaning here, so an entry that names nothing
+    /// keeps the environment locked.
+    static func prerequisite(_ entry: String, in all: [EnvironmentSpec]) -> EnvironmentSpec? {
+        all.first { $0.slug == entry } ?? all.first { $0.name == entry }
+            ?? all.first { $0.name.caseInsensitiveCompare(entry) == .orderedSame }
+    }
+
+    /// The environment `slug` if `user` may play it now; otherwise `environment_not_found` (for
+    /// hidden environments and locked ones that are not shown) or 403 `environment_locked`.
+    public func playable(_ slug: String, by user: User) async throws -> EnvironmentSpec {
+        guard let environment = await catalog.environment(slug) else { throw Self.notFound(slug) }
+        switch await access(to: environment, for: user, standing: try await standing(of: user)) {
+        case .open:
+            return environment
+        case .hidden:
+            throw Self.notFound(slug)
+        case .locked(let missing):
+            guard environment.requirements?.anonymize == true else { throw Self.notFound(slug) }
+            throw BerthError(
+                code: "environment_locked", message: "This challenge is locked: solve \(Self.list(missing)) first.", status: 403
+            )
+        }
+    }
+
+    static func notFound(_ slug: String) -> BerthError {
+        BerthError.notFound("environment_not_found", "No environment is called '\(slug.prefix(64))'; GET /api/v1/environments lists them.")
+    }
+
+    /// `A`, `A and B`, `A, B and C`.
+    public static func list(_ names: [String]) -> String {
+        guard names.count > 1, let last = names.last else { return names.first ?? "" }
+        return names.dropLast().joined(separator: ", ") + " and " + last
+    }
+
+    /// Wrong submissions (`incorrect` and `shared`) of `scorer` per environment.
+    func wrongAttempts(of scorer: Owner, environment: String? = nil) async throws -> [String: Int] {
+        try await store.submissions(SubmissionQuery(environment: environment, scorer: scorer, outcomes: [.incorrect, .shared], limit: 1_000_000))
+            .reduce(into: [:]) { $0[$1.environment, default: 0] += 1 }
     }
 
     /// Checks `flag` for `slug` on behalf of `user`, stores the submission and records a solve.
     public func submit(flag: String, environment slug: String, by user: User, clientIP: String?) async throws -> SubmissionResult {
-        guard let environment = await catalog.environment(slug) else {
-            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'.")
-        }
+        let environment = try await playable(slug, by: user)
         if await lifecycle.currentPolicy.disabledEnvironments.contains(slug), user.role != .admin {
             throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
         }
@@ -94,6 +165,24 @@ public actor Scorekeeper {
             throw BerthError.tooMany("too_many_submissions", "Too many flags for '\(slug)'; try again in \(wait) s.")
         }
         await submissions.record(key)
+        var attemptsLeft: Int?
+        let attemptKey = "\(scorer.kind.rawValue) \(scorer.id) \(slug)"
+        let othersInFlight = attemptsInFlight[attemptKey, default: 0]
+        attemptsInFlight[attemptKey] = othersInFlight + 1
+        defer { attemptsInFlight[attemptKey] = attemptsInFlight[attemptKey, default: 1] > 1 ? attemptsInFlight[attemptKey, default: 1] - 1 : nil }
+        if let limit = environment.maxAttempts, try await store.solves(environment: slug).contains(where: { $0.scorer == scorer }) == false {
+            let used = (try await wrongAttempts(of: scorer, environment: slug)[slug] ?? 0) + othersInFlight
+            guard used < limit else {
+                record.outcome = .attemptsExhausted
+                try await store.insertSubmission(record)
+                throw BerthError(
+                    code: "attempts_exhausted",
+                    message: "\(scorer.kind == .team ? "Your team has" : "You have") used all \(limit) attempts at \(environment.name); no more flags are accepted.",
+                    status: 403
+                )
+            }
+            attemptsLeft = limit - used
+        }
 
         if environment.flags.contains(where: { $0.matches(submitted) }) {
             record.outcome = .correct
@@ -122,7 +211,14 @@ public actor Scorekeeper {
         case .alreadySolved:
             return SubmissionResult(correct: true, outcome: "already_solved", points: points, message: "Correct, but \(scorer.kind == .team ? "your team" : "you") already solved \(environment.name).")
         default:
-            return SubmissionResult(correct: false, outcome: "incorrect", points: points, message: "Incorrect flag. Try again.")
+            let left = attemptsLeft.map { max(0, $0 - 1) }
+            let message = switch left {
+            case nil: "Incorrect flag. Try again."
+            case 0?: "Incorrect flag. That was the last attempt."
+            case 1?: "Incorrect flag. 1 attempt left."
+            case let count?: "Incorrect flag. \(count) attempts left."
+            }
+            return SubmissionResult(correct: false, outcome: "incorrect", points: points, message: message, attemptsLeft: left)
         }
     }
 
@@ -147,9 +243,7 @@ public actor Scorekeeper {
 
     /// Unlocks hint `index` of `slug` for `user`'s scorer at its cost, and returns it.
     public func unlockHint(environment slug: String, index: Int, by user: User) async throws -> HintSpec {
-        guard let environment = await catalog.environment(slug) else {
-            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'.")
-        }
+        let environment = try await playable(slug, by: user)
         guard environment.hints.indices.contains(index) else {
             throw BerthError.notFound("hint_not_found", "'\(slug)' has no hint \(index); it has \(environment.hints.count).")
         }
@@ -171,6 +265,8 @@ public actor Scorekeeper {
         public var solved: Set<String>
         /// Unlocked hints per environment.
         public var unlocked: [String: Set<Int>]
+        /// Wrong submissions per environment (what ctfcli's `attempts` limits).
+        public var wrongAttempts: [String: Int] = [:]
     }
 
     /// What `user`'s scorer has solved and unlocked (nothing when they have no team in team mode).
@@ -179,7 +275,7 @@ public actor Scorekeeper {
         let solved = Set(try await store.solves(environment: nil).filter { $0.scorer == scorer }.map(\.environment))
         var unlocked: [String: Set<Int>] = [:]
         for unlock in try await store.hintUnlocks(scorer: scorer) { unlocked[unlock.environment, default: []].insert(unlock.hint) }
-        return Standing(scorer: scorer, solved: solved, unlocked: unlocked)
+        return Standing(scorer: scorer, solved: solved, unlocked: unlocked, wrongAttempts: try await wrongAttempts(of: scorer))
     }
 
     /// One line of the scoreboard.

@@ -45,6 +45,8 @@ public struct BerthServices: Sendable {
     public let registrations: RateLimiter
     /// The secret of per-instance flags.
     public let flagSecret: FlagSecret?
+    /// Environments' attachments, hashed once per catalog load.
+    public let attachments: AttachmentLibrary
 
     /// Builds environment images, when the runtime is a Docker Engine.
     public var imageBuilder: ImageBuilder? {
@@ -58,6 +60,7 @@ public struct BerthServices: Sendable {
         flagSecret: FlagSecret? = nil, logger: Logger
     ) {
         self.flagSecret = flagSecret
+        self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
         self.signInFailures = RateLimiter(configuration.signInLimit)
@@ -130,6 +133,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     AuditRoutes(services: services).register(on: table)
     SessionRoutes(services: services).register(on: table)
     PlayRoutes(services: services).register(on: table)
+    AttachmentRoutes(services: services).register(on: table)
     AdminRoutes(services: services).register(on: table)
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
@@ -170,6 +174,7 @@ struct EnvironmentRoutes {
         table.on(.post, "/api/v1/admin/environments/reload") { _, context in
             let admin = try context.requireAdmin()
             let scan = try await services.catalog.reload()
+            await services.attachments.invalidate()
             context.logger.info("catalog reloaded", metadata: ["user.id": "\(admin.id)", "environments": "\(scan.environments.count)"])
             struct ReloadView: Encodable {
                 var environments: [String]
@@ -196,6 +201,8 @@ struct InstanceRoutes {
         table.on(.post, "/api/v1/instances") { request, context in
             let caller = try context.requireCaller()
             let body = try await JSONResponse.decode(CreateBody.self, from: request, context: context)
+            // Hidden and locked environments cannot be started by players (ctfcli `state`, `requirements`).
+            _ = try await services.scores.playable(body.environment, by: caller)
             let instance = try await services.lifecycle.request(environment: body.environment, by: caller)
             context.facts.target = instance.id
             context.facts.detail = "environment \(instance.environment)"

@@ -16,6 +16,11 @@ struct AdminRoutes {
         var enabled: Bool
         var image: String?
         var imageBuilt: Bool
+        /// `none` (no instance), `built`, `not_built` (a folder to build) or `image_not_found`
+        /// (a prebuilt image missing from the engine; Berth never pulls).
+        var imageStatus: String
+        var hasInstance: Bool
+        var visibility: String
         var activeInstances: Int
         var points: Int
         var solves: Int
@@ -189,9 +194,16 @@ struct AdminRoutes {
 
     func view(_ spec: EnvironmentSpec, _ facts: Facts) async -> AdminEnvironmentView {
         let solves = facts.solves[spec.slug] ?? 0
+        let built = spec.hasInstance ? await services.imageBuilder?.isBuilt(spec) ?? false : false
+        let status = switch spec.image {
+        case .none: "none"
+        case .build: built ? "built" : "not_built"
+        case .prebuilt: built ? "built" : "image_not_found"
+        }
         return AdminEnvironmentView(
             slug: spec.slug, name: spec.name, category: spec.category, enabled: !facts.disabled.contains(spec.slug),
-            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec) ?? false,
+            image: spec.imageReference, imageBuilt: built, imageStatus: status, hasInstance: spec.hasInstance,
+            visibility: spec.visibility.rawValue,
             activeInstances: facts.active[spec.slug] ?? 0, points: spec.scoring.value(solves: solves + 1), solves: solves
         )
     }

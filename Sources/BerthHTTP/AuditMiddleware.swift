@@ -66,6 +66,7 @@ public struct AuditMiddleware: RouterMiddleware {
     /// GET routes that read something sensitive, as Hummingbird names matched routes.
     static let auditedReads: Set<String> = [
         "/api/v1/recordings/{id}/cast", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/instances/{id}/terminal",
+        "/api/v1/environments/{slug}/files/{name}",
     ]
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -200,6 +200,11 @@ public enum OpenAPIDocument {
             "type": "string",
             "nullable": true,
             "description": "Why it failed, stopped or expired"
+          },
+          "connectionInfo": {
+            "type": "string",
+            "nullable": true,
+            "description": "The environment's connection_info with {{host}}, {{port}} and {{url}} filled from the first endpoint, while the instance is active and has one. Text: render it without HTML"
           }
         }
       },
@@ -208,8 +213,9 @@ public enum OpenAPIDocument {
         "required": [
           "slug",
           "name",
-          "image",
-          "network"
+          "network",
+          "hasInstance",
+          "visibility"
         ],
         "properties": {
           "slug": {
@@ -246,7 +252,43 @@ public enum OpenAPIDocument {
             }
           },
           "image": {
-            "type": "string"
+            "type": "string",
+            "nullable": true,
+            "description": "The image instances run (berth-env/<slug>:latest when Berth builds the folder, or a prebuilt name:tag); absent for a challenge without an instance"
+          },
+          "hasInstance": {
+            "type": "boolean",
+            "description": "False for a challenge without an instance (no image and no Dockerfile): nothing to start"
+          },
+          "visibility": {
+            "type": "string",
+            "enum": [
+              "visible",
+              "hidden"
+            ],
+            "description": "ctfcli `state`; players never see hidden environments"
+          },
+          "maxAttempts": {
+            "type": "integer",
+            "nullable": true,
+            "description": "ctfcli `attempts`: the most wrong submissions an owner (user or team) may make"
+          },
+          "requirements": {
+            "type": "object",
+            "nullable": true,
+            "description": "ctfcli `requirements`: environments (by slug or name) to solve first",
+            "properties": {
+              "prerequisites": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "anonymize": {
+                "type": "boolean",
+                "description": "While locked, players see a placeholder (no name, description, hints or files) instead of nothing"
+              }
+            }
           },
           "ports": {
             "type": "array",
@@ -918,7 +960,10 @@ public enum OpenAPIDocument {
               "solves",
               "hasFlag",
               "enabled",
-              "hints"
+              "hints",
+              "locked",
+              "lockedBy",
+              "files"
             ],
             "properties": {
               "points": {
@@ -966,10 +1011,59 @@ public enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "locked": {
+                "type": "boolean",
+                "description": "Prerequisites are unsolved. Only environments whose requirements say `anonymize` are listed while locked, as a placeholder; others are not listed at all"
+              },
+              "lockedBy": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                },
+                "description": "Names of the unsolved prerequisites"
+              },
+              "attemptsLeft": {
+                "type": "integer",
+                "nullable": true,
+                "description": "Wrong submissions the caller's owner may still make; null without a limit"
+              },
+              "files": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Attachment"
+                }
               }
             }
           }
         ]
+      },
+      "Attachment": {
+        "type": "object",
+        "required": [
+          "name",
+          "size",
+          "sha256",
+          "url"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "The file's name (unique in its environment)"
+          },
+          "size": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "sha256": {
+            "type": "string",
+            "description": "Lowercase hex SHA-256 of the contents"
+          },
+          "url": {
+            "type": "string",
+            "description": "Where to download it (GET, signed in)"
+          }
+        }
       },
       "SubmissionResult": {
         "type": "object",
@@ -997,6 +1091,10 @@ public enum OpenAPIDocument {
           },
           "message": {
             "type": "string"
+          },
+          "attemptsLeft": {
+            "type": "integer",
+            "description": "With an attempts limit: wrong submissions left after this one"
           }
         }
       },
@@ -1091,10 +1189,31 @@ public enum OpenAPIDocument {
             "type": "boolean"
           },
           "image": {
-            "type": "string"
+            "type": "string",
+            "nullable": true
           },
           "imageBuilt": {
             "type": "boolean"
+          },
+          "imageStatus": {
+            "type": "string",
+            "enum": [
+              "none",
+              "built",
+              "not_built",
+              "image_not_found"
+            ],
+            "description": "`none` for a challenge without an instance; `image_not_found` for a prebuilt image missing from the engine (Berth never pulls)"
+          },
+          "hasInstance": {
+            "type": "boolean"
+          },
+          "visibility": {
+            "type": "string",
+            "enum": [
+              "visible",
+              "hidden"
+            ]
           },
           "activeInstances": {
             "type": "integer"
@@ -1433,6 +1552,133 @@ public enum OpenAPIDocument {
         ]
       }
     },
+    "/api/v1/environments/{slug}/files": {
+      "get": {
+        "summary": "An environment's attachments (ctfcli `files:`) with size and SHA-256",
+        "operationId": "listAttachments",
+        "tags": [
+          "environments"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The attachments; admins also get `problems`, the `files:` entries that serve nothing (missing, outside the folder, duplicate names)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "items": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Attachment"
+                      }
+                    },
+                    "problems": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "description": "`environment_locked` or `environment_disabled`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/E404"
+          }
+        }
+      }
+    },
+    "/api/v1/environments/{slug}/files/{name}": {
+      "get": {
+        "summary": "Download an attachment (audited)",
+        "operationId": "downloadAttachment",
+        "tags": [
+          "environments"
+        ],
+        "parameters": [
+          {
+            "name": "slug",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Environment slug"
+          },
+          {
+            "name": "name",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "The attachment's name as listed"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The bytes, with `Content-Disposition: attachment`, `Content-Length` and `X-Content-SHA256`",
+            "content": {
+              "application/octet-stream": {
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/E401"
+          },
+          "403": {
+            "description": "`environment_locked` or `environment_disabled`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "`environment_not_found` (also for hidden and unlisted locked environments) or `attachment_not_found`",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/api/v1/admin/environments/reload": {
       "post": {
         "summary": "Re-read the environments folder (admin)",
@@ -1498,11 +1744,31 @@ public enum OpenAPIDocument {
           "401": {
             "$ref": "#/components/responses/E401"
           },
+          "403": {
+            "description": "`environment_disabled` or `environment_locked` (its prerequisites are unsolved)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
           "404": {
             "$ref": "#/components/responses/E404"
           },
           "409": {
             "$ref": "#/components/responses/E409"
+          },
+          "422": {
+            "description": "`no_instance` (a challenge without an instance) or `image_not_found` (its prebuilt image is not on the engine; Berth never pulls)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           },
           "429": {
             "$ref": "#/components/responses/E429"
@@ -4042,7 +4308,7 @@ public enum OpenAPIDocument {
             "$ref": "#/components/responses/E404"
           },
           "403": {
-            "description": "`environment_disabled` or `csrf_failed`",
+            "description": "`environment_disabled`, `environment_locked` (prerequisites unsolved), `attempts_exhausted` (the `attempts` limit is reached; stored as such) or `csrf_failed`",
             "content": {
               "application/json": {
                 "schema": {

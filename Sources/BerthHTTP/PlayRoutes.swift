@@ -31,21 +31,45 @@ struct CatalogEntryView: Encodable {
     var hasFlag: Bool
     var enabled: Bool
     var hints: [HintView]
+    /// True while prerequisites are unsolved (shown only with `anonymize`).
+    var locked: Bool
+    /// The names of the unsolved prerequisites.
+    var lockedBy: [String]
+    /// Wrong submissions the caller's owner may still make, nil without a limit.
+    var attemptsLeft: Int?
+    /// Attachments, each with its size, SHA-256 and download URL.
+    var files: [AttachmentView]
 
-    enum Key: String, CodingKey { case points, solved, solves, hasFlag, enabled, hints }
+    enum Key: String, CodingKey { case points, solved, solves, hasFlag, enabled, hints, locked, lockedBy, attemptsLeft, files }
 
-    init(_ spec: EnvironmentSpec, forAdmin: Bool, solves: Int, standing: Scorekeeper.Standing, enabled: Bool) {
-        environment = EnvironmentView(spec, forAdmin: forAdmin)
+    init(
+        _ spec: EnvironmentSpec, forAdmin: Bool, solves: Int, standing: Scorekeeper.Standing, enabled: Bool,
+        lockedBy: [String] = [], files: [Attachment] = []
+    ) {
+        // A locked challenge shown with CTFd's `anonymize` keeps its slug, category and points only.
+        let shown = lockedBy.isEmpty ? spec : Self.placeholder(for: spec)
+        environment = EnvironmentView(shown, forAdmin: forAdmin)
         points = spec.scoring.value(solves: solves + 1)
         solved = standing.solved.contains(spec.slug)
         self.solves = solves
         hasFlag = spec.isSolvable
         self.enabled = enabled
         let unlocked = standing.unlocked[spec.slug] ?? []
-        hints = spec.hints.enumerated().map { index, hint in
+        hints = shown.hints.enumerated().map { index, hint in
             let open = hint.cost == 0 || unlocked.contains(index)
             return HintView(index: index, cost: hint.cost, unlocked: open, content: open ? hint.content : nil)
         }
+        locked = !lockedBy.isEmpty
+        self.lockedBy = lockedBy
+        attemptsLeft = spec.maxAttempts.map { max(0, $0 - (standing.wrongAttempts[spec.slug] ?? 0)) }
+        self.files = lockedBy.isEmpty ? files.map { AttachmentView($0, slug: spec.slug) } : []
+    }
+
+    static func placeholder(for spec: EnvironmentSpec) -> EnvironmentSpec {
+        var shown = EnvironmentSpec(slug: spec.slug, name: "Locked challenge", category: spec.category, value: spec.value, type: spec.type, image: spec.image)
+        shown.requirements = spec.requirements
+        shown.maxAttempts = spec.maxAttempts
+        return shown
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -57,6 +81,32 @@ struct CatalogEntryView: Encodable {
         try container.encode(hasFlag, forKey: .hasFlag)
         try container.encode(enabled, forKey: .enabled)
         try container.encode(hints, forKey: .hints)
+        try container.encode(locked, forKey: .locked)
+        try container.encode(lockedBy, forKey: .lockedBy)
+        try container.encode(attemptsLeft, forKey: .attemptsLeft)
+        try container.encode(files, forKey: .files)
+    }
+}
+
+/// An attachment as the API lists it.
+struct AttachmentView: Encodable {
+    var name: String
+    var size: Int64
+    var sha256: String
+    var url: String
+
+    init(_ attachment: Attachment, slug: String) {
+        name = attachment.name
+        size = attachment.size
+        sha256 = attachment.sha256
+        url = "/api/v1/environments/\(Self.segment(slug))/files/\(Self.segment(attachment.name))"
+    }
+
+    /// `text` percent-encoded for one path segment.
+    static func segment(_ text: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/;?#%")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
 
@@ -68,16 +118,31 @@ struct PlayRoutes {
         var flag: String
     }
 
-    /// The catalog entries `caller` may see (players do not see switched-off environments).
+    /// The catalog entries `caller` may see. Players do not see switched-off or hidden
+    /// environments, nor locked ones unless their requirements say `anonymize`.
     func catalog(for caller: User) async throws -> [CatalogEntryView] {
         let standing = try await services.scores.standing(of: caller)
         let counts = try await services.scores.solveCounts()
         let disabled = await services.settings.disabledEnvironments
-        return await services.catalog.all().compactMap { spec in
+        var entries: [CatalogEntryView] = []
+        for spec in await services.catalog.all() {
             let enabled = !disabled.contains(spec.slug)
-            guard enabled || caller.role == .admin else { return nil }
-            return CatalogEntryView(spec, forAdmin: caller.role == .admin, solves: counts[spec.slug] ?? 0, standing: standing, enabled: enabled)
+            guard enabled || caller.role == .admin else { continue }
+            var lockedBy: [String] = []
+            switch await services.scores.access(to: spec, for: caller, standing: standing) {
+            case .open: break
+            case .hidden: continue
+            case .locked(let missing):
+                guard spec.requirements?.anonymize == true else { continue }
+                lockedBy = missing
+            }
+            let files = lockedBy.isEmpty ? await services.attachments.attachments(of: spec).files : []
+            entries.append(CatalogEntryView(
+                spec, forAdmin: caller.role == .admin, solves: counts[spec.slug] ?? 0, standing: standing, enabled: enabled,
+                lockedBy: lockedBy, files: files
+            ))
         }
+        return entries
     }
 
     func register(on table: RouteTable) {

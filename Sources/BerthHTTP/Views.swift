@@ -34,6 +34,9 @@ public struct InstanceView: Codable, Sendable, Equatable {
     public var endpoints: [Endpoint]
     public var terminal: TerminalView?
     public var reason: String?
+    /// The environment's `connection_info` with `{{host}}`, `{{port}}` and `{{url}}` taken from
+    /// the first endpoint, while the instance is active and has one.
+    public var connectionInfo: String?
 
     /// The view of `instance`, with the terminal of `environment` when it is still in the catalog.
     public init(_ instance: Instance, environment: EnvironmentSpec?) {
@@ -50,6 +53,34 @@ public struct InstanceView: Codable, Sendable, Equatable {
         endpoints = instance.state.isActive ? instance.endpoints : []
         terminal = environment.map { TerminalView(command: $0.berth.terminal.command, user: $0.berth.terminal.user, workdir: $0.berth.terminal.workdir) }
         reason = instance.reason
+        if let template = environment?.connectionInfo, let first = endpoints.first {
+            connectionInfo = ConnectionInfo.fill(template, with: first)
+        }
+    }
+}
+
+/// Fills ctfcli's `connection_info` placeholders from an instance's endpoint.
+public enum ConnectionInfo {
+    /// `template` with `{{host}}`, `{{port}}` and `{{url}}` (spaces inside the braces allowed)
+    /// replaced by the endpoint's host, published port and URL (`host:port` without one).
+    /// The result is text: pages render it without HTML.
+    public static func fill(_ template: String, with endpoint: Endpoint) -> String {
+        let values = [
+            "host": endpoint.host, "port": String(endpoint.hostPort), "url": endpoint.url ?? "\(endpoint.host):\(endpoint.hostPort)",
+        ]
+        var result = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{") {
+            result += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                rest = rest[open.lowerBound...]
+                break
+            }
+            let key = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces).lowercased()
+            result += values[key] ?? String(rest[open.lowerBound..<close.upperBound])
+            rest = rest[close.upperBound...]
+        }
+        return result + rest
     }
 }
 
@@ -74,6 +105,14 @@ public struct EnvironmentView: Codable, Sendable, Equatable {
     public var privileged: Bool
     /// Non-fatal findings in the file; shown to admins only.
     public var warnings: [String]?
+    /// False for a challenge without an instance (no image): nothing to start.
+    public var hasInstance: Bool
+    /// `visible` or `hidden` (ctfcli `state`; players never see hidden ones).
+    public var visibility: String
+    /// The most wrong submissions an owner may make (ctfcli `attempts`), nil for no limit.
+    public var maxAttempts: Int?
+    /// What must be solved first (ctfcli `requirements`), nil when nothing.
+    public var requirements: RequirementsSpec?
 
     /// Limits, in the units an operator writes.
     public struct ResourceView: Codable, Sendable, Equatable {
@@ -112,6 +151,10 @@ public struct EnvironmentView: Codable, Sendable, Equatable {
         writable = spec.berth.writable
         privileged = spec.berth.privileged
         warnings = forAdmin ? spec.warnings.map(\.description) : nil
+        hasInstance = spec.hasInstance
+        visibility = spec.visibility.rawValue
+        maxAttempts = spec.maxAttempts
+        requirements = spec.requirements
     }
 }
 

@@ -26,7 +26,10 @@ struct APIHarness {
     let namespace: String
 
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
-    static func make(environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in }) async throws -> APIHarness {
+    /// `specs` join the catalog as they are (each gets an empty folder, for its attachments), nothing is built for them.
+    static func make(
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in }
+    ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
         try FileManager.default.createDirectory(at: envDirectory, withIntermediateDirectories: true)
@@ -36,6 +39,9 @@ struct APIHarness {
             try yaml.write(to: folder.appendingPathComponent("challenge.yml"), atomically: true, encoding: .utf8)
             try "FROM berth/base:latest\nRUN echo built > /etc/berth-test\n".write(
                 to: folder.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        }
+        for spec in specs {
+            try FileManager.default.createDirectory(at: envDirectory.appendingPathComponent(spec.slug, isDirectory: true), withIntermediateDirectories: true)
         }
         var configuration = BerthConfiguration()
         configuration.dataDirectory = directory.path
@@ -56,8 +62,9 @@ struct APIHarness {
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
         let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
-        let catalog = EnvironmentCatalog(directory: envDirectory)
-        let scan = try await catalog.reload()
+        let scanned = EnvironmentCatalog(directory: envDirectory)
+        let scan = try await scanned.reload()
+        let catalog = specs.isEmpty ? scanned : EnvironmentCatalog(directory: envDirectory, environments: scan.environments + specs)
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
         let builder = ImageBuilder(docker: docker)
         for environment in scan.environments {
@@ -76,10 +83,10 @@ struct APIHarness {
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
-        environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in },
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in },
         _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, policy: policy)
+        let harness = try await make(environments: environments, specs: specs, policy: policy)
         do {
             try await body(harness)
         } catch {
@@ -87,6 +94,11 @@ struct APIHarness {
             throw error
         }
         await harness.shutdown()
+    }
+
+    /// The folder of environment `slug`.
+    func folder(_ slug: String) -> URL {
+        directory.appendingPathComponent("environments/\(slug)", isDirectory: true)
     }
 
     var application: Application<RouterResponder<BerthRequestContext>> {

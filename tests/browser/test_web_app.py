@@ -29,10 +29,15 @@ What it does, in one run:
    shows the server's error, and the right password signs in again;
 6. markdown safety: on /environments/markdown-safety the raw HTML shows as text, no img element
    exists, no link has a javascript: target, and no alert opened (web-markdown-safety.png);
-7. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
+7. a challenge without an instance (examples/environments/crypto-rot13: no image, no
+   Dockerfile, one attachment): its catalog card and page show no Start button and no instance
+   panel; the page lists cipher.txt with its size and SHA-256 and a download link, and the bytes
+   the link serves have that SHA-256 (computed in the page); ROT13 of them holds the flag, which
+   the flag form accepts (web-no-instance.png);
+8. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
    causes on purpose (the wrong password, the taken name, and the killed instance's terminal
    and status requests);
-8. always, even on failure: closes both browsers, deletes the instances, stops the server and
+9. always, even on failure: closes both browsers, deletes the instances, stops the server and
    removes any container or network labelled with its namespace.
 
 Every wait has a timeout (BROWSER_TEST_TIMEOUT seconds, default 30). Exit status: 0 when every
@@ -65,6 +70,9 @@ CATEGORY = "linux"
 FLAG_COMMAND = "cat /opt/.secret/.notes/.flag"
 FLAG = re.compile(r"^berth\{[^}\s]+\}$")
 UNSAFE_SLUG = "markdown-safety"
+# examples/environments/crypto-rot13: a challenge without an instance and one attachment.
+NO_INSTANCE_SLUG = "crypto-rot13"
+NO_INSTANCE_FILE = "cipher.txt"
 UNSAFE_HTML = "<img src=x onerror=alert(1)>"
 UNSAFE_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: raw HTML and a javascript: link that the
 # environment page must show as text.
@@ -575,6 +583,59 @@ class WebAppTest(TerminalPageTest):
         self.passed.append("markdown: raw HTML shows as text, no javascript: link, no alert; https links open in a new tab")
         self.shot(driver, "web-markdown-safety")
 
+    # -- 7. a challenge without an instance ----------------------------------------------
+
+    def no_instance_challenge(self) -> None:
+        import codecs
+
+        driver = self.driver
+        driver.get(self.player_url + "/")
+        card = wait_for(f"the {NO_INSTANCE_SLUG} card", lambda: self.finds(f'a.env-card[data-slug="{NO_INSTANCE_SLUG}"]'), self.timeout)[0]
+        if card.get_attribute("data-has-instance") != "false":
+            raise CheckFailed(f"the {NO_INSTANCE_SLUG} card does not say it has no instance")
+        driver.get(self.env_url(NO_INSTANCE_SLUG))
+        link = wait_for("the attachment link", lambda: [a for a in self.finds("#files a.file-link") if a.is_displayed()], self.timeout)[0]
+        if link.text != NO_INSTANCE_FILE:
+            raise CheckFailed(f"the attachment link reads {link.text!r}, not {NO_INSTANCE_FILE!r}")
+        expected_href = f"{self.player_url}/api/v1/environments/{NO_INSTANCE_SLUG}/files/{NO_INSTANCE_FILE}"
+        if link.get_attribute("href") != expected_href or link.get_attribute("download") != NO_INSTANCE_FILE:
+            raise CheckFailed(f"the attachment link is {link.get_attribute('href')!r} (download={link.get_attribute('download')!r})")
+        if self.find("#start").is_displayed() or self.find("#instance-panel").is_displayed():
+            raise CheckFailed("a challenge without an instance shows a Start button or an instance panel")
+        shown = self.find("#files li .sha256").text.strip()
+        size = self.find("#files li .size").text.strip()
+        fetched = driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0], { credentials: "same-origin" }).then(async (response) => {
+              const bytes = await response.arrayBuffer();
+              const digest = await crypto.subtle.digest("SHA-256", bytes);
+              done({
+                status: response.status, disposition: response.headers.get("Content-Disposition"),
+                sha256: Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, "0")).join(""),
+                text: new TextDecoder().decode(bytes), length: bytes.byteLength,
+              });
+            }).catch((error) => done({ error: String(error) }));
+            """,
+            link.get_attribute("href"),
+        )
+        if fetched.get("status") != 200 or not str(fetched.get("disposition", "")).startswith("attachment"):
+            raise CheckFailed(f"downloading the attachment answered {fetched}")
+        if fetched["sha256"] != shown or not re.fullmatch(r"[0-9a-f]{64}", shown):
+            raise CheckFailed(f"the page shows SHA-256 {shown!r}, the bytes hash to {fetched['sha256']!r}")
+        if size != f"{fetched['length']} B":
+            raise CheckFailed(f"the page shows size {size!r} for {fetched['length']} bytes")
+        found = re.search(r"berth\{[^}\s]+\}", codecs.decode(fetched["text"], "rot13"))
+        if not found:
+            raise CheckFailed(f"ROT13 of the attachment holds no flag: {fetched['text']!r}")
+        self.fill("#flag-input", found.group(0))
+        self.find("#flag-form button").click()
+        outcome = wait_for("the flag result", lambda: self.find("#flag-result").is_displayed() and self.find("#flag-result").get_attribute("data-outcome"), self.timeout)
+        if outcome != "correct":
+            raise CheckFailed(f"the attachment's flag was answered {outcome!r}: {self.visible_text('#flag-message')!r}")
+        self.passed.append("no-instance challenge: no Start button, attachment listed with size and SHA-256, bytes match, flag accepted")
+        self.shot(driver, "web-no-instance")
+
     # -- console -------------------------------------------------------------------------
 
     def collect_console(self) -> list[dict]:
@@ -637,6 +698,7 @@ class WebAppTest(TerminalPageTest):
         self.phone()
         self.sign_in_errors()
         self.markdown_safety()
+        self.no_instance_challenge()
         self.check_console()
 
     def failure_screenshot(self) -> Path:

@@ -88,6 +88,14 @@
 
   // -- environments ---------------------------------------------------------------------
 
+  /** Badge class and text per image status of /api/v1/admin/environments. */
+  const IMAGE_STATUS = {
+    none: ["", "no instance"],
+    built: ["ok", "built"],
+    not_built: ["bad", "not built"],
+    image_not_found: ["bad", "image not found"],
+  };
+
   async function loadEnvironments() {
     const answer = await api("GET", "/api/v1/admin/environments");
     const body = $("admin-environments");
@@ -97,7 +105,9 @@
       cell(row, [el("a", { href: "/environments/" + encodeURIComponent(env.slug) }, env.name), el("br"), el("code", {}, env.slug)], "Environment");
       cell(row, env.category, "Category");
       cell(row, el("span", { className: "badge " + (env.enabled ? "ok" : "warn") }, env.enabled ? "enabled" : "disabled"), "Status");
-      cell(row, [el("span", { className: "badge " + (env.imageBuilt ? "ok" : "bad") }, env.imageBuilt ? "built" : "not built"), " ", el("code", {}, env.image || "")], "Image");
+      const image = IMAGE_STATUS[env.imageStatus] || (env.imageBuilt ? IMAGE_STATUS.built : IMAGE_STATUS.not_built);
+      cell(row, [el("span", { className: "badge " + image[0], dataset: { imageStatus: env.imageStatus || "" } }, image[1]), " ", el("code", {}, env.image || "")], "Image");
+      if (env.visibility === "hidden") row.cells[2].append(" ", el("span", { className: "badge warn" }, "hidden"));
       cell(row, String(env.activeInstances ?? 0), "Active", "num");
       cell(row, String(env.points ?? ""), "Points", "num");
       cell(row, String(env.solves ?? 0), "Solves", "num");
@@ -113,6 +123,8 @@
       });
       const build = el("button", { type: "button", className: "build" }, env.imageBuilt ? "Rebuild" : "Build");
       build.addEventListener("click", () => buildImage(env, build));
+      // Nothing to build for a challenge without an instance or a prebuilt image.
+      build.hidden = env.hasInstance === false || env.imageStatus === "image_not_found";
       cell(row, actions(toggle, build));
       body.append(row);
     }

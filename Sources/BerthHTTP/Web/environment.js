@@ -14,6 +14,7 @@
   const $ = (id) => document.getElementById(id);
   const buttons = { start: $("start"), renew: $("renew"), reset: $("reset"), stop: $("stop") };
   let env = null;
+  let session = null;
   let instance = null;
   let polling = null;
   let pollInFlight = false;
@@ -37,12 +38,69 @@
     $("env-meta").textContent = meta.filter(Boolean).join(" · ");
     $("env-tags").replaceChildren(...(env.tags || []).map((tag) => el("li", { className: "tag" }, tag)));
     BerthMarkdown.renderInto($("description"), env.description, { headingOffset: 2 });
-    $("connection-info-section").hidden = !env.connectionInfo;
-    if (env.connectionInfo) BerthMarkdown.renderInto($("connection-info"), env.connectionInfo, { headingOffset: 2 });
+    renderConnectionInfo();
     renderHints();
+    renderFiles();
+    const locked = env.locked === true;
+    $("env-locked").hidden = !locked;
+    $("env-locked").textContent = locked ? "Locked: solve " + listNames(env.lockedBy || []) + " first." : "";
     const hasFlag = env.hasFlag !== false;
-    $("flag-section").hidden = !hasFlag;
-    $("no-flag").hidden = hasFlag;
+    $("flag-section").hidden = !hasFlag || locked;
+    $("no-flag").hidden = hasFlag || env.hasInstance === false;
+    renderAttempts(env.attemptsLeft);
+    // A challenge without an instance (or a locked one) has nothing to start.
+    $("instance-panel").hidden = env.hasInstance === false || locked;
+    document.querySelector(".env-layout").classList.toggle("without-instance", $("instance-panel").hidden);
+  }
+
+  /** "A", "A and B", "A, B and C". */
+  function listNames(names) {
+    return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
+  }
+
+  /** connection_info: filled from the running instance when there is one, else as written. */
+  function renderConnectionInfo() {
+    const filled = instance && isActive(instance.state) && instance.connectionInfo;
+    const text = filled || (env && env.connectionInfo) || "";
+    $("connection-info-section").hidden = !text;
+    $("connection-info").dataset.filled = filled ? "true" : "false";
+    if (text) BerthMarkdown.renderInto($("connection-info"), text, { headingOffset: 2 });
+    else $("connection-info").replaceChildren();
+  }
+
+  function renderAttempts(left) {
+    const line = $("attempts-left");
+    const limited = env.maxAttempts !== null && env.maxAttempts !== undefined && left !== null && left !== undefined;
+    line.hidden = !limited || env.solved === true;
+    line.textContent = !limited ? "" : left === 1 ? "1 attempt left." : left + " attempts left (of " + env.maxAttempts + ").";
+    if (limited && left <= 0 && !env.solved) {
+      line.textContent = "No attempts left: all " + env.maxAttempts + " were used.";
+      for (const control of $("flag-form").elements) control.disabled = true;
+    }
+  }
+
+  function formatSize(bytes) {
+    if (bytes < 1024) return bytes + " B";
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KiB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MiB";
+  }
+
+  /** Attachments: name (a download link), size and SHA-256, all as text. */
+  function renderFiles() {
+    const files = env.files || [];
+    $("files-section").hidden = files.length === 0;
+    $("files").replaceChildren(...files.map((file) => {
+      const link = el("a", { className: "file-link", href: file.url, download: file.name }, file.name);
+      // A page signed in with an API token (no cookie) downloads through the API client.
+      link.addEventListener("click", (event) => {
+        if (!session || !session.viaToken) return;
+        event.preventDefault();
+        Berth.download(file.url, file.name);
+      });
+      return el("li", { dataset: { name: file.name } },
+        link, " ", el("span", { className: "muted size" }, formatSize(Number(file.size || 0))), " ",
+        el("code", { className: "sha256", title: "SHA-256" }, file.sha256), Berth.copyButton(file.sha256, "Copy SHA-256"));
+    }));
   }
 
   async function loadEnvironment() {
@@ -116,12 +174,14 @@
         const answer = await api("POST", "/api/v1/environments/" + encodeURIComponent(slug) + "/submissions", { flag }, { notice: false });
         const outcome = answer.outcome || (answer.correct ? "correct" : "incorrect");
         showFlagResult(outcome, answer.message || DEFAULT_MESSAGES[outcome] || outcome, answer.points);
+        if (answer.attemptsLeft !== undefined) renderAttempts(answer.attemptsLeft);
         if (outcome === "correct") {
           input.value = "";
           await loadEnvironment();
         }
       } catch (error) {
         showFlagResult(error.code === "too_many_submissions" ? "rate_limited" : "error", error.message);
+        if (error.code === "attempts_exhausted") renderAttempts(0);
       }
     });
   }
@@ -182,6 +242,7 @@
     $("instance-reason").textContent = reason;
     $("instance-reason").hidden = !reason;
     $("endpoints").replaceChildren(...(active ? instance.endpoints || [] : []).map(endpointItem));
+    if (env) renderConnectionInfo();
     showTerminal(state === "running");
     if (active && !polling) polling = setInterval(poll, POLL_MS);
     if (!active && polling) { clearInterval(polling); polling = null; }
@@ -262,7 +323,7 @@
   $("flag-form").addEventListener("submit", submitFlag);
 
   async function main() {
-    await Berth.start({ requireUser: true });
+    session = await Berth.start({ requireUser: true });
     try {
       await loadEnvironment();
     } catch (error) {
@@ -272,7 +333,7 @@
       }
       throw error;
     }
-    await findInstance();
+    if (env.hasInstance !== false && !env.locked) await findInstance();
     setInterval(tick, 1000);
   }
 

@@ -24,10 +24,16 @@
     const solves = Number(env.solves || 0);
     meta.append(solves === 1 ? "1 solve" : solves + " solves");
     if (env.enabled === false) meta.append(" ", el("span", { className: "badge warn" }, "disabled"));
+    if (env.visibility === "hidden") meta.append(" ", el("span", { className: "badge warn" }, "hidden"));
+    if (env.locked) {
+      const names = env.lockedBy || [];
+      const list = names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
+      meta.append(" ", el("span", { className: "badge locked" }, "Locked: solve " + list + " first"));
+    }
     const tags = el("ul", { className: "tags" }, (env.tags || []).map((tag) => el("li", { className: "tag" }, tag)));
     return el("a", {
       className: "env-card", href: envPath(env.slug),
-      dataset: { slug: env.slug, solved: String(Boolean(env.solved)) },
+      dataset: { slug: env.slug, solved: String(Boolean(env.solved)), locked: String(Boolean(env.locked)), hasInstance: String(env.hasInstance !== false) },
     }, title, meta, tags);
   }
 
