@@ -412,12 +412,16 @@ class WebAppTest(TerminalPageTest):
         rows = self.admin_tab("environments", f'#admin-environments tr[data-slug="{ENVIRONMENT}"]', "the environments tab")
         if "built" not in rows[0].text:
             raise CheckFailed(f"the environments tab does not say {ENVIRONMENT}'s image is built: {rows[0].text!r}")
+        plain = self.find(f'#admin-environments tr[data-slug="{NO_INSTANCE_SLUG}"]', driver)
+        badge = plain.find_element("css selector", "[data-image-status]")
+        if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
+            raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
         rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
         if not any(self.player in row.text and "correct" in row.text for row in rows):
             raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
         self.admin_tab("settings", "#setting-registrationOpen:checked", "the settings tab (registration open)")
         self.admin_tab("audit", "#admin-audit tr", "the audit tab")
-        self.passed.append("admin console: environments, submissions, settings and audit tabs load")
+        self.passed.append("admin console: environments (a no-instance challenge says so, with no Build button), submissions, settings and audit tabs load")
 
         css = f'#admin-instances tr[data-instance-id="{self.instance_id}"]'
         row = self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")[0]
