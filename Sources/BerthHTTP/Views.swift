@@ -34,6 +34,8 @@ public struct InstanceView: Codable, Sendable, Equatable {
     public var endpoints: [Endpoint]
     public var terminal: TerminalView?
     public var reason: String?
+    /// When Renew opens (less than half of the TTL left); nil when it cannot be renewed.
+    public var renewableAt: Date?
 
     /// The view of `instance`, with the terminal of `environment` when it is still in the catalog.
     public init(_ instance: Instance, environment: EnvironmentSpec?) {

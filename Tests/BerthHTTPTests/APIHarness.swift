@@ -26,7 +26,10 @@ struct APIHarness {
     let namespace: String
 
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
-    static func make(environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in }) async throws -> APIHarness {
+    static func make(
+        environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in },
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
         try FileManager.default.createDirectory(at: envDirectory, withIntermediateDirectories: true)
@@ -63,7 +66,7 @@ struct APIHarness {
         for environment in scan.environments {
             try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
         }
-        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
+        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
             connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
@@ -77,9 +80,9 @@ struct APIHarness {
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
         environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in },
-        _ body: (APIHarness) async throws -> Void
+        clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, policy: policy)
+        let harness = try await make(environments: environments, policy: policy, clock: clock)
         do {
             try await body(harness)
         } catch {
