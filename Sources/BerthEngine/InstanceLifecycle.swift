@@ -549,7 +549,7 @@ public actor InstanceLifecycle {
 /// what happened and what to do next, never engine jargon such as exit codes 137 or admin names.
 public enum EndReason {
     /// The owner pressed Stop.
-    public static let stoppedByOwner = "you stopped it; press Start for a fresh one"
+    public static let stoppedByOwner = "stopped by its owner; press Start for a fresh one"
     /// An admin stopped or purged it.
     public static let stoppedByOrganiser = "stopped by an organiser; press Start for a fresh one"
     /// Its time ran out.

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import DockerEngine
 import BerthHTTP
 import BerthTestSupport
 import Foundation
@@ -202,6 +203,61 @@ struct WebAppAPITests {
                 let one = try await client.call(.get, "/api/v1/recordings/rec_named", token: APIHarness.adminToken)
                 #expect(one.body["ownerName"] as? String == "alice")
             }
+        }
+    }
+
+    @Test("in web-service the terminal's user cannot grep the flag out of the file system, and the web route still serves it")
+    func webServiceFlagOnlyThroughTheWeb() async throws {
+        try await APIHarness.with { harness in
+            // A copy under a slug of its own, so its image tag is this test's alone.
+            let slug = "web-service-\(UUID().uuidString.prefix(8).lowercased())"
+            let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("examples/environments/web-service", isDirectory: true)
+            let folder = URL(fileURLWithPath: harness.configuration.environmentsDirectory, isDirectory: true).appendingPathComponent(slug)
+            try FileManager.default.copyItem(at: examples, to: folder)
+            let scan = try await harness.services.catalog.reload()
+            let environment = try #require(scan.environments.first { $0.slug == slug }, "\(scan.problems)")
+            let reference = try #require(environment.imageReference)
+            try await ImageBuilder(docker: harness.docker).build(environment, folder: folder) { _ in }
+            do {
+                try await harness.application.test(.router) { client in
+                    let alice = try await harness.player("alice")
+                    let created = try await client.call(.post, "/api/v1/instances", token: alice.token, json: "{\"environment\":\"\(slug)\"}")
+                    #expect(created.status == 201, "\(created.body)")
+                    let id = try #require(created.body["id"] as? String)
+                    let user = try #require(try await harness.services.store.user(id: alice.id))
+                    let containerID = try #require(try await harness.services.lifecycle.instance(id, for: user).containerID)
+
+                    // The terminal's own way in: root becomes `player` before any shell runs.
+                    let terminal = environment.berth.terminal
+                    #expect(Array(terminal.command.prefix(5)) == ["su", "-s", "/bin/sh", "player", "-c"])
+                    func asTerminalUser(_ script: String) async throws -> ExecResult {
+                        try await harness.docker.exec(containerID, command: ["su", "-s", "/bin/sh", "player", "-c", script], user: terminal.user)
+                    }
+                    // /dev, /proc and /sys are left out: /dev/zero never ends, and /proc holds grep's own command line.
+                    let grep = try await asTerminalUser(
+                        "id -un; for d in /*; do case $d in /dev|/proc|/sys) ;; *) grep -rs flag $d ;; esac; done; grep -s flag /proc/[0-9]*/environ; exit 0")
+                    #expect(grep.stdout.hasPrefix("player\n"), "\(grep.stdout.prefix(200))")
+                    #expect(!grep.stdout.contains("robots_txt_is_a_map"), "grep as the terminal's user found the flag: \(grep.stdout.prefix(500))")
+                    let direct = try await asTerminalUser("cat /srv/www/staff-only/index.html")
+                    #expect(direct.exitCode != 0)
+                    #expect(!direct.stdout.contains("robots_txt_is_a_map"))
+
+                    var served = ""
+                    _ = try await Self.waitFor(seconds: 20) {
+                        served = try await asTerminalUser("wget -qO- http://127.0.0.1:8080/staff-only/").stdout
+                        return served.contains("berth{robots_txt_is_a_map}")
+                    }
+                    #expect(served.contains("berth{robots_txt_is_a_map}"), "the web service still serves the flag: \(served)")
+                    let robots = try await asTerminalUser("wget -qO- http://127.0.0.1:8080/robots.txt")
+                    #expect(robots.stdout.contains("/staff-only/"))
+                }
+            } catch {
+                try? await harness.docker.removeImage(reference, force: true)
+                throw error
+            }
+            await harness.shutdown()
+            try? await harness.docker.removeImage(reference, force: true)
         }
     }
 

@@ -162,7 +162,7 @@ extension Integration {
 
                 let stopped = try await harness.lifecycle.stop(instance.id, by: alice)
                 #expect(stopped.state == .stopped)
-                #expect(stopped.reason == "stopped by its owner")
+                #expect(stopped.reason == EndReason.stoppedByOwner)
                 #expect(stopped.containerID == nil)
                 #expect(try await harness.containerExists(containerID) == false)
                 #expect(try await harness.store.instance(id: instance.id)?.state == .stopped)
