@@ -253,7 +253,7 @@ async function refreshInstance() {
       setStatus("expired", "instance " + instance.state + (instance.reason ? ": " + instance.reason : ""));
       if (socket) socket.close();
     }
-    showControls();
+    tick();
   } catch (error) {
     if (share || embedded) {
       for (const button of [buttons.renew, buttons.reset, buttons.stop]) button.hidden = true;
@@ -271,13 +271,13 @@ function showControls() {
 }
 
 function tick() {
+  showControls();
   if (!expiresAt) { countdown.textContent = ""; return; }
   const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, "0");
   countdown.textContent = "expires in " + minutes + ":" + seconds;
   if (expiryWarning) showNotice("This instance expires in " + minutes + ":" + seconds + " unless renewed.");
-  showControls();
 }
 
 /** Starts a fresh instance of the same environment and opens its terminal. */
