@@ -155,6 +155,8 @@ function handleControl(message) {
     case "closed":
       finalState = true;
       setStatus("expired", "closed: " + message.reason);
+      // The instance's own end reason, in plain words, and Start when it ended.
+      refreshInstance();
       break;
     case "notice":
       showNotice(message.message);
