@@ -250,8 +250,8 @@ async function refreshInstance() {
       finalState = true;
       expiresAt = null;
       renewableAt = null;
+      if (expiryWarning) showNotice("");
       expiryWarning = false;
-      showNotice("");
       setStatus("expired", "instance " + instance.state + (instance.reason ? ": " + instance.reason : ""));
       if (socket) socket.close();
     }
@@ -266,7 +266,8 @@ async function refreshInstance() {
 /** Renew, Reset and Stop while it runs (Renew only once a renewal adds time); Start once it ended. */
 function showControls() {
   if (embedded || share) return;
-  buttons.start.hidden = !ended || !environmentSlug;
+  // A spectator (read-only) has nothing to start here.
+  buttons.start.hidden = !ended || !environmentSlug || readOnly;
   buttons.reset.hidden = ended;
   buttons.stop.hidden = ended;
   buttons.renew.hidden = ended || !renewableAt || Date.now() < renewableAt.getTime();
