@@ -544,6 +544,11 @@ public enum OpenAPIDocument {
               }
             }
           },
+          "ownerName": {
+            "type": "string",
+            "nullable": true,
+            "description": "The owning user's or team's name, so pages show names rather than ids; null when the account is gone"
+          },
           "terminal": {
             "type": "string"
           },
