@@ -135,9 +135,10 @@ public actor InstanceLifecycle {
         return instance
     }
 
-    /// The instances `user` may see (all of them for an admin), newest first.
-    public func instances(for user: User, activeOnly: Bool = false) async throws -> [Instance] {
-        if user.role == .admin { return try await store.instances(InstanceQuery(activeOnly: activeOnly)) }
+    /// The instances `user` may see (all of them for an admin unless `ownOnly`), newest first.
+    /// `ownOnly` gives the caller's own and their team's, as personal pages show them.
+    public func instances(for user: User, activeOnly: Bool = false, ownOnly: Bool = false) async throws -> [Instance] {
+        if user.role == .admin && !ownOnly { return try await store.instances(InstanceQuery(activeOnly: activeOnly)) }
         var result = try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .user, id: user.id)))
         if let team = try await store.team(ofUser: user.id) {
             result += try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .team, id: team.id)))
@@ -204,14 +205,36 @@ public actor InstanceLifecycle {
         }
         guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
         let now = clock()
-        let extended = min(now.addingTimeInterval(TimeInterval(policy.ttlSeconds(environment.berth.lifetime))), instance.maxExpiresAt)
-        guard extended > instance.expiresAt else {
-            throw BerthError.conflict("max_lifetime_reached", "Instance \(id) already runs until its maximum lifetime, \(Self.iso(instance.maxExpiresAt)).")
+        let ttl = policy.ttlSeconds(environment.berth.lifetime)
+        guard instance.expiresAt < instance.maxExpiresAt else { throw Self.atMaximumLifetime(instance) }
+        let opens = Self.renewalOpens(expiresAt: instance.expiresAt, ttlSeconds: ttl)
+        guard now >= opens else {
+            throw BerthError.conflict(
+                "renew_too_early",
+                "Instance \(id) still has more than half of its \(Self.minutes(ttl)) left; renew it after \(Self.iso(opens)), when a renewal adds time."
+            )
         }
+        let extended = min(now.addingTimeInterval(TimeInterval(ttl)), instance.maxExpiresAt)
+        guard extended > instance.expiresAt else { throw Self.atMaximumLifetime(instance) }
         instance.expiresAt = extended
         instance.renewalsLeft -= 1
         try await save(&instance, "instance.renewed", user: user.id, detail: "until \(Self.iso(extended))")
         return instance
+    }
+
+    /// When a renewal of `instance` opens (less than half of the TTL left, so that a renewal adds
+    /// time), or nil when it cannot be renewed at all: not running, no renewals left, at its
+    /// maximum lifetime, or its environment left the catalog.
+    public func renewableAt(_ instance: Instance) async -> Date? {
+        guard instance.state == .running, instance.renewalsLeft > 0, instance.expiresAt < instance.maxExpiresAt,
+              let environment = await catalog.environment(instance.environment)
+        else { return nil }
+        return Self.renewalOpens(expiresAt: instance.expiresAt, ttlSeconds: policy.ttlSeconds(environment.berth.lifetime))
+    }
+
+    /// The renew rule: a renewal is allowed once at most half of the TTL remains.
+    public static func renewalOpens(expiresAt: Date, ttlSeconds: Int) -> Date {
+        expiresAt.addingTimeInterval(-TimeInterval(ttlSeconds) / 2)
     }
 
     /// Replaces the instance's container with a fresh one; the id, expiry and renewals stay.
@@ -234,7 +257,7 @@ public actor InstanceLifecycle {
         defer { busy.remove(id) }
         let ownsIt = try await isOwner(instance, user)
         let killed = user.role == .admin && !ownsIt
-        try await finish(&instance, state: .stopped, reason: killed ? "killed by admin \(user.name)" : "stopped by its owner", user: user.id)
+        try await finish(&instance, state: .stopped, reason: killed ? EndReason.stoppedByOrganiser : EndReason.stoppedByOwner, user: user.id)
         return instance
     }
 
@@ -246,7 +269,7 @@ public actor InstanceLifecycle {
             guard var instance = active[id] else { continue }
             busy.insert(id)
             do {
-                try await finish(&instance, state: .stopped, reason: "purged by admin \(admin.name)", user: admin.id)
+                try await finish(&instance, state: .stopped, reason: EndReason.stoppedByOrganiser, user: admin.id)
                 count += 1
             } catch {
                 logger.error("purge failed", metadata: ["instance.id": "\(id)", "user.id": "\(admin.id)", "error": "\(error)"])
@@ -269,7 +292,7 @@ public actor InstanceLifecycle {
             var instance = candidate
             do {
                 if expired {
-                    try await finish(&instance, state: .expired, reason: "expired at \(Self.iso(candidate.expiresAt))", user: nil)
+                    try await finish(&instance, state: .expired, reason: EndReason.expired, user: nil)
                 } else {
                     try await finish(&instance, state: .stopped, reason: instance.reason ?? "stopped", user: nil)
                 }
@@ -282,13 +305,16 @@ public actor InstanceLifecycle {
         return ended
     }
 
-    /// Called when a managed container's main process ends outside Berth's own stops.
-    public func containerExited(instanceID: String, exitCode: Int) async {
+    /// Called when a managed container's main process ends outside Berth's own stops; `oomKilled`
+    /// is the engine's word that the kernel killed it for memory.
+    public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false) async {
         guard var instance = active[instanceID], instance.state == .running, !busy.contains(instanceID) else { return }
         busy.insert(instanceID)
         defer { busy.remove(instanceID) }
+        let memory = await catalog.environment(instance.environment)?.berth.resources.memoryBytes
+        let reason = oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode)
         do {
-            try await finish(&instance, state: .failed, reason: "the container exited with code \(exitCode)", user: nil)
+            try await finish(&instance, state: .failed, reason: reason, user: nil)
         } catch {
             logger.warning("cleanup after exit failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
         }
@@ -445,6 +471,8 @@ public actor InstanceLifecycle {
     private func owner(for user: User) async throws -> Owner {
         guard policy.assignment == .team else { return Owner(kind: .user, id: user.id) }
         guard let team = try await store.team(ofUser: user.id) else {
+            // An organiser tests environments without joining a team.
+            if user.role == .admin { return Owner(kind: .user, id: user.id) }
             throw BerthError.conflict("team_required", "Instances are assigned per team; join a team first.")
         }
         return Owner(kind: .team, id: team.id)
@@ -501,6 +529,10 @@ public actor InstanceLifecycle {
         BerthError.notFound("instance_not_found", "No instance '\(id)' is visible to you.")
     }
 
+    private static func atMaximumLifetime(_ instance: Instance) -> BerthError {
+        BerthError.conflict("max_lifetime_reached", "Instance \(instance.id) already runs until its maximum lifetime, \(iso(instance.maxExpiresAt)).")
+    }
+
     private static func environmentGone(_ slug: String) -> BerthError {
         BerthError.conflict("environment_not_found", "Environment '\(slug)' is no longer in the catalog; stop this instance instead.")
     }
@@ -509,7 +541,41 @@ public actor InstanceLifecycle {
         host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
     }
 
+    static func minutes(_ seconds: Int) -> String {
+        seconds % 60 == 0 && seconds >= 60 ? "\(seconds / 60) minutes" : "\(seconds) seconds"
+    }
+
     static func iso(_ date: Date) -> String {
         date.formatted(.iso8601)
+    }
+}
+
+/// Why an instance ended, in the words a player reads on the environment and terminal pages:
+/// what happened and what to do next, never engine jargon such as exit codes 137 or admin names.
+public enum EndReason {
+    /// The owner pressed Stop.
+    public static let stoppedByOwner = "stopped by its owner; press Start for a fresh one"
+    /// An admin stopped or purged it.
+    public static let stoppedByOrganiser = "stopped by an organiser; press Start for a fresh one"
+    /// Its time ran out.
+    public static let expired = "its time ran out; press Start for a fresh one"
+
+    /// The kernel killed the container for memory (the engine's `OOMKilled`).
+    public static func outOfMemory(limitBytes: Int64?) -> String {
+        let limit = limitBytes.map { " (limit \(mebibytes($0)))" } ?? ""
+        return "your environment ran out of memory\(limit); press Start for a fresh one"
+    }
+
+    /// The container's main process ended on its own.
+    public static func exited(code: Int) -> String {
+        switch code {
+        case 0: "your environment's main program finished; press Start for a fresh one"
+        case 137: "your environment was killed (signal 9); press Start for a fresh one"
+        default: "your environment's main program stopped with an error (exit code \(code)); press Start for a fresh one"
+        }
+    }
+
+    static func mebibytes(_ bytes: Int64) -> String {
+        bytes % (1 << 30) == 0 && bytes >= (1 << 30) ? "\(bytes >> 30) GiB" : "\(bytes >> 20) MiB"
     }
 }

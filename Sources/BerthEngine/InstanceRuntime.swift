@@ -50,6 +50,32 @@ public protocol InstanceRuntime: Sendable {
     /// Calls `died` with the instance id and exit code whenever a managed container's main process ends,
     /// until cancelled.
     func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws
+    /// Like ``watchExits(_:)``, and also says whether the kernel killed the container for memory.
+    func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws
+}
+
+/// How a managed container's main process ended.
+public struct ContainerEnd: Sendable, Equatable {
+    /// The instance the container belongs to.
+    public var instanceID: String
+    /// The exit code, -1 when the engine did not say.
+    public var exitCode: Int
+    /// True when the engine reports `OOMKilled`.
+    public var oomKilled: Bool
+
+    /// Creates an end.
+    public init(instanceID: String, exitCode: Int, oomKilled: Bool) {
+        self.instanceID = instanceID
+        self.exitCode = exitCode
+        self.oomKilled = oomKilled
+    }
+}
+
+extension InstanceRuntime {
+    /// Engines that cannot tell an out-of-memory kill report plain exits.
+    public func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws {
+        try await watchExits { instanceID, exitCode in await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: false)) }
+    }
 }
 
 /// ``InstanceRuntime`` on one Docker Engine.
@@ -158,6 +184,18 @@ public struct DockerRuntime: InstanceRuntime {
     public func managedNetworks() async throws -> [ManagedResource] {
         try await docker.listNetworks(labels: [BerthLabel.instance, namespaceFilter]).map {
             ManagedResource(id: $0.id, instanceID: $0.labels?[BerthLabel.instance] ?? "", running: false)
+        }
+    }
+
+    public func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws {
+        try await docker.events(filters: ["type": ["container"], "event": ["die"], "label": [BerthLabel.instance, namespaceFilter]]) { event in
+            if let instanceID = event.actor.attributes?[BerthLabel.instance] {
+                let exitCode = Int(event.actor.attributes?["exitCode"] ?? "") ?? -1
+                // The die event does not say why; the container's state does, until Berth removes it.
+                let oomKilled = (try? await docker.inspectContainer(event.actor.id))?.state.oomKilled ?? false
+                await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled))
+            }
+            return !Task.isCancelled
         }
     }
 

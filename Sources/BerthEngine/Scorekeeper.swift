@@ -296,6 +296,40 @@ public actor Scorekeeper {
         public var lastSolveAt: Date?
     }
 
+    /// The solves that count in `mode`, each environment once per scorer. In team mode a member's
+    /// solve as a player (scored before the event switched to teams, or before they joined) counts
+    /// for their team, at its first time, so a team never shows no points while its members have them.
+    func scoringSolves(mode: Owner.Kind) async throws -> [SolveRecord] {
+        let all = try await store.solves(environment: nil)
+        guard mode == .team else { return all.filter { $0.scorer.kind == .user } }
+        let teamOf = try await teamsByMember()
+        var seen: Set<String> = []
+        var result: [SolveRecord] = []
+        for var solve in all.sorted(by: { $0.time < $1.time }) {
+            guard let scorer = Self.scorer(solve.scorer, mode: mode, teamOf: teamOf) else { continue }
+            guard seen.insert("\(scorer.id) \(solve.environment)").inserted else { continue }
+            solve.scorer = scorer
+            result.append(solve)
+        }
+        return result
+    }
+
+    /// Each team member's team id.
+    func teamsByMember() async throws -> [String: String] {
+        var teamOf: [String: String] = [:]
+        for team in try await store.teams() {
+            for member in try await store.members(teamID: team.id) { teamOf[member.id] = team.id }
+        }
+        return teamOf
+    }
+
+    /// Who `owner`'s points go to in `mode`: a user's go to their team in team mode (nowhere without one).
+    static func scorer(_ owner: Owner, mode: Owner.Kind, teamOf: [String: String]) -> Owner? {
+        if owner.kind == mode { return owner }
+        guard mode == .team, owner.kind == .user, let team = teamOf[owner.id] else { return nil }
+        return Owner(kind: .team, id: team)
+    }
+
     /// The scoreboard of the current mode: everyone with a solve, by points, then by who got there first.
     public func scoreboard() async throws -> (mode: Owner.Kind, entries: [Entry]) {
         let mode = await mode()
@@ -308,7 +342,7 @@ public actor Scorekeeper {
     }
 
     func computeScoreboard(mode: Owner.Kind) async throws -> [Entry] {
-        let solves = try await store.solves(environment: nil).filter { $0.scorer.kind == mode }
+        let solves = try await scoringSolves(mode: mode)
         let counts = solves.reduce(into: [String: Int]()) { $0[$1.environment, default: 0] += 1 }
         var worth: [String: Int] = [:]
         for (slug, count) in counts {
@@ -322,8 +356,13 @@ public actor Scorekeeper {
             solved[solve.scorer, default: 0] += 1
             last[solve.scorer] = max(last[solve.scorer] ?? .distantPast, solve.time)
         }
-        for unlock in try await store.hintUnlocks(scorer: nil) where solved[unlock.scorer] != nil {
-            points[unlock.scorer, default: 0] -= unlock.cost
+        let teamOf = mode == .team ? try await teamsByMember() : [:]
+        var charged: Set<String> = []
+        for unlock in try await store.hintUnlocks(scorer: nil) {
+            guard let scorer = Self.scorer(unlock.scorer, mode: mode, teamOf: teamOf), solved[scorer] != nil else { continue }
+            // A hint two members of one team unlocked on their own costs the team once.
+            guard charged.insert("\(scorer.id) \(unlock.environment) \(unlock.hint)").inserted else { continue }
+            points[scorer, default: 0] -= unlock.cost
         }
         let names: [String: String]
         if mode == .team {

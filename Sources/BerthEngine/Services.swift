@@ -52,8 +52,8 @@ public struct ContainerExitWatcher: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await runtime.watchExits { instanceID, exitCode in
-                        await lifecycle.containerExited(instanceID: instanceID, exitCode: exitCode)
+                    try await runtime.watchEnds { end in
+                        await lifecycle.containerExited(instanceID: end.instanceID, exitCode: end.exitCode, oomKilled: end.oomKilled)
                     }
                 } catch {
                     if Task.isCancelled { return }

@@ -194,7 +194,9 @@ struct InstanceRoutes {
     }
 
     func view(_ instance: Instance) async -> InstanceView {
-        InstanceView(instance, environment: await services.catalog.environment(instance.environment))
+        var view = InstanceView(instance, environment: await services.catalog.environment(instance.environment))
+        view.renewableAt = await services.lifecycle.renewableAt(instance)
+        return view
     }
 
     func register(on table: RouteTable) {
@@ -214,7 +216,8 @@ struct InstanceRoutes {
         table.on(.get, "/api/v1/instances") { request, context in
             let caller = try context.requireCaller()
             let activeOnly = try Self.flag(request.uri.queryParameters.get("active"), name: "active")
-            let instances = try await services.lifecycle.instances(for: caller, activeOnly: activeOnly)
+            let ownOnly = try Self.flag(request.uri.queryParameters.get("mine"), name: "mine")
+            let instances = try await services.lifecycle.instances(for: caller, activeOnly: activeOnly, ownOnly: ownOnly)
             var views: [InstanceView] = []
             for instance in instances { views.append(await view(instance)) }
             return try JSONResponse.make(ListView(views))

@@ -55,7 +55,10 @@ public struct BearerAuthMiddleware: RouterMiddleware {
             return true
         }
         if PageRoutes.pages.keys.contains(path) { return true }
-        return path.hasPrefix("/api/v1/instances/") && path.hasSuffix("/terminal")
+        if path.hasPrefix("/api/v1/instances/") && path.hasSuffix("/terminal") { return true }
+        // Every other GET outside the API is a page that does not exist: the router answers it
+        // with the HTML 404 page, signed in or not, rather than a JSON 401.
+        return !path.hasPrefix("/api/") && !PageRoutes.guardedOutsideAPI.contains(path)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -65,6 +65,11 @@ public struct ErrorMiddleware: RouterMiddleware {
             context.facts.errorCode = error.code
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
+            if error.status == .notFound, PageRoutes.wantsHTMLNotFound(request) {
+                status = 404
+                context.facts.errorCode = "page_not_found"
+                return try PageRoutes.notFoundPage()
+            }
             let berth = Self.translate(error)
             status = berth.statusCode
             context.facts.errorCode = berth.code

@@ -199,12 +199,18 @@ public enum OpenAPIDocument {
           "reason": {
             "type": "string",
             "nullable": true,
-            "description": "Why it failed, stopped or expired"
+            "description": "Why it failed, stopped or expired, in words for the player (for example that it ran out of memory, with the limit)"
           },
           "connectionInfo": {
             "type": "string",
             "nullable": true,
             "description": "The environment's connection_info with {{host}}, {{port}} and {{url}} filled from the first endpoint, while the instance is active and has one. Text: render it without HTML"
+          },
+          "renewableAt": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": true,
+            "description": "When Renew opens: once at most half of the TTL remains, so a renewal always adds time; null when it cannot be renewed (not running, no renewals left, at its maximum lifetime)"
           }
         }
       },
@@ -579,6 +585,11 @@ public enum OpenAPIDocument {
                 "type": "string"
               }
             }
+          },
+          "ownerName": {
+            "type": "string",
+            "nullable": true,
+            "description": "The owning user's or team's name, so pages show names rather than ids; null when the account is gone"
           },
           "terminal": {
             "type": "string"
@@ -1331,7 +1342,7 @@ public enum OpenAPIDocument {
         }
       },
       "E409": {
-        "description": "Conflicts with the current state (instance_exists, instance_not_running, instance_not_active, instance_busy, renewal_limit_reached, max_lifetime_reached, image_not_built, team_required, user_name_taken, team_name_taken, already_member)",
+        "description": "Conflicts with the current state (instance_exists, instance_not_running, instance_not_active, instance_busy, renewal_limit_reached, renew_too_early, max_lifetime_reached, image_not_built, team_required, user_name_taken, team_name_taken, already_member)",
         "content": {
           "application/json": {
             "schema": {
@@ -1801,7 +1812,7 @@ public enum OpenAPIDocument {
         ]
       },
       "get": {
-        "summary": "The caller's instances (all instances for an admin), newest first",
+        "summary": "The caller's instances (all instances for an admin, unless mine=true), newest first",
         "operationId": "listInstances",
         "responses": {
           "200": {
@@ -1841,6 +1852,15 @@ public enum OpenAPIDocument {
               "type": "boolean"
             },
             "description": "true: only requested, starting, running or stopping instances"
+          },
+          {
+            "name": "mine",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "boolean"
+            },
+            "description": "true: only the caller's own and their team's instances, also for an admin (the personal pages use this; the admin console lists everyone's)"
           }
         ],
         "tags": [
@@ -1930,7 +1950,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/instances/{id}/renew": {
       "post": {
-        "summary": "Extend the expiry to now + TTL, never past the maximum lifetime",
+        "summary": "Extend the expiry to now + TTL, never past the maximum lifetime; allowed once at most half of the TTL remains (409 renew_too_early before)",
         "operationId": "renewInstance",
         "responses": {
           "200": {

@@ -25,6 +25,9 @@ struct PageRoutes {
         "/account": "account.html", "/admin": "admin.html", "/recordings": "recordings.html",
     ]
 
+    /// GET paths outside `/api/` that carry data and so keep their token check.
+    static let guardedOutsideAPI: Set<String> = ["/metrics"]
+
     /// xterm.js files fetched from a package registry by `make setup` into the assets folder.
     static let xtermAssets: [String: String] = [
         "xterm.min.js": "text/javascript; charset=utf-8", "xterm-addon-fit.min.js": "text/javascript; charset=utf-8",
@@ -60,6 +63,18 @@ struct PageRoutes {
     /// A bundled HTML page.
     static func page(_ name: String) throws -> Response {
         try file(try bundled(name), type: "text/html; charset=utf-8")
+    }
+
+    /// The HTML page for a URL that matches no route (JSON stays the answer under `/api/`).
+    static func notFoundPage() throws -> Response {
+        var response = try page("notfound.html")
+        response.status = .notFound
+        return response
+    }
+
+    /// Whether a request for a missing route gets the HTML page rather than the JSON envelope.
+    static func wantsHTMLNotFound(_ request: Request) -> Bool {
+        (request.method == .get || request.method == .head) && !request.uri.path.hasPrefix("/api/")
     }
 
     static func bundled(_ name: String) throws -> Data {

@@ -13,13 +13,16 @@ struct RecordingRoutes {
         var instanceId: String
         var environment: String
         var owner: InstanceView.OwnerView
+        /// The owning user's or team's name, nil when the account is gone.
+        var ownerName: String?
         var terminal: String
         var startedAt: Date
         var endedAt: Date?
         var bytes: Int
 
-        init(_ record: RecordingRecord, bytes: Int) {
+        init(_ record: RecordingRecord, bytes: Int, ownerName: String?) {
             id = record.id
+            self.ownerName = ownerName
             instanceId = record.instanceID
             environment = record.environment
             owner = InstanceView.OwnerView(kind: record.owner.kind.rawValue, id: record.owner.id)
@@ -40,7 +43,8 @@ struct RecordingRoutes {
             if let user = query.get("user") { filter.owner = Owner(kind: .user, id: user) }
             if let team = query.get("team") { filter.owner = Owner(kind: .team, id: team) }
             let records = try await services.store.recordings(filter)
-            return try JSONResponse.make(ListView(records.map { RecordingView($0, bytes: size(of: $0)) }))
+            let names = try await ownerNames()
+            return try JSONResponse.make(ListView(records.map { RecordingView($0, bytes: size(of: $0), ownerName: names[$0.owner]) }))
         }
         table.on(.get, "/api/v1/recordings/public-key") { _, context in
             _ = try context.requireCaller()
@@ -49,7 +53,7 @@ struct RecordingRoutes {
         table.on(.get, "/api/v1/recordings/:id") { _, context in
             _ = try context.requireAdmin()
             let record = try await recording(context)
-            return try JSONResponse.make(RecordingView(record, bytes: size(of: record)))
+            return try JSONResponse.make(RecordingView(record, bytes: size(of: record), ownerName: try await ownerNames()[record.owner]))
         }
         table.on(.get, "/api/v1/recordings/:id/verify") { _, context in
             _ = try context.requireAdmin()
@@ -133,6 +137,14 @@ struct RecordingRoutes {
             throw BerthError.notFound("recording_not_found", "No recording has id '\(id)'.")
         }
         return record
+    }
+
+    /// Every user's and team's name by owner, so pages show names rather than ids.
+    func ownerNames() async throws -> [Owner: String] {
+        var names: [Owner: String] = [:]
+        for user in try await services.store.users() { names[Owner(kind: .user, id: user.id)] = user.name }
+        for team in try await services.store.teams() { names[Owner(kind: .team, id: team.id)] = team.name }
+        return names
     }
 
     func size(of record: RecordingRecord) -> Int {

@@ -37,6 +37,8 @@ public struct InstanceView: Codable, Sendable, Equatable {
     /// The environment's `connection_info` with `{{host}}`, `{{port}}` and `{{url}}` taken from
     /// the first endpoint, while the instance is active and has one.
     public var connectionInfo: String?
+    /// When Renew opens (less than half of the TTL left); nil when it cannot be renewed.
+    public var renewableAt: Date?
 
     /// The view of `instance`, with the terminal of `environment` when it is still in the catalog.
     public init(_ instance: Instance, environment: EnvironmentSpec?) {

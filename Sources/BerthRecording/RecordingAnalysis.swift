@@ -140,7 +140,8 @@ extension RecordingAnalysis {
         let idle = idlePeriods(activity, threshold: thresholds.idleSeconds)
         let duration = events.last?.time ?? 0
         let active = max(0, duration - idle.reduce(0) { $0 + $1.seconds })
-        let (pastes, pasteMembers) = findPastes(inputs, thresholds: thresholds)
+        let disconnects = events.filter { $0.code == "m" && $0.data == disconnectMarker }.map(\.time)
+        let (pastes, pasteMembers) = findPastes(inputs, thresholds: thresholds, breaks: disconnects)
         let keys = inputs.enumerated().filter { !pasteMembers.contains($0.offset) && $0.element.data.count <= 4 }.map(\.element)
         return RecordingAnalysis(
             recordingId: recordingId,
@@ -165,15 +166,35 @@ extension RecordingAnalysis {
         return periods
     }
 
+    /// The marker a terminal session writes when its writer's connection drops.
+    static let disconnectMarker = "disconnect"
+
     /// Bracketed pastes, then bursts: runs of input events in which the shortest window of at
     /// most `pasteWindowMs` holds at least `pasteChars` characters. Returns the pastes and the indexes
-    /// of the input events they cover.
-    static func findPastes(_ inputs: [Event], thresholds: AnalysisThresholds) -> ([Paste], Set<Int>) {
+    /// of the input events they cover. A paste never spans one of `breaks` (disconnects), and a
+    /// burst never spans a pause longer than the window: two commands sent whole, seconds apart
+    /// or on both sides of a reconnect, are two events, not one paste.
+    static func findPastes(_ inputs: [Event], thresholds: AnalysisThresholds, breaks: [Double] = []) -> ([Paste], Set<Int>) {
         var members = Set<Int>()
         var pastes: [Paste] = []
-        // Bracketed paste: ESC[200~ … ESC[201~, possibly spread over several events.
+        let window = Double(thresholds.pasteWindowMs) / 1000
+        func separated(_ earlier: Int, _ later: Int) -> Bool {
+            let (from, to) = (inputs[earlier].time, inputs[later].time)
+            return breaks.contains { $0 >= from && $0 <= to }
+        }
+        func closeBracketed(_ current: (index: Int, text: String)) {
+            let body = current.text.components(separatedBy: "\u{1B}[200~").dropFirst().joined()
+                .components(separatedBy: "\u{1B}[201~").first ?? ""
+            pastes.append(Paste(time: inputs[current.index].time, chars: body.count, kind: "bracketed", text: String(body.prefix(200))))
+        }
+        // Bracketed paste: ESC[200~ … ESC[201~, possibly spread over several events. One whose end
+        // never came (the connection dropped) ends at the disconnect; what follows is typing again.
         var open: (index: Int, text: String)?
         for (index, event) in inputs.enumerated() {
+            if let current = open, index > 0, separated(index - 1, index) {
+                closeBracketed(current)
+                open = nil
+            }
             if var current = open {
                 current.text += event.data
                 members.insert(index)
@@ -183,21 +204,19 @@ extension RecordingAnalysis {
                 members.insert(index)
             }
             if let current = open, current.text.contains("\u{1B}[201~") {
-                let body = current.text.components(separatedBy: "\u{1B}[200~").dropFirst().joined()
-                    .components(separatedBy: "\u{1B}[201~").first ?? ""
-                pastes.append(Paste(time: inputs[current.index].time, chars: body.count, kind: "bracketed", text: String(body.prefix(200))))
+                closeBracketed(current)
                 open = nil
             }
         }
+        if let current = open { closeBracketed(current) }
         // Bursts over the rest: a sliding window over the events outside bracketed pastes.
         let candidates = inputs.indices.filter { !members.contains($0) }
-        let window = Double(thresholds.pasteWindowMs) / 1000
         var burst = Set<Int>()
         var first = 0
         var characters = 0
         for (position, index) in candidates.enumerated() {
             characters += inputs[index].data.count
-            while inputs[index].time - inputs[candidates[first]].time > window {
+            while first < position, inputs[index].time - inputs[candidates[first]].time > window || separated(candidates[first], index) {
                 characters -= inputs[candidates[first]].data.count
                 first += 1
             }
@@ -213,18 +232,24 @@ extension RecordingAnalysis {
                 for covered in candidates[start...position] { burst.insert(covered) }
             }
         }
+        // Neighbouring burst events make one paste only when they follow within the window.
         var runStart: Int?
         var runText = ""
+        var previous: Int?
         for index in Array(inputs.indices) + [inputs.count] {
-            if index < inputs.count, burst.contains(index) {
-                if runStart == nil { runStart = index }
-                runText += inputs[index].data
-                continue
-            }
-            if let start = runStart {
+            let continues = index < inputs.count && burst.contains(index)
+                && previous.map { inputs[index].time - inputs[$0].time <= window && !separated($0, index) } ?? true
+            if !continues, let start = runStart {
                 pastes.append(Paste(time: inputs[start].time, chars: runText.count, kind: "burst", text: String(runText.prefix(200))))
                 runStart = nil
                 runText = ""
+            }
+            if index < inputs.count, burst.contains(index) {
+                if runStart == nil { runStart = index }
+                runText += inputs[index].data
+                previous = index
+            } else {
+                previous = nil
             }
         }
         return (pastes.sorted { $0.time < $1.time }, members.union(burst))

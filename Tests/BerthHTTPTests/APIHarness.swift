@@ -28,7 +28,8 @@ struct APIHarness {
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
     /// `specs` join the catalog as they are (each gets an empty folder, for its attachments), nothing is built for them.
     static func make(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in }
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in },
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
@@ -70,7 +71,7 @@ struct APIHarness {
         for environment in scan.environments {
             try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
         }
-        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
+        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
             connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
@@ -84,9 +85,9 @@ struct APIHarness {
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in },
-        _ body: (APIHarness) async throws -> Void
+        clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, specs: specs, policy: policy)
+        let harness = try await make(environments: environments, specs: specs, policy: policy, clock: clock)
         do {
             try await body(harness)
         } catch {

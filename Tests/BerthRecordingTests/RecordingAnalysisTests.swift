@@ -60,6 +60,34 @@ struct RecordingAnalysisTests {
         #expect(strict.pastes.map(\.kind) == ["bracketed"])
     }
 
+    @Test("two commands sent whole, seconds apart, are two events and never one paste")
+    func commandsSecondsApartAreNotOnePaste() {
+        let events: [(Double, String, String)] = [
+            (1, "i", "cat /etc/passwd | grep root\r"),
+            (4, "i", "ls -la /var/www/html/secret\r"),
+        ]
+        let analysis = RecordingAnalysis.analyse(cast: Self.cast(events), thresholds: AnalysisThresholds(pasteChars: 20))
+        #expect(analysis.pastes.map(\.time) == [1, 4], "\(analysis.pastes)")
+        #expect(analysis.pastes.map(\.text) == ["cat /etc/passwd | grep root\r", "ls -la /var/www/html/secret\r"])
+        #expect(analysis.commands.map(\.text) == ["cat /etc/passwd | grep root", "ls -la /var/www/html/secret"])
+    }
+
+    @Test("a disconnect ends a paste: an unfinished bracketed paste stays alone, and a burst never spans the reconnect")
+    func disconnectSplitsPastes() {
+        var events: [(Double, String, String)] = [
+            (1, "i", "\u{1B}[200~echo one two three four"),
+            (2, "m", "disconnect"),
+        ]
+        events += Self.typing("whoami\r", from: 5)
+        // 20 characters within 40 ms, but the writer reconnected in between.
+        events += [(10, "i", "0123456789"), (10.02, "m", "disconnect"), (10.04, "i", "abcdefghij")]
+        let analysis = RecordingAnalysis.analyse(cast: Self.cast(events), thresholds: AnalysisThresholds(pasteChars: 20))
+        #expect(analysis.pastes.count == 1, "\(analysis.pastes)")
+        #expect(analysis.pastes.first?.kind == "bracketed")
+        #expect(analysis.pastes.first?.text == "echo one two three four")
+        #expect(analysis.cadence.keystrokes >= 7, "whoami is typing again after the reconnect")
+    }
+
     @Test("idle periods, active time and cadence follow the thresholds")
     func idleAndCadence() {
         var events = [(0.5, "o", "$ ")]

@@ -74,7 +74,8 @@ extension Integration {
 
         @Test("per team: the team owns the instance, members share it, users without a team are refused")
         func perTeam() async throws {
-            try await LifecycleHarness.with(environments: [Environments.shell], assignment: .team) { harness in
+            let clock = TestClock()
+            try await LifecycleHarness.with(environments: [Environments.shell], assignment: .team, clock: clock.now) { harness in
                 let alice = try await harness.player("alice")
                 let bob = try await harness.player("bob")
                 let loner = try await harness.player("loner")
@@ -95,10 +96,11 @@ extension Integration {
                 await expectBerthError("instance_not_found", status: 404) {
                     _ = try await harness.lifecycle.instance(instance.id, for: loner)
                 }
+                clock.advance(seconds: 300)  // renewals open once half of the 10-minute TTL is left
                 let renewed = try await harness.lifecycle.renew(instance.id, by: bob)
                 #expect(renewed.renewalsLeft == instance.renewalsLeft - 1, "a teammate may act on it")
                 let stopped = try await harness.lifecycle.stop(instance.id, by: bob)
-                #expect(stopped.reason == "stopped by its owner")
+                #expect(stopped.reason == EndReason.stoppedByOwner)
             }
         }
 

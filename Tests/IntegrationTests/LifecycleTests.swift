@@ -162,7 +162,7 @@ extension Integration {
 
                 let stopped = try await harness.lifecycle.stop(instance.id, by: alice)
                 #expect(stopped.state == .stopped)
-                #expect(stopped.reason == "stopped by its owner")
+                #expect(stopped.reason == EndReason.stoppedByOwner)
                 #expect(stopped.containerID == nil)
                 #expect(try await harness.containerExists(containerID) == false)
                 #expect(try await harness.store.instance(id: instance.id)?.state == .stopped)
@@ -188,7 +188,7 @@ extension Integration {
                 let first = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 let killed = try await harness.lifecycle.stop(first.id, by: harness.admin)
                 #expect(killed.state == .stopped)
-                #expect(killed.reason == "killed by admin admin")
+                #expect(killed.reason == EndReason.stoppedByOrganiser)
                 let firstContainer = try #require(first.containerID)
                 #expect(try await harness.containerExists(firstContainer) == false)
 
@@ -208,7 +208,7 @@ extension Integration {
                 for instance in survivors {
                     let stored = try #require(try await harness.store.instance(id: instance.id))
                     #expect(stored.state == .stopped)
-                    #expect(stored.reason == "purged by admin admin")
+                    #expect(stored.reason == EndReason.stoppedByOrganiser)
                 }
                 #expect(try await harness.lifecycle.purge(by: harness.admin) == 0)
             }

@@ -33,7 +33,7 @@ extension Integration {
                 #expect(removedAt.timeIntervalSince(instance.expiresAt) <= 5)
                 let stored = try #require(try await harness.store.instance(id: instance.id))
                 #expect(stored.state == .expired)
-                #expect(stored.reason?.hasPrefix("expired at") == true)
+                #expect(stored.reason == EndReason.expired)
                 #expect(await harness.lifecycle.activeCount == 0)
             }
         }
@@ -81,7 +81,7 @@ extension Integration {
                 }
                 #expect(state == .failed)
                 let stored = try #require(try await harness.store.instance(id: instance.id))
-                #expect(stored.reason?.contains("exited with code") == true, "\(stored.reason ?? "")")
+                #expect(stored.reason?.contains("press Start") == true, "\(stored.reason ?? "")")
                 #expect(try await harness.containerExists(containerID) == false)
                 #expect(await harness.lifecycle.activeCount == 0)
             }

@@ -26,6 +26,8 @@ What it does, in one run:
    row's Verify says "valid", Download saves <id>.cast with the same bytes as the API's
    /cast, a screenshot goes to test-artifacts/recordings-list.png, and Delete (confirmed)
    removes the row and the recording (the API answers 404 for it);
+   The list and the player's title name the owner (`browser-test`), not their id; signed out
+   (no token, no session), /recordings and the player lead to /login.
 6. checks that the pages logged no error in the browser console (/favicon.ico aside), and
    always, even on failure, closes the browser, deletes the instance, stops the server and
    removes any container or network labelled with its namespace.
@@ -178,7 +180,11 @@ class RecordingPlayerTest(TerminalPageTest):
             raise CheckFailed(f"the recording's row does not show environment lab-starter and terminal main: {cells}")
         if not any(cell.strip().lower() == "live" for cell in cells):
             raise CheckFailed(f"the running instance's recording is not shown as live: {cells}")
-        self.passed.append("recordings page: the instance's recording is listed as live")
+        # create_user_and_instance names the user browser-test: the owner shows by name, not by id.
+        owner = row.find_element(By.CSS_SELECTOR, "td.owner").text
+        if owner != "browser-test":
+            raise CheckFailed(f"the recording's owner shows as {owner!r}, not the user's name 'browser-test'")
+        self.passed.append("recordings page: the instance's recording is listed as live, with its owner's name")
         log(f"recordings page: {self.recording_id}: {' | '.join(cells[:7])}")
 
         # The instance filter goes into the URL and the query.
@@ -196,6 +202,16 @@ class RecordingPlayerTest(TerminalPageTest):
 
     # -- the player ----------------------------------------------------------------------
 
+    def signed_out_redirect(self) -> None:
+        """Signed out (no token, no session), /recordings and the player lead to sign-in."""
+        driver = self.driver
+        for path in ("/recordings", f"/recordings/{self.recording_id}"):
+            driver.execute_script("localStorage.removeItem('berth.token')")
+            driver.get(self.base_url + path)
+            wait_for(f"{path} to lead to sign-in when signed out", lambda: "/login" in driver.current_url, self.timeout)
+        self.passed.append("recordings page and player: signed out, they lead to sign-in")
+        self.use_token(self.base_url, self.admin_token)
+
     def time_text(self) -> str:
         from selenium.webdriver.common.by import By
 
@@ -211,7 +227,10 @@ class RecordingPlayerTest(TerminalPageTest):
         notice = driver.find_element(By.ID, "notice")
         if notice.is_displayed() and notice.text:
             raise CheckFailed(f"the player says: {notice.text!r}")
-        log(f"player: {driver.find_element(By.ID, 'title').text!r}, clock {self.time_text()!r}")
+        title = driver.find_element(By.ID, "title").text
+        log(f"player: {title!r}, clock {self.time_text()!r}")
+        if "browser-test" not in title or "usr_" in title:
+            raise CheckFailed(f"the player's title names the owner by id, not by name: {title!r}")
 
         wait_for("the Live badge", lambda: driver.find_element(By.ID, "live").is_displayed(), self.timeout)
         link = driver.find_element(By.ID, "live-terminal")
@@ -394,6 +413,7 @@ class RecordingPlayerTest(TerminalPageTest):
         self.check_follow()
         self.check_ended()
         self.check_list_actions()
+        self.signed_out_redirect()
         self.check_console()
 
     def failure_screenshot(self) -> Path:

@@ -19,8 +19,9 @@ What it does, in one run:
    screen shows `browser-42` (the text of `.xterm-rows`, xterm's DOM renderer, or, when the
    page draws with xterm's canvas renderer, the rows xterm has on screen);
 6. checks that the countdown says "expires in", saves a screenshot to
-   test-artifacts/terminal-page.png, then checks that the Renew button lowers `renewalsLeft`
-   (read through the API before and after), and that the pages logged no error in the
+   test-artifacts/terminal-page.png, then checks that Renew is hidden on a fresh instance (it
+   opens once at most half of the TTL remains) and that an early renewal through the API is
+   409 renew_too_early and changes nothing, and that the pages logged no error in the
    browser console (the browser's own request for /favicon.ico aside);
 7. always, even on failure: closes the browser, deletes the instance, stops the server and
    removes any container or network labelled with its namespace; on failure it prints the
@@ -354,36 +355,29 @@ class TerminalPageTest:
         log(f"countdown: {countdown!r}")
 
     def check_renew(self) -> None:
+        """Renew is offered only once a renewal adds time (at most half of the TTL left): on a
+        fresh instance the page hides it and the API refuses with 409 renew_too_early, at no cost."""
         from selenium.webdriver.common.by import By
 
         driver = self.driver
         before = self.get_instance()
-        renew = driver.find_element(By.ID, "renew")
-        wait_for(
-            "the Renew button to show the renewals left",
-            lambda: renew.is_enabled() and f"({before['renewalsLeft']} left)" in renew.text, self.timeout,
-        )
         if before["renewalsLeft"] <= 0:
             raise CheckFailed(f"a fresh {ENVIRONMENT} instance has no renewals left ({before['renewalsLeft']})")
-        renew.click()
-        wanted = before["renewalsLeft"] - 1
-
-        def renewed():
-            notice = driver.find_element(By.ID, "notice")
-            if notice.is_displayed() and notice.text:
-                raise CheckFailed(f"renewing failed on the page: {notice.text!r}")
-            after = self.get_instance()
-            return after if after["renewalsLeft"] == wanted else None
-
-        after = wait_for(f"renewalsLeft to drop to {wanted}", renewed, self.timeout)
-        wait_for(
-            f"the Renew button to say '({wanted} left)'", lambda: f"({wanted} left)" in renew.text, self.timeout
-        )
-        self.passed.append("terminal page: Renew lowers renewalsLeft")
-        log(
-            f"Renew: renewalsLeft {before['renewalsLeft']} -> {after['renewalsLeft']}, "
-            f"expiresAt {before['expiresAt']} -> {after['expiresAt']}"
-        )
+        if not before.get("renewableAt"):
+            raise CheckFailed(f"a fresh running instance has no renewableAt: {before}")
+        renew = driver.find_element(By.ID, "renew")
+        wait_for("Renew to be hidden while more than half of the TTL remains", lambda: not renew.is_displayed(), self.timeout)
+        try:
+            self.api.call("POST", f"/api/v1/instances/{self.instance_id}/renew", self.user_token)
+            raise CheckFailed("renewing a fresh instance was accepted; it must wait until half of the TTL remains")
+        except APIError as error:
+            if error.status != 409 or error.code != "renew_too_early":
+                raise CheckFailed(f"an early renewal answered {error}, not 409 renew_too_early") from None
+        after = self.get_instance()
+        if after["renewalsLeft"] != before["renewalsLeft"] or after["expiresAt"] != before["expiresAt"]:
+            raise CheckFailed(f"a refused renewal changed the instance: {before} -> {after}")
+        self.passed.append("terminal page: Renew is hidden until half of the TTL remains; an early renewal is 409 renew_too_early")
+        log(f"Renew opens at {before['renewableAt']} (expires {before['expiresAt']})")
 
     def collect_console(self) -> list[dict]:
         """The browser console's entries so far (Chromium hands each entry out only once)."""

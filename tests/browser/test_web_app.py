@@ -18,13 +18,21 @@ What it does, in one run:
    success message and the points (web-environment.png); on /scoreboard sees itself at rank 1
    with those points (web-scoreboard.png);
 3. the admin, in a second browser with the admin token in localStorage: on /admin checks the
-   environments, submissions, settings and audit tabs, finds the player's running instance in
+   environments, submissions, settings and audit tabs; the admin's own catalog and environment
+   page do not show the player's instance, and Start runs the admin's own one, which Stop ends
+   with a reason in plain words (web-admin-own-instance.png); finds the player's running instance in
    the instances tab (owner, age, expiry, resources; web-admin.png), kills it and accepts the
    confirmation (web-admin-killed.png); the player's environment page then shows `stopped`
    within 5 s and drops the terminal iframe (web-environment-stopped.png);
+   the recordings page lists the player's recording by name, with a relative start time;
 4. at phone width (390x844): the catalog and the environment page (started again, with the
    terminal iframe at full width) have no horizontal overflow (web-catalog-phone.png,
-   web-environment-phone.png); the player stops the instance with Stop;
+   web-environment-phone.png); the standalone terminal page's header fits and a notice sits
+   above the terminal (web-terminal-phone.png); Stop there offers Start, which opens a fresh
+   instance's terminal; every admin tab fits the phone (web-admin-instances-phone.png,
+   web-admin-users-phone.png) and times read "just now" / "N minutes ago" with the exact time
+   on hover; the player stops the instance with Stop; an unknown URL shows the HTML 404 page;
+   signed out, /recordings leads to /login;
 5. signs out; a wrong password shows "Wrong name or password.", registering the taken name
    shows the server's error, and the right password signs in again;
 6. markdown safety: on /environments/markdown-safety the raw HTML shows as text, no img element
@@ -34,6 +42,9 @@ What it does, in one run:
    panel; the page lists cipher.txt with its size and SHA-256 and a download link, and the bytes
    the link serves have that SHA-256 (computed in the page); ROT13 of them holds the flag, which
    the flag form accepts (web-no-instance.png);
+7b. an instance with two minutes to live (`short-lived`): on its terminal page the expiry
+   warning shows above the terminal and reads the same M:SS as the countdown
+   (web-terminal-expiring.png);
 8. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
    causes on purpose (the wrong password, the taken name, and the killed instance's terminal
    and status requests);
@@ -90,6 +101,23 @@ flags:
 tags: [test]
 image: berth/base:latest
 """
+SHORT_SLUG = "short-lived"
+# Two minutes to live: its terminal gets the server's `expiring` warning (5 minutes ahead) at once.
+SHORT_CHALLENGE = """# Written by tests/browser/test_web_app.py: an instance that is about to expire.
+name: Short lived
+author: Berth browser test
+category: test
+description: Expires soon.
+value: 10
+type: standard
+flags:
+  - berth{short_lived}
+image: berth/base:latest
+berth:
+  command: ["sleep", "infinity"]
+  terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
+  lifetime: {ttl: 2m, renewals: 1, maxLifetime: 10m}
+"""
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
 STOPPED_WITHIN = 5.0
@@ -123,6 +151,8 @@ class WebAppTest(TerminalPageTest):
         shutil.copytree(self.examples, folder)
         (folder / UNSAFE_SLUG).mkdir()
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
+        (folder / SHORT_SLUG).mkdir()
+        (folder / SHORT_SLUG / "challenge.yml").write_text(SHORT_CHALLENGE)
         self.args.environments = str(folder)
         log(f"environments: {self.examples} plus {UNSAFE_SLUG}, in {folder}")
 
@@ -200,10 +230,11 @@ class WebAppTest(TerminalPageTest):
         field.clear()
         field.send_keys(text)
 
-    def no_overflow(self, what: str) -> None:
-        width, inner = self.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-        if width > inner + 1:
-            wide = self.driver.execute_script(
+    def no_overflow(self, what: str, driver=None) -> None:
+        driver = driver or self.driver
+        width, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if width > inner:
+            wide = driver.execute_script(
                 """
                 const limit = window.innerWidth;
                 return Array.from(document.querySelectorAll("body *"))
@@ -296,7 +327,9 @@ class WebAppTest(TerminalPageTest):
         countdown = wait_for("the countdown", lambda: self.visible_text("#instance-countdown"), self.timeout)
         if not re.fullmatch(r"expires in \d+:\d\d(:\d\d)?", countdown):
             raise CheckFailed(f"the countdown reads {countdown!r}, not 'expires in M:SS'")
-        self.passed.append("environment page: Start runs an instance, with a countdown and the terminal iframe")
+        if self.find("#renew").is_displayed():
+            raise CheckFailed("Renew shows on a fresh instance, before half of its TTL has passed")
+        self.passed.append("environment page: Start runs an instance, with a countdown and the terminal iframe; Renew waits for half the TTL")
         log(f"instance {self.instance_id} is running; {countdown}")
 
     def read_flag(self) -> str:
@@ -423,6 +456,10 @@ class WebAppTest(TerminalPageTest):
         self.admin_tab("audit", "#admin-audit tr", "the audit tab")
         self.passed.append("admin console: environments (a no-instance challenge says so, with no Build button), submissions, settings and audit tabs load")
 
+        self.admin_personal_pages()
+        driver.get(self.admin_url + "/admin")
+        wait_for("the admin console", lambda: self.find("#console", driver).is_displayed(), self.timeout)
+
         css = f'#admin-instances tr[data-instance-id="{self.instance_id}"]'
         row = self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")[0]
 
@@ -463,6 +500,46 @@ class WebAppTest(TerminalPageTest):
         log(f"player's page says stopped {elapsed:.1f}s after the kill")
         self.shot(self.driver, "web-environment-stopped")
 
+    def admin_personal_pages(self) -> None:
+        """An admin's catalog and environment page show the admin's own instances only (not the
+        player's running one), with Start, and the admin can start the environment to test it."""
+        driver = self.admin_driver
+        driver.get(self.admin_url + "/")
+        wait_for("the admin's catalog", lambda: self.finds(f'a.env-card[data-slug="{ENVIRONMENT}"]', driver), self.timeout)
+        time.sleep(1)  # the instance list loads after the catalog
+        if self.finds(f'#instances tr[data-instance-id="{self.instance_id}"]', driver) or self.find("#my-instances", driver).is_displayed():
+            raise CheckFailed("the admin's catalog lists the player's instance under 'My instances'")
+        driver.get(self.admin_url + f"/environments/{ENVIRONMENT}")
+        start = wait_for(
+            "the admin's Start button", lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start", driver)),
+            self.timeout,
+        )
+        state = self.find("#instance-state", driver).text
+        if state != "not started":
+            raise CheckFailed(f"the admin's environment page shows someone's instance as {state!r}, not 'not started'")
+        start.click()
+
+        def running():
+            self.fail_on_notice(driver)
+            frames = self.finds("#terminal-frame", driver)
+            return self.find("#instance-state", driver).text == "running" and frames and frames[0].is_displayed()
+
+        wait_for("the admin's own instance to run", running, self.timeout)
+        own = self.find("#instance-panel", driver).get_attribute("data-instance-id")
+        # Its terminal iframe may ask for a ticket once more after the Stop.
+        self.expected_failures += [(f"/api/v1/instances/{own}/terminal/ticket", "409"), (f"/api/v1/instances/{own}/terminal/ticket", "404")]
+        if own == self.instance_id:
+            raise CheckFailed("the admin's environment page shows the player's instance")
+        self.shot(driver, "web-admin-own-instance")
+        self.find("#stop", driver).click()
+        wait_for("the Stop confirmation", lambda: driver.switch_to.alert, self.timeout).accept()
+        wait_for("the admin's instance to stop", lambda: self.find("#instance-state", driver).text == "stopped", self.timeout)
+        reason = wait_for("the end reason", lambda: self.visible_text("#instance-reason", driver), self.timeout)
+        if "press Start" not in reason:
+            raise CheckFailed(f"the end reason is not in plain words: {reason!r}")
+        self.passed.append("admin: personal pages show only the admin's own instances, and Start runs one to test the environment")
+        log(f"admin's own instance {own} ran and stopped ({reason!r})")
+
     def promoted_admin_recordings(self) -> None:
         """A player made admin reads recordings with their session cookie (no token)."""
         assert self.api
@@ -474,7 +551,13 @@ class WebAppTest(TerminalPageTest):
         rows = wait_for("the recordings list for a session-cookie admin", lambda: self.finds("#recordings tr"), self.timeout)
         if not any(ENVIRONMENT in row.text for row in rows):
             raise CheckFailed(f"the recordings page lists no {ENVIRONMENT} recording: {[row.text for row in rows]}")
-        self.passed.append("recordings page: an admin signed in with a password (cookie, no token) sees the recordings")
+        owners = [cell.text for cell in self.finds("#recordings td.owner")]
+        if self.player not in owners or any(owner.startswith("user usr") for owner in owners):
+            raise CheckFailed(f"the recordings page shows owners as {owners}, not by name ({self.player})")
+        started = self.finds("#recordings time.relative-time")
+        if not started or not started[0].get_attribute("title") or not re.search(r"ago|just now", started[0].text):
+            raise CheckFailed(f"the start time is not relative with the exact time on hover: {[t.text for t in started]}")
+        self.passed.append("recordings page: an admin signed in with a password (cookie, no token) sees the recordings, by owner name")
         self.api.call("PATCH", f"/api/v1/users/{user['id']}", self.admin_token, {"role": "player"})
 
     # -- 4. phone width ------------------------------------------------------------------
@@ -505,6 +588,11 @@ class WebAppTest(TerminalPageTest):
         self.passed.append(f"environment page at phone width: the terminal iframe is full width ({frame_width:.0f} px)")
         driver.execute_script("document.getElementById('instance-panel').scrollIntoView()")
         self.shot(driver, "web-environment-phone")
+        self.terminal_page_phone()
+        driver.get(self.env_url())
+        self.wait_running()
+        # The admin's tables while the player's instance runs, so the instances tab has a row.
+        self.admin_phone()
 
         self.find("#stop").click()
         alert = wait_for("the Stop confirmation", lambda: driver.switch_to.alert, self.timeout)
@@ -513,6 +601,141 @@ class WebAppTest(TerminalPageTest):
         self.instance_id = None
         self.passed.append("environment page: Stop (confirmed) stops the instance")
         self.set_viewport(driver, DESKTOP)
+
+    def terminal_page_phone(self) -> None:
+        """The standalone terminal page at 390x844: the header fits, the notice sits above the
+        terminal, and after Stop it offers Start, which opens a fresh instance's terminal."""
+        from selenium.webdriver.common.by import By
+
+        driver = self.driver
+        first = self.instance_id
+        driver.get(f"{self.player_url}/instances/{first}/terminal")
+        wait_for("the terminal page to connect", lambda: self.find("#status").get_attribute("data-state") == "connected", self.timeout)
+        wait_for("the countdown in the header", lambda: self.find("#countdown").text.startswith("expires in"), self.timeout)
+        self.no_overflow("terminal page header at phone width")
+        for part in ("#status", "#countdown", "#reset", "#stop"):
+            right = driver.execute_script("return document.querySelector(arguments[0]).getBoundingClientRect().right", part)
+            if right > PHONE[0]:
+                raise CheckFailed(f"the terminal page header's {part} ends at {right} px on a {PHONE[0]} px screen")
+        header = driver.execute_script("const r = document.querySelector('header').getBoundingClientRect(); return [r.right, r.height]")
+        if header[0] > PHONE[0]:
+            raise CheckFailed(f"the terminal page header ends at {header[0]} px on a {PHONE[0]} px screen")
+        # A notice (such as the expiry warning) shows above the terminal, not behind it.
+        layout = driver.execute_script(
+            """
+            const notice = document.getElementById("notice");
+            notice.textContent = "This instance expires in 0:59 unless renewed."; notice.hidden = false;
+            const n = notice.getBoundingClientRect(), t = document.getElementById("terminal").getBoundingClientRect();
+            const hit = document.elementFromPoint(n.left + 5, n.top + n.height / 2);
+            return [n.bottom, t.top, hit === notice || notice.contains(hit)];
+            """
+        )
+        if layout[0] > layout[1] + 0.5 or not layout[2]:
+            raise CheckFailed(f"the notice is hidden behind the terminal: notice bottom {layout[0]}, terminal top {layout[1]}, on top: {layout[2]}")
+        self.shot(driver, "web-terminal-phone")
+        driver.execute_script('document.getElementById("notice").hidden = true')
+        self.passed.append(f"terminal page at phone width: the header fits ({header[1]:.0f} px tall) and the notice shows above the terminal")
+
+        self.expected_failures += [
+            (f"/api/v1/instances/{first}/terminal/ticket", "409"),
+            (f"/api/v1/instances/{first}/terminal/ticket", "404"),
+        ]
+        self.find("#stop").click()
+        start = wait_for("Start on the terminal page once stopped",
+                         lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(driver.find_element(By.ID, "start")), self.timeout)
+        status = self.find("#status").text
+        if "stopped" not in status:
+            raise CheckFailed(f"the stopped terminal page says {status!r}")
+        self.no_overflow("stopped terminal page at phone width")
+        start.click()
+        wait_for("a fresh instance's terminal page",
+                 lambda: "/instances/" in driver.current_url and first not in driver.current_url, self.timeout)
+        self.instance_id = driver.current_url.split("/instances/")[1].split("/")[0]
+        wait_for("the fresh terminal to connect", lambda: self.find("#status").get_attribute("data-state") == "connected", self.timeout)
+        self.passed.append(f"terminal page: Stop, then Start opens a fresh instance ({first} -> {self.instance_id})")
+        log(f"terminal page Start: {first} -> {self.instance_id}")
+
+    def admin_phone(self) -> None:
+        """The admin console's tables at 390x844 fit the screen, with relative times that show
+        the exact time on hover."""
+        driver = self.admin_driver
+        self.set_viewport(driver, PHONE)
+        driver.get(self.admin_url + "/admin")
+        wait_for("the admin console at phone width", lambda: self.find("#console", driver).is_displayed(), self.timeout)
+        for tab, css in (("environments", "#admin-environments tr"), ("instances", "#admin-instances tr"), ("users", "#admin-users tr"),
+                         ("submissions", "#admin-submissions tr"), ("audit", "#admin-audit tr")):
+            self.admin_tab(tab, css, f"the {tab} tab at phone width")
+            time.sleep(0.3)
+            self.no_overflow(f"admin {tab} tab at phone width", driver)
+            if tab in ("users", "instances"):
+                self.shot(driver, f"web-admin-{tab}-phone")
+        self.admin_tab("users", "#admin-users tr", "the users tab")
+        times = self.finds("#admin-users time.relative-time", driver)
+        if not times:
+            raise CheckFailed("the users tab shows no relative times")
+        text, title = times[0].text, times[0].get_attribute("title")
+        if not re.fullmatch(r"just now|\d+ (minute|hour|day|month|year)s? ago", text) or not title or title == text:
+            raise CheckFailed(f"a creation time reads {text!r} with hover {title!r}, not a relative time with the exact one")
+        self.passed.append(f"admin console at phone width: every tab fits; times read {text!r} with {title!r} on hover")
+        self.set_viewport(driver, DESKTOP)
+
+    def expiry_warning(self) -> None:
+        """On the terminal page of an instance about to expire, the warning shows above the
+        terminal and counts down with the header's countdown."""
+        driver = self.driver
+        driver.get(self.env_url(SHORT_SLUG))
+        start = wait_for("the Start button of short-lived",
+                         lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+        start.click()
+        self.wait_running()
+        short = self.instance_id
+        # A terminal of its own: the hub warns each terminal once a minute, and the environment
+        # page's iframe already had this minute's warning for `main`.
+        driver.get(f"{self.player_url}/instances/{short}/terminal#terminal=second")
+
+        def warned():
+            notice, countdown, above, on_top = driver.execute_script(
+                """
+                const notice = document.getElementById("notice"), terminal = document.getElementById("terminal");
+                if (notice.hidden) return ["", "", false, false];
+                const n = notice.getBoundingClientRect(), t = terminal.getBoundingClientRect();
+                const hit = document.elementFromPoint(n.left + 5, n.top + n.height / 2);
+                return [notice.textContent, document.getElementById("countdown").textContent, n.bottom <= t.top + 0.5,
+                        hit === notice || notice.contains(hit)];
+                """
+            )
+            said = re.search(r"expires in (\d+:\d\d) unless renewed", notice)
+            shown = re.fullmatch(r"expires in (\d+:\d\d)", countdown)
+            return (notice, countdown, above, on_top) if said and shown and said.group(1) == shown.group(1) else None
+
+        notice, countdown, above, on_top = wait_for("the expiry warning to match the countdown", warned, self.timeout)
+        if not above or not on_top:
+            raise CheckFailed(f"the expiry warning is hidden behind the terminal (above: {above}, on top: {on_top})")
+        self.shot(driver, "web-terminal-expiring")
+        self.passed.append(f"terminal page: the expiry warning shows above the terminal and matches the countdown ({notice!r} / {countdown!r})")
+        self.expected_failures += [(f"/api/v1/instances/{short}/terminal/ticket", "409"), (f"/api/v1/instances/{short}/terminal/ticket", "404")]
+        self.find("#stop").click()
+        wait_for("Start after Stop", lambda: self.find("#start").is_displayed(), self.timeout)
+        self.instance_id = None
+
+    def not_found_page(self) -> None:
+        driver = self.driver
+        self.expected_failures.append(("/no/such/page", "404"))
+        driver.get(self.player_url + "/no/such/page")
+        heading = wait_for("the 404 page", lambda: self.visible_text("h1"), self.timeout)
+        if heading != "Page not found":
+            raise CheckFailed(f"an unknown URL shows {heading!r}, not the 'Page not found' page")
+        self.passed.append("an unknown URL shows the HTML 'Page not found' page")
+
+    def signed_out_recordings(self) -> None:
+        """Signed out, /recordings sends the visitor to sign in like every other page."""
+        driver = self.driver
+        driver.get(self.player_url + "/recordings")
+        wait_for("/recordings to lead to sign-in when signed out", lambda: driver.current_url.startswith(self.player_url + "/login"), self.timeout)
+        self.passed.append(f"recordings page: signed out, it leads to sign-in ({driver.current_url.replace(self.player_url, '')})")
+        # Back to the plain sign-in page, so signing in lands on the catalog again.
+        driver.get(self.player_url + "/login")
+        wait_for("the sign-in form", lambda: self.find("#login-form").is_displayed(), self.timeout)
 
     # -- 5. sign-in errors ---------------------------------------------------------------
 
@@ -523,6 +746,7 @@ class WebAppTest(TerminalPageTest):
         self.find("#sign-out").click()
         wait_for("the sign-in page after signing out", lambda: driver.current_url.startswith(self.player_url + "/login"), self.timeout)
         wait_for("the signed-out navigation bar", lambda: self.finds("#sign-in"), self.timeout)
+        self.signed_out_recordings()
 
         self.expected_failures.append(("/api/v1/auth/login", "401"))
         self.fill("#login-name", self.player)
@@ -700,9 +924,11 @@ class WebAppTest(TerminalPageTest):
         self.admin()
         self.promoted_admin_recordings()
         self.phone()
+        self.not_found_page()
         self.sign_in_errors()
         self.markdown_safety()
         self.no_instance_challenge()
+        self.expiry_warning()
         self.check_console()
 
     def failure_screenshot(self) -> Path:

@@ -14,7 +14,7 @@
     for (const item of items) {
       const row = el("tr", { dataset: { id: item.id } });
       cell(row, item.name, "Name");
-      cell(row, Berth.dateTime(item.createdAt), "Created");
+      cell(row, Berth.when(item.createdAt), "Created");
       const remove = el("button", { type: "button", className: "danger" }, "Delete");
       remove.addEventListener("click", async () => {
         if (!confirm("Delete the token '" + item.name + "'? Anything using it stops working.")) return;
@@ -83,7 +83,7 @@
     const session = await Berth.start({ requireUser: true });
     const user = session.user;
     $("password-username").value = user.name;
-    $("profile").textContent = "Signed in as " + user.name + " (" + user.role + ")" + (user.createdAt ? ", member since " + Berth.dateTime(user.createdAt) : "") + ".";
+    $("profile").textContent = "Signed in as " + user.name + " (" + user.role + ")" + (user.createdAt ? ", member since " + Berth.relativeTime(user.createdAt) : "") + ".";
     await loadTokens();
   }
 

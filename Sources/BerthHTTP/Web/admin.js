@@ -320,7 +320,7 @@
         }
       });
       cell(row, role, "Role");
-      cell(row, Berth.dateTime(user.createdAt), "Created");
+      cell(row, Berth.when(user.createdAt), "Created");
       cell(row, el("code", {}, user.id), "Id");
       const issue = el("button", { type: "button" }, "Issue token");
       issue.addEventListener("click", () => issueToken(user, issue));
@@ -335,7 +335,7 @@
       const members = (team.members || []).map((member) => typeof member === "string" ? userName(member) : member.name);
       cell(row, members.join(", "), "Members");
       cell(row, team.inviteCode ? el("code", {}, team.inviteCode) : "", "Invite code");
-      cell(row, Berth.dateTime(team.createdAt), "Created");
+      cell(row, Berth.when(team.createdAt), "Created");
       teams.append(row);
     }
     $("no-teams").hidden = directory.teams.size > 0;
@@ -369,7 +369,7 @@
     for (const item of items) {
       const shared = item.outcome === "shared";
       const row = el("tr", { className: shared ? "shared" : "", dataset: { id: item.id, outcome: item.outcome } });
-      cell(row, Berth.dateTime(item.time), "Time");
+      cell(row, Berth.when(item.time), "Time");
       cell(row, item.userName || userName(item.userId), "User");
       cell(row, ownerName(item.scorer), "Scorer");
       cell(row, item.environment, "Environment");
@@ -450,7 +450,7 @@
     for (const entry of answer.items || []) {
       const row = el("tr", { className: entry.result && entry.result !== "ok" ? "failed" : "", dataset: { sequence: String(entry.sequence) } });
       cell(row, String(entry.sequence), "#", "num");
-      cell(row, Berth.dateTime(entry.time), "Time");
+      cell(row, Berth.when(entry.time), "Time");
       cell(row, (entry.actorName || entry.actorId || "anonymous") + (entry.actorRole ? " (" + entry.actorRole + ")" : ""), "Actor");
       cell(row, entry.clientIp || "", "Client");
       cell(row, el("code", {}, entry.action), "Action");

@@ -269,6 +269,38 @@ const Berth = (() => {
     return isNaN(date) ? String(value) : date.toLocaleString();
   }
 
+  /** "just now", "3 minutes ago", "in 2 hours", "5 days ago": a date as people read it; "" for none. */
+  function relativeTime(value, now = Date.now()) {
+    if (!value) return "";
+    const date = new Date(value);
+    if (isNaN(date)) return String(value);
+    const seconds = Math.round((date.getTime() - now) / 1000);
+    const size = Math.abs(seconds);
+    if (size < 45) return "just now";
+    const units = [["minute", 60], ["hour", 3600], ["day", 86400], ["month", 2592000], ["year", 31536000]];
+    let unit = units[0];
+    for (const candidate of units) if (size >= candidate[1] * 0.95) unit = candidate;
+    const count = Math.max(1, Math.round(size / unit[1]));
+    const words = count + " " + unit[0] + (count === 1 ? "" : "s");
+    return seconds < 0 ? words + " ago" : "in " + words;
+  }
+
+  /** A <time> element reading relativeTime(value), with the exact local time on hover. */
+  function when(value) {
+    if (!value) return "";
+    const date = new Date(value);
+    if (isNaN(date)) return String(value);
+    return el("time", { className: "relative-time", title: date.toLocaleString(), attrs: { datetime: date.toISOString() } }, relativeTime(date));
+  }
+
+  /** Keeps every relative time on the page current. */
+  function refreshRelativeTimes() {
+    for (const node of document.querySelectorAll("time.relative-time[datetime]")) {
+      node.textContent = relativeTime(node.getAttribute("datetime"));
+    }
+  }
+  setInterval(refreshRelativeTimes, 30000);
+
   function secondsUntil(value) {
     return (new Date(value).getTime() - Date.now()) / 1000;
   }
@@ -381,7 +413,7 @@ const Berth = (() => {
   }
 
   return {
-    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, download, duration, el, isAdmin, loginURL, notice,
+    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, download, duration, el, isAdmin, loginURL, notice, relativeTime, when,
     refreshSession, run, safeNext, say, secondsUntil, session, setToken, start, token,
   };
 })();

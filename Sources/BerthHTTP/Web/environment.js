@@ -231,6 +231,7 @@
     buttons.start.hidden = active;
     buttons.start.disabled = false;
     for (const name of ["renew", "reset", "stop"]) buttons[name].hidden = !active;
+    showRenew();
     if (active) {
       const left = Number(instance.renewalsLeft || 0);
       buttons.renew.textContent = "Renew (" + left + " left)";
@@ -249,7 +250,14 @@
     tick();
   }
 
+  /** Renew shows only once a renewal adds time (the server's renewableAt: half of the TTL left). */
+  function showRenew() {
+    const opens = instance && isActive(instance.state) && instance.renewableAt ? new Date(instance.renewableAt).getTime() : NaN;
+    buttons.renew.hidden = !(opens <= Date.now());
+  }
+
   function tick() {
+    showRenew();
     const countdown = $("instance-countdown");
     if (!instance || !isActive(instance.state)) { countdown.textContent = ""; return; }
     countdown.textContent = "expires in " + Berth.clock(Berth.secondsUntil(instance.expiresAt));
@@ -272,7 +280,8 @@
   }
 
   async function findInstance() {
-    const answer = await api("GET", "/api/v1/instances?active=true");
+    // Only the caller's own: an admin's personal page is not the console.
+    const answer = await api("GET", "/api/v1/instances?active=true&mine=true");
     instance = (answer.items || []).find((item) => item.environment === slug && isActive(item.state)) || null;
     showInstance();
   }

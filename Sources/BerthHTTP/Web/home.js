@@ -96,7 +96,7 @@
 
   async function refreshInstances() {
     try {
-      const answer = await api("GET", "/api/v1/instances?active=true", undefined, { notice: false });
+      const answer = await api("GET", "/api/v1/instances?active=true&mine=true", undefined, { notice: false });
       instances = answer.items || [];
       renderInstances();
     } catch (error) {

@@ -619,7 +619,7 @@ async function pollLive() {
 
 function showMetadata() {
   const owner = metadata.owner || {};
-  ui.title.textContent = metadata.environment + " · " + (owner.kind || "?") + " " + (owner.id || "?") + " · " + metadata.terminal +
+  ui.title.textContent = metadata.environment + " · " + (metadata.ownerName || (owner.kind || "?") + " " + (owner.id || "?")) + " · " + metadata.terminal +
     " · " + new Date(metadata.startedAt).toLocaleString();
   document.title = "Berth recording " + metadata.id;
   const live = metadata.endedAt === null || metadata.endedAt === undefined;
@@ -717,4 +717,5 @@ document.addEventListener("keydown", (event) => {
 });
 window.addEventListener("resize", rescale);
 
-load();
+// Signed out, the page sends the visitor to sign in, like every other page.
+Berth.start({ requireUser: true }).then(load);

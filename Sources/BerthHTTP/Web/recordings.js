@@ -94,13 +94,15 @@ function row(recording) {
   cell(tr, recording.environment);
   const owner = recording.owner || {};
   const ownerCell = cell(tr, "");
-  const ownerText = (owner.kind || "?") + " " + (owner.id || "?");
+  // The owner's name (the API adds it); the id stays on hover and in the filter link.
+  const ownerText = recording.ownerName ? recording.ownerName + (owner.kind === "team" ? " (team)" : "") : (owner.kind || "?") + " " + (owner.id || "?");
   ownerCell.appendChild(owner.kind === "user" || owner.kind === "team" ? filterLink(owner.kind, owner.id, ownerText) : document.createTextNode(ownerText));
+  ownerCell.title = (owner.kind || "?") + " " + (owner.id || "?");
+  ownerCell.classList.add("owner");
   cell(tr, "").appendChild(filterLink("instance", recording.instanceId, recording.instanceId));
   cell(tr, recording.terminal);
   const started = new Date(recording.startedAt);
-  const startedCell = cell(tr, started.toLocaleString());
-  startedCell.title = recording.startedAt;
+  cell(tr, "").appendChild(Berth.when(recording.startedAt));
   const live = recording.endedAt === null || recording.endedAt === undefined;
   if (live) {
     const live = document.createElement("span");
@@ -200,4 +202,5 @@ document.getElementById("clear").addEventListener("click", () => {
   load();
 });
 window.addEventListener("popstate", load);
-load();
+// Signed out, the page sends the visitor to sign in, like every other page.
+Berth.start({ requireUser: true }).then(load);

@@ -21,7 +21,7 @@
       cell(row, entry.name, teams ? "Team" : "Player", "name");
       cell(row, String(entry.points), "Points", "num points-cell");
       cell(row, String(entry.solves), "Solves", "num");
-      cell(row, Berth.dateTime(entry.lastSolveAt), "Last solve");
+      cell(row, Berth.when(entry.lastSolveAt), "Last solve");
       body.append(row);
     }
     document.getElementById("scoreboard-empty").hidden = (board.entries || []).length > 0;

@@ -16,6 +16,7 @@ const buttons = {
   reset: document.getElementById("reset"),
   stop: document.getElementById("stop"),
   newShell: document.getElementById("new-shell"),
+  start: document.getElementById("start"),
 };
 const ACK_EVERY = 64 * 1024;
 const FLOW_WINDOW = 1024 * 1024;
@@ -82,6 +83,8 @@ const fit = new FitAddon.FitAddon();
 term.loadAddon(fit);
 term.open(document.getElementById("terminal"));
 fit.fit();
+// The notice above the terminal comes and goes; the terminal refits to the room left.
+if (typeof ResizeObserver === "function") new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"));
 term.focus();
 
 // Ctrl+Shift+C copies the selection; Ctrl+Shift+V pastes (plain Ctrl+C stays an interrupt).
@@ -138,7 +141,11 @@ function handleControl(message) {
       term.reset();
       break;
     case "expiring":
-      showNotice("This instance expires in " + Math.max(0, message.secondsLeft) + " s unless renewed.");
+      // The warning counts down with the header's countdown, from the same expiry.
+      if (!expiresAt && message.secondsLeft >= 0) expiresAt = new Date(Date.now() + message.secondsLeft * 1000);
+      expiryWarning = true;
+      tick();
+      refreshInstance();
       break;
     case "exited":
       finalState = true;
@@ -148,6 +155,8 @@ function handleControl(message) {
     case "closed":
       finalState = true;
       setStatus("expired", "closed: " + message.reason);
+      // The instance's own end reason, in plain words, and Start when it ended.
+      refreshInstance();
       break;
     case "notice":
       showNotice(message.message);
@@ -174,6 +183,7 @@ async function connect() {
     if (error.status === 409 || error.status === 404 || error.status === 403) {
       finalState = true;
       setStatus("expired", error.message);
+      if (error.status === 409) refreshInstance();
       return;
     }
     return scheduleReconnect();
@@ -221,17 +231,31 @@ function scheduleReconnect() {
   setTimeout(connect, delay);
 }
 
+// The instance as last read: its environment (for Start), when Renew opens, whether it ended.
+let environmentSlug = null;
+let renewableAt = null;
+let ended = false;
+let expiryWarning = false;
+
 async function refreshInstance() {
   try {
     const instance = await api("GET", "/api/v1/instances/" + encodeURIComponent(instanceId));
+    environmentSlug = instance.environment;
     expiresAt = new Date(instance.expiresAt);
+    renewableAt = instance.renewableAt ? new Date(instance.renewableAt) : null;
     buttons.renew.disabled = instance.renewalsLeft <= 0 || instance.state !== "running";
     buttons.renew.textContent = "Renew (" + instance.renewalsLeft + " left)";
-    if (instance.state !== "running" && instance.state !== "starting") {
+    ended = instance.state !== "running" && instance.state !== "starting";
+    if (ended) {
       finalState = true;
       expiresAt = null;
-      setStatus("expired", "instance " + instance.state);
+      renewableAt = null;
+      if (expiryWarning) showNotice("");
+      expiryWarning = false;
+      setStatus("expired", "instance " + instance.state + (instance.reason ? ": " + instance.reason : ""));
+      if (socket) socket.close();
     }
+    tick();
   } catch (error) {
     if (share || embedded) {
       for (const button of [buttons.renew, buttons.reset, buttons.stop]) button.hidden = true;
@@ -239,12 +263,45 @@ async function refreshInstance() {
   }
 }
 
+/** Renew, Reset and Stop while it runs (Renew only once a renewal adds time); Start once it ended. */
+function showControls() {
+  if (embedded || share) return;
+  // A spectator (read-only) has nothing to start here.
+  buttons.start.hidden = !ended || !environmentSlug || readOnly;
+  buttons.reset.hidden = ended;
+  buttons.stop.hidden = ended;
+  buttons.renew.hidden = ended || !renewableAt || Date.now() < renewableAt.getTime();
+}
+
 function tick() {
+  showControls();
   if (!expiresAt) { countdown.textContent = ""; return; }
   const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, "0");
   countdown.textContent = "expires in " + minutes + ":" + seconds;
+  if (expiryWarning) showNotice("This instance expires in " + minutes + ":" + seconds + " unless renewed.");
+}
+
+/** Starts a fresh instance of the same environment and opens its terminal. */
+async function startAgain() {
+  buttons.start.disabled = true;
+  showNotice("");
+  try {
+    let fresh;
+    try {
+      fresh = await api("POST", "/api/v1/instances", { environment: environmentSlug });
+    } catch (error) {
+      if (error.code !== "instance_exists") throw error;
+      const mine = await api("GET", "/api/v1/instances?active=true&mine=true");
+      fresh = (mine.items || []).find((item) => item.environment === environmentSlug);
+      if (!fresh) throw error;
+    }
+    location.assign("/instances/" + encodeURIComponent(fresh.id) + "/terminal");
+  } catch (error) {
+    showNotice(error.message);
+    buttons.start.disabled = false;
+  }
 }
 
 async function act(method, suffix, after) {
@@ -257,7 +314,11 @@ async function act(method, suffix, after) {
   }
 }
 
-buttons.renew.addEventListener("click", () => act("POST", "/renew", refreshInstance));
+buttons.renew.addEventListener("click", () => act("POST", "/renew", async () => {
+  expiryWarning = false;
+  await refreshInstance();
+}));
+buttons.start.addEventListener("click", startAgain);
 buttons.reset.addEventListener("click", () => act("POST", "/reset", async () => {
   finalState = false;
   if (socket) socket.close();
