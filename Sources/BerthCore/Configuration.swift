@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// How instances are assigned to owners.
 public enum AssignmentMode: String, Codable, Sendable, CaseIterable {
@@ -131,15 +130,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     public static func resolve(flags: [String: String], environment: [String: String], configFileYAML: String?) throws -> BerthConfiguration {
         var fileValues: [String: String] = [:]
         if let yaml = configFileYAML, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            guard let mapping = try? Yams.load(yaml: yaml) as? [String: Any] else {
-                throw BerthError.badRequest("invalid_config", "config file: must be a YAML mapping of settings")
-            }
-            for (key, value) in mapping {
-                guard settingNames.contains(key) else {
-                    throw BerthError.badRequest("invalid_config", "config file: \(key): unknown setting; known: \(settingNames.joined(separator: ", "))")
-                }
-                fileValues[key] = "\(value)"
-            }
+            fileValues = try configFileSettings(yaml)
         }
         var config = BerthConfiguration()
         if let dockerHost = environment["DOCKER_HOST"], !dockerHost.isEmpty { config.dockerHost = dockerHost }
@@ -158,6 +149,42 @@ public struct BerthConfiguration: Sendable, Equatable {
             try config.apply(name: name, value: value, source: source)
         }
         return config
+    }
+
+    /// The config file's settings as text. Read as a node tree (as environment files are), so a
+    /// file of any shape, `{{placeholder}}` included, gives an error instead of a crash.
+    private static func configFileSettings(_ yaml: String) throws -> [String: String] {
+        let root: YAMLNode?
+        do {
+            root = try YAMLComposer.compose(yaml)
+        } catch let error as YAMLTreeError {
+            throw BerthError.badRequest("invalid_config", "config file: not valid YAML: \(error.reason)")
+        }
+        guard case .mapping(let pairs, _)? = root else {
+            throw BerthError.badRequest("invalid_config", "config file: must be a YAML mapping of settings")
+        }
+        var values: [String: String] = [:]
+        for pair in pairs {
+            guard case .scalar(let key) = pair.key, settingNames.contains(key.text) else {
+                let written: String
+                if case .scalar(let key) = pair.key { written = key.text } else { written = pair.key.summary }
+                throw BerthError.badRequest("invalid_config", "config file: \(written): unknown setting; known: \(settingNames.joined(separator: ", "))")
+            }
+            switch pair.value {
+            case .scalar(let value): values[key.text] = value.text
+            case .sequence(let items, _):
+                // A list is accepted where a setting takes comma-separated values.
+                var texts: [String] = []
+                for case .scalar(let item) in items { texts.append(item.text) }
+                guard texts.count == items.count else {
+                    throw BerthError.badRequest("invalid_config", "config file: \(key.text): a list of plain values was expected")
+                }
+                values[key.text] = texts.joined(separator: ",")
+            case .mapping:
+                throw BerthError.badRequest("invalid_config", "config file: \(key.text): \(pair.value.summary) is not a value")
+            }
+        }
+        return values
     }
 
     private mutating func apply(name: String, value: String, source: String) throws {

@@ -99,6 +99,15 @@ struct ConfigurationTests {
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
 
+    @Test("config file values are read as written: YAML's off is text, and a list joins with commas")
+    func configFileScalarsAndLists() throws {
+        let file = "hostFirewall: off\nallowedOrigins:\n  - https://ctf.example.org\n  - http://localhost:8080\nownerCap: 2\n"
+        let config = try BerthConfiguration.resolve(flags: [:], environment: [:], configFileYAML: file)
+        #expect(config.hostFirewall == .off)
+        #expect(config.allowedOrigins == ["https://ctf.example.org", "http://localhost:8080"])
+        #expect(config.ownerCap == 2)
+    }
+
     @Test("a wildcard publish address shows endpoints on loopback")
     func endpointHostForWildcard() throws {
         let config = try BerthConfiguration.resolve(flags: ["publishAddress": "0.0.0.0"], environment: [:], configFileYAML: nil)
@@ -133,6 +142,11 @@ struct ConfigurationTests {
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),
         ([:], [:], "- just\n- a list", "config file"),
+        ([:], [:], "ownerCap: {{cap}}", "config file: ownerCap"),
+        ([:], [:], "{{setting}}: 3", "config file"),
+        ([:], [:], "a: &a [*a]", "config file"),
+        ([:], [:], "port: [1, {x: 2}]", "config file: port"),
+        ([:], [:], "port: 80\n  bad: indent", "config file"),
     ])
     func invalidValues(flags: [String: String], environment: [String: String], file: String?, source: String) {
         #expect {
