@@ -91,8 +91,9 @@ public enum ServerControl: Sendable, Equatable {
     case exited(code: Int?)
     /// The instance ended (stopped, expired, reset or killed); the terminal is closed.
     case closed(reason: String)
-    /// This client fell behind and skipped output; the recent screen follows.
-    case resync(replayBytes: Int)
+    /// This client fell behind and skipped `skippedBytes` of output; the last `replayBytes` of
+    /// the screen buffer follow.
+    case resync(replayBytes: Int, skippedBytes: Int)
     /// A recoverable problem, such as input over the rate limit.
     case notice(code: String, message: String)
     /// A fatal problem; the connection closes.
@@ -113,7 +114,7 @@ public enum ServerControl: Sendable, Equatable {
             object = ["type": "exited"]
             object["code"] = code.map { $0 as Any } ?? NSNull()
         case .closed(let reason): object = ["type": "closed", "reason": reason]
-        case .resync(let replay): object = ["type": "resync", "replayBytes": replay]
+        case .resync(let replay, let skipped): object = ["type": "resync", "replayBytes": replay, "skippedBytes": skipped]
         case .notice(let code, let message): object = ["type": "notice", "code": code, "message": message]
         case .error(let code, let message): object = ["type": "error", "code": code, "message": message]
         case .pong: object = ["type": "pong"]
