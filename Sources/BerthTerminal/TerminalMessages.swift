@@ -35,6 +35,8 @@ public enum ClientControl: Sendable, Equatable {
     case flow(window: Int)
     /// Keep-alive; answered with `pong`.
     case ping
+    /// The client wants `written` after each of its input frames reaches the PTY (paste progress).
+    case acknowledgeInput
 
     /// Parses a text frame; the error names what is wrong.
     public static func parse(_ text: String) -> Result<ClientControl, ControlParseError> {
@@ -65,6 +67,8 @@ public enum ClientControl: Sendable, Equatable {
             return .success(.flow(window: window))
         case "ping":
             return .success(.ping)
+        case "acknowledgeInput":
+            return .success(.acknowledgeInput)
         default:
             return .failure(ControlParseError(message: "unknown control message type '\(type.prefix(40))'"))
         }
@@ -100,6 +104,8 @@ public enum ServerControl: Sendable, Equatable {
     case error(code: String, message: String)
     /// Answer to `ping`.
     case pong
+    /// `bytes` more of this client's input reached the PTY (only after `acknowledgeInput`).
+    case written(bytes: Int)
 
     /// The message as compact JSON text.
     public var json: String {
@@ -118,6 +124,7 @@ public enum ServerControl: Sendable, Equatable {
         case .notice(let code, let message): object = ["type": "notice", "code": code, "message": message]
         case .error(let code, let message): object = ["type": "error", "code": code, "message": message]
         case .pong: object = ["type": "pong"]
+        case .written(let bytes): object = ["type": "written", "bytes": bytes]
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{\"type\":\"error\"}" }
         return String(decoding: data, as: UTF8.self)

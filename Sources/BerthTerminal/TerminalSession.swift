@@ -46,6 +46,8 @@ public actor TerminalSession {
         var lagging = false
         /// Output bytes skipped since the client started lagging.
         var skipped = 0
+        /// The client asked for `written` after each input frame.
+        var acknowledgesInput = false
 
         /// Spectators and clients that acknowledge what they render skip ahead when full; a
         /// writer without acknowledgements holds the PTY back instead.
@@ -186,6 +188,9 @@ public actor TerminalSession {
             wakeProducer()
         case .ping:
             client.continuation.yield(.control(.pong))
+        case .acknowledgeInput:
+            client.acknowledgesInput = true
+            clients[id] = client
         case .resize(let requested):
             guard client.access == .write else {
                 client.continuation.yield(.control(.readonly))
@@ -216,6 +221,9 @@ public actor TerminalSession {
         guard let connection, !finished, clients[id] != nil else { return .closed }
         do {
             try await connection.write(bytes)
+            if let client = clients[id], client.acknowledgesInput {
+                client.continuation.yield(.control(.written(bytes: bytes.readableBytes)))
+            }
             await observer?.input(bytes)
             return .written
         } catch {

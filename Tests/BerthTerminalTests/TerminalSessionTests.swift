@@ -103,7 +103,8 @@ struct TerminalSessionTests {
         await session.observe(with: observer)
         try await Self.running(session) {
             #expect(await eventually { await pty.isUp })
-            let (writer, _) = await session.attach(access: .write)
+            let (writer, output) = await session.attach(access: .write)
+            await session.control(.acknowledgeInput, from: writer)
             var sent: [UInt8] = []
             let started = ContinuousClock.now
             // 16 KiB frames, and one frame larger than the whole burst.
@@ -119,6 +120,17 @@ struct TerminalSessionTests {
             // Held back to the rate: at least (total - burst) / rate, a lower bound a loaded machine cannot break.
             let floor = Double(sent.count - settings.inputBurstBytes) / Double(settings.inputBytesPerSecond)
             #expect(elapsed >= .milliseconds(Int64(floor * 1000 * 0.95)), "\(sent.count) bytes in \(elapsed)")
+            // Each frame was acknowledged with `written` once it reached the PTY.
+            var acknowledged = 0
+            var frames = 0
+            for await item in output {
+                if case .control(.written(let bytes)) = item {
+                    acknowledged += bytes
+                    frames += 1
+                }
+                if frames == 24 { break }
+            }
+            #expect(acknowledged == sent.count)
         }
     }
 

@@ -39,6 +39,7 @@ struct ControlMessageTests {
         #expect(try ClientControl.parse(#"{"type":"ack","bytes":65536}"#).get() == .ack(bytes: 65536))
         #expect(try ClientControl.parse(#"{"type":"flow","window":1048576}"#).get() == .flow(window: 1_048_576))
         #expect(try ClientControl.parse(#"{"type":"ping"}"#).get() == .ping)
+        #expect(try ClientControl.parse(#"{"type":"acknowledgeInput"}"#).get() == .acknowledgeInput)
         for bad in [#"{"type":"resize","cols":0,"rows":40}"#, #"{"type":"resize","cols":"a"}"#, #"{"type":"nope"}"#, "not json", "[]",
                     #"{"type":"ack","bytes":-1}"#, #"{"type":"flow","window":10}"#] {
             guard case .failure(let error) = ClientControl.parse(bad) else {
@@ -55,7 +56,7 @@ struct ControlMessageTests {
             (.ready(terminal: "main", access: .write, size: TerminalSize(cols: 80, rows: 24), replayBytes: 5), "ready"),
             (.exited(code: 3), "exited"), (.exited(code: nil), "exited"), (.expiring(secondsLeft: 42), "expiring"),
             (.closed(reason: "expired"), "closed"), (.notice(code: "input_rate_limited", message: "slow down"), "notice"),
-            (.readonly, "readonly"), (.resync(replayBytes: 9, skippedBytes: 4096), "resync"), (.pong, "pong"),
+            (.readonly, "readonly"), (.resync(replayBytes: 9, skippedBytes: 4096), "resync"), (.pong, "pong"), (.written(bytes: 16384), "written"),
             (.error(code: "x", message: "<script>\"quoted\"</script>"), "error"),
         ]
         for (message, type) in cases {
