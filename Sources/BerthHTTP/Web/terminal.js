@@ -21,8 +21,8 @@ const buttons = {
 // acknowledged every ACK_EVERY bytes and whenever its write queue drains, so it never holds more
 // than FLOW_WINDOW. A page that falls behind (a flood of `yes`) skips ahead on the server, and
 // Ctrl-C brings the prompt back at once instead of after seconds of backlog.
-const ACK_EVERY = 32 * 1024;
-const FLOW_WINDOW = 256 * 1024;
+const ACK_EVERY = 16 * 1024;
+const FLOW_WINDOW = 128 * 1024;
 // Input: sent in frames of INPUT_FRAME bytes (the server refuses frames over 64 KiB), with at
 // most INPUT_WINDOW bytes on their way (sent and not yet written to the PTY, as the server's
 // `written` messages say). Input over the server's rate waits here, visibly, never dropped.
