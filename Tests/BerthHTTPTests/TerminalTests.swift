@@ -333,6 +333,53 @@ struct TerminalTests {
         }
     }
 
+    @Test("a writer with flow control that stops acknowledging during `yes` skips ahead; once it acknowledges, it gets resync, then the prompt after Ctrl-C")
+    func floodSkipsAhead() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let (id, token) = try await Self.start(harness, client: client, player: "yara")
+                let url = try await Self.ticket(client, id, token: token)
+                let window = 64 * 1024
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await outbound.control(#"{"type":"flow","window":\#(window)}"#)
+                    try await reader.waitForPrompt()
+                    // Acknowledge what arrived so far, as the page would have.
+                    try await outbound.control(#"{"type":"ack","bytes":\#(reader.binaryBytes)}"#)
+                    try await outbound.type("yes\n")
+                    // Neither read nor acknowledge for 2 s: the server stops at the window and skips.
+                    try await Task.sleep(for: .seconds(2))
+                    try await outbound.type("\u{03}")
+                    // Read on, acknowledging what arrives (as the page does once xterm parsed it),
+                    // until the resync and then the prompt after it.
+                    var resync: [String: Any]?
+                    var resyncAt = 0
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while ContinuousClock.now < deadline {
+                        let bytesBefore = reader.binaryBytes
+                        let controlsBefore = reader.controls.count
+                        guard try await reader.readOne() else { break }
+                        let arrived = reader.binaryBytes - bytesBefore
+                        if arrived > 0 { try await outbound.control(#"{"type":"ack","bytes":\#(arrived)}"#) }
+                        if resync == nil, let found = reader.controls[controlsBefore...].first(where: { $0["type"] as? String == "resync" }) {
+                            resync = found
+                            resyncAt = reader.output.count
+                        }
+                        if resync != nil, TerminalReader.find(Array("$ ".utf8), in: reader.output, from: resyncAt) != nil { break }
+                    }
+                    let found = try #require(resync, "no resync; controls: \(reader.controls.suffix(5)); bytes \(reader.binaryBytes); output: \(reader.text.suffix(200))")
+                    #expect(TerminalReader.find(Array("$ ".utf8), in: reader.output, from: resyncAt) != nil, "no prompt after resync: \(reader.text.suffix(200)); controls: \(reader.controls.suffix(5))")
+                    #expect((found["skippedBytes"] as? Int ?? 0) > 0, "\(found)")
+                    #expect((found["replayBytes"] as? Int ?? 0) <= harness.services.terminalSettings.resyncReplayBytes)
+                    reader.searchFrom = reader.output.count
+                    try await outbound.type("echo after''-flood\n")
+                    try await reader.waitFor("after-flood")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
     @Test("an admin watches read-only: sees the owner's output, and its own input is ignored")
     func spectator() async throws {
         try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
