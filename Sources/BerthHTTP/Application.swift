@@ -124,7 +124,7 @@ public func makeApplication(
     let host = configuration.host
     return Application(
         router: table.router,
-        server: .http1WebSocketUpgrade(
+        server: BerthServerChannel.builder(
             webSocketRouter: table.router,
             configuration: WebSocketServerConfiguration(maxFrameSize: services.terminalSettings.maxFrameBytes)
         ),

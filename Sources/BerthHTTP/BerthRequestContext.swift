@@ -17,6 +17,9 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<BerthRequestContext>
     /// Facts inner middleware and routes report back to the audit log and the request log.
     public let facts: RequestFacts
+    /// Set by ``BerthServerChannel`` on a WebSocket upgrade request; a WebSocket route accepts by
+    /// leaving its handler there. Nil on plain requests.
+    public var webSocketUpgrade: WebSocketUpgradeSlot?
 
     /// Creates the context for a request arriving on `source`'s channel.
     public init(source: ApplicationRequestContextSource) {

@@ -2692,7 +2692,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/instances/{id}/terminal": {
       "get": {
-        "summary": "The terminal WebSocket (see docs/terminal-protocol.md). Binary frames carry PTY bytes both ways; text frames carry JSON control messages. Authenticated by the ticket, not a bearer token; the Origin must be allowed.",
+        "summary": "The terminal WebSocket (see docs/terminal-protocol.md). Binary frames carry PTY bytes both ways; text frames carry JSON control messages. Authenticated by the ticket, not a bearer token; the Origin must be allowed. Refusals are HTTP answers before the upgrade, with the error envelope: 401 ticket_required or ticket_invalid, 403 origin_not_allowed or ticket_wrong_terminal, 409 when the instance is not running.",
         "operationId": "terminalWebSocket",
         "tags": [
           "terminal"
@@ -2757,6 +2757,9 @@ public enum OpenAPIDocument {
           },
           "409": {
             "$ref": "#/components/responses/E409"
+          },
+          "426": {
+            "description": "A plain GET without the WebSocket upgrade headers (websocket_required), in the error envelope"
           }
         }
       }

@@ -1,3 +1,4 @@
+import BerthCore
 import Hummingbird
 import HummingbirdWebSocket
 
@@ -47,13 +48,22 @@ public final class RouteTable {
         record(method, path)
     }
 
-    /// Adds a WebSocket route (a GET that upgrades).
+    /// Adds a WebSocket route (a GET that upgrades). `shouldUpgrade` refuses by throwing: the
+    /// client gets that error as a plain HTTP answer (status and JSON envelope) before any upgrade.
+    /// A GET without the upgrade headers is refused with `426 websocket_required`.
     public func webSocket(
         _ path: String,
-        shouldUpgrade: @escaping @Sendable (Request, BerthRequestContext) async throws -> RouterShouldUpgrade,
-        onUpgrade: @escaping WebSocketDataHandler<WebSocketRouterContext<BerthRequestContext>>
+        shouldUpgrade: @escaping @Sendable (Request, BerthRequestContext) async throws -> Void,
+        onUpgrade: @escaping WebSocketUpgradeHandler
     ) {
-        router.ws(RouterPath(path), shouldUpgrade: shouldUpgrade, onUpgrade: onUpgrade)
+        router.on(RouterPath(path), method: .get) { request, context in
+            guard let slot = context.webSocketUpgrade else {
+                throw BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
+            }
+            try await shouldUpgrade(request, context)
+            slot.accept(onUpgrade, request: request, context: context)
+            return Response(status: .ok)
+        }
         record(.get, path)
     }
 

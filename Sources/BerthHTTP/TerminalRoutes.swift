@@ -117,33 +117,42 @@ struct TerminalRoutes {
 
     // MARK: - WebSocket
 
-    /// Checks the Origin and the ticket before the upgrade, so refusals are plain HTTP errors.
-    func shouldUpgrade(_ request: Request, _ context: BerthRequestContext) async throws -> RouterShouldUpgrade {
+    /// Checks the Origin and the ticket before the upgrade, so refusals are plain HTTP errors with
+    /// the error envelope (``BerthServerChannel`` sends them): 403 for a foreign Origin or a ticket
+    /// of another terminal, 401 for a missing, unknown, expired or used ticket, 409 when the
+    /// instance is not running. Only an accepted upgrade uses the ticket up.
+    func shouldUpgrade(_ request: Request, _ context: BerthRequestContext) async throws {
         let id = try context.parameters.require("id")
         let policy = OriginPolicy(allowed: services.configuration.allowedOrigins)
         // Every Origin header must pass: a second, foreign one is as bad as one.
         for origin in request.headers[values: .origin] {
             guard policy.allows(origin: origin, host: request.head.authority) else {
                 context.logger.notice("terminal origin refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)", "origin": "\(origin)"])
-                throw BerthError.forbidden("This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.")
+                throw BerthError(
+                    code: "origin_not_allowed",
+                    message: "This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.", status: 403
+                )
             }
         }
         guard let ticket = request.uri.queryParameters.get("ticket"), !ticket.isEmpty else {
-            throw BerthError.unauthorized("A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.")
+            throw BerthError.unauthorized("A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.", code: "ticket_required")
         }
-        guard let grant = await services.tickets.redeem(ticket, instanceID: id) else {
+        guard let grant = await services.tickets.peek(ticket, instanceID: id) else {
             context.logger.notice("terminal ticket refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)"])
-            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.")
+            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.", code: "ticket_invalid")
         }
         if let requested = request.uri.queryParameters.get("terminal"), requested != grant.terminal {
-            throw BerthError.forbidden("The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.")
+            throw BerthError(code: "ticket_wrong_terminal", message: "The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.", status: 403)
         }
         _ = try await runningInstance(id)
-        return .upgrade([:])
+        // Two connections racing with one ticket: only the first gets through.
+        guard await services.tickets.redeem(ticket, instanceID: id) != nil else {
+            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.", code: "ticket_invalid")
+        }
     }
 
     /// Bridges one WebSocket client to the instance's terminal until either side ends.
-    func bridge(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<BerthRequestContext>) async throws {
+    func bridge(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketUpgradeContext) async throws {
         let request = context.request
         let logger = context.requestContext.logger
         guard let ticket = request.uri.queryParameters.get("ticket"), let grant = await services.tickets.take(ticket) else {
@@ -170,7 +179,6 @@ struct TerminalRoutes {
         ]
         logger.info("terminal connected", metadata: metadata)
         let maxFrame = services.terminalSettings.maxFrameBytes
-        let inputRate = services.terminalSettings.inputBytesPerSecond
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -187,6 +195,9 @@ struct TerminalRoutes {
                 }
                 group.addTask {
                     var warnedReadOnly = false
+                    // One frame at a time: `input` returns once the bytes are in the PTY (after
+                    // the rate limit's wait), and only then is the next frame read, so a fast
+                    // paste is held back in the client's socket, never dropped or buffered here.
                     for try await message in inbound.messages(maxSize: maxFrame) {
                         switch message {
                         case .binary(let buffer):
@@ -195,10 +206,6 @@ struct TerminalRoutes {
                             case .readOnly:
                                 if !warnedReadOnly { await session.notify(clientID, .readonly) }
                                 warnedReadOnly = true
-                            case .rateLimited:
-                                await session.notify(clientID, .notice(
-                                    code: "input_rate_limited",
-                                    message: "Input is limited to \(inputRate / 1024) KiB/s per terminal; some input was dropped."))
                             }
                         case .text(let text):
                             switch ClientControl.parse(text) {

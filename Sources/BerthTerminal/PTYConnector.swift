@@ -10,6 +10,16 @@ public struct PTYConnection: Sendable {
     public let write: @Sendable (ByteBuffer) async throws -> Void
     /// Changes the PTY size.
     public let resize: @Sendable (TerminalSize) async throws -> Void
+
+    /// Creates a connection from its parts.
+    public init(
+        output: NIOAsyncChannelInboundStream<ByteBuffer>, write: @escaping @Sendable (ByteBuffer) async throws -> Void,
+        resize: @escaping @Sendable (TerminalSize) async throws -> Void
+    ) {
+        self.output = output
+        self.write = write
+        self.resize = resize
+    }
 }
 
 /// Starts terminal processes inside instances.

@@ -40,7 +40,12 @@ public struct ScreenBuffer: Sendable {
 
     /// The held bytes, oldest first, starting at a UTF-8 character boundary.
     public func snapshot() -> [UInt8] {
-        let ordered = Array(storage[start...] + storage[..<start])
+        snapshot(last: capacity)
+    }
+
+    /// The newest `limit` held bytes at most, oldest first, starting at a UTF-8 character boundary.
+    public func snapshot(last limit: Int) -> [UInt8] {
+        let ordered = Array((storage[start...] + storage[..<start]).suffix(max(0, limit)))
         // A cut in the middle of a multi-byte character would show as garbage: skip continuation bytes.
         let firstBoundary = ordered.firstIndex { $0 & 0b1100_0000 != 0b1000_0000 } ?? ordered.endIndex
         return Array(ordered[firstBoundary...])

@@ -35,6 +35,8 @@ public enum ClientControl: Sendable, Equatable {
     case flow(window: Int)
     /// Keep-alive; answered with `pong`.
     case ping
+    /// The client wants `written` after each of its input frames reaches the PTY (paste progress).
+    case acknowledgeInput
 
     /// Parses a text frame; the error names what is wrong.
     public static func parse(_ text: String) -> Result<ClientControl, ControlParseError> {
@@ -65,6 +67,8 @@ public enum ClientControl: Sendable, Equatable {
             return .success(.flow(window: window))
         case "ping":
             return .success(.ping)
+        case "acknowledgeInput":
+            return .success(.acknowledgeInput)
         default:
             return .failure(ControlParseError(message: "unknown control message type '\(type.prefix(40))'"))
         }
@@ -91,14 +95,17 @@ public enum ServerControl: Sendable, Equatable {
     case exited(code: Int?)
     /// The instance ended (stopped, expired, reset or killed); the terminal is closed.
     case closed(reason: String)
-    /// This client fell behind and skipped output; the recent screen follows.
-    case resync(replayBytes: Int)
+    /// This client fell behind and skipped `skippedBytes` of output; the last `replayBytes` of
+    /// the screen buffer follow.
+    case resync(replayBytes: Int, skippedBytes: Int)
     /// A recoverable problem, such as input over the rate limit.
     case notice(code: String, message: String)
     /// A fatal problem; the connection closes.
     case error(code: String, message: String)
     /// Answer to `ping`.
     case pong
+    /// `bytes` more of this client's input reached the PTY (only after `acknowledgeInput`).
+    case written(bytes: Int)
 
     /// The message as compact JSON text.
     public var json: String {
@@ -113,10 +120,11 @@ public enum ServerControl: Sendable, Equatable {
             object = ["type": "exited"]
             object["code"] = code.map { $0 as Any } ?? NSNull()
         case .closed(let reason): object = ["type": "closed", "reason": reason]
-        case .resync(let replay): object = ["type": "resync", "replayBytes": replay]
+        case .resync(let replay, let skipped): object = ["type": "resync", "replayBytes": replay, "skippedBytes": skipped]
         case .notice(let code, let message): object = ["type": "notice", "code": code, "message": message]
         case .error(let code, let message): object = ["type": "error", "code": code, "message": message]
         case .pong: object = ["type": "pong"]
+        case .written(let bytes): object = ["type": "written", "bytes": bytes]
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{\"type\":\"error\"}" }
         return String(decoding: data, as: UTF8.self)

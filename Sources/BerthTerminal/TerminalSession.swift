@@ -10,22 +10,25 @@ public enum TerminalOutput: Sendable {
     case control(ServerControl)
 }
 
-/// Why input was not passed to the PTY.
+/// What became of a client's input.
 public enum InputOutcome: Sendable, Equatable {
-    /// Written to the PTY.
+    /// Written to the PTY (after waiting for the input rate limit, if needed).
     case written
     /// The client may only watch.
     case readOnly
-    /// Over the terminal's input rate limit; dropped.
-    case rateLimited
     /// The PTY is gone.
     case closed
 }
 
-/// One PTY process inside an instance, bridged to any number of clients. Output goes to a bounded
-/// screen buffer and to each client's queue. A writer that falls behind pauses reading from the
-/// PTY (backpressure); a spectator that falls behind skips ahead and gets the screen again, so it
-/// never slows anyone else. The session outlives its clients for the reconnect window.
+/// One PTY process inside an instance, bridged to any number of clients. Output goes to the
+/// observer (the recorder, which sees every byte), to a bounded screen buffer and to each client's
+/// queue. A client that falls behind skips ahead and gets the end of the screen again once it
+/// has caught up, so a flood never builds a backlog and Ctrl-C shows its prompt at once: every
+/// spectator, and a writer that acknowledges what it rendered (the browser page). A writer
+/// without acknowledgements (a script) gets every byte instead: while its queue is full the PTY
+/// pauses. Input over the rate limit is held back, never dropped: ``input(_:from:)``
+/// returns only once the bytes are written, so a caller that awaits it before reading more
+/// applies backpressure to its client. The session outlives its clients for the reconnect window.
 public actor TerminalSession {
     /// The instance the PTY runs in.
     public nonisolated let instanceID: String
@@ -41,9 +44,19 @@ public actor TerminalSession {
         var unacknowledged = 0
         var window: Int?
         var lagging = false
+        /// Output bytes skipped since the client started lagging.
+        var skipped = 0
+        /// The client asked for `written` after each input frame.
+        var acknowledgesInput = false
 
+        /// Spectators and clients that acknowledge what they render skip ahead when full; a
+        /// writer without acknowledgements holds the PTY back instead.
+        var skipsAhead: Bool { access == .read || window != nil }
+
+        /// True when the client holds as much output as it may: its queue is at the limit or,
+        /// with acknowledgements, everything sent and not yet acknowledged fills its window.
         func isFull(limit: Int) -> Bool {
-            queued >= limit || (window.map { unacknowledged >= $0 } ?? false)
+            queued >= limit || (window.map { queued + unacknowledged >= $0 } ?? false)
         }
     }
 
@@ -169,37 +182,48 @@ public actor TerminalSession {
             client.unacknowledged = max(0, client.unacknowledged - bytes)
             clients[id] = client
             resyncIfCaughtUp(id)
-            wakeProducer()
         case .flow(let window):
             client.window = window
             clients[id] = client
+            wakeProducer()
         case .ping:
             client.continuation.yield(.control(.pong))
+        case .acknowledgeInput:
+            client.acknowledgesInput = true
+            clients[id] = client
         case .resize(let requested):
             guard client.access == .write else {
                 client.continuation.yield(.control(.readonly))
                 return
             }
-            guard requested != size, let connection else { return }
+            guard requested != size, !finished else { return }
             size = requested
             await observer?.resized(requested)
-            do {
-                try await connection.resize(requested)
-            } catch {
-                logger.notice("terminal resize failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
-            }
+            // Before the PTY is up (a resize as a new terminal's first message) the size is only
+            // remembered: ``connected(_:startedWith:)`` applies it.
+            if let connection { await apply(requested, to: connection) }
             for (otherID, other) in clients where otherID != id { other.continuation.yield(.control(.resized(requested))) }
         }
     }
 
-    /// Writes a client's keystrokes to the PTY, if it may write and is within the rate limit.
+    /// Writes a client's input to the PTY, if it may write. Input over the rate limit waits for
+    /// its turn (the actor serves others meanwhile), and the write itself waits while the exec
+    /// stream is full, so nothing is dropped; the caller should read the client's next frame only
+    /// after this returns.
     public func input(_ bytes: ByteBuffer, from id: Int) async -> InputOutcome {
         guard let client = clients[id] else { return .closed }
         guard client.access == .write else { return .readOnly }
-        guard let connection, !finished else { return .closed }
-        guard limiter.allow(bytes.readableBytes) else { return .rateLimited }
+        guard connection != nil, !finished else { return .closed }
+        let wait = limiter.reserve(bytes.readableBytes)
+        if wait > .zero {
+            do { try await Task.sleep(for: wait) } catch { return .closed }
+        }
+        guard let connection, !finished, clients[id] != nil else { return .closed }
         do {
             try await connection.write(bytes)
+            if let client = clients[id], client.acknowledgesInput {
+                client.continuation.yield(.control(.written(bytes: bytes.readableBytes)))
+            }
             await observer?.input(bytes)
             return .written
         } catch {
@@ -227,9 +251,10 @@ public actor TerminalSession {
         closeSignal = signalContinuation
         logger.debug("terminal starting", metadata: ["instance.id": "\(instanceID)", "terminal": "\(name)"])
         var exitCode: Int?
+        let startSize = size
         do {
-            exitCode = try await connector.withPTY(containerID: containerID, terminal: terminal, size: size) { connection in
-                await self.connected(connection)
+            exitCode = try await connector.withPTY(containerID: containerID, terminal: terminal, size: startSize) { connection in
+                await self.connected(connection, startedWith: startSize)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await chunk in connection.output { await self.output(chunk) }
@@ -265,9 +290,19 @@ public actor TerminalSession {
         wakeProducer()
     }
 
-    private func connected(_ connection: PTYConnection) {
+    private func connected(_ connection: PTYConnection, startedWith startSize: TerminalSize) async {
         logger.debug("terminal connected to its PTY", metadata: ["instance.id": "\(instanceID)", "terminal": "\(name)"])
         self.connection = connection
+        // A writer resized while the exec was starting: its size wins over the one we started with.
+        if size != startSize { await apply(size, to: connection) }
+    }
+
+    private func apply(_ requested: TerminalSize, to connection: PTYConnection) async {
+        do {
+            try await connection.resize(requested)
+        } catch {
+            logger.notice("terminal resize failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+        }
     }
 
     private func output(_ chunk: ByteBuffer) async {
@@ -275,30 +310,35 @@ public actor TerminalSession {
         await observer?.output(chunk)
         var total = 0
         for (id, var client) in clients {
-            if client.lagging { continue }
-            if client.access == .read && client.isFull(limit: settings.clientQueueBytes) {
-                // A slow spectator skips ahead instead of holding the PTY back.
+            if !client.lagging && client.skipsAhead && client.isFull(limit: settings.clientQueueBytes) {
+                // Skip ahead instead of holding the PTY back or building a backlog the client
+                // would replay for seconds.
                 client.lagging = true
-                clients[id] = client
-                continue
             }
-            client.continuation.yield(.bytes(chunk))
-            client.queued += chunk.readableBytes
+            if client.lagging {
+                client.skipped += chunk.readableBytes
+            } else {
+                client.continuation.yield(.bytes(chunk))
+                client.queued += chunk.readableBytes
+            }
             clients[id] = client
             total += client.queued
         }
         peakQueuedBytes = max(peakQueuedBytes, total)
-        while closeReason == nil, clients.values.contains(where: { $0.access == .write && $0.isFull(limit: settings.clientQueueBytes) }) {
+        while closeReason == nil, clients.values.contains(where: { !$0.skipsAhead && $0.isFull(limit: settings.clientQueueBytes) }) {
             await withCheckedContinuation { waitingForRoom.append($0) }
         }
     }
 
+    /// A lagging client that has written and (with acknowledgements) rendered everything it was
+    /// sent gets `resync` and the end of the screen buffer, then live output again.
     private func resyncIfCaughtUp(_ id: Int) {
         guard var client = clients[id], client.lagging, client.queued == 0, client.unacknowledged == 0 else { return }
-        let replay = screen.snapshot()
+        let replay = screen.snapshot(last: settings.resyncReplayBytes)
+        client.continuation.yield(.control(.resync(replayBytes: replay.count, skippedBytes: client.skipped)))
+        if !replay.isEmpty { client.continuation.yield(.bytes(ByteBuffer(bytes: replay))) }
         client.lagging = false
-        client.continuation.yield(.control(.resync(replayBytes: replay.count)))
-        client.continuation.yield(.bytes(ByteBuffer(bytes: replay)))
+        client.skipped = 0
         client.queued += replay.count
         clients[id] = client
     }

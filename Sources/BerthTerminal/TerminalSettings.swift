@@ -9,13 +9,18 @@ public struct TerminalSettings: Sendable, Equatable {
     public var screenBufferBytes = 256 * 1024
     /// Largest WebSocket frame accepted from a client (default 64 KiB).
     public var maxFrameBytes = 64 * 1024
-    /// Sustained input rate per terminal, in bytes per second (default 64 KiB/s).
+    /// Sustained input rate per terminal, in bytes per second (default 64 KiB/s). Faster input is
+    /// held back (the server stops reading the client's socket), never dropped.
     public var inputBytesPerSecond = 64 * 1024
     /// Input burst allowed on top of the sustained rate, e.g. a paste (default 256 KiB).
     public var inputBurstBytes = 256 * 1024
-    /// Output queued for one client before it counts as slow (default 1 MiB). A slow writer pauses
-    /// the PTY; a slow spectator skips ahead instead, so it never slows anyone else.
+    /// Output queued for one client before it counts as slow (default 1 MiB). A slow client,
+    /// writer or spectator, skips ahead (a client with acknowledgements as soon as its window is
+    /// full), so it never slows the PTY or anyone else.
     public var clientQueueBytes = 1024 * 1024
+    /// Bytes of the screen buffer sent to a client that skipped ahead, when it has caught up
+    /// (default 64 KiB): enough to redraw a screen, small enough to show at once.
+    public var resyncReplayBytes = 64 * 1024
     /// Seconds before expiry from which clients get `expiring` events (default 300).
     public var expiryWarningSeconds = 300
     /// Docker detach keys for terminal execs: a sequence nobody types, so Ctrl-P and Ctrl-Q reach the shell.

@@ -46,6 +46,14 @@ public actor TicketBook {
         return (secret, Int(lifetime.components.seconds))
     }
 
+    /// The grant of an outstanding ticket for `instanceID`, without using it up: refusals that
+    /// depend on the grant (a ticket for another terminal) are decided before ``redeem(_:instanceID:)``.
+    public func peek(_ ticket: String, instanceID: String) -> TerminalGrant? {
+        purgeExpired()
+        guard let entry = issued[Self.hash(ticket)], entry.grant.instanceID == instanceID else { return nil }
+        return entry.grant
+    }
+
     /// Checks a ticket presented for `instanceID` and marks it used, so a second use fails. The
     /// grant is kept for ``take(_:)`` until the WebSocket upgrade completes.
     public func redeem(_ ticket: String, instanceID: String) -> TerminalGrant? {

@@ -230,6 +230,156 @@ struct TerminalTests {
         }
     }
 
+    @Test("refused upgrades are HTTP answers with status and error envelope: 401 and 403 before any upgrade, 426 without upgrade headers")
+    func refusals() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(30) {
+                let (id, token) = try await Self.start(harness, client: client, player: "rhea")
+                let port = try #require(client.port)
+                let own = "http://localhost:\(port)"
+                let url = try await Self.ticket(client, id, token: token)
+
+                let foreign = try await RawUpgrade.send(port: port, path: url, origin: "http://evil.example")
+                #expect(foreign.status == 403, "\(foreign.head)")
+                #expect(foreign.code == "origin_not_allowed")
+                #expect(foreign.contentType?.hasPrefix("application/json") == true)
+
+                let otherTerminal = url.replacingOccurrences(of: "terminal=main", with: "terminal=build")
+                let wrongTerminal = try await RawUpgrade.send(port: port, path: otherTerminal, origin: own)
+                #expect(wrongTerminal.status == 403, "\(wrongTerminal.head)")
+                #expect(wrongTerminal.code == "ticket_wrong_terminal")
+
+                let noTicket = try await RawUpgrade.send(port: port, path: "/api/v1/instances/\(id)/terminal", origin: own)
+                #expect(noTicket.status == 401, "\(noTicket.head)")
+                #expect(noTicket.code == "ticket_required")
+
+                // None of the refusals used the ticket up: it opens the terminal once.
+                try await client.ws(url, configuration: Self.configuration(origin: own)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    #expect(try await reader.waitForControl("ready") != nil)
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                let used = try await RawUpgrade.send(port: port, path: url, origin: own)
+                #expect(used.status == 401, "\(used.head)")
+                #expect(used.code == "ticket_invalid")
+                #expect(used.message?.contains("already used") == true)
+
+                let fresh = try await Self.ticket(client, id, token: token)
+                let plain = try await RawUpgrade.send(port: port, path: fresh, origin: own, upgrade: false)
+                #expect(plain.status == 426, "\(plain.head)")
+                #expect(plain.code == "websocket_required")
+            } }
+        }
+    }
+
+    @Test("a resize sent as the first message of a new terminal reaches the shell")
+    func firstResize() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(30) {
+                let (id, token) = try await Self.start(harness, client: client, player: "fiona")
+                // A new tab: its own PTY, started by this connection, with no size in the URL.
+                let url = try await Self.ticket(client, id, token: token, body: #"{"terminal":"tab2"}"#)
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    try await outbound.control(#"{"type":"resize","cols":132,"rows":43}"#)
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("stty size\n")
+                    try await reader.waitFor("43 132")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("1 MiB sent in 16 KiB frames, faster than the input rate, reaches the shell intact")
+    func pasteOneMiB() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(90) {
+                let (id, token) = try await Self.start(harness, client: client, player: "pablo")
+                let url = try await Self.ticket(client, id, token: token)
+                // Lines of base64-like text: no byte the line discipline would act on.
+                let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+                var generated: [UInt8] = []
+                generated.reserveCapacity(1 << 20)
+                var seed: UInt32 = 2_463_534_242
+                while generated.count < 1 << 20 {
+                    seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5
+                    generated.append(generated.count % 77 == 76 ? 0x0A : alphabet[Int(seed % 64)])
+                }
+                let payload = generated
+                let digest = Secrets.sha256Hex(String(decoding: payload, as: UTF8.self))
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("stty -echo -icanon; echo go''-paste; head -c \(payload.count) > /tmp/p; stty sane; wc -c < /tmp/p; sha256sum /tmp/p; echo done''-paste\n")
+                    try await reader.waitFor("go-paste")
+                    let started = ContinuousClock.now
+                    var offset = 0
+                    while offset < payload.count {
+                        let end = min(payload.count, offset + 16 * 1024)
+                        try await outbound.write(.binary(ByteBuffer(bytes: payload[offset..<end])))
+                        offset = end
+                    }
+                    try await reader.waitFor("done-paste")
+                    let elapsed = ContinuousClock.now - started
+                    let lines = reader.text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                    #expect(lines.contains("\(payload.count)"), "wc -c: \(reader.text.suffix(300))")
+                    #expect(lines.contains { $0.hasPrefix(digest) }, "sha256sum: \(reader.text.suffix(300))")
+                    #expect(!reader.controls.contains { $0["type"] as? String == "notice" }, "\(reader.controls)")
+                    print("terminal paste: \(payload.count) bytes in 16 KiB frames reached the shell intact in \(elapsed)")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
+    @Test("a writer with flow control that stops acknowledging during `yes` skips ahead; once it acknowledges, it gets resync, then the prompt after Ctrl-C")
+    func floodSkipsAhead() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let (id, token) = try await Self.start(harness, client: client, player: "yara")
+                let url = try await Self.ticket(client, id, token: token)
+                let window = 64 * 1024
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await outbound.control(#"{"type":"flow","window":\#(window)}"#)
+                    try await reader.waitForPrompt()
+                    // Acknowledge what arrived so far, as the page would have.
+                    try await outbound.control(#"{"type":"ack","bytes":\#(reader.binaryBytes)}"#)
+                    try await outbound.type("yes\n")
+                    // Neither read nor acknowledge for 2 s: the server stops at the window and skips.
+                    try await Task.sleep(for: .seconds(2))
+                    try await outbound.type("\u{03}")
+                    // Read on, acknowledging what arrives (as the page does once xterm parsed it),
+                    // until the resync and then the prompt after it.
+                    var resync: [String: Any]?
+                    var resyncAt = 0
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while ContinuousClock.now < deadline {
+                        let bytesBefore = reader.binaryBytes
+                        let controlsBefore = reader.controls.count
+                        guard try await reader.readOne() else { break }
+                        let arrived = reader.binaryBytes - bytesBefore
+                        if arrived > 0 { try await outbound.control(#"{"type":"ack","bytes":\#(arrived)}"#) }
+                        if resync == nil, let found = reader.controls[controlsBefore...].first(where: { $0["type"] as? String == "resync" }) {
+                            resync = found
+                            resyncAt = reader.output.count
+                        }
+                        if resync != nil, TerminalReader.find(Array("$ ".utf8), in: reader.output, from: resyncAt) != nil { break }
+                    }
+                    let found = try #require(resync, "no resync; controls: \(reader.controls.suffix(5)); bytes \(reader.binaryBytes); output: \(reader.text.suffix(200))")
+                    #expect(TerminalReader.find(Array("$ ".utf8), in: reader.output, from: resyncAt) != nil, "no prompt after resync: \(reader.text.suffix(200)); controls: \(reader.controls.suffix(5))")
+                    #expect((found["skippedBytes"] as? Int ?? 0) > 0, "\(found)")
+                    #expect((found["replayBytes"] as? Int ?? 0) <= harness.services.terminalSettings.resyncReplayBytes)
+                    reader.searchFrom = reader.output.count
+                    try await outbound.type("echo after''-flood\n")
+                    try await reader.waitFor("after-flood")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
     @Test("an admin watches read-only: sees the owner's output, and its own input is ignored")
     func spectator() async throws {
         try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
@@ -329,6 +479,68 @@ struct TerminalTests {
                 #expect(grown < 96 << 20, "RSS grew by \(grown >> 20) MiB")
             } }
         }
+    }
+}
+
+/// A WebSocket upgrade request on a new connection, by hand, so a test sees the status, headers
+/// and body of a refusal (WebSocket clients only report that the upgrade failed).
+enum RawUpgrade {
+    struct Answer {
+        var head: String
+        var body: [String: Any]
+        var status: Int { Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0 }
+        var code: String? { errorCode(body) }
+        var message: String? { (body["error"] as? [String: Any])?["message"] as? String }
+        var contentType: String? {
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-type:") }
+                .map { $0.dropFirst("content-type:".count).trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    static func send(port: Int, path: String, origin: String?, upgrade: Bool = true) async throws -> Answer {
+        var request = "GET \(path) HTTP/1.1\r\nHost: localhost:\(port)\r\n"
+        if upgrade {
+            request += "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        } else {
+            request += "Connection: close\r\n"
+        }
+        if let origin { request += "Origin: \(origin)\r\n" }
+        request += "\r\n"
+        let bytes = try await Task.detached { try exchange(port: port, request: request) }.value
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts.first ?? ""
+        let body = parts.dropFirst().joined(separator: "\r\n\r\n")
+        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        return Answer(head: head, body: object)
+    }
+
+    /// Sends `request` to 127.0.0.1:`port` and reads until the server closes (at most 10 s).
+    static func exchange(port: Int, request: String) throws -> [UInt8] {
+        struct SocketError: Error { let step: String }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(step: "socket") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw SocketError(step: "connect") }
+        let out = Array(request.utf8)
+        guard out.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == out.count else { throw SocketError(step: "write") }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        return answer
     }
 }
 

@@ -39,6 +39,7 @@ struct ControlMessageTests {
         #expect(try ClientControl.parse(#"{"type":"ack","bytes":65536}"#).get() == .ack(bytes: 65536))
         #expect(try ClientControl.parse(#"{"type":"flow","window":1048576}"#).get() == .flow(window: 1_048_576))
         #expect(try ClientControl.parse(#"{"type":"ping"}"#).get() == .ping)
+        #expect(try ClientControl.parse(#"{"type":"acknowledgeInput"}"#).get() == .acknowledgeInput)
         for bad in [#"{"type":"resize","cols":0,"rows":40}"#, #"{"type":"resize","cols":"a"}"#, #"{"type":"nope"}"#, "not json", "[]",
                     #"{"type":"ack","bytes":-1}"#, #"{"type":"flow","window":10}"#] {
             guard case .failure(let error) = ClientControl.parse(bad) else {
@@ -55,7 +56,7 @@ struct ControlMessageTests {
             (.ready(terminal: "main", access: .write, size: TerminalSize(cols: 80, rows: 24), replayBytes: 5), "ready"),
             (.exited(code: 3), "exited"), (.exited(code: nil), "exited"), (.expiring(secondsLeft: 42), "expiring"),
             (.closed(reason: "expired"), "closed"), (.notice(code: "input_rate_limited", message: "slow down"), "notice"),
-            (.readonly, "readonly"), (.resync(replayBytes: 9), "resync"), (.pong, "pong"),
+            (.readonly, "readonly"), (.resync(replayBytes: 9, skippedBytes: 4096), "resync"), (.pong, "pong"), (.written(bytes: 16384), "written"),
             (.error(code: "x", message: "<script>\"quoted\"</script>"), "error"),
         ]
         for (message, type) in cases {
@@ -81,6 +82,41 @@ struct InputRateLimiterTests {
             answers.append(limiter.allow(bytes, now: at))
         }
         #expect(answers == [true, false, true, false, true, false, true])
+    }
+
+    @Test("reserve never refuses: it says how long to wait, and waiting keeps the sustained rate")
+    func reserveHoldsBack() {
+        let start = ContinuousClock.now
+        var limiter = InputRateLimiter(bytesPerSecond: 1000, burstBytes: 2000, now: start)
+        #expect(limiter.reserve(1500, now: start) == .zero)
+        // 500 left: 1000 more must wait 0.5 s; a chunk larger than the burst still gets a finite wait.
+        #expect(limiter.reserve(1000, now: start) == .milliseconds(500))
+        #expect(limiter.reserve(5000, now: start + .milliseconds(500)) == .seconds(5))
+        #expect(limiter.reserve(1, now: start + .seconds(10)) == .zero)
+    }
+
+    @Test("at any rate and chunk size, a writer that waits as told passes every byte at the sustained rate")
+    func reserveAtAnyRate() {
+        var generator = SystemRandomNumberGenerator()
+        for rate in [1, 100, 64 * 1024, 10_000_000] {
+            let burst = max(1, rate / 4)
+            let start = ContinuousClock.now
+            var limiter = InputRateLimiter(bytesPerSecond: rate, burstBytes: burst, now: start)
+            var now = start
+            var total = 0
+            for _ in 0..<200 {
+                let chunk = Int.random(in: 0...(64 * 1024), using: &generator)
+                let wait = limiter.reserve(chunk, now: now)
+                #expect(wait >= .zero)
+                now += wait
+                total += chunk
+            }
+            // The time taken is what the rate allows after the burst, never less (rounding aside).
+            let seconds = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18
+            let floor = Double(max(0, total - burst)) / Double(rate)
+            #expect(seconds >= floor - 1e-6, "rate \(rate): \(total) bytes in \(seconds) s")
+            #expect(seconds <= floor + 1e-3 * 200, "rate \(rate): waited too long (\(seconds) s for \(floor) s)")
+        }
     }
 }
 

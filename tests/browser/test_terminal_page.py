@@ -23,7 +23,15 @@ What it does, in one run:
    opens once at most half of the TTL remains) and that an early renewal through the API is
    409 renew_too_early and changes nothing, and that the pages logged no error in the
    browser console (the browser's own request for /favicon.ico aside);
-7. always, even on failure: closes the browser, deletes the instance, stops the server and
+7. pastes 1 MiB through xterm's paste path (`term.paste`) into `head -c` under `stty -icanon`,
+   checks that the page showed the paste's progress and that `wc -c` and `sha256sum` in the
+   container match what was pasted, and prints how long it took (the server's input rate,
+   64 KiB/s after a 256 KiB burst, sets the pace: about 12 s);
+8. three times: runs `yes` for 3 s, presses Ctrl-C and measures, in the page, from the key
+   event to the prompt being in xterm's buffer; prints each figure and the median, and asserts
+   the median is under CTRL_C_LIMIT_MS (1000 ms: the target is 300 ms, the margin is for a
+   loaded CI machine);
+9. always, even on failure: closes the browser, deletes the instance, stops the server and
    removes any container or network labelled with its namespace; on failure it prints the
    tail of the server's log.
 
@@ -64,6 +72,10 @@ COMMAND = "echo browser-$((6*7))"
 EXPECTED = "browser-42"
 # A shell prompt at the end of a screen line: "player@lab-starter:~/workspace$ " and the like.
 PROMPT = re.compile(r"[$#]\s*$")
+PASTE_BYTES = 1 << 20
+CTRL_C_TRIES = 3
+CTRL_C_TARGET_MS = 300.0
+CTRL_C_LIMIT_MS = float(os.environ.get("BROWSER_TEST_CTRL_C_LIMIT_MS", "1000"))
 
 
 def log(message: str) -> None:
@@ -333,6 +345,144 @@ class TerminalPageTest:
         # Let the canvas (if any) paint the next prompt before the screenshot.
         wait_for("the prompt after the output", prompt, self.timeout)
 
+    def type_line(self, line: str) -> None:
+        """Types `line` and Enter into xterm's focused textarea."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        textarea = self.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")
+        self.driver.execute_script("arguments[0].focus()", textarea)
+        ActionChains(self.driver).send_keys(line + Keys.ENTER).perform()
+
+    def buffer_text(self, last: int = 200) -> list[str]:
+        """The last `last` lines of xterm's buffer (scrollback included), as text."""
+        return self.driver.execute_script(
+            """
+            const buffer = term.buffer.active || term.buffer;
+            const lines = [];
+            for (let y = Math.max(0, buffer.length - arguments[0]); y < buffer.length; y++) {
+              const line = buffer.getLine(y);
+              lines.push(line ? line.translateToString(true) : "");
+            }
+            return lines;
+            """,
+            last,
+        )
+
+    def wait_for_prompt(self) -> None:
+        def prompt():
+            lines = [line for line in self.screen_lines() if line.strip()]
+            return lines and PROMPT.search(lines[-1])
+
+        wait_for("a shell prompt on the terminal screen", prompt, self.timeout)
+
+    def check_paste(self) -> None:
+        """1 MiB through xterm's paste path must reach the shell byte for byte."""
+        import hashlib
+        import random
+
+        driver = self.driver
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        generator = random.Random(4711)
+        text = "".join("\n" if index % 77 == 76 else generator.choice(alphabet) for index in range(PASTE_BYTES))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        self.wait_for_prompt()
+        # Raw input (no 4 KiB line limit, no echo); xterm turns the paste's \n into \r, which the
+        # tty's ICRNL turns back into \n, so the file must equal the text.
+        self.type_line(
+            f"stty -echo -icanon; echo paste-$((20+22)); head -c {PASTE_BYTES} > /tmp/paste; stty sane; "
+            "wc -c < /tmp/paste; sha256sum /tmp/paste; echo pasted-$((40+2))"
+        )
+        wait_for("the shell to wait for the paste (paste-42)", lambda: "paste-42" in self.buffer_text(), self.timeout)
+        started = time.monotonic()
+        driver.execute_script("term.paste(arguments[0])", text)
+        progress = []
+
+        def finished():
+            notice = driver.execute_script("const n = document.getElementById('notice'); return n.hidden ? '' : n.textContent")
+            if notice.startswith("Pasting") and len(progress) < 5:
+                progress.append(notice)
+            return "pasted-42" in self.buffer_text()
+
+        wait_for("the paste to reach the shell (pasted-42)", finished, max(self.timeout, 60), interval=0.1)
+        elapsed = time.monotonic() - started
+        lines = [line.strip() for line in self.buffer_text()]
+        if str(PASTE_BYTES) not in lines:
+            raise CheckFailed(f"wc -c in the container does not say {PASTE_BYTES}: {lines[-8:]}")
+        if not any(line.startswith(digest) for line in lines):
+            raise CheckFailed(f"sha256sum in the container differs from the pasted text's {digest}: {lines[-8:]}")
+        if not progress:
+            raise CheckFailed("the page showed no progress while pasting 1 MiB")
+        self.passed.append(f"terminal page: a 1 MiB paste reached the shell intact ({elapsed:.1f} s)")
+        log(f"paste: {PASTE_BYTES} bytes through term.paste reached the shell intact in {elapsed:.1f} s "
+            f"({PASTE_BYTES / 1024 / elapsed:.0f} KiB/s); progress shown: {progress[0]!r} ...")
+        self.wait_for_prompt()
+
+    def check_ctrl_c_after_flood(self) -> None:
+        """After a few seconds of `yes`, Ctrl-C must bring the prompt back at once."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        driver = self.driver
+        # In the page: the time of the Ctrl-C key event, and of the first prompt after it in xterm's
+        # buffer (checked every 5 ms and after every write xterm parses).
+        driver.execute_script(
+            """
+            window.berthCtrlC = { keyAt: null, promptAt: null };
+            const prompt = /[$#]\s*$/;
+            const check = () => {
+              const state = window.berthCtrlC;
+              if (state.keyAt === null || state.promptAt !== null) return;
+              const buffer = term.buffer.active || term.buffer;
+              for (let y = buffer.length - 1; y >= Math.max(0, buffer.length - term.rows); y--) {
+                const line = buffer.getLine(y);
+                const text = line ? line.translateToString(true) : "";
+                if (!text.trim()) continue;
+                if (prompt.test(text)) state.promptAt = performance.now();
+                return;
+              }
+            };
+            document.addEventListener("keydown", (event) => {
+              if (event.ctrlKey && (event.key === "c" || event.key === "C") && window.berthCtrlC.keyAt === null) {
+                window.berthCtrlC.keyAt = performance.now();
+              }
+            }, true);
+            setInterval(check, 5);
+            if (typeof term.onWriteParsed === "function") term.onWriteParsed(check);
+            """
+        )
+        figures = []
+        for attempt in range(CTRL_C_TRIES):
+            self.wait_for_prompt()
+            self.type_line("yes")
+            time.sleep(3)
+            # The flood is on the screen: the last non-empty row is yes's output, not a prompt.
+            rows = [line for line in self.screen_lines() if line.strip()]
+            if not rows or rows[-1].strip() != "y":
+                raise CheckFailed(f"`yes` is not flooding the screen after 3 s (last rows: {rows[-3:]})")
+            driver.execute_script("window.berthCtrlC.keyAt = null; window.berthCtrlC.promptAt = null;")
+            ActionChains(driver).key_down(Keys.CONTROL).send_keys("c").key_up(Keys.CONTROL).perform()
+
+            def measured():
+                state = driver.execute_script("return window.berthCtrlC")
+                if state["keyAt"] is not None and state["promptAt"] is not None:
+                    return state["promptAt"] - state["keyAt"]
+                return None
+
+            figure = wait_for(f"the prompt after Ctrl-C (try {attempt + 1})", measured, self.timeout, interval=0.05)
+            figures.append(figure)
+            notice = driver.execute_script("const n = document.getElementById('notice'); return n.hidden ? '' : n.textContent")
+            log(f"Ctrl-C after 3 s of yes, try {attempt + 1}: prompt in xterm's buffer after {figure:.0f} ms"
+                + (f" (page notice: {notice!r})" if notice else ""))
+        median = sorted(figures)[len(figures) // 2]
+        log(f"Ctrl-C after a flood: median {median:.0f} ms of {CTRL_C_TRIES} tries "
+            f"({', '.join(f'{figure:.0f}' for figure in figures)} ms; target {CTRL_C_TARGET_MS:.0f} ms, "
+            f"asserted < {CTRL_C_LIMIT_MS:.0f} ms)")
+        if median >= CTRL_C_LIMIT_MS:
+            raise CheckFailed(f"the prompt came back {median:.0f} ms after Ctrl-C (median), not under {CTRL_C_LIMIT_MS:.0f} ms")
+        self.passed.append(f"terminal page: Ctrl-C after 3 s of yes shows the prompt in {median:.0f} ms (median of {CTRL_C_TRIES})")
+
     def save_screenshot(self) -> None:
         path = Path(self.args.screenshot)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -438,6 +588,8 @@ class TerminalPageTest:
         self.sign_in()
         self.open_terminal()
         self.type_command()
+        self.check_paste()
+        self.check_ctrl_c_after_flood()
         self.check_countdown()
         self.save_screenshot()
         self.check_renew()

@@ -18,8 +18,18 @@ const buttons = {
   newShell: document.getElementById("new-shell"),
   start: document.getElementById("start"),
 };
-const ACK_EVERY = 64 * 1024;
-const FLOW_WINDOW = 1024 * 1024;
+// Output flow control: xterm.js is fed with write callbacks, and what it has parsed is
+// acknowledged every ACK_EVERY bytes and whenever its write queue drains, so it never holds more
+// than FLOW_WINDOW. A page that falls behind (a flood of `yes`) skips ahead on the server, and
+// Ctrl-C brings the prompt back at once instead of after seconds of backlog.
+const ACK_EVERY = 16 * 1024;
+const FLOW_WINDOW = 128 * 1024;
+// Input: sent in frames of INPUT_FRAME bytes (the server refuses frames over 64 KiB), with at
+// most INPUT_WINDOW bytes on their way (sent and not yet written to the PTY, as the server's
+// `written` messages say). Input over the server's rate waits here, visibly, never dropped.
+const INPUT_FRAME = 16 * 1024;
+const INPUT_WINDOW = 64 * 1024;
+const PASTE_PROGRESS_FROM = 64 * 1024;
 // Inside the environment page's iframe that page has Renew, Reset and Stop; keep only the status.
 const embedded = window.self !== window.top;
 if (embedded) {
@@ -106,21 +116,93 @@ let retries = 0;
 let finalState = false;
 let readOnly = false;
 let unacked = 0;
+let unrendered = 0;
 let expiresAt = null;
 const encoder = new TextEncoder();
+
+// Input waiting to be sent, in order: frames of at most INPUT_FRAME bytes.
+const inputQueue = [];
+let inputQueued = 0;
+let inputInFlight = 0;
+let inputTotal = 0;
+let inputWritten = 0;
+let inputTimer = null;
 
 function send(data) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(data);
 }
 
-term.onData((data) => { if (!readOnly) send(encoder.encode(data)); });
+function kib(bytes) {
+  return Math.round(bytes / 1024);
+}
+
+/** Queues input (keystrokes or a paste) and sends what the window allows. */
+function input(bytes) {
+  if (readOnly || bytes.length === 0) return;
+  // Ctrl-C alone while a long paste is still queued cancels the rest of the paste, and says so.
+  if (bytes.length === 1 && bytes[0] === 0x03 && inputQueued > 0) {
+    showNotice("Paste cancelled: " + kib(inputQueued) + " KiB were not sent.");
+    inputTotal -= inputQueued;
+    inputQueue.length = 0;
+    inputQueued = 0;
+  }
+  for (let offset = 0; offset < bytes.length; offset += INPUT_FRAME) {
+    inputQueue.push(bytes.subarray(offset, Math.min(bytes.length, offset + INPUT_FRAME)));
+  }
+  inputQueued += bytes.length;
+  inputTotal += bytes.length;
+  pumpInput();
+}
+
+function pumpInput() {
+  if (inputTimer !== null) { clearTimeout(inputTimer); inputTimer = null; }
+  const ws = socket;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  while (inputQueue.length > 0 && inputInFlight + inputQueue[0].length <= INPUT_WINDOW && ws.bufferedAmount < INPUT_WINDOW) {
+    const frame = inputQueue.shift();
+    inputQueued -= frame.length;
+    inputInFlight += frame.length;
+    ws.send(frame);
+  }
+  // `written` wakes the pump; the socket's own buffer has no event, so poll it while it is full.
+  if (inputQueue.length > 0 && ws.bufferedAmount >= INPUT_WINDOW) inputTimer = setTimeout(pumpInput, 10);
+  showInputProgress();
+}
+
+function inputWrittenByServer(bytes) {
+  inputInFlight = Math.max(0, inputInFlight - bytes);
+  inputWritten += bytes;
+  pumpInput();
+}
+
+function showInputProgress() {
+  const busy = inputQueued > 0 || inputInFlight > 0;
+  if (inputTotal >= PASTE_PROGRESS_FROM) {
+    showNotice(busy ? "Pasting… " + kib(inputWritten) + " of " + kib(inputTotal) + " KiB" : "");
+  }
+  if (!busy) { inputTotal = 0; inputWritten = 0; }
+}
+
+/** Input that can no longer be sent (the connection closed): said, never dropped silently. */
+function abandonInput() {
+  const lost = inputQueued + inputInFlight;
+  if (lost > 0 && inputTotal >= PASTE_PROGRESS_FROM) {
+    showNotice("The connection closed during a paste: up to " + kib(lost) + " KiB may not have reached the shell.");
+  }
+  inputQueue.length = 0;
+  inputQueued = 0;
+  inputInFlight = 0;
+  inputTotal = 0;
+  inputWritten = 0;
+}
+
+term.onData((data) => input(encoder.encode(data)));
 // xterm.js 4.x before 4.9 has no onBinary and sends everything through onData.
 if (typeof term.onBinary === "function") {
   term.onBinary((data) => {
-    if (readOnly) return;
     const bytes = new Uint8Array(data.length);
     for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
-    send(bytes);
+    input(bytes);
   });
 }
 term.onResize(({ cols, rows }) => send(JSON.stringify({ type: "resize", cols, rows })));
@@ -138,7 +220,14 @@ function handleControl(message) {
       setStatus("connected", "connected (watching, read-only)");
       break;
     case "resync":
-      term.reset();
+      // Everything sent before was rendered (the server waits for our acknowledgements); the
+      // end of the screen follows. Reset in xterm's write order, before that replay is parsed.
+      term.write("", () => term.reset());
+      showNotice("Output came faster than it could be shown: " + kib(message.skippedBytes || 0) +
+        " KiB skipped (the recording has everything).");
+      break;
+    case "written":
+      inputWrittenByServer(message.bytes || 0);
       break;
     case "expiring":
       // The warning counts down with the header's countdown, from the same expiry.
@@ -194,10 +283,13 @@ async function connect() {
   ws.binaryType = "arraybuffer";
   socket = ws;
   unacked = 0;
+  unrendered = 0;
   let replaying = true;
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "flow", window: FLOW_WINDOW }));
+    ws.send(JSON.stringify({ type: "acknowledgeInput" }));
     ws.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows }));
+    pumpInput();
   };
   ws.onmessage = (event) => {
     if (typeof event.data === "string") {
@@ -209,9 +301,14 @@ async function connect() {
       return;
     }
     const bytes = new Uint8Array(event.data);
+    unrendered += bytes.length;
     term.write(bytes, () => {
+      if (socket !== ws) return;
+      unrendered -= bytes.length;
       unacked += bytes.length;
-      if (unacked >= ACK_EVERY) {
+      // Acknowledge in batches, and whenever xterm has caught up: a server that stopped
+      // sending (this page skipped ahead) waits for exactly that to resync.
+      if (unacked >= ACK_EVERY || unrendered === 0) {
         send(JSON.stringify({ type: "ack", bytes: unacked }));
         unacked = 0;
       }
@@ -220,6 +317,7 @@ async function connect() {
   ws.onclose = () => {
     if (socket !== ws) return;
     socket = null;
+    abandonInput();
     if (!finalState) scheduleReconnect();
   };
 }
