@@ -34,6 +34,10 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var environmentsDirectory = "./environments"
     /// Docker Engine address (`DOCKER_HOST`, default `unix:///var/run/docker.sock`).
     public var dockerHost = "unix:///var/run/docker.sock"
+    /// Seconds an ordinary Docker Engine call may take before it fails with `engine_unavailable`
+    /// (`BERTH_ENGINE_TIMEOUT`, default `30s`). Image builds, the event stream and terminal
+    /// streams are not limited by it; `/readyz` waits at most 2 s whatever this says.
+    public var engineTimeoutSeconds = 30
     /// Host address service ports are published on (`BERTH_PUBLISH_ADDRESS`, default `127.0.0.1`).
     public var publishAddress = "127.0.0.1"
     /// Host name shown to players in endpoints (`BERTH_PUBLIC_HOST`, default: the publish address).
@@ -103,7 +107,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
-        "publicUrl", "hostFirewall",
+        "publicUrl", "hostFirewall", "engineTimeout",
     ]
 
     /// The environment variable for a setting name.
@@ -229,6 +233,9 @@ public struct BerthConfiguration: Sendable, Equatable {
             case "githubApiUrl": githubAPIURL = trimmed
             default: publicURL = trimmed
             }
+        case "engineTimeout":
+            guard let seconds = DurationText.seconds(value), seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
+            engineTimeoutSeconds = seconds
         case "hostFirewall":
             guard let mode = HostFirewallMode(rawValue: value) else { throw invalid("auto, on or off") }
             hostFirewall = mode

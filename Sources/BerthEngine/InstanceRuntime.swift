@@ -36,6 +36,8 @@ public enum LaunchFailure: Error, Sendable {
 public protocol InstanceRuntime: Sendable {
     /// Succeeds when the engine answers.
     func ping() async throws
+    /// Succeeds when the engine answers within `timeout`; fails as unreachable otherwise.
+    func ping(timeout: Duration) async throws
     /// Creates and starts a hardened container (and its network) for `instance`.
     func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement
     /// Writes `contents` and a newline to `path` in a running container as `user` (mode 0600),
@@ -50,6 +52,13 @@ public protocol InstanceRuntime: Sendable {
     /// Calls `died` with the instance id and exit code whenever a managed container's main process ends,
     /// until cancelled.
     func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws
+}
+
+extension InstanceRuntime {
+    /// Runtimes without their own limit answer as ``ping()`` does.
+    public func ping(timeout: Duration) async throws {
+        try await ping()
+    }
 }
 
 /// ``InstanceRuntime`` on one Docker Engine.
@@ -81,6 +90,10 @@ public struct DockerRuntime: InstanceRuntime {
 
     public func ping() async throws {
         try await docker.ping()
+    }
+
+    public func ping(timeout: Duration) async throws {
+        try await docker.ping(timeout: timeout)
     }
 
     public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {

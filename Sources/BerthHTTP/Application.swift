@@ -30,6 +30,19 @@ public enum BerthAssembly {
             throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
         }
         let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
+        do {
+            return try await open(configuration, store: store, dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            // A store left open on a failed start would trip SQLite's close check instead of
+            // letting the error reach the operator.
+            try? await store.close()
+            throw error
+        }
+    }
+
+    private static func open(
+        _ configuration: BerthConfiguration, store: SQLiteStore, dataDirectory: URL, logger: Logger
+    ) async throws -> Opened {
         let accounts = Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
 
@@ -40,15 +53,22 @@ public enum BerthAssembly {
             throw BerthError.badRequest("invalid_config", "DOCKER_HOST: \(error)")
         }
         let runtime = DockerRuntime(
-            docker: DockerClient(address: address), publishAddress: configuration.publishAddress,
-            namespace: configuration.namespace
+            docker: DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds)),
+            publishAddress: configuration.publishAddress, namespace: configuration.namespace
         )
+        logger.info("waiting for the Docker Engine", metadata: [
+            "engine.address": "\(address)", "engine.timeout.seconds": "\(configuration.engineTimeoutSeconds)",
+        ])
         do {
             try await runtime.docker.ping()
             _ = try await runtime.docker.version()
         } catch {
-            throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) does not answer (\(error)). Start it, or set DOCKER_HOST.")
+            throw BerthError.unavailable(
+                "engine_unavailable",
+                "The Docker Engine at \(address) does not answer (\(error)). Start or restart it, set DOCKER_HOST, or raise BERTH_ENGINE_TIMEOUT."
+            )
         }
+        logger.info("Docker Engine answered", metadata: ["engine.address": "\(address)"])
         try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
 
         let catalog = EnvironmentCatalog(directory: URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true))

@@ -19,6 +19,7 @@ struct ConfigurationTests {
         #expect(config.endpointHost == "127.0.0.1")
         #expect(config.namespace == "default")
         #expect(config.hostFirewall == .auto)
+        #expect(config.engineTimeoutSeconds == 30)
     }
 
     @Test("a flag beats the environment, which beats the file, which beats the default")
@@ -58,7 +59,7 @@ struct ConfigurationTests {
             "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m", "BERTH_GITHUB_CLIENT_ID": "Iv1.abc",
             "BERTH_GITHUB_CLIENT_SECRET": "s3cret", "BERTH_GITHUB_URL": "http://127.0.0.1:9000/", "BERTH_GITHUB_API_URL": "http://127.0.0.1:9001",
             "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
-            "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ENGINE_TIMEOUT": "1m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -89,6 +90,7 @@ struct ConfigurationTests {
         #expect(config.githubURL == "http://127.0.0.1:9000" && config.githubAPIURL == "http://127.0.0.1:9001")
         #expect(config.publicURL == "https://ctf.example.org")
         #expect(config.hostFirewall == .off)
+        #expect(config.engineTimeoutSeconds == 60)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -123,6 +125,8 @@ struct ConfigurationTests {
         ([:], ["BERTH_RECONNECT_WINDOW": "2d"], nil, "BERTH_RECONNECT_WINDOW"),
         ([:], ["BERTH_TERMINAL_INPUT_RATE": "10"], nil, "BERTH_TERMINAL_INPUT_RATE"),
         ([:], ["BERTH_HOST_FIREWALL": "maybe"], nil, "BERTH_HOST_FIREWALL"),
+        ([:], ["BERTH_ENGINE_TIMEOUT": "0"], nil, "BERTH_ENGINE_TIMEOUT"),
+        ([:], ["BERTH_ENGINE_TIMEOUT": "2h"], nil, "BERTH_ENGINE_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),

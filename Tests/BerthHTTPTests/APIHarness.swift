@@ -26,7 +26,12 @@ struct APIHarness {
     let namespace: String
 
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
-    static func make(environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in }) async throws -> APIHarness {
+    /// With `runtimeEngine`, the runtime (and terminals) use that client, e.g. one to an
+    /// ``EngineProxy`` a test can cut; images are still built directly.
+    static func make(
+        environments: [String: String] = [:], runtimeEngine: DockerClient? = nil,
+        policy: (inout BerthConfiguration) -> Void = { _ in }
+    ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
         try FileManager.default.createDirectory(at: envDirectory, withIntermediateDirectories: true)
@@ -55,7 +60,8 @@ struct APIHarness {
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
-        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
+        let runtimeDocker = runtimeEngine ?? docker
+        let runtime = DockerRuntime(docker: runtimeDocker, publishAddress: configuration.publishAddress, namespace: namespace)
         let catalog = EnvironmentCatalog(directory: envDirectory)
         let scan = try await catalog.reload()
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
@@ -66,7 +72,7 @@ struct APIHarness {
         let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
-            connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
+            connector: DockerPTYConnector(docker: runtimeDocker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
             recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger),
             flagSecret: try FlagSecret.loadOrCreate(at: directory.appendingPathComponent("keys/flag-hmac.key")), logger: logger
         )
@@ -76,10 +82,11 @@ struct APIHarness {
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
-        environments: [String: String] = [:], policy: (inout BerthConfiguration) -> Void = { _ in },
+        environments: [String: String] = [:], runtimeEngine: DockerClient? = nil,
+        policy: (inout BerthConfiguration) -> Void = { _ in },
         _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, policy: policy)
+        let harness = try await make(environments: environments, runtimeEngine: runtimeEngine, policy: policy)
         do {
             try await body(harness)
         } catch {
