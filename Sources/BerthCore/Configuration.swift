@@ -65,9 +65,14 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var reconnectWindowSeconds = 300
     /// Sustained terminal input per terminal in bytes per second (`BERTH_TERMINAL_INPUT_RATE`, default 65536).
     public var terminalInputRate = 65536
-    /// Name of this deployment (`BERTH_NAMESPACE`, default `default`). Containers and networks carry
-    /// it as the `berth.namespace` label, and reconciliation only touches its own namespace's.
-    public var namespace = "default"
+    /// Name of this deployment (`BERTH_NAMESPACE`). Containers and networks carry it as the
+    /// `berth.namespace` label, and reconciliation only touches its own namespace's. Nil (the
+    /// default) uses the data directory's own, `d-` and the start of `<data-dir>/server-id`, so
+    /// servers with different data directories never share one.
+    public var namespace: String?
+    /// Seconds after its last heartbeat that a server's namespace lock on the engine may be taken
+    /// over by another server (`BERTH_NAMESPACE_LOCK_TIMEOUT`, default `30s`; heartbeats come 6 times as often).
+    public var namespaceLockTimeoutSeconds = 30
     /// Days an ended recording is kept before Berth deletes it (`BERTH_RECORDING_RETENTION`, default 90; 0 keeps them forever).
     public var recordingRetentionDays = 90
     /// Default paste threshold of recording analysis: this many input characters within 100 ms
@@ -107,7 +112,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
-        "publicUrl", "hostFirewall", "engineTimeout",
+        "publicUrl", "hostFirewall", "engineTimeout", "namespaceLockTimeout",
     ]
 
     /// The environment variable for a setting name.
@@ -236,6 +241,9 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "engineTimeout":
             guard let seconds = DurationText.seconds(value), seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
             engineTimeoutSeconds = seconds
+        case "namespaceLockTimeout":
+            guard let seconds = DurationText.seconds(value), seconds >= 6, seconds <= 3600 else { throw invalid("a duration from 6s to 1h, e.g. 30s") }
+            namespaceLockTimeoutSeconds = seconds
         case "hostFirewall":
             guard let mode = HostFirewallMode(rawValue: value) else { throw invalid("auto, on or off") }
             hostFirewall = mode

@@ -141,6 +141,16 @@ public struct DockerClient: Sendable {
         return try await decode(call(.GET, "/images/json?filters=\(filters)", operation: "list images"))
     }
 
+    /// `POST /images/create?fromSrc=-`: makes an image of the root file system in `rootfsTar`
+    /// (what `docker import` does) tagged `repository:tag`, without a registry; returns its id.
+    public func importImage(rootfsTar: [UInt8], repository: String, tag: String) async throws -> String {
+        _ = try await call(
+            .POST, "/images/create?fromSrc=-&repo=\(Self.escape(repository))&tag=\(Self.escape(tag))",
+            body: ByteBuffer(bytes: rootfsTar), contentType: "application/x-tar", operation: "import image"
+        )
+        return try await inspectImage("\(repository):\(tag)").id
+    }
+
     /// `DELETE /images/{name}`.
     public func removeImage(_ reference: String, force: Bool = false) async throws {
         _ = try await call(.DELETE, "/images/\(Self.escape(reference))?force=\(force)", operation: "remove image")

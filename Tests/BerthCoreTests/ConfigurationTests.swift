@@ -17,7 +17,8 @@ struct ConfigurationTests {
         #expect(config.globalCap == 100)
         #expect(config.adminToken == nil)
         #expect(config.endpointHost == "127.0.0.1")
-        #expect(config.namespace == "default")
+        #expect(config.namespace == nil)
+        #expect(config.namespaceLockTimeoutSeconds == 30)
         #expect(config.hostFirewall == .auto)
         #expect(config.engineTimeoutSeconds == 30)
     }
@@ -59,7 +60,7 @@ struct ConfigurationTests {
             "BERTH_ANALYSIS_PASTE_CHARS": "40", "BERTH_ANALYSIS_IDLE": "1m", "BERTH_GITHUB_CLIENT_ID": "Iv1.abc",
             "BERTH_GITHUB_CLIENT_SECRET": "s3cret", "BERTH_GITHUB_URL": "http://127.0.0.1:9000/", "BERTH_GITHUB_API_URL": "http://127.0.0.1:9001",
             "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
-            "BERTH_ENGINE_TIMEOUT": "1m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -91,6 +92,7 @@ struct ConfigurationTests {
         #expect(config.publicURL == "https://ctf.example.org")
         #expect(config.hostFirewall == .off)
         #expect(config.engineTimeoutSeconds == 60)
+        #expect(config.namespaceLockTimeoutSeconds == 120)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -127,6 +129,7 @@ struct ConfigurationTests {
         ([:], ["BERTH_HOST_FIREWALL": "maybe"], nil, "BERTH_HOST_FIREWALL"),
         ([:], ["BERTH_ENGINE_TIMEOUT": "0"], nil, "BERTH_ENGINE_TIMEOUT"),
         ([:], ["BERTH_ENGINE_TIMEOUT": "2h"], nil, "BERTH_ENGINE_TIMEOUT"),
+        ([:], ["BERTH_NAMESPACE_LOCK_TIMEOUT": "5s"], nil, "BERTH_NAMESPACE_LOCK_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),
