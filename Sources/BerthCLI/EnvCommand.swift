@@ -99,7 +99,11 @@ struct EnvBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Build the images of the environments through the Docker Engine API.",
-        discussion: "Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine."
+        discussion: """
+            Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine. \
+            Images are tagged berth-env/<slug>:<first 12 hex of the SHA-256 of the build context>, never latest, \
+            so builds of other folders (other servers on the same engine) never replace this one's.
+            """
     )
 
     @OptionGroup var folder: EnvironmentsOption
@@ -130,17 +134,17 @@ struct EnvBuildCommand: AsyncParsableCommand {
         let quiet = output.json
         var results: [Result] = []
         for environment in chosen {
-            if !quiet { print("==> \(environment.slug): building \(environment.imageReference ?? "")") }
+            let environmentFolder = folder.directory.appendingPathComponent(environment.slug, isDirectory: true)
+            let reference = (try? ImageBuilder.reference(for: environment, folder: environmentFolder)) ?? environment.imageReference ?? ""
+            if !quiet { print("==> \(environment.slug): building \(reference)") }
             do {
-                let id = try await builder.build(
-                    environment, folder: folder.directory.appendingPathComponent(environment.slug, isDirectory: true), noCache: noCache
-                ) { line in
+                let id = try await builder.build(environment, folder: environmentFolder, noCache: noCache) { line in
                     if !quiet { print("    \(environment.slug) | \(line)") }
                 }
-                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", imageID: id))
+                results.append(Result(slug: environment.slug, image: reference, imageID: id))
                 if !quiet { print("==> \(environment.slug): built \(id)") }
             } catch {
-                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", error: "\(error)"))
+                results.append(Result(slug: environment.slug, image: reference, error: "\(error)"))
                 if !quiet { print("==> \(environment.slug): FAILED: \(error)") }
             }
         }

@@ -191,7 +191,7 @@ struct AdminRoutes {
         let solves = facts.solves[spec.slug] ?? 0
         return AdminEnvironmentView(
             slug: spec.slug, name: spec.name, category: spec.category, enabled: !facts.disabled.contains(spec.slug),
-            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec) ?? false,
+            image: spec.imageReference, imageBuilt: await services.imageBuilder?.isBuilt(spec, folder: await services.catalog.folder(of: spec.slug)) ?? false,
             activeInstances: facts.active[spec.slug] ?? 0, points: spec.scoring.value(solves: solves + 1), solves: solves
         )
     }

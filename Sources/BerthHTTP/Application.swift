@@ -109,6 +109,8 @@ public enum BerthAssembly {
         }
         logger.info("catalog loaded", metadata: ["environments": "\(scan.environments.map(\.slug).joined(separator: ","))"])
 
+        var runtime = runtime
+        runtime.environmentFolders = catalog
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
         )

@@ -4414,7 +4414,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/admin/environments/{slug}/build": {
       "post": {
-        "summary": "Build an environment's image, streaming progress (admin)",
+        "summary": "Build an environment's image, streaming progress (admin); tagged berth-env/<slug>:<hash of the build context>, and new instances start from that image's id",
         "operationId": "buildEnvironment",
         "tags": [
           "admin"

@@ -61,8 +61,10 @@ struct APIHarness {
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
         let runtimeDocker = runtimeEngine ?? docker
-        let runtime = DockerRuntime(docker: runtimeDocker, publishAddress: configuration.publishAddress, namespace: namespace)
         let catalog = EnvironmentCatalog(directory: envDirectory)
+        let runtime = DockerRuntime(
+            docker: runtimeDocker, publishAddress: configuration.publishAddress, namespace: namespace, environmentFolders: catalog
+        )
         let scan = try await catalog.reload()
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
         let builder = ImageBuilder(docker: docker)
