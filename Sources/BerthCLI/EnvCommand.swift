@@ -101,8 +101,9 @@ struct EnvBuildCommand: AsyncParsableCommand {
         abstract: "Build the images of the environments through the Docker Engine API.",
         discussion: """
             Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine. \
-            Images are tagged berth-env/<slug>:<first 12 hex of the SHA-256 of the build context>, never latest, \
-            so builds of other folders (other servers on the same engine) never replace this one's.
+            Images are tagged berth-env/<slug>:<first 12 hex of the SHA-256 of the build context>, and servers \
+            start instances from the id that tag names, so builds of other folders (other servers on the same \
+            engine) never replace this one's. The build is also tagged latest, which Berth never starts from.
             """
     )
 

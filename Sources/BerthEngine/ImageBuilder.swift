@@ -6,7 +6,8 @@ import Foundation
 /// Builds environment images through the Engine API from their folders.
 ///
 /// A build is tagged by its content, `berth-env/<slug>:<first 12 hex of the SHA-256 of the build
-/// context>`, never `latest`, and instances start from the image id that tag names. So a build by
+/// context>`, and instances start from the image id that tag names (`latest` is also set, for
+/// people and scripts only). So a build by
 /// another server sharing the engine (another folder, another tag) never changes the image this
 /// server's instances run, and rebuilding an unchanged folder finds the same tag.
 public struct ImageBuilder: Sendable {
@@ -57,7 +58,7 @@ public struct ImageBuilder: Sendable {
         guard let context = try Self.buildContext(for: environment, folder: folder) else {
             throw BerthError.unprocessable("no_instance", "\(environment.slug) has no folder to build.")
         }
-        return try await docker.buildImage(
+        let id = try await docker.buildImage(
             context: context.tar, tag: context.reference,
             labels: [BerthLabel.builtEnvironment: environment.slug, Self.contextLabel: context.hash], noCache: noCache
         ) { line in
@@ -66,7 +67,14 @@ public struct ImageBuilder: Sendable {
                 if !trimmed.isEmpty { await progress(trimmed) }
             }
         }
+        // `latest` names the newest build of this slug on the engine, by whichever server, for
+        // people and scripts (`docker run berth-env/<slug>:latest`); Berth never starts from it.
+        try await docker.tagImage(id, repository: "berth-env/\(environment.slug)", tag: Self.convenienceTag)
+        return id
     }
+
+    /// The tag every build also gets, which Berth itself never uses.
+    public static let convenienceTag = "latest"
 
     /// The id of the image instances of `environment` start from now, looked up at each start so a
     /// rebuild of this folder takes effect and nobody else's build does.

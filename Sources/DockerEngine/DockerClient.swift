@@ -151,6 +151,14 @@ public struct DockerClient: Sendable {
         return try await inspectImage("\(repository):\(tag)").id
     }
 
+    /// `POST /images/{name}/tag`: adds the tag `repository:tag` to an image.
+    public func tagImage(_ reference: String, repository: String, tag: String) async throws {
+        _ = try await call(
+            .POST, "/images/\(Self.escape(reference))/tag?repo=\(Self.escape(repository))&tag=\(Self.escape(tag))",
+            operation: "tag image", accept: [200, 201]
+        )
+    }
+
     /// `DELETE /images/{name}`.
     public func removeImage(_ reference: String, force: Bool = false) async throws {
         _ = try await call(.DELETE, "/images/\(Self.escape(reference))?force=\(force)", operation: "remove image")

@@ -119,6 +119,7 @@ extension Integration {
                     let reference = try #require(try ImageBuilder.reference(for: environment, folder: directory.path(slug)))
                     #expect(reference.hasPrefix("berth-env/\(slug):") && reference.count == "berth-env/\(slug):".count + 12, "\(reference)")
                     await fixture.track(image: reference)
+                    await fixture.track(image: "berth-env/\(slug):latest")
 
                     let builder = ImageBuilder(docker: fixture.docker)
                     #expect(await builder.isBuilt(environment, folder: directory.path(slug)) == false)
@@ -134,6 +135,7 @@ extension Integration {
                     #expect(image.id == id)
                     #expect(image.config?.labels?[BerthLabel.builtEnvironment] == slug)
                     #expect(try await builder.imageID(for: environment, folder: directory.path(slug)) == id)
+                    #expect(try await fixture.docker.inspectImage("berth-env/\(slug):latest").id == id, "latest is set for people and scripts")
                 }
             }
         }
