@@ -168,7 +168,9 @@ public struct DockerRuntime: InstanceRuntime {
         let script = #"umask 077 && mkdir -p "${1%/*}" && printf '%s\n' "$2" > "$1""#
         let result: ExecResult
         do {
-            result = try await docker.exec(containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user)
+            result = try await docker.exec(
+                containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user, outputTimeout: docker.timeout
+            )
         } catch let error as DockerError {
             throw LaunchFailure.engine(error)
         }

@@ -232,9 +232,11 @@ public struct DockerClient: Sendable {
     // MARK: - Exec
 
     /// Runs `command` in a running container without a TTY and returns its exit code and output.
+    /// The output stream has no time limit unless `outputTimeout` is given (checks may run long);
+    /// the calls around it have the client's.
     public func exec(
         _ containerID: String, command: [String], user: String? = nil, workingDir: String? = nil, env: [String] = [],
-        maxOutputBytes: Int = 16 << 20
+        maxOutputBytes: Int = 16 << 20, outputTimeout: Duration? = nil
     ) async throws -> ExecResult {
         struct ExecCreate: Encodable {
             var AttachStdout = true
@@ -249,9 +251,38 @@ public struct DockerClient: Sendable {
         let create = ExecCreate(Cmd: command, User: user, WorkingDir: workingDir, Env: env)
         let created: Created = try await decode(call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: "create exec"))
         let start = try JSONSerialization.data(withJSONObject: ["Detach": false, "Tty": false])
-        let output = try await transport.stream(
-            method: .POST, path: "/v\(Self.apiVersion)/exec/\(created.Id)/start",
-            headers: [("Content-Type", "application/json")], body: ByteBuffer(data: start)
+        let output: (stdout: [UInt8], stderr: [UInt8])
+        do {
+            output = try await execOutput(created.Id, start: start, maxOutputBytes: maxOutputBytes, outputTimeout: outputTimeout)
+        } catch let error as TransportError {
+            throw DockerError(status: 0, message: "\(error)", operation: "start exec")
+        }
+        struct ExecInspect: Decodable {
+            var ExitCode: Int?
+            var Running: Bool
+        }
+        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+        var attempts = 0
+        while inspect.Running && attempts < 50 {
+            try await Task.sleep(for: .milliseconds(20))
+            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+            attempts += 1
+        }
+        return ExecResult(
+            exitCode: inspect.ExitCode ?? -1,
+            stdout: String(decoding: output.stdout, as: UTF8.self),
+            stderr: String(decoding: output.stderr, as: UTF8.self)
+        )
+    }
+
+    /// Starts an exec attached and collects its demultiplexed output.
+    private func execOutput(
+        _ execID: String, start: Data, maxOutputBytes: Int, outputTimeout: Duration?
+    ) async throws -> (stdout: [UInt8], stderr: [UInt8]) {
+        try await transport.stream(
+            method: .POST, path: "/v\(Self.apiVersion)/exec/\(execID)/start",
+            headers: [("Content-Type", "application/json")], body: ByteBuffer(data: start),
+            timeout: outputTimeout.map { .nanoseconds(Self.nanoseconds($0)) }
         ) { head, reader -> (stdout: [UInt8], stderr: [UInt8]) in
             var demultiplexer = StreamDemultiplexer()
             var stdout: [UInt8] = []
@@ -273,22 +304,6 @@ public struct DockerClient: Sendable {
             guard head.status == 200 else { throw Self.error(status: head.status, body: raw, operation: "start exec") }
             return (stdout, stderr)
         }
-        struct ExecInspect: Decodable {
-            var ExitCode: Int?
-            var Running: Bool
-        }
-        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-        var attempts = 0
-        while inspect.Running && attempts < 50 {
-            try await Task.sleep(for: .milliseconds(20))
-            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-            attempts += 1
-        }
-        return ExecResult(
-            exitCode: inspect.ExitCode ?? -1,
-            stdout: String(decoding: output.stdout, as: UTF8.self),
-            stderr: String(decoding: output.stderr, as: UTF8.self)
-        )
     }
 
     // MARK: - Archives

@@ -209,12 +209,16 @@ public struct HTTPTransport: Sendable {
             }
         }
         defer { deadline?.cancel() }
+        let result: Result
         do {
-            return try await exchange(channel, method: method, path: path, headers: headers, body: body, handle)
+            result = try await exchange(channel, method: method, path: path, headers: headers, body: body, handle)
         } catch {
             if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
             throw error
         }
+        // The close also ends a body reader without an error: what it read is cut short.
+        if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
+        return result
     }
 
     private func exchange<Result: Sendable>(

@@ -48,6 +48,20 @@ struct EngineTimeoutTests {
         }
     }
 
+    @Test("exec output has no limit by default, and outputTimeout bounds it when given")
+    func execOutputTimeout() async throws {
+        try await EngineFixture.with { fixture in
+            let id = try await fixture.runContainer("exec-timeout", command: ["sleep", "300"])
+            let slow = try await fixture.docker.exec(id, command: ["sh", "-c", "sleep 1; echo done"])
+            #expect(slow.exitCode == 0 && slow.stdout == "done\n")
+            let error = try await #require(throws: DockerError.self) {
+                try await fixture.docker.exec(id, command: ["sleep", "30"], outputTimeout: .milliseconds(300))
+            }
+            #expect(error.isUnreachable && error.operation == "start exec")
+            #expect(error.message.contains("did not answer within 300 ms"), "\(error)")
+        }
+    }
+
     @Test("the engine's clock comes from its Date header")
     func engineTime() async throws {
         let docker = try DockerClient.fromEnvironment()
