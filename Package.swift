@@ -86,6 +86,7 @@ let package = Package(
             name: "BerthEngine",
             dependencies: [
                 "BerthCore", "BerthStore", "DockerEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

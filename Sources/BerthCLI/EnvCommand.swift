@@ -102,7 +102,10 @@ struct EnvBuildCommand: AsyncParsableCommand {
         discussion: """
             Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine. \
             Challenges without an instance (no image, no Dockerfile) are skipped; a prebuilt image \
-            (image: name:tag) is only checked to be on the engine (image_not_found otherwise).
+            (image: name:tag) is only checked to be on the engine (image_not_found otherwise). \
+            Images are tagged berth-env/<slug>:<first 12 hex of the SHA-256 of the build context>, and servers \
+            start instances from the id that tag names, so builds of other folders (other servers on the same \
+            engine) never replace this one's. The build is also tagged latest, which Berth never starts from.
             """
     )
 
@@ -137,17 +140,17 @@ struct EnvBuildCommand: AsyncParsableCommand {
         let quiet = output.json
         var results: [Result] = []
         for environment in chosen {
-            if !quiet { print("==> \(environment.slug): building \(environment.imageReference ?? "")") }
+            let environmentFolder = folder.directory.appendingPathComponent(environment.slug, isDirectory: true)
+            let reference = (try? ImageBuilder.reference(for: environment, folder: environmentFolder)) ?? environment.imageReference ?? ""
+            if !quiet { print("==> \(environment.slug): building \(reference)") }
             do {
-                let id = try await builder.build(
-                    environment, folder: folder.directory.appendingPathComponent(environment.slug, isDirectory: true), noCache: noCache
-                ) { line in
+                let id = try await builder.build(environment, folder: environmentFolder, noCache: noCache) { line in
                     if !quiet { print("    \(environment.slug) | \(line)") }
                 }
-                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", imageID: id))
+                results.append(Result(slug: environment.slug, image: reference, imageID: id))
                 if !quiet { print("==> \(environment.slug): built \(id)") }
             } catch {
-                results.append(Result(slug: environment.slug, image: environment.imageReference ?? "", error: "\(error)"))
+                results.append(Result(slug: environment.slug, image: reference, error: "\(error)"))
                 if !quiet { print("==> \(environment.slug): FAILED: \(error)") }
             }
         }

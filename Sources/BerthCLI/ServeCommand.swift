@@ -14,9 +14,13 @@ struct ServeCommand: AsyncParsableCommand {
             Each setting comes, in order of precedence, from its flag, its BERTH_* environment variable \
             (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
             BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
-            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, ...), the --config YAML file (keys: \
+            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, ...), the --config YAML file (keys: \
             host, port, dataDir, environments, ...), or the default. DOCKER_HOST selects the engine \
-            (default unix:///var/run/docker.sock). Without BERTH_ADMIN_TOKEN, an admin token is \
+            (default unix:///var/run/docker.sock); every ordinary engine call fails after \
+            BERTH_ENGINE_TIMEOUT (default 30s), so a wedged engine stops start-up with engine_unavailable \
+            instead of hanging. Without BERTH_NAMESPACE, the namespace is this data directory's own \
+            (d- and the start of <data-dir>/server-id); a server whose namespace another live server \
+            holds on the same engine refuses to start with namespace_in_use. Without BERTH_ADMIN_TOKEN, an admin token is \
             generated on first start and printed once.
             """
     )

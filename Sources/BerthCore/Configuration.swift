@@ -33,6 +33,10 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var environmentsDirectory = "./environments"
     /// Docker Engine address (`DOCKER_HOST`, default `unix:///var/run/docker.sock`).
     public var dockerHost = "unix:///var/run/docker.sock"
+    /// Seconds an ordinary Docker Engine call may take before it fails with `engine_unavailable`
+    /// (`BERTH_ENGINE_TIMEOUT`, default `30s`). Image builds, the event stream and terminal
+    /// streams are not limited by it; `/readyz` waits at most 2 s whatever this says.
+    public var engineTimeoutSeconds = 30
     /// Host address service ports are published on (`BERTH_PUBLISH_ADDRESS`, default `127.0.0.1`).
     public var publishAddress = "127.0.0.1"
     /// Host name shown to players in endpoints (`BERTH_PUBLIC_HOST`, default: the publish address).
@@ -60,9 +64,14 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var reconnectWindowSeconds = 300
     /// Sustained terminal input per terminal in bytes per second (`BERTH_TERMINAL_INPUT_RATE`, default 65536).
     public var terminalInputRate = 65536
-    /// Name of this deployment (`BERTH_NAMESPACE`, default `default`). Containers and networks carry
-    /// it as the `berth.namespace` label, and reconciliation only touches its own namespace's.
-    public var namespace = "default"
+    /// Name of this deployment (`BERTH_NAMESPACE`). Containers and networks carry it as the
+    /// `berth.namespace` label, and reconciliation only touches its own namespace's. Nil (the
+    /// default) uses the data directory's own, `d-` and the start of `<data-dir>/server-id`, so
+    /// servers with different data directories never share one.
+    public var namespace: String?
+    /// Seconds after its last heartbeat that a server's namespace lock on the engine may be taken
+    /// over by another server (`BERTH_NAMESPACE_LOCK_TIMEOUT`, default `30s`; heartbeats come 6 times as often).
+    public var namespaceLockTimeoutSeconds = 30
     /// Days an ended recording is kept before Berth deletes it (`BERTH_RECORDING_RETENTION`, default 90; 0 keeps them forever).
     public var recordingRetentionDays = 90
     /// Default paste threshold of recording analysis: this many input characters within 100 ms
@@ -114,6 +123,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
+        "engineTimeout", "namespaceLockTimeout",
     ]
 
     /// The environment variable for a setting name.
@@ -267,6 +277,12 @@ public struct BerthConfiguration: Sendable, Equatable {
             case "githubApiUrl": githubAPIURL = trimmed
             default: publicURL = trimmed
             }
+        case "engineTimeout":
+            guard let seconds = DurationText.seconds(value), seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
+            engineTimeoutSeconds = seconds
+        case "namespaceLockTimeout":
+            guard let seconds = DurationText.seconds(value), seconds >= 6, seconds <= 3600 else { throw invalid("a duration from 6s to 1h, e.g. 30s") }
+            namespaceLockTimeoutSeconds = seconds
         case "hostFirewall":
             guard let mode = HostFirewallMode(rawValue: value) else { throw invalid("auto, on or off") }
             hostFirewall = mode

@@ -294,12 +294,13 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
         return false
     }
 
-    /// The image tag instances run: `berth-env/<slug>:latest` for built folders, the reference
-    /// for prebuilt images, nil without an instance.
+    /// The image instances run: the repository `berth-env/<slug>` for built folders (each build is
+    /// tagged with a hash of its context, see `ImageBuilder`), the reference for prebuilt images,
+    /// nil without an instance.
     public var imageReference: String? {
         switch image {
         case .none: return nil
-        case .build: return "berth-env/\(slug):latest"
+        case .build: return "berth-env/\(slug)"
         case .prebuilt(let reference): return reference
         }
     }

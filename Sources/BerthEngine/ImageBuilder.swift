@@ -1,9 +1,19 @@
 import BerthCore
+import Crypto
 import DockerEngine
 import Foundation
 
 /// Builds environment images through the Engine API from their folders.
+///
+/// A build is tagged by its content, `berth-env/<slug>:<first 12 hex of the SHA-256 of the build
+/// context>`, and instances start from the image id that tag names (`latest` is also set, for
+/// people and scripts only). So a build by
+/// another server sharing the engine (another folder, another tag) never changes the image this
+/// server's instances run, and rebuilding an unchanged folder finds the same tag.
 public struct ImageBuilder: Sendable {
+    /// The label carrying the context hash on built images.
+    public static let contextLabel = "berth.build.context"
+
     /// The engine client.
     public let docker: DockerClient
 
@@ -12,14 +22,27 @@ public struct ImageBuilder: Sendable {
         self.docker = docker
     }
 
+    /// The reference instances of `environment` (in `folder`) start from: the content tag of a
+    /// built folder, the named image of a prebuilt one, nil without an instance.
+    public static func reference(for environment: EnvironmentSpec, folder: URL) throws -> String? {
+        try buildContext(for: environment, folder: folder)?.reference ?? environment.imageReference
+    }
+
+    /// The build context of a built folder and its content tag; nil for other environments.
+    static func buildContext(for environment: EnvironmentSpec, folder: URL) throws -> (reference: String, hash: String, tar: [UInt8])? {
+        guard case .build(let context) = environment.image else { return nil }
+        let contextFolder = context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
+        let tar = try TarArchive.ofFolder(contextFolder).encoded()
+        let hash = SHA256.hash(data: tar).prefix(6).map { String(format: "%02x", $0) }.joined()
+        return ("berth-env/\(environment.slug):\(hash)", hash, tar)
+    }
+
     /// Builds `environment` from `folder` (a no-op for environments that name a prebuilt image,
     /// which must then exist). Each line of build output goes to `progress`. Returns the image id.
     @discardableResult
     public func build(
         _ environment: EnvironmentSpec, folder: URL, noCache: Bool = false, progress: @escaping @Sendable (String) async -> Void
     ) async throws -> String {
-        let reference: String
-        let contextFolder: URL
         switch environment.image {
         case .none:
             throw BerthError.unprocessable("no_instance", "\(environment.slug) has no image: it is a challenge without an instance.")
@@ -29,24 +52,52 @@ public struct ImageBuilder: Sendable {
             } catch let error as DockerError where error.isNotFound {
                 throw BerthError.unprocessable("image_not_found", "\(environment.slug): image '\(prebuilt)' is not in the engine and no registry is used; build it there first, or use 'image: .' to build the folder")
             }
-        case .build(let context):
-            reference = "berth-env/\(environment.slug):latest"
-            contextFolder = context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
+        case .build:
+            break
         }
-        let context = try TarArchive.ofFolder(contextFolder).encoded()
-        return try await docker.buildImage(
-            context: context, tag: reference, labels: [BerthLabel.builtEnvironment: environment.slug], noCache: noCache
+        guard let context = try Self.buildContext(for: environment, folder: folder) else {
+            throw BerthError.unprocessable("no_instance", "\(environment.slug) has no folder to build.")
+        }
+        let id = try await docker.buildImage(
+            context: context.tar, tag: context.reference,
+            labels: [BerthLabel.builtEnvironment: environment.slug, Self.contextLabel: context.hash], noCache: noCache
         ) { line in
             if let text = line.stream ?? line.status {
                 let trimmed = text.trimmingCharacters(in: .newlines)
                 if !trimmed.isEmpty { await progress(trimmed) }
             }
         }
+        // `latest` names the newest build of this slug on the engine, by whichever server, for
+        // people and scripts (`docker run berth-env/<slug>:latest`); Berth never starts from it.
+        try await docker.tagImage(id, repository: "berth-env/\(environment.slug)", tag: Self.convenienceTag)
+        return id
     }
 
-    /// True when the environment's image is present in the engine.
-    public func isBuilt(_ environment: EnvironmentSpec) async -> Bool {
-        guard let reference = environment.imageReference else { return false }
-        return (try? await docker.inspectImage(reference)) != nil
+    /// The tag every build also gets, which Berth itself never uses.
+    public static let convenienceTag = "latest"
+
+    /// The id of the image instances of `environment` start from now, looked up at each start so a
+    /// rebuild of this folder takes effect and nobody else's build does.
+    /// Fails with ``LaunchFailure/imageMissing(_:)`` when it is not built.
+    public func imageID(for environment: EnvironmentSpec, folder: URL) async throws -> String {
+        let reference: String?
+        do {
+            reference = try Self.reference(for: environment, folder: folder)
+        } catch {
+            throw LaunchFailure.imageMissing("berth-env/\(environment.slug) (its folder cannot be read: \(error))")
+        }
+        guard let reference else { throw LaunchFailure.imageMissing(environment.slug) }
+        do {
+            return try await docker.inspectImage(reference).id
+        } catch let error as DockerError where error.isNotFound {
+            throw LaunchFailure.imageMissing(reference)
+        } catch let error as DockerError {
+            throw LaunchFailure.engine(error)
+        }
+    }
+
+    /// True when the image `environment`'s folder builds (or its prebuilt image) is in the engine.
+    public func isBuilt(_ environment: EnvironmentSpec, folder: URL) async -> Bool {
+        (try? await imageID(for: environment, folder: folder)) != nil
     }
 }

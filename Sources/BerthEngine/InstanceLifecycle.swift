@@ -245,10 +245,31 @@ public actor InstanceLifecycle {
             throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); only a running instance can be reset.")
         }
         guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
-        instance.state = .starting
-        try await save(&instance, "instance.reset", user: user.id)
-        try await destroyResources(of: &instance)
-        return try await launch(&instance, environment: environment, user: user.id)
+        // The state stays as it is until the old container is gone: if the engine fails to remove
+        // it, the instance (and the player's work in it) is left exactly as it was, and a restart
+        // of Berth in between adopts it instead of failing it.
+        await record("instance.reset", instance, user: user.id, detail: "")
+        do {
+            try await destroyResources(of: &instance)
+        } catch {
+            let reason = (error as? DockerError)?.message ?? "\(error)"
+            await record("instance.reset_failed", instance, user: user.id, detail: reason)
+            logger.warning("reset failed; the instance is unchanged", metadata: ["instance.id": "\(id)", "user.id": "\(user.id)", "error": "\(error)"])
+            let unchanged = "Instance \(id) was not reset: the engine could not remove its old container (\(reason)). It is unchanged and still \(instance.state.rawValue); try again in a moment."
+            if let docker = error as? DockerError, !docker.isUnreachable {
+                throw BerthError.internal("instance_reset_failed", unchanged)
+            }
+            throw BerthError.unavailable("engine_unavailable", unchanged)
+        }
+        do {
+            return try await launch(&instance, environment: environment, user: user.id)
+        } catch let failure as BerthError {
+            // The old container is gone and the new one did not start: the instance has ended.
+            throw BerthError(
+                code: failure.code, message: "\(failure.message) Instance \(id) was reset but could not start again, so it has ended (failed); request a new one.",
+                status: failure.statusCode
+            )
+        }
     }
 
     /// Stops an instance: the owner's stop, or an admin's kill. Returns it in state `stopped`.

@@ -36,6 +36,8 @@ public enum LaunchFailure: Error, Sendable {
 public protocol InstanceRuntime: Sendable {
     /// Succeeds when the engine answers.
     func ping() async throws
+    /// Succeeds when the engine answers within `timeout`; fails as unreachable otherwise.
+    func ping(timeout: Duration) async throws
     /// Creates and starts a hardened container (and its network) for `instance`.
     func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement
     /// Writes `contents` and a newline to `path` in a running container as `user` (mode 0600),
@@ -78,6 +80,13 @@ extension InstanceRuntime {
     }
 }
 
+extension InstanceRuntime {
+    /// Runtimes without their own limit answer as ``ping()`` does.
+    public func ping(timeout: Duration) async throws {
+        try await ping()
+    }
+}
+
 /// ``InstanceRuntime`` on one Docker Engine.
 public struct DockerRuntime: InstanceRuntime {
     /// The engine client.
@@ -88,6 +97,9 @@ public struct DockerRuntime: InstanceRuntime {
     public let blueprint: ContainerBlueprint
     /// The `berth.namespace` label value of everything this runtime creates and manages.
     public let namespace: String
+    /// Where environments' folders are, to find the content tag of a built folder at each start;
+    /// without it, the image is looked up by the environment's own reference.
+    public var environmentFolders: EnvironmentCatalog?
 
     /// The namespace a server uses unless told otherwise.
     public static let defaultNamespace = "default"
@@ -95,12 +107,34 @@ public struct DockerRuntime: InstanceRuntime {
     /// Creates a runtime that manages only containers and networks labelled with `namespace`.
     public init(
         docker: DockerClient, publishAddress: String, blueprint: ContainerBlueprint = ContainerBlueprint(),
-        namespace: String = DockerRuntime.defaultNamespace
+        namespace: String = DockerRuntime.defaultNamespace, environmentFolders: EnvironmentCatalog? = nil
     ) {
         self.docker = docker
         self.publishAddress = publishAddress
         self.blueprint = blueprint
         self.namespace = namespace
+        self.environmentFolders = environmentFolders
+    }
+
+    /// `environment` pinned to the id of the image its instances start from now.
+    private func pinnedImage(_ environment: EnvironmentSpec) async throws -> EnvironmentSpec {
+        let builder = ImageBuilder(docker: docker)
+        let id: String
+        if let environmentFolders {
+            id = try await builder.imageID(for: environment, folder: await environmentFolders.folder(of: environment.slug))
+        } else {
+            guard let reference = environment.imageReference else { throw LaunchFailure.imageMissing(environment.slug) }
+            do {
+                id = try await docker.inspectImage(reference).id
+            } catch let error as DockerError where error.isNotFound {
+                throw LaunchFailure.imageMissing(reference)
+            } catch let error as DockerError {
+                throw LaunchFailure.engine(error)
+            }
+        }
+        var pinned = environment
+        pinned.image = .prebuilt(reference: id)
+        return pinned
     }
 
     private var namespaceFilter: String { "\(BerthLabel.namespace)=\(namespace)" }
@@ -109,7 +143,13 @@ public struct DockerRuntime: InstanceRuntime {
         try await docker.ping()
     }
 
+    public func ping(timeout: Duration) async throws {
+        try await docker.ping(timeout: timeout)
+    }
+
     public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
+        // By id, not tag: whatever another build tags meanwhile, this container runs this image.
+        let environment = try await pinnedImage(environment)
         let name = "berth-\(instance.id)"
         let labels = [
             BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label,
@@ -154,7 +194,9 @@ public struct DockerRuntime: InstanceRuntime {
         let script = #"umask 077 && mkdir -p "${1%/*}" && printf '%s\n' "$2" > "$1""#
         let result: ExecResult
         do {
-            result = try await docker.exec(containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user)
+            result = try await docker.exec(
+                containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user, outputTimeout: docker.timeout
+            )
         } catch let error as DockerError {
             throw LaunchFailure.engine(error)
         }

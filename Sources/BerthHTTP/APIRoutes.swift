@@ -144,17 +144,29 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
 struct SystemRoutes {
     let services: BerthServices
 
+    /// How long `/readyz` waits for the engine: probes time out after a few seconds, so the answer
+    /// must come within 2 s whatever the engine does (a wedged engine counts as not ready).
+    static let engineCheckLimit: Duration = .milliseconds(1500)
+
     func register(on table: RouteTable) {
         table.on(.get, "/healthz") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }
         table.on(.get, "/readyz") { _, context in
             var problems: [String] = []
+            var engineDown = false
             do { try await services.store.ping() } catch { problems.append("store: \(error)") }
-            do { try await services.runtime.ping() } catch { problems.append("engine: \(error)") }
+            do {
+                try await services.runtime.ping(timeout: Self.engineCheckLimit)
+            } catch {
+                engineDown = true
+                problems.append("engine: \(error)")
+            }
             guard problems.isEmpty else {
                 context.logger.warning("not ready", metadata: ["problems": "\(problems.joined(separator: "; "))"])
-                throw BerthError.unavailable("not_ready", "Berth is not ready: \(problems.joined(separator: "; "))")
+                // A load balancer tells an engine outage from a broken store by the code.
+                let code = engineDown && problems.count == 1 ? "engine_unavailable" : "not_ready"
+                throw BerthError.unavailable(code, "Berth is not ready: \(problems.joined(separator: "; "))")
             }
             return try JSONResponse.make(["status": "ready", "store": "ok", "engine": "ok"])
         }

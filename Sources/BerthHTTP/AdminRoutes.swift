@@ -194,7 +194,7 @@ struct AdminRoutes {
 
     func view(_ spec: EnvironmentSpec, _ facts: Facts) async -> AdminEnvironmentView {
         let solves = facts.solves[spec.slug] ?? 0
-        let built = spec.hasInstance ? await services.imageBuilder?.isBuilt(spec) ?? false : false
+        let built = spec.hasInstance ? await services.imageBuilder?.isBuilt(spec, folder: await services.catalog.folder(of: spec.slug)) ?? false : false
         let status = switch spec.image {
         case .none: "none"
         case .build: built ? "built" : "not_built"

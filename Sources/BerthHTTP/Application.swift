@@ -19,6 +19,8 @@ public enum BerthAssembly {
         public var services: BerthServices
         /// A bootstrap admin token generated now (print it once), or nil.
         public var generatedAdminToken: String?
+        /// This server's lock on its namespace, held until ``NamespaceLockService`` releases it.
+        public var namespaceLock: NamespaceLock?
     }
 
     /// Opens everything for `configuration`. Fails with a message that names what is missing.
@@ -30,6 +32,20 @@ public enum BerthAssembly {
             throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
         }
         let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
+        do {
+            return try await openEngine(configuration, store: store, dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            // A store left open on a failed start would trip SQLite's close check instead of
+            // letting the error reach the operator.
+            try? await store.close()
+            throw error
+        }
+    }
+
+    /// Reaches the engine and takes this server's namespace lock, then opens the rest.
+    private static func openEngine(
+        _ configuration: BerthConfiguration, store: SQLiteStore, dataDirectory: URL, logger: Logger
+    ) async throws -> Opened {
         let accounts = Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
 
@@ -39,16 +55,51 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.badRequest("invalid_config", "DOCKER_HOST: \(error)")
         }
+        let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
+        let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
         let runtime = DockerRuntime(
-            docker: DockerClient(address: address), publishAddress: configuration.publishAddress,
-            namespace: configuration.namespace
+            docker: DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds)),
+            publishAddress: configuration.publishAddress, namespace: namespace
         )
+        logger.info("waiting for the Docker Engine", metadata: [
+            "engine.address": "\(address)", "engine.timeout.seconds": "\(configuration.engineTimeoutSeconds)",
+        ])
         do {
             try await runtime.docker.ping()
             _ = try await runtime.docker.version()
         } catch {
-            throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) does not answer (\(error)). Start it, or set DOCKER_HOST.")
+            throw BerthError.unavailable(
+                "engine_unavailable",
+                "The Docker Engine at \(address) does not answer (\(error)). Start or restart it, set DOCKER_HOST, or raise BERTH_ENGINE_TIMEOUT."
+            )
         }
+        logger.info("Docker Engine answered", metadata: ["engine.address": "\(address)"])
+        // Held before reconciliation, which removes the namespace's orphans: never another server's.
+        let lock = NamespaceLock(
+            docker: runtime.docker, namespace: namespace, holder: serverID,
+            staleAfter: .seconds(configuration.namespaceLockTimeoutSeconds), logger: logger
+        )
+        logger.info("taking the namespace lock", metadata: ["namespace": "\(namespace)", "server.id": "\(serverID)"])
+        do {
+            try await lock.acquire()
+        } catch let error as DockerError {
+            throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
+        }
+        do {
+            return try await openServices(configuration, store: store, runtime: runtime, lock: lock, accounts: accounts, generated: generated,
+                                  dataDirectory: dataDirectory, logger: logger)
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
+
+    /// The catalog, lifecycle (reconciled), recordings and services over an engine already locked.
+    private static func openServices(
+        _ configuration: BerthConfiguration, store: SQLiteStore, runtime: DockerRuntime, lock: NamespaceLock, accounts: Accounts,
+        generated: String?, dataDirectory: URL, logger: Logger
+    ) async throws -> Opened {
+        let address = runtime.docker.transport.address
         try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
 
         let catalog = EnvironmentCatalog(directory: URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true))
@@ -58,6 +109,8 @@ public enum BerthAssembly {
         }
         logger.info("catalog loaded", metadata: ["environments": "\(scan.environments.map(\.slug).joined(separator: ","))"])
 
+        var runtime = runtime
+        runtime.environmentFolders = catalog
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
         )
@@ -80,7 +133,7 @@ public enum BerthAssembly {
             configuration: configuration, recordings: recordings, flagSecret: flagSecret, logger: logger
         )
         try await services.connect()
-        return Opened(services: services, generatedAdminToken: generated)
+        return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
     }
 }
 
@@ -100,19 +153,21 @@ public func buildApplication(
     _ configuration: BerthConfiguration, logger: Logger, onRunning: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
     let opened = try await BerthAssembly.open(configuration, logger: logger)
-    return makeApplication(configuration, services: opened.services, logger: logger) { url in
+    let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
+    return makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
         await onRunning(url, opened.generatedAdminToken)
     }
 }
 
 /// The application over already opened services; tests use this with their own store and engine.
 public func makeApplication(
-    _ configuration: BerthConfiguration, services: BerthServices, logger: Logger,
+    _ configuration: BerthConfiguration, services: BerthServices, logger: Logger, extraServices: [any Service] = [],
     onRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> Application<RouterResponder<BerthRequestContext>> {
     let table = buildRouter(services)
-    // ServiceLifecycle stops services in reverse order, so the store closes last.
-    let background: [any Service] = [
+    // ServiceLifecycle stops services in reverse order, so the store closes last (and the
+    // namespace lock, among the extra services, is released after everything else stopped).
+    let background: [any Service] = extraServices + [
         StoreCloser(store: services.store),
         AuditRefusalSummaries(audit: services.audit, interval: .seconds(10)),
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),

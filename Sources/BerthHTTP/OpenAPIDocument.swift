@@ -1413,7 +1413,7 @@ public enum OpenAPIDocument {
     },
     "/readyz": {
       "get": {
-        "summary": "Readiness: the store and the engine answer",
+        "summary": "Readiness: the store and the engine answer; always within 2 s (a wedged engine is 503 engine_unavailable, a broken store 503 not_ready)",
         "operationId": "readyz",
         "responses": {
           "200": {
@@ -1991,7 +1991,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/instances/{id}/reset": {
       "post": {
-        "summary": "Replace the container with a fresh one; id, expiry and renewals stay",
+        "summary": "Replace the container with a fresh one; id, expiry and renewals stay. When the engine cannot remove the old container (503 engine_unavailable), the instance is left unchanged and running; when the new one cannot start, the instance ends as failed and the error says so",
         "operationId": "resetInstance",
         "responses": {
           "200": {
@@ -4703,7 +4703,7 @@ public enum OpenAPIDocument {
     },
     "/api/v1/admin/environments/{slug}/build": {
       "post": {
-        "summary": "Build an environment's image, streaming progress (admin)",
+        "summary": "Build an environment's image, streaming progress (admin); tagged berth-env/<slug>:<hash of the build context>, and new instances start from that image's id",
         "operationId": "buildEnvironment",
         "tags": [
           "admin"

@@ -52,14 +52,12 @@ public struct LifecycleHarness: Sendable {
             let builder = ImageBuilder(docker: docker)
             var images: [String] = []
             do {
-                for environment in scan.environments {
-                    guard let reference = environment.imageReference else { continue }
-                    try await builder.build(environment, folder: await catalog.folder(of: environment.slug)) { _ in }
-                    images.append(reference)
+                for environment in scan.environments where environment.hasInstance {
+                    images.append(try await builder.build(environment, folder: await catalog.folder(of: environment.slug)) { _ in })
                 }
                 let store = try await SQLiteStore.open(path: directory.path("berth.db").path, logger: logger)
                 let namespace = "test-\(UniqueName.make())"
-                let runtime = DockerRuntime(docker: docker, publishAddress: "127.0.0.1", namespace: namespace)
+                let runtime = DockerRuntime(docker: docker, publishAddress: "127.0.0.1", namespace: namespace, environmentFolders: catalog)
                 // A random slice of high ports, so parallel runs rarely race for the same host port.
                 let firstPort = 30000 + Int.random(in: 0..<300) * 100
                 let policy = LifecyclePolicy(
@@ -136,7 +134,7 @@ public struct LifecycleHarness: Sendable {
         try? await store.close()
     }
 
-    /// Removes the built environment images once no container uses them.
+    /// Removes the built environment images (by id) once no container uses them.
     private static func removeImages(_ references: [String], docker: DockerClient) async {
         for reference in references.reversed() { try? await docker.removeImage(reference, force: true) }
     }

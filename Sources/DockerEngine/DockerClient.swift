@@ -9,19 +9,28 @@ public struct DockerClient: Sendable {
     /// The API version every path is prefixed with: the floor Berth supports.
     public static let apiVersion = "1.41"
 
+    /// The limit of an ordinary call when none is given: `BERTH_ENGINE_TIMEOUT`'s default.
+    public static let defaultTimeout: Duration = .seconds(30)
+
     /// The transport to the daemon.
     public let transport: HTTPTransport
+    /// How long an ordinary call (everything but builds, the event stream and exec output) may
+    /// take before it fails as unreachable: a wedged engine must not hang Berth.
+    public let timeout: Duration
 
-    /// Creates a client for `address`.
-    public init(address: TransportAddress) {
+    /// Creates a client for `address` whose ordinary calls fail after `timeout`.
+    public init(address: TransportAddress, timeout: Duration = DockerClient.defaultTimeout) {
         self.transport = HTTPTransport(address: address)
+        self.timeout = timeout
     }
 
     /// A client for `DOCKER_HOST` when set, otherwise `unix:///var/run/docker.sock`.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DockerClient {
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = DockerClient.defaultTimeout
+    ) throws -> DockerClient {
         let url = environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "unix:///var/run/docker.sock"
         do {
-            return DockerClient(address: try TransportAddress(url: url))
+            return DockerClient(address: try TransportAddress(url: url), timeout: timeout)
         } catch {
             throw DockerError(status: 0, message: "DOCKER_HOST: \(error)", operation: "connect")
         }
@@ -29,9 +38,28 @@ public struct DockerClient: Sendable {
 
     // MARK: - System
 
-    /// `GET /_ping`: succeeds when the daemon answers.
-    public func ping() async throws {
-        _ = try await call(.GET, "/_ping", operation: "ping", versioned: false)
+    /// `GET /_ping`: succeeds when the daemon answers within `timeout` (default: the client's).
+    public func ping(timeout: Duration? = nil) async throws {
+        _ = try await call(.GET, "/_ping", operation: "ping", versioned: false, timeout: timeout)
+    }
+
+    /// The engine's own clock, from the `Date` header of a ping: servers on several hosts that
+    /// share one engine compare times on this clock, not their own.
+    public func engineTime() async throws -> Date {
+        let response = try await call(.GET, "/_ping", operation: "ping", versioned: false)
+        guard let header = response.headers.first(name: "Date"), let date = Self.httpDate(header) else {
+            throw DockerError(status: 0, message: "the engine's answer has no valid Date header", operation: "ping")
+        }
+        return date
+    }
+
+    /// Parses an HTTP date (`Sat, 28 Nov 2026 09:04:16 GMT`).
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
     }
 
     /// `GET /version`; fails when the daemon speaks an API older than ``apiVersion``.
@@ -113,6 +141,24 @@ public struct DockerClient: Sendable {
         return try await decode(call(.GET, "/images/json?filters=\(filters)", operation: "list images"))
     }
 
+    /// `POST /images/create?fromSrc=-`: makes an image of the root file system in `rootfsTar`
+    /// (what `docker import` does) tagged `repository:tag`, without a registry; returns its id.
+    public func importImage(rootfsTar: [UInt8], repository: String, tag: String) async throws -> String {
+        _ = try await call(
+            .POST, "/images/create?fromSrc=-&repo=\(Self.escape(repository))&tag=\(Self.escape(tag))",
+            body: ByteBuffer(bytes: rootfsTar), contentType: "application/x-tar", operation: "import image"
+        )
+        return try await inspectImage("\(repository):\(tag)").id
+    }
+
+    /// `POST /images/{name}/tag`: adds the tag `repository:tag` to an image.
+    public func tagImage(_ reference: String, repository: String, tag: String) async throws {
+        _ = try await call(
+            .POST, "/images/\(Self.escape(reference))/tag?repo=\(Self.escape(repository))&tag=\(Self.escape(tag))",
+            operation: "tag image", accept: [200, 201]
+        )
+    }
+
     /// `DELETE /images/{name}`.
     public func removeImage(_ reference: String, force: Bool = false) async throws {
         _ = try await call(.DELETE, "/images/\(Self.escape(reference))?force=\(force)", operation: "remove image")
@@ -186,9 +232,11 @@ public struct DockerClient: Sendable {
     // MARK: - Exec
 
     /// Runs `command` in a running container without a TTY and returns its exit code and output.
+    /// The output stream has no time limit unless `outputTimeout` is given (checks may run long);
+    /// the calls around it have the client's.
     public func exec(
         _ containerID: String, command: [String], user: String? = nil, workingDir: String? = nil, env: [String] = [],
-        maxOutputBytes: Int = 16 << 20
+        maxOutputBytes: Int = 16 << 20, outputTimeout: Duration? = nil
     ) async throws -> ExecResult {
         struct ExecCreate: Encodable {
             var AttachStdout = true
@@ -203,9 +251,38 @@ public struct DockerClient: Sendable {
         let create = ExecCreate(Cmd: command, User: user, WorkingDir: workingDir, Env: env)
         let created: Created = try await decode(call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: "create exec"))
         let start = try JSONSerialization.data(withJSONObject: ["Detach": false, "Tty": false])
-        let output = try await transport.stream(
-            method: .POST, path: "/v\(Self.apiVersion)/exec/\(created.Id)/start",
-            headers: [("Content-Type", "application/json")], body: ByteBuffer(data: start)
+        let output: (stdout: [UInt8], stderr: [UInt8])
+        do {
+            output = try await execOutput(created.Id, start: start, maxOutputBytes: maxOutputBytes, outputTimeout: outputTimeout)
+        } catch let error as TransportError {
+            throw DockerError(status: 0, message: "\(error)", operation: "start exec")
+        }
+        struct ExecInspect: Decodable {
+            var ExitCode: Int?
+            var Running: Bool
+        }
+        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+        var attempts = 0
+        while inspect.Running && attempts < 50 {
+            try await Task.sleep(for: .milliseconds(20))
+            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
+            attempts += 1
+        }
+        return ExecResult(
+            exitCode: inspect.ExitCode ?? -1,
+            stdout: String(decoding: output.stdout, as: UTF8.self),
+            stderr: String(decoding: output.stderr, as: UTF8.self)
+        )
+    }
+
+    /// Starts an exec attached and collects its demultiplexed output.
+    private func execOutput(
+        _ execID: String, start: Data, maxOutputBytes: Int, outputTimeout: Duration?
+    ) async throws -> (stdout: [UInt8], stderr: [UInt8]) {
+        try await transport.stream(
+            method: .POST, path: "/v\(Self.apiVersion)/exec/\(execID)/start",
+            headers: [("Content-Type", "application/json")], body: ByteBuffer(data: start),
+            timeout: outputTimeout.map { .nanoseconds(Self.nanoseconds($0)) }
         ) { head, reader -> (stdout: [UInt8], stderr: [UInt8]) in
             var demultiplexer = StreamDemultiplexer()
             var stdout: [UInt8] = []
@@ -227,22 +304,6 @@ public struct DockerClient: Sendable {
             guard head.status == 200 else { throw Self.error(status: head.status, body: raw, operation: "start exec") }
             return (stdout, stderr)
         }
-        struct ExecInspect: Decodable {
-            var ExitCode: Int?
-            var Running: Bool
-        }
-        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-        var attempts = 0
-        while inspect.Running && attempts < 50 {
-            try await Task.sleep(for: .milliseconds(20))
-            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-            attempts += 1
-        }
-        return ExecResult(
-            exitCode: inspect.ExitCode ?? -1,
-            stdout: String(decoding: output.stdout, as: UTF8.self),
-            stderr: String(decoding: output.stderr, as: UTF8.self)
-        )
     }
 
     // MARK: - Archives
@@ -266,7 +327,7 @@ public struct DockerClient: Sendable {
     /// Calls the Engine API and returns the response, or throws the daemon's error.
     func call(
         _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, body: ByteBuffer? = nil, contentType: String? = nil,
-        operation: String, accept: Set<Int> = [200, 201, 204], versioned: Bool = true
+        operation: String, accept: Set<Int> = [200, 201, 204], versioned: Bool = true, timeout: Duration? = nil
     ) async throws -> TransportResponse {
         var payload = body
         var headers: [(String, String)] = []
@@ -279,7 +340,15 @@ public struct DockerClient: Sendable {
         let fullPath = versioned ? "/v\(Self.apiVersion)\(path)" : path
         let response: TransportResponse
         do {
-            response = try await transport.execute(method: method, path: fullPath, headers: headers, body: payload)
+            let limit = timeout ?? self.timeout
+            response = try await transport.execute(
+                method: method, path: fullPath, headers: headers, body: payload, timeout: .nanoseconds(Self.nanoseconds(limit))
+            )
+        } catch let error as TransportError where error.isTimeout {
+            throw DockerError(
+                status: 0, message: "\(error) (the engine accepted the connection but is not answering; BERTH_ENGINE_TIMEOUT sets the limit)",
+                operation: operation
+            )
         } catch {
             throw DockerError(status: 0, message: "\(error)", operation: operation)
         }
@@ -295,6 +364,11 @@ public struct DockerClient: Sendable {
         } catch {
             throw DockerError(status: 0, message: "unexpected answer from the engine: \(error)", operation: "decode \(T.self)")
         }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     static func error(status: Int, body: ByteBuffer, operation: String) -> DockerError {

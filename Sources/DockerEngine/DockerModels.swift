@@ -169,6 +169,8 @@ public struct ContainerInspect: Decodable, Sendable {
     public var hostConfig: HostConfig
     /// Network attachments and published ports.
     public var networkSettings: NetworkSettings
+    /// The id of the image it runs (`sha256:…`), whatever its tag points at now.
+    public var imageID: String
 
     /// Run state of a container.
     public struct State: Decodable, Sendable {
@@ -230,6 +232,7 @@ public struct ContainerInspect: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", name = "Name", state = "State", config = "Config", hostConfig = "HostConfig", networkSettings = "NetworkSettings"
+        case imageID = "Image"
     }
 }
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Where an HTTP server listens: a Unix socket path or a TCP host and port.
 public enum TransportAddress: Sendable, Equatable, CustomStringConvertible {
@@ -54,13 +55,30 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
     case connectFailed(address: String, reason: String)
     /// The server closed the connection before a complete response.
     case prematureClose
+    /// The server did not answer completely within the request's time limit.
+    case timedOut(address: String, limit: TimeAmount)
 
     public var description: String {
         switch self {
         case .invalidAddress(let url): "'\(url)' is not a unix:///path or tcp://host:port address"
         case .connectFailed(let address, let reason): "cannot connect to \(address): \(reason)"
         case .prematureClose: "the server closed the connection before the response was complete"
+        case .timedOut(let address, let limit): "\(address) did not answer within \(Self.text(limit))"
         }
+    }
+
+    /// True when the request ran out of time (the server accepted but did not answer in time).
+    public var isTimeout: Bool {
+        if case .timedOut = self { return true }
+        return false
+    }
+
+    /// A time limit as people read it: `30 s`, `1.5 s` or `250 ms`.
+    static func text(_ limit: TimeAmount) -> String {
+        let milliseconds = limit.nanoseconds / 1_000_000
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000) s" }
+        if milliseconds < 1000 { return "\(milliseconds) ms" }
+        return String(format: "%.1f s", Double(milliseconds) / 1000)
     }
 }
 
@@ -147,11 +165,14 @@ public struct HTTPTransport: Sendable {
     /// One TLS context for every HTTPS request: loading the trusted roots is slow.
     static let clientTLS: Result<NIOSSLContext, any Error> = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
 
-    /// Sends a request and buffers the whole response, up to `maxBodyBytes`.
+    /// Sends a request and buffers the whole response, up to `maxBodyBytes`. With a `timeout`, the
+    /// whole exchange (connecting included) must finish within it, or the connection is closed and
+    /// ``TransportError/timedOut(address:limit:)`` thrown.
     public func execute(
-        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil, maxBodyBytes: Int = 64 << 20
+        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil, maxBodyBytes: Int = 64 << 20,
+        timeout: TimeAmount? = nil
     ) async throws -> TransportResponse {
-        try await stream(method: method, path: path, headers: headers, body: body) { head, reader in
+        try await stream(method: method, path: path, headers: headers, body: body, timeout: timeout) { head, reader in
             var collected = ByteBuffer()
             while var chunk = try await reader.next() {
                 guard collected.readableBytes + chunk.readableBytes <= maxBodyBytes else {
@@ -164,13 +185,48 @@ public struct HTTPTransport: Sendable {
     }
 
     /// Sends a request and hands the response head and a body reader to `handle`; the connection is
-    /// closed when `handle` returns or throws.
+    /// closed when `handle` returns or throws. With a `timeout`, the whole exchange, `handle`
+    /// included, must finish within it (streams that may last, such as builds, events and exec
+    /// output, pass none).
     public func stream<Result: Sendable>(
-        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil,
+        method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil, timeout: TimeAmount? = nil,
         _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
     ) async throws -> Result {
-        let channel = try await connect()
-        return try await channel.executeThenClose { inbound, outbound in
+        let started = NIODeadline.now()
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await connect(timeout: timeout)
+        } catch TransportError.connectFailed(_, _) where timeout != nil && NIODeadline.now() - started >= timeout ?? .zero {
+            throw TransportError.timedOut(address: address.description, limit: timeout ?? .zero)
+        }
+        // The deadline closes the connection, which ends any read or write waiting on it; the flag
+        // tells that close apart from the server's own.
+        let expired = ExpiryFlag()
+        let deadline = timeout.map { limit in
+            channel.channel.eventLoop.scheduleTask(deadline: started + limit) { [channel = channel.channel] in
+                expired.set()
+                channel.close(promise: nil)
+            }
+        }
+        defer { deadline?.cancel() }
+        let result: Result
+        do {
+            result = try await exchange(channel, method: method, path: path, headers: headers, body: body, handle)
+        } catch {
+            if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
+            throw error
+        }
+        // The close also ends a body reader without an error: what it read is cut short.
+        if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
+        return result
+    }
+
+    private func exchange<Result: Sendable>(
+        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
+        method: HTTPMethod, path: String, headers: [(String, String)], body: ByteBuffer?,
+        _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
+    ) async throws -> Result {
+        try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
             head.headers.add(name: "Host", value: hostHeader)
             head.headers.add(name: "User-Agent", value: "berth")
@@ -195,8 +251,8 @@ public struct HTTPTransport: Sendable {
         }
     }
 
-    private func connect() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
-        let bootstrap = ClientBootstrap(group: group).connectTimeout(connectTimeout)
+    private func connect(timeout: TimeAmount?) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        let bootstrap = ClientBootstrap(group: group).connectTimeout(min(connectTimeout, timeout ?? connectTimeout))
         let tls = tlsServerName
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -218,4 +274,13 @@ public struct HTTPTransport: Sendable {
             throw TransportError.connectFailed(address: address.description, reason: "\(error)")
         }
     }
+}
+
+/// Set once when a request's deadline passes.
+private final class ExpiryFlag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+
+    var isSet: Bool { value.withLock { $0 } }
 }

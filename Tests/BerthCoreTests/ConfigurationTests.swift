@@ -17,8 +17,10 @@ struct ConfigurationTests {
         #expect(config.globalCap == 100)
         #expect(config.adminToken == nil)
         #expect(config.endpointHost == "127.0.0.1")
-        #expect(config.namespace == "default")
+        #expect(config.namespace == nil)
+        #expect(config.namespaceLockTimeoutSeconds == 30)
         #expect(config.hostFirewall == .auto)
+        #expect(config.engineTimeoutSeconds == 30)
     }
 
     @Test("a flag beats the environment, which beats the file, which beats the default")
@@ -60,7 +62,7 @@ struct ConfigurationTests {
             "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
             "BERTH_TRUSTED_PROXIES": "10.0.0.0/8", "BERTH_SIGN_IN_LIMIT": "3/1m", "BERTH_SIGN_IN_ADDRESS_LIMIT": "40/10m",
             "BERTH_REGISTRATION_LIMIT": "20/1h",
-            "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -95,6 +97,8 @@ struct ConfigurationTests {
         #expect(config.signInLimit == EventLimit(count: 3, windowSeconds: 60))
         #expect(config.signInAddressLimit == EventLimit(count: 40, windowSeconds: 600))
         #expect(config.registrationLimit == EventLimit(count: 20, windowSeconds: 3600))
+        #expect(config.engineTimeoutSeconds == 60)
+        #expect(config.namespaceLockTimeoutSeconds == 120)
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -138,6 +142,9 @@ struct ConfigurationTests {
         ([:], ["BERTH_RECONNECT_WINDOW": "2d"], nil, "BERTH_RECONNECT_WINDOW"),
         ([:], ["BERTH_TERMINAL_INPUT_RATE": "10"], nil, "BERTH_TERMINAL_INPUT_RATE"),
         ([:], ["BERTH_HOST_FIREWALL": "maybe"], nil, "BERTH_HOST_FIREWALL"),
+        ([:], ["BERTH_ENGINE_TIMEOUT": "0"], nil, "BERTH_ENGINE_TIMEOUT"),
+        ([:], ["BERTH_ENGINE_TIMEOUT": "2h"], nil, "BERTH_ENGINE_TIMEOUT"),
+        ([:], ["BERTH_NAMESPACE_LOCK_TIMEOUT": "5s"], nil, "BERTH_NAMESPACE_LOCK_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),

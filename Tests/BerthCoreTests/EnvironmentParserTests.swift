@@ -43,7 +43,7 @@ struct EnvironmentParserTests {
         #expect(spec.tags == ["intro", "shell"])
         #expect(spec.connectionInfo == "use the browser terminal")
         #expect(spec.buildsFromFolder)
-        #expect(spec.imageReference == "berth-env/linux-basics:latest")
+        #expect(spec.imageReference == "berth-env/linux-basics")
 
         let berth = spec.berth
         #expect(berth.terminal == TerminalSpec(command: ["/bin/sh", "-l"], user: "1000:1000", workdir: "/home/player"))

@@ -27,9 +27,11 @@ struct APIHarness {
 
     /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
     /// `specs` join the catalog as they are (each gets an empty folder, for its attachments), nothing is built for them.
+    /// With `runtimeEngine`, the runtime (and terminals) use that client, e.g. one to an
+    /// ``EngineProxy`` a test can cut; images are still built directly.
     static func make(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in },
-        clock: @escaping @Sendable () -> Date = { Date() }
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], runtimeEngine: DockerClient? = nil,
+        policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
@@ -62,10 +64,13 @@ struct APIHarness {
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
-        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
+        let runtimeDocker = runtimeEngine ?? docker
         let scanned = EnvironmentCatalog(directory: envDirectory)
         let scan = try await scanned.reload()
         let catalog = specs.isEmpty ? scanned : EnvironmentCatalog(directory: envDirectory, environments: scan.environments + specs)
+        let runtime = DockerRuntime(
+            docker: runtimeDocker, publishAddress: configuration.publishAddress, namespace: namespace, environmentFolders: catalog
+        )
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
         let builder = ImageBuilder(docker: docker)
         for environment in scan.environments {
@@ -74,7 +79,7 @@ struct APIHarness {
         let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
-            connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
+            connector: DockerPTYConnector(docker: runtimeDocker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
             recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger),
             flagSecret: try FlagSecret.loadOrCreate(at: directory.appendingPathComponent("keys/flag-hmac.key")), logger: logger
         )
@@ -84,10 +89,11 @@ struct APIHarness {
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], policy: (inout BerthConfiguration) -> Void = { _ in },
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], runtimeEngine: DockerClient? = nil,
+        policy: (inout BerthConfiguration) -> Void = { _ in },
         clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, specs: specs, policy: policy, clock: clock)
+        let harness = try await make(environments: environments, specs: specs, runtimeEngine: runtimeEngine, policy: policy, clock: clock)
         do {
             try await body(harness)
         } catch {

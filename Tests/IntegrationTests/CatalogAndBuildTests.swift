@@ -118,10 +118,13 @@ extension Integration {
                     try directory.write("\(slug)/hello.txt", "hello from the folder\n")
                     let scan = try EnvironmentCatalog.scan(directory.url)
                     let environment = try #require(scan.environments.first)
-                    await fixture.track(image: environment.imageReference ?? "")
+                    let reference = try #require(try ImageBuilder.reference(for: environment, folder: directory.path(slug)))
+                    #expect(reference.hasPrefix("berth-env/\(slug):") && reference.count == "berth-env/\(slug):".count + 12, "\(reference)")
+                    await fixture.track(image: reference)
+                    await fixture.track(image: "berth-env/\(slug):latest")
 
                     let builder = ImageBuilder(docker: fixture.docker)
-                    #expect(await builder.isBuilt(environment) == false)
+                    #expect(await builder.isBuilt(environment, folder: directory.path(slug)) == false)
                     let lines = LineCollector()
                     let id = try await builder.build(environment, folder: directory.path(slug)) { await lines.add($0) }
                     let progress = await lines.lines
@@ -129,10 +132,12 @@ extension Integration {
                     #expect(progress.contains("hello from the folder"), "the RUN step's output is streamed: \(progress)")
                     #expect(progress.allSatisfy { !$0.hasSuffix("\n") && !$0.isEmpty })
 
-                    #expect(await builder.isBuilt(environment))
-                    let image = try await fixture.docker.inspectImage(try #require(environment.imageReference))
+                    #expect(await builder.isBuilt(environment, folder: directory.path(slug)))
+                    let image = try await fixture.docker.inspectImage(reference)
                     #expect(image.id == id)
                     #expect(image.config?.labels?[BerthLabel.builtEnvironment] == slug)
+                    #expect(try await builder.imageID(for: environment, folder: directory.path(slug)) == id)
+                    #expect(try await fixture.docker.inspectImage("berth-env/\(slug):latest").id == id, "latest is set for people and scripts")
                 }
             }
         }
@@ -146,7 +151,7 @@ extension Integration {
                 #expect(try await builder.build(present, folder: URL(fileURLWithPath: "/nonexistent")) { _ in } == base.id)
 
                 let missing = EnvironmentSpec(slug: "missing", name: "Missing", image: .prebuilt(reference: "berth-test/missing-\(fixture.runID):latest"))
-                #expect(await builder.isBuilt(missing) == false)
+                #expect(await builder.isBuilt(missing, folder: URL(fileURLWithPath: "/nonexistent")) == false)
                 await expectBerthError("image_not_found", status: 422) {
                     _ = try await builder.build(missing, folder: URL(fileURLWithPath: "/nonexistent")) { _ in }
                 }
@@ -160,14 +165,14 @@ extension Integration {
                     let slug = "berth-it-broken-\(fixture.runID)"
                     try directory.write("\(slug)/Dockerfile", "FROM \(EngineFixture.baseImage)\nRUN echo nope && exit 3\n")
                     let environment = EnvironmentSpec(slug: slug, name: "Broken")
-                    await fixture.track(image: environment.imageReference ?? "")
+                    await fixture.track(image: try #require(try ImageBuilder.reference(for: environment, folder: directory.path(slug))))
                     do {
                         try await ImageBuilder(docker: fixture.docker).build(environment, folder: directory.path(slug)) { _ in }
                         Issue.record("the build should fail")
                     } catch let error as DockerError {
                         #expect(error.message.contains("returned a non-zero code: 3"), "\(error)")
                     }
-                    #expect(await ImageBuilder(docker: fixture.docker).isBuilt(environment) == false)
+                    #expect(await ImageBuilder(docker: fixture.docker).isBuilt(environment, folder: directory.path(slug)) == false)
                 }
             }
         }

@@ -32,7 +32,13 @@ extension Integration {
                 #expect(labels[BerthLabel.environment] == Environments.shellSlug)
                 #expect(labels[BerthLabel.owner] == "user:\(alice.id)")
                 #expect(labels[BerthLabel.namespace] == harness.runtime.namespace)
-                #expect(container.config.image == "berth-env/\(Environments.shellSlug):latest")
+                // Started from the image id its content tag named, not from a tag another build may move.
+                let shellSpec = try #require(await harness.catalog.environment(Environments.shellSlug))
+                let builtID = try await ImageBuilder(docker: harness.docker).imageID(
+                    for: shellSpec, folder: await harness.catalog.folder(of: Environments.shellSlug)
+                )
+                #expect(container.config.image == builtID)
+                #expect(container.imageID == builtID)
 
                 let stored = try #require(try await harness.store.instance(id: instance.id))
                 #expect(stored.state == .running)
@@ -57,7 +63,9 @@ extension Integration {
                 await expectBerthError("environment_not_found", status: 404) {
                     _ = try await harness.lifecycle.request(environment: "no-such-environment", by: alice)
                 }
-                try await harness.docker.removeImage("berth-env/\(Environments.shellSlug):latest", force: true)
+                let shellSpec = try #require(await harness.catalog.environment(Environments.shellSlug))
+                let reference = try #require(try ImageBuilder.reference(for: shellSpec, folder: await harness.catalog.folder(of: Environments.shellSlug)))
+                try await harness.docker.removeImage(reference, force: true)
                 await expectBerthError("image_not_built", status: 409) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 }
