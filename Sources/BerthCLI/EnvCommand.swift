@@ -141,7 +141,7 @@ struct EnvBuildCommand: AsyncParsableCommand {
         var results: [Result] = []
         for environment in chosen {
             let environmentFolder = folder.directory.appendingPathComponent(environment.slug, isDirectory: true)
-            let reference = (try? ImageBuilder.reference(for: environment, folder: environmentFolder)) ?? environment.imageReference ?? ""
+            let reference = (try? await ImageBuilder.reference(for: environment, folder: environmentFolder)) ?? environment.imageReference ?? ""
             if !quiet { print("==> \(environment.slug): building \(reference)") }
             do {
                 let id = try await builder.build(environment, folder: environmentFolder, noCache: noCache) { line in

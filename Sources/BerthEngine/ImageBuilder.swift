@@ -24,9 +24,23 @@ public struct ImageBuilder: Sendable {
 
     /// The reference instances of `environment` (in `folder`) start from: the content tag of a
     /// built folder, the named image of a prebuilt one, nil without an instance.
-    public static func reference(for environment: EnvironmentSpec, folder: URL) throws -> String? {
-        try buildContext(for: environment, folder: folder)?.reference ?? environment.imageReference
+    ///
+    /// Every start and every admin listing asks, so the context's hash is remembered per folder
+    /// and only computed again when a file's path, size, mode or modification time changed.
+    public static func reference(for environment: EnvironmentSpec, folder: URL) async throws -> String? {
+        guard case .build(let context) = environment.image else { return environment.imageReference }
+        let contextFolder = context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
+        let fingerprint = try FolderFingerprint.of(contextFolder)
+        if let hash = await contextHashes.hash(of: contextFolder.path, fingerprint: fingerprint) {
+            return "berth-env/\(environment.slug):\(hash)"
+        }
+        guard let built = try buildContext(for: environment, folder: folder) else { return environment.imageReference }
+        await contextHashes.remember(built.hash, of: contextFolder.path, fingerprint: fingerprint)
+        return built.reference
     }
+
+    /// Context hashes already computed, by folder path.
+    static let contextHashes = ContextHashes()
 
     /// The build context of a built folder and its content tag; nil for other environments.
     static func buildContext(for environment: EnvironmentSpec, folder: URL) throws -> (reference: String, hash: String, tar: [UInt8])? {
@@ -82,7 +96,7 @@ public struct ImageBuilder: Sendable {
     public func imageID(for environment: EnvironmentSpec, folder: URL) async throws -> String {
         let reference: String?
         do {
-            reference = try Self.reference(for: environment, folder: folder)
+            reference = try await Self.reference(for: environment, folder: folder)
         } catch {
             throw LaunchFailure.imageMissing("berth-env/\(environment.slug) (its folder cannot be read: \(error))")
         }
@@ -99,5 +113,42 @@ public struct ImageBuilder: Sendable {
     /// True when the image `environment`'s folder builds (or its prebuilt image) is in the engine.
     public func isBuilt(_ environment: EnvironmentSpec, folder: URL) async -> Bool {
         (try? await imageID(for: environment, folder: folder)) != nil
+    }
+}
+
+/// The hash of each build context Berth has read, with the folder fingerprint it was read at.
+actor ContextHashes {
+    private var byPath: [String: (fingerprint: [UInt8], hash: String)] = [:]
+
+    func hash(of path: String, fingerprint: [UInt8]) -> String? {
+        guard let known = byPath[path], known.fingerprint == fingerprint else { return nil }
+        return known.hash
+    }
+
+    func remember(_ hash: String, of path: String, fingerprint: [UInt8]) {
+        byPath[path] = (fingerprint, hash)
+    }
+}
+
+/// A digest of a folder's file names, sizes, modes and modification times: cheap to take (no
+/// file is read), and it changes whenever a build context may have.
+enum FolderFingerprint {
+    static func of(_ folder: URL) throws -> [UInt8] {
+        let fileManager = FileManager.default
+        let base = folder.standardizedFileURL.path
+        guard let enumerator = fileManager.enumerator(atPath: base) else {
+            throw BerthError.notFound("folder_not_found", "Cannot read the build folder \(base).")
+        }
+        var paths: [String] = []
+        while let next = enumerator.nextObject() as? String { paths.append(next) }
+        var hasher = SHA256()
+        for relative in paths.sorted() {
+            let attributes = try fileManager.attributesOfItem(atPath: base + "/" + relative)
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            hasher.update(data: Data("\(relative)\u{0}\(size)\u{0}\(mode)\u{0}\(modified)\n".utf8))
+        }
+        return Array(hasher.finalize())
     }
 }

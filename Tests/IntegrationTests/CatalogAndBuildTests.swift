@@ -118,7 +118,7 @@ extension Integration {
                     try directory.write("\(slug)/hello.txt", "hello from the folder\n")
                     let scan = try EnvironmentCatalog.scan(directory.url)
                     let environment = try #require(scan.environments.first)
-                    let reference = try #require(try ImageBuilder.reference(for: environment, folder: directory.path(slug)))
+                    let reference = try #require(try await ImageBuilder.reference(for: environment, folder: directory.path(slug)))
                     #expect(reference.hasPrefix("berth-env/\(slug):") && reference.count == "berth-env/\(slug):".count + 12, "\(reference)")
                     await fixture.track(image: reference)
                     await fixture.track(image: "berth-env/\(slug):latest")
@@ -165,7 +165,7 @@ extension Integration {
                     let slug = "berth-it-broken-\(fixture.runID)"
                     try directory.write("\(slug)/Dockerfile", "FROM \(EngineFixture.baseImage)\nRUN echo nope && exit 3\n")
                     let environment = EnvironmentSpec(slug: slug, name: "Broken")
-                    await fixture.track(image: try #require(try ImageBuilder.reference(for: environment, folder: directory.path(slug))))
+                    await fixture.track(image: try #require(try await ImageBuilder.reference(for: environment, folder: directory.path(slug))))
                     do {
                         try await ImageBuilder(docker: fixture.docker).build(environment, folder: directory.path(slug)) { _ in }
                         Issue.record("the build should fail")

@@ -15,7 +15,7 @@ extension Integration {
                 let slug = Environments.shellSlug
                 let ourFolder = await harness.catalog.folder(of: slug)
                 let spec = try #require(await harness.catalog.environment(slug))
-                let ourReference = try #require(try ImageBuilder.reference(for: spec, folder: ourFolder))
+                let ourReference = try #require(try await ImageBuilder.reference(for: spec, folder: ourFolder))
                 let ourID = try await harness.docker.inspectImage(ourReference).id
                 var extraImages: [String] = []
                 do {
@@ -24,7 +24,7 @@ extension Integration {
                         try Environments.shell.write(into: other.url)
                         try "\(Environments.baseDockerfile)\nRUN echo other-server > /etc/berth-marker\n".write(
                             to: other.path("\(slug)/Dockerfile"), atomically: true, encoding: .utf8)
-                        let theirReference = try #require(try ImageBuilder.reference(for: spec, folder: other.path(slug)))
+                        let theirReference = try #require(try await ImageBuilder.reference(for: spec, folder: other.path(slug)))
                         #expect(theirReference != ourReference)
                         let theirID = try await builder.build(spec, folder: other.path(slug)) { _ in }
                         extraImages.append(theirID)
@@ -61,5 +61,24 @@ extension Integration {
                 for id in extraImages { try? await harness.docker.removeImage(id, force: true) }
             }
         }
-    }
+
+        @Test("the content tag follows the folder: unchanged gives the remembered tag, any edit a new one")
+        func referenceFollowsEdits() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-context") { directory in
+                _ = try directory.write("env/Dockerfile", "FROM scratch\n")
+                let file = try directory.write("env/data.txt", "aaaa")
+                let spec = EnvironmentSpec(slug: "ctx", name: "Context")
+                let folder = directory.path("env")
+                let first = try #require(try await ImageBuilder.reference(for: spec, folder: folder))
+                #expect(try await ImageBuilder.reference(for: spec, folder: folder) == first)
+                // Same size, new content and a later modification time.
+                try "bbbb".write(to: file, atomically: false, encoding: .utf8)
+                try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: file.path)
+                let second = try #require(try await ImageBuilder.reference(for: spec, folder: folder))
+                #expect(second != first)
+                _ = try directory.write("env/more.txt", "x")
+                #expect(try await ImageBuilder.reference(for: spec, folder: folder) != second)
+            }
+        }
+}
 }

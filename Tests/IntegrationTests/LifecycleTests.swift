@@ -64,7 +64,7 @@ extension Integration {
                     _ = try await harness.lifecycle.request(environment: "no-such-environment", by: alice)
                 }
                 let shellSpec = try #require(await harness.catalog.environment(Environments.shellSlug))
-                let reference = try #require(try ImageBuilder.reference(for: shellSpec, folder: await harness.catalog.folder(of: Environments.shellSlug)))
+                let reference = try #require(try await ImageBuilder.reference(for: shellSpec, folder: await harness.catalog.folder(of: Environments.shellSlug)))
                 try await harness.docker.removeImage(reference, force: true)
                 await expectBerthError("image_not_built", status: 409) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
