@@ -52,7 +52,8 @@ extension Integration {
                 try directory.write("good/challenge.yml", "name: Good\n")
                 try directory.write("good/Dockerfile", "FROM scratch\n")
                 try directory.write("alt-name/challenge.yaml", "name: Alt\nimage: berth/base:latest\n")
-                try directory.write("no-dockerfile/challenge.yml", "name: Lost\n")
+                try directory.write("no-dockerfile/challenge.yml", "name: Lost\nimage: .\n")
+                try directory.write("no-instance/challenge.yml", "name: Only flags\nflags: [\"flag{x}\"]\n")
                 try directory.write("bad/challenge.yml", "name: Bad\nberth:\n  network: everywhere\n")
                 try directory.write("bad/Dockerfile", "FROM scratch\n")
                 try directory.write("Upper/challenge.yml", "name: Upper\n")
@@ -62,10 +63,11 @@ extension Integration {
                 try directory.write("notes.txt", "not an environment\n")
 
                 let scan = try EnvironmentCatalog.scan(directory.url)
-                #expect(scan.environments.map(\.slug) == ["alt-name", "good"])
+                #expect(scan.environments.map(\.slug) == ["alt-name", "good", "no-instance"])
+                #expect(scan.environments.last?.image == ImageSource.none, "no image and no Dockerfile: an environment without an instance")
                 #expect(!scan.isValid)
                 let lines = Set(scan.problems.filter { $0.severity == .error }.map(\.description))
-                #expect(lines.contains("no-dockerfile/Dockerfile: image: 'image: .' builds this folder, but it has no Dockerfile"), "\(lines)")
+                #expect(lines.contains("no-dockerfile/challenge.yml: image: 'image: .' builds this folder, but it has no Dockerfile"), "\(lines)")
                 #expect(lines.contains { $0.hasPrefix("bad/challenge.yml: berth.network: 'everywhere'") }, "\(lines)")
                 #expect(lines.contains { $0.hasPrefix("Upper/challenge.yml: slug: ") }, "\(lines)")
                 #expect(lines.count == 3, "\(lines)")
@@ -91,6 +93,56 @@ extension Integration {
                 #expect(await catalog.environment("two") == nil, "an environment that became invalid leaves the catalog")
                 #expect(await catalog.problems() == scan.problems)
                 #expect(scan.problems.map(\.field) == ["berth.resources.memory"])
+            }
+        }
+
+        @Test("a broken folder never takes the scan down: placeholders, bombs, bad UTF-8, huge files and symlinks are problems")
+        func brokenFoldersAreProblems() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
+                try directory.write("good/challenge.yml", "name: Good\nflags: [\"flag{good}\"]\n")
+                try directory.write("template/challenge.yml", "name: T\nvalue: {{easy}}\n")
+                try directory.write("latin1/challenge.yml", "name: x\n")
+                try Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9, 0x0A]).write(to: directory.path("latin1/challenge.yml"))
+                try directory.write("huge/challenge.yml", "name: H\ndescription: " + String(repeating: "x", count: YAMLLimits.maximumDocumentBytes) + "\n")
+                try directory.write("sub/challenge.yml", "name: Sub\nimage: ./server\n")
+                try directory.write("sub/server/Dockerfile", "FROM scratch\n")
+                try directory.write("escape/challenge.yml", "name: Escape\nimage: ./outside\n")
+                try FileManager.default.createSymbolicLink(atPath: directory.path("escape/outside").path, withDestinationPath: directory.path("sub/server").path)
+                let scan = try EnvironmentCatalog.scan(directory.url)
+                #expect(scan.environments.map(\.slug) == ["good", "sub"])
+                #expect(scan.environments.last?.image == .build(context: "server"))
+                let fields = Dictionary(grouping: scan.problems.filter { $0.severity == .error }, by: { $0.file.split(separator: "/").first.map(String.init) ?? "" })
+                #expect(fields["template"]?.map(\.field) == ["value"])
+                #expect(fields["latin1"]?.first?.reason.contains("UTF-8") == true)
+                #expect(fields["huge"]?.first?.reason.contains("1 MiB") == true)
+                #expect(fields["escape"]?.map(\.field) == ["image"], "a symlink out of the folder is not a sub-folder")
+            }
+        }
+
+        @Test("200 reloads of a folder of malformed environments keep resident memory flat")
+        func reloadsDoNotLeak() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
+                var bomb = "name: Bomb\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                for level in 1...9 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
+                let broken = [
+                    bomb, "name: T\nvalue: {{easy}}\n", "name: [unclosed\n", "a: *nope\n", "\tname: x\n", "name: x\nname: y\n",
+                    "name: R\nflags: [{type: regex, content: 'flag{(x'}, {type: regex, content: 'flag{.*LOVE.*}'}]\n",
+                    "- a\n- b\n", "", "name: W\nberth: {writable: [/], resources: {memory: 99999999999g}}\n",
+                    "name: D\nx: " + String(repeating: "[", count: 2000) + "\n",
+                ]
+                for (index, text) in broken.enumerated() {
+                    try directory.write("broken-\(index)/challenge.yml", text)
+                }
+                try directory.write("good/challenge.yml", "name: Good\nflags: [{type: regex, content: 'berth\\{[0-9]{4}\\}'}]\n")
+                let catalog = EnvironmentCatalog(directory: directory.url)
+                for _ in 0..<20 { try await catalog.reload() }
+                let baseline = residentBytes()
+                for _ in 0..<200 { try await catalog.reload() }
+                let grown = residentBytes() - baseline
+                #expect(await catalog.all().map(\.slug) == ["good"])
+                #expect(Set(await catalog.problems().map(\.file)).count == broken.count)
+                // Yams' load leaked on every reload (57 to 632 MiB over 52); the node-tree parser must not.
+                #expect(grown < 16 << 20, "resident memory grew by \(grown >> 10) KiB over 200 reloads")
             }
         }
 
