@@ -119,7 +119,9 @@ public enum AttachmentResolver {
         var hasher = SHA256()
         var size: Int64 = 0
         while true {
-            guard let chunk = try? handle.read(upToCount: 1 << 16) else { return nil }
+            // read(upToCount:) answers nil, not empty data, at the end of the file.
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch { return nil }
             if chunk.isEmpty { break }
             size += Int64(chunk.count)
             hasher.update(data: chunk)

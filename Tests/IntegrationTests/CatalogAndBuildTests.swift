@@ -146,6 +146,33 @@ extension Integration {
             }
         }
 
+        @Test("attachments resolve paths and globs inside the folder with size and SHA-256; escapes are problems")
+        func attachments() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-files") { directory in
+                try directory.write("outside.txt", "secret\n")
+                try directory.write("chall/dist/app.bin", "abc")
+                try directory.write("chall/dist/readme.txt", "read me\n")
+                try directory.write("chall/notes/a.txt", "a")
+                let folder = directory.path("chall")
+                try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("leak.txt").path, withDestinationPath: directory.path("outside.txt").path)
+                try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("inside.txt").path, withDestinationPath: folder.appendingPathComponent("notes/a.txt").path)
+                let resolution = AttachmentResolver.resolve(
+                    folder: folder,
+                    patterns: ["dist/*.bin", "./dist/readme.txt", "dist/app.bin", "inside.txt", "leak.txt", "*.txt", "missing.zip", "notes", "../outside.txt", "/etc/passwd"],
+                    file: "chall/challenge.yml"
+                )
+                #expect(resolution.files.map(\.relativePath) == ["dist/app.bin", "dist/readme.txt", "inside.txt"], "\(resolution)")
+                let app = try #require(resolution.files.first)
+                #expect(app.size == 3)
+                #expect(app.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+                let fields = resolution.problems.map(\.field)
+                // leak.txt by name and through the *.txt glob, then missing.zip, the folder, and the two escapes.
+                #expect(fields == ["files[4]", "files[5]", "files[6]", "files[7]", "files[8]", "files[9]"], "\(resolution.problems.map(\.description))")
+                #expect(resolution.problems.allSatisfy { $0.file == "chall/challenge.yml" && $0.severity == .error })
+                #expect(resolution.problems[0].reason.contains("symlink"))
+            }
+        }
+
         @Test("a missing environments folder is 404 environments_not_found")
         func missingFolder() {
             #expect {
