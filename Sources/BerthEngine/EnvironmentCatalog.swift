@@ -80,9 +80,13 @@ public actor EnvironmentCatalog {
             let outcome = EnvironmentParser().parse(yaml: text, file: displayName, slug: slug, folder: ChallengeFolder(folder: folder))
             problems += outcome.problems
             guard let spec = outcome.spec else { continue }
-            let hostProblems = hostLimitProblems(spec, file: displayName)
-            problems += hostProblems
-            guard hostProblems.isEmpty else { continue }
+            var refusals = hostLimitProblems(spec, file: displayName)
+            if !spec.files.isEmpty {
+                // Globs and symlinks that lead out of the folder, and files that are not there, refuse the environment.
+                refusals += AttachmentResolver.resolve(folder: folder, patterns: spec.files, file: displayName, hashing: false).problems
+            }
+            problems += refusals
+            guard refusals.isEmpty else { continue }
             environments.append(spec)
         }
         return CatalogScan(environments: environments, problems: problems)

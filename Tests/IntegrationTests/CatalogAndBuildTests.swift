@@ -108,14 +108,20 @@ extension Integration {
                 try directory.write("sub/server/Dockerfile", "FROM scratch\n")
                 try directory.write("escape/challenge.yml", "name: Escape\nimage: ./outside\n")
                 try FileManager.default.createSymbolicLink(atPath: directory.path("escape/outside").path, withDestinationPath: directory.path("sub/server").path)
+                try directory.write("attached/challenge.yml", "name: Attached\nfiles: [dist/*.zip]\n")
+                try directory.write("attached/dist/handout.zip", "zip")
+                try directory.write("leaky/challenge.yml", "name: Leaky\nfiles: [leak.txt]\n")
+                try FileManager.default.createSymbolicLink(atPath: directory.path("leaky/leak.txt").path, withDestinationPath: "/etc/hostname")
                 let scan = try EnvironmentCatalog.scan(directory.url)
-                #expect(scan.environments.map(\.slug) == ["good", "sub"])
+                #expect(scan.environments.map(\.slug) == ["attached", "good", "sub"])
                 #expect(scan.environments.last?.image == .build(context: "server"))
+                #expect(scan.environments.first?.files == ["dist/*.zip"])
                 let fields = Dictionary(grouping: scan.problems.filter { $0.severity == .error }, by: { $0.file.split(separator: "/").first.map(String.init) ?? "" })
                 #expect(fields["template"]?.map(\.field) == ["value"])
                 #expect(fields["latin1"]?.first?.reason.contains("UTF-8") == true)
                 #expect(fields["huge"]?.first?.reason.contains("1 MiB") == true)
                 #expect(fields["escape"]?.map(\.field) == ["image"], "a symlink out of the folder is not a sub-folder")
+                #expect(fields["leaky"]?.map(\.field) == ["files[0]"], "an attachment that links out of the folder is refused")
             }
         }
 
