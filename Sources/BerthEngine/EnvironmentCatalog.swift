@@ -132,10 +132,12 @@ public actor EnvironmentCatalog {
                 file: file, field: "berth.resources.memory",
                 reason: "\(spec.berth.resources.memoryBytes >> 20)m is more than this host's \(host >> 20)m of memory"))
         }
-        if spec.berth.tmpfsBytes > host {
+        // Each writable path gets its own tmpfs of tmpfsSize, and tmpfs lives in memory.
+        let (total, overflow) = spec.berth.tmpfsBytes.multipliedReportingOverflow(by: Int64(max(1, spec.berth.writable.count)))
+        if overflow || total > host {
             problems.append(ValidationProblem(
                 file: file, field: "berth.tmpfsSize",
-                reason: "\(spec.berth.tmpfsBytes >> 20)m is more than this host's \(host >> 20)m of memory (a tmpfs lives in memory)"))
+                reason: "\(spec.berth.tmpfsBytes >> 20)m for each of \(max(1, spec.berth.writable.count)) writable path(s) is more than this host's \(host >> 20)m of memory (a tmpfs lives in memory)"))
         }
         return problems
     }

@@ -125,6 +125,22 @@ extension Integration {
             }
         }
 
+        @Test("memory and tmpfs sizes beyond what this host has are refused")
+        func hostLimits() async throws {
+            let host = Int64(ProcessInfo.processInfo.physicalMemory)
+            let gibibytes = (host >> 30) + 1
+            try #require(gibibytes <= 63, "this host has more memory than the parser's bounds; nothing to check here")
+            try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
+                try directory.write("big/challenge.yml", "name: Big\nimage: berth/base:latest\nberth: {resources: {memory: \(gibibytes)g}}\n")
+                try directory.write("tmpfs/challenge.yml", "name: T\nimage: berth/base:latest\nberth: {writable: [/a, /b, /c, /d], tmpfsSize: \((gibibytes + 3) / 4)g}\n")
+                try directory.write("fits/challenge.yml", "name: F\nimage: berth/base:latest\nberth: {resources: {memory: 64m}, writable: [/a, /b], tmpfsSize: 8m}\n")
+                let scan = try EnvironmentCatalog.scan(directory.url)
+                #expect(scan.environments.map(\.slug) == ["fits"])
+                #expect(Set(scan.problems.map(\.field)) == ["berth.resources.memory", "berth.tmpfsSize"], "\(scan.problems)")
+                #expect(scan.problems.allSatisfy { $0.reason.contains("this host") })
+            }
+        }
+
         @Test("200 reloads of a folder of malformed environments keep resident memory flat")
         func reloadsDoNotLeak() async throws {
             try await TemporaryDirectory.with(prefix: "berth-catalog") { directory in
