@@ -64,6 +64,9 @@ CATEGORY = "linux"
 # examples/environments/linux-basics/Dockerfile writes the flag here.
 FLAG_COMMAND = "cat /opt/.secret/.notes/.flag"
 FLAG = re.compile(r"^berth\{[^}\s]+\}$")
+UNSAFE_HTML_FOR_PROBLEMS = "<img src=x onerror=alert(2)>"
+BROKEN_SLUG = "broken-template"
+BROKEN_CHALLENGE = f"name: Broken\nvalue: {{{{easy}}}}\nberth: {{network: \"{UNSAFE_HTML_FOR_PROBLEMS}\"}}\n"
 UNSAFE_SLUG = "markdown-safety"
 UNSAFE_HTML = "<img src=x onerror=alert(1)>"
 UNSAFE_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: raw HTML and a javascript: link that the
@@ -115,6 +118,9 @@ class WebAppTest(TerminalPageTest):
         shutil.copytree(self.examples, folder)
         (folder / UNSAFE_SLUG).mkdir()
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
+        # A broken folder the catalog leaves out; the admin console lists its problems as text.
+        (folder / BROKEN_SLUG).mkdir()
+        (folder / BROKEN_SLUG / "challenge.yml").write_text(BROKEN_CHALLENGE)
         self.args.environments = str(folder)
         log(f"environments: {self.examples} plus {UNSAFE_SLUG}, in {folder}")
 
@@ -404,12 +410,19 @@ class WebAppTest(TerminalPageTest):
         rows = self.admin_tab("environments", f'#admin-environments tr[data-slug="{ENVIRONMENT}"]', "the environments tab")
         if "built" not in rows[0].text:
             raise CheckFailed(f"the environments tab does not say {ENVIRONMENT}'s image is built: {rows[0].text!r}")
+        problems = wait_for("the catalog's problems under the environments table",
+                            lambda: self.finds("#environment-problems:not([hidden]) #environment-problem-list li", driver), self.timeout)
+        texts = [problem.text for problem in problems]
+        if not any(f"{BROKEN_SLUG}/challenge.yml: value" in text and "{{easy}}" in text for text in texts):
+            raise CheckFailed(f"the admin console does not list {BROKEN_SLUG}'s problem: {texts}")
+        if not any(UNSAFE_HTML_FOR_PROBLEMS in text for text in texts) or self.finds("#environment-problem-list img", driver):
+            raise CheckFailed(f"a problem's text must show as text, never as HTML: {texts}")
         rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
         if not any(self.player in row.text and "correct" in row.text for row in rows):
             raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
         self.admin_tab("settings", "#setting-registrationOpen:checked", "the settings tab (registration open)")
         self.admin_tab("audit", "#admin-audit tr", "the audit tab")
-        self.passed.append("admin console: environments, submissions, settings and audit tabs load")
+        self.passed.append("admin console: environments (with a broken folder's problems, as text), submissions, settings and audit tabs load")
 
         css = f'#admin-instances tr[data-instance-id="{self.instance_id}"]'
         row = self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")[0]
