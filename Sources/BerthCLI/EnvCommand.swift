@@ -48,7 +48,7 @@ struct EnvListCommand: AsyncParsableCommand {
     func run() async throws {
         let scan = try folder.scan()
         let rows = scan.environments.map {
-            Row(slug: $0.slug, name: $0.name, category: $0.category, image: $0.imageReference ?? "", ports: $0.berth.ports.map(\.port),
+            Row(slug: $0.slug, name: $0.name, category: $0.category, image: $0.imageReference ?? "(no instance)", ports: $0.berth.ports.map(\.port),
                 network: $0.berth.network.rawValue, warnings: $0.warnings.map(\.description))
         }
         if output.json {
@@ -69,7 +69,11 @@ struct EnvValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check every challenge.yml and report each problem as file: field: reason.",
-        discussion: "Exits with status 1 when any error is found; warnings (such as unknown fields) do not fail."
+        discussion: """
+            Lists the broken environments (left out of the catalog) with their problems. Exits with status 1 when \
+            any error is found; warnings (such as unknown fields) do not fail. No file can crash it: files over 1 MiB, \
+            YAML alias bombs (over 10,000 nodes) and nesting deeper than 64 levels are problems too.
+            """
     )
 
     @OptionGroup var folder: EnvironmentsOption
@@ -78,17 +82,22 @@ struct EnvValidateCommand: AsyncParsableCommand {
     struct Report: Encodable {
         var valid: Bool
         var environments: [String]
+        /// Folders left out of the catalog because of errors.
+        var broken: [String]
         var problems: [ValidationProblem]
     }
 
     func run() async throws {
         let scan = try folder.scan()
+        let broken = Set(scan.problems.filter { $0.severity == .error }.compactMap { $0.file.split(separator: "/").first.map(String.init) })
+            .subtracting(scan.environments.map(\.slug)).sorted()
         if output.json {
-            try CLISupport.printJSON(Report(valid: scan.isValid, environments: scan.environments.map(\.slug), problems: scan.problems))
+            try CLISupport.printJSON(Report(valid: scan.isValid, environments: scan.environments.map(\.slug), broken: broken, problems: scan.problems))
         } else {
             for problem in scan.problems { print(problem.description) }
             let errors = scan.problems.filter { $0.severity == .error }.count
-            print("\(scan.environments.count) valid environment(s), \(errors) error(s), \(scan.problems.count - errors) warning(s)")
+            if !broken.isEmpty { print("broken: \(broken.joined(separator: ", "))") }
+            print("\(scan.environments.count) valid environment(s), \(broken.count) broken, \(errors) error(s), \(scan.problems.count - errors) warning(s)")
         }
         if !scan.isValid { throw ExitCode(1) }
     }

@@ -610,12 +610,13 @@ struct FieldReader {
                 error(path.isEmpty ? "(file)" : path, "line \(pair.key.line): a key must be text, not \(pair.key.summary); quote it or fill it in")
                 continue
             }
-            let field = path.isEmpty ? key.text : "\(path).\(key.text)"
+            let name = key.text.isEmpty ? "(empty key)" : key.text
+            let field = path.isEmpty ? name : "\(path).\(name)"
             guard seen.insert(key.text).inserted else {
                 error(field, "line \(key.line): given twice; keep one")
                 continue
             }
-            map.append(key.text, pair.value)
+            map.append(name, pair.value)
         }
         return map
     }

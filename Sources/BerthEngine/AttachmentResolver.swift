@@ -34,8 +34,9 @@ public enum AttachmentResolver {
     }
 
     /// Resolves `patterns` inside `folder`. Glob patterns use `fnmatch` rules (`*` does not cross
-    /// `/`); a plain path must name a regular file.
-    public static func resolve(folder: URL, patterns: [String], file: String = "challenge.yml") -> Resolution {
+    /// `/`); a plain path must name a regular file. With `hashing` false (the catalog's check on
+    /// every reload) sizes are read but contents are not, and `sha256` is empty.
+    public static func resolve(folder: URL, patterns: [String], file: String = "challenge.yml", hashing: Bool = true) -> Resolution {
         var files: [ResolvedAttachment] = []
         var problems: [ValidationProblem] = []
         var seen: Set<String> = []
@@ -84,7 +85,7 @@ public enum AttachmentResolver {
                     problems.append(ValidationProblem(file: file, field: field, reason: "'\(relative)' is a symlink that leads out of the environment's folder"))
                     continue
                 }
-                guard let digest = sha256(ofFileAt: resolved) else {
+                guard let digest = hashing ? sha256(ofFileAt: resolved) : size(ofFileAt: resolved) else {
                     problems.append(ValidationProblem(file: file, field: field, reason: "'\(relative)' cannot be read"))
                     continue
                 }
@@ -113,13 +114,23 @@ public enum AttachmentResolver {
         return out.sorted()
     }
 
+    private static func size(ofFileAt path: String) -> (size: Int64, hex: String)? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.int64Value,
+              FileManager.default.isReadableFile(atPath: path)
+        else { return nil }
+        return (size, "")
+    }
+
     private static func sha256(ofFileAt path: String) -> (size: Int64, hex: String)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
         var size: Int64 = 0
         while true {
-            guard let chunk = try? handle.read(upToCount: 1 << 16) else { return nil }
+            // read(upToCount:) answers nil, not empty data, at the end of the file.
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch { return nil }
             if chunk.isEmpty { break }
             size += Int64(chunk.count)
             hasher.update(data: chunk)

@@ -80,9 +80,13 @@ public actor EnvironmentCatalog {
             let outcome = EnvironmentParser().parse(yaml: text, file: displayName, slug: slug, folder: ChallengeFolder(folder: folder))
             problems += outcome.problems
             guard let spec = outcome.spec else { continue }
-            let hostProblems = hostLimitProblems(spec, file: displayName)
-            problems += hostProblems
-            guard hostProblems.isEmpty else { continue }
+            var refusals = hostLimitProblems(spec, file: displayName)
+            if !spec.files.isEmpty {
+                // Globs and symlinks that lead out of the folder, and files that are not there, refuse the environment.
+                refusals += AttachmentResolver.resolve(folder: folder, patterns: spec.files, file: displayName, hashing: false).problems
+            }
+            problems += refusals
+            guard refusals.isEmpty else { continue }
             environments.append(spec)
         }
         return CatalogScan(environments: environments, problems: problems)
@@ -128,10 +132,12 @@ public actor EnvironmentCatalog {
                 file: file, field: "berth.resources.memory",
                 reason: "\(spec.berth.resources.memoryBytes >> 20)m is more than this host's \(host >> 20)m of memory"))
         }
-        if spec.berth.tmpfsBytes > host {
+        // Each writable path gets its own tmpfs of tmpfsSize, and tmpfs lives in memory.
+        let (total, overflow) = spec.berth.tmpfsBytes.multipliedReportingOverflow(by: Int64(max(1, spec.berth.writable.count)))
+        if overflow || total > host {
             problems.append(ValidationProblem(
                 file: file, field: "berth.tmpfsSize",
-                reason: "\(spec.berth.tmpfsBytes >> 20)m is more than this host's \(host >> 20)m of memory (a tmpfs lives in memory)"))
+                reason: "\(spec.berth.tmpfsBytes >> 20)m for each of \(max(1, spec.berth.writable.count)) writable path(s) is more than this host's \(host >> 20)m of memory (a tmpfs lives in memory)"))
         }
         return problems
     }

@@ -67,7 +67,12 @@ struct AdminRoutes {
             let facts = try await Facts.read(services)
             var views: [AdminEnvironmentView] = []
             for spec in await services.catalog.all() { views.append(await view(spec, facts)) }
-            return try JSONResponse.make(["items": views])
+            // Broken folders are not in the catalog; their problems tell the admin why.
+            struct EnvironmentsView: Encodable {
+                var items: [AdminEnvironmentView]
+                var problems: [ValidationProblem]
+            }
+            return try JSONResponse.make(EnvironmentsView(items: views, problems: await services.catalog.problems()))
         }
         for (verb, enabled) in [("enable", true), ("disable", false)] {
             table.on(.post, "/api/v1/admin/environments/:slug/\(verb)") { _, context in

@@ -4586,6 +4586,19 @@ public enum OpenAPIDocument {
                       "items": {
                         "$ref": "#/components/schemas/AdminEnvironment"
                       }
+                    },
+                    "problems": {
+                      "type": "array",
+                      "description": "Errors and warnings of the last catalog load, as file, field and reason; folders with errors are not in items",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "file": {"type": "string"},
+                          "field": {"type": "string"},
+                          "reason": {"type": "string"},
+                          "severity": {"type": "string", "enum": ["error", "warning"]}
+                        }
+                      }
                     }
                   }
                 }

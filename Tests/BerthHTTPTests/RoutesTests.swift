@@ -28,6 +28,27 @@ struct RoutesTests {
         }
     }
 
+    @Test("a broken challenge folder is left out after a reload and listed with its problems for admins")
+    func brokenEnvironmentProblems() async throws {
+        try await APIHarness.with { harness in
+            let folder = URL(fileURLWithPath: harness.configuration.environmentsDirectory).appendingPathComponent("template", isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try "name: Template\nvalue: {{easy}}\n".write(to: folder.appendingPathComponent("challenge.yml"), atomically: true, encoding: .utf8)
+            try await harness.application.test(.router) { client in
+                let reload = try await client.call(.post, "/api/v1/admin/environments/reload", token: APIHarness.adminToken)
+                #expect(reload.status == 200)
+                let list = try await client.call(.get, "/api/v1/admin/environments", token: APIHarness.adminToken)
+                #expect((list.body["items"] as? [Any])?.isEmpty == true)
+                let problems = try #require(list.body["problems"] as? [[String: Any]])
+                #expect(problems.count == 1)
+                #expect(problems.first?["file"] as? String == "template/challenge.yml")
+                #expect(problems.first?["field"] as? String == "value")
+                #expect(problems.first?["severity"] as? String == "error")
+                #expect((problems.first?["reason"] as? String)?.contains("{{easy}}") == true)
+            }
+        }
+    }
+
     @Test("health is public; readiness checks the store and the engine")
     func healthAndReadiness() async throws {
         try await APIHarness.with { harness in

@@ -80,6 +80,9 @@ CATEGORY = "linux"
 # examples/environments/linux-basics/Dockerfile writes the flag here.
 FLAG_COMMAND = "cat /opt/.secret/.notes/.flag"
 FLAG = re.compile(r"^berth\{[^}\s]+\}$")
+UNSAFE_HTML_FOR_PROBLEMS = "<img src=x onerror=alert(2)>"
+BROKEN_SLUG = "broken-template"
+BROKEN_CHALLENGE = f"name: Broken\nvalue: {{{{easy}}}}\nberth: {{network: \"{UNSAFE_HTML_FOR_PROBLEMS}\"}}\n"
 UNSAFE_SLUG = "markdown-safety"
 # examples/environments/crypto-rot13: a challenge without an instance and one attachment.
 NO_INSTANCE_SLUG = "crypto-rot13"
@@ -153,6 +156,9 @@ class WebAppTest(TerminalPageTest):
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
         (folder / SHORT_SLUG).mkdir()
         (folder / SHORT_SLUG / "challenge.yml").write_text(SHORT_CHALLENGE)
+        # A broken folder the catalog leaves out; the admin console lists its problems as text.
+        (folder / BROKEN_SLUG).mkdir()
+        (folder / BROKEN_SLUG / "challenge.yml").write_text(BROKEN_CHALLENGE)
         self.args.environments = str(folder)
         log(f"environments: {self.examples} plus {UNSAFE_SLUG}, in {folder}")
 
@@ -449,12 +455,19 @@ class WebAppTest(TerminalPageTest):
         badge = plain.find_element("css selector", "[data-image-status]")
         if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
             raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
+        problems = wait_for("the catalog's problems under the environments table",
+                            lambda: self.finds("#environment-problems:not([hidden]) #environment-problem-list li", driver), self.timeout)
+        texts = [problem.text for problem in problems]
+        if not any(f"{BROKEN_SLUG}/challenge.yml: value" in text and "{{easy}}" in text for text in texts):
+            raise CheckFailed(f"the admin console does not list {BROKEN_SLUG}'s problem: {texts}")
+        if not any(UNSAFE_HTML_FOR_PROBLEMS in text for text in texts) or self.finds("#environment-problem-list img", driver):
+            raise CheckFailed(f"a problem's text must show as text, never as HTML: {texts}")
         rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
         if not any(self.player in row.text and "correct" in row.text for row in rows):
             raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
         self.admin_tab("settings", "#setting-registrationOpen:checked", "the settings tab (registration open)")
         self.admin_tab("audit", "#admin-audit tr", "the audit tab")
-        self.passed.append("admin console: environments (a no-instance challenge says so, with no Build button), submissions, settings and audit tabs load")
+        self.passed.append("admin console: environments (a no-instance challenge says so, with no Build button; a broken folder's problems, as text), submissions, settings and audit tabs load")
 
         self.admin_personal_pages()
         driver.get(self.admin_url + "/admin")

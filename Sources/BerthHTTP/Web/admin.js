@@ -128,6 +128,12 @@
       cell(row, actions(toggle, build));
       body.append(row);
     }
+    // Folders whose challenge.yml has errors are left out of the catalog; list why (text only: file contents are hostile).
+    const problems = answer.problems || [];
+    const list = $("environment-problem-list");
+    list.replaceChildren(...problems.map((problem) => el("li", { className: problem.severity === "error" ? "bad" : "warn" },
+      [el("code", {}, problem.file + ": " + problem.field), " ", (problem.severity === "warning" ? "warning: " : "") + problem.reason])));
+    $("environment-problems").hidden = problems.length === 0;
   }
 
   function logLine(text, kind) {
