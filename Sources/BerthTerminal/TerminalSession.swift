@@ -40,7 +40,9 @@ public actor TerminalSession {
         var continuation: AsyncStream<TerminalOutput>.Continuation
         /// Bytes handed to the client's stream and not yet written to its socket.
         var queued = 0
-        /// Bytes written and not yet acknowledged, when the client uses acknowledgements.
+        /// Bytes handed to the client and not yet acknowledged, when it uses acknowledgements.
+        /// Counted when handed over, not when written to the socket: on loopback the page's
+        /// acknowledgement can arrive before the write is reported, and must never be lost.
         var unacknowledged = 0
         var window: Int?
         var lagging = false
@@ -56,7 +58,14 @@ public actor TerminalSession {
         /// True when the client holds as much output as it may: its queue is at the limit or,
         /// with acknowledgements, everything sent and not yet acknowledged fills its window.
         func isFull(limit: Int) -> Bool {
-            queued >= limit || (window.map { queued + unacknowledged >= $0 } ?? false)
+            queued >= limit || (window.map { unacknowledged >= $0 } ?? false)
+        }
+
+        /// Hands output to the client's stream and counts it.
+        mutating func send(_ bytes: ByteBuffer) {
+            continuation.yield(.bytes(bytes))
+            queued += bytes.readableBytes
+            if window != nil { unacknowledged += bytes.readableBytes }
         }
     }
 
@@ -137,10 +146,7 @@ public actor TerminalSession {
         let replay = screen.snapshot()
         continuation.yield(.control(.ready(terminal: name, access: access, size: size, replayBytes: replay.count)))
         if access == .read { continuation.yield(.control(.readonly)) }
-        if !replay.isEmpty {
-            continuation.yield(.bytes(ByteBuffer(bytes: replay)))
-            client.queued += replay.count
-        }
+        if !replay.isEmpty { client.send(ByteBuffer(bytes: replay)) }
         if finished { continuation.yield(.control(.exited(code: nil))) }
         clients[id] = client
         emptySince = nil
@@ -168,7 +174,6 @@ public actor TerminalSession {
     public func delivered(_ id: Int, bytes: Int) {
         guard var client = clients[id] else { return }
         client.queued = max(0, client.queued - bytes)
-        if client.window != nil { client.unacknowledged += bytes }
         clients[id] = client
         resyncIfCaughtUp(id)
         wakeProducer()
@@ -318,8 +323,7 @@ public actor TerminalSession {
             if client.lagging {
                 client.skipped += chunk.readableBytes
             } else {
-                client.continuation.yield(.bytes(chunk))
-                client.queued += chunk.readableBytes
+                client.send(chunk)
             }
             clients[id] = client
             total += client.queued
@@ -336,10 +340,9 @@ public actor TerminalSession {
         guard var client = clients[id], client.lagging, client.queued == 0, client.unacknowledged == 0 else { return }
         let replay = screen.snapshot(last: settings.resyncReplayBytes)
         client.continuation.yield(.control(.resync(replayBytes: replay.count, skippedBytes: client.skipped)))
-        if !replay.isEmpty { client.continuation.yield(.bytes(ByteBuffer(bytes: replay))) }
         client.lagging = false
         client.skipped = 0
-        client.queued += replay.count
+        if !replay.isEmpty { client.send(ByteBuffer(bytes: replay)) }
         clients[id] = client
     }
 

@@ -236,6 +236,50 @@ struct TerminalSessionTests {
         }
     }
 
+    @Test("an acknowledgement that arrives before the socket write is reported is not lost: the lagging page still gets its resync", .timeLimit(.minutes(1)))
+    func acknowledgementBeforeDelivery() async throws {
+        var settings = TerminalSettings()
+        settings.clientQueueBytes = 64 * 1024
+        settings.resyncReplayBytes = 1024
+        let pty = FakePTY()
+        let session = Self.session(pty, settings: settings)
+        try await Self.running(session) {
+            #expect(await eventually { await pty.isUp })
+            let (writer, output) = await session.attach(access: .write)
+            await session.control(.flow(window: 16 * 1024), from: writer)
+            var iterator = output.makeAsyncIterator()
+            guard case .control(.ready) = await iterator.next() else {
+                Issue.record("the stream does not start with ready")
+                return
+            }
+            for _ in 0..<40 { _ = await pty.produce([UInt8](repeating: UInt8(ascii: "y"), count: 4096)) }
+            await session.notify(writer, .pong)
+            reading: while let item = await iterator.next() {
+                switch item {
+                case .bytes(let buffer):
+                    // On loopback the page renders and acknowledges before the server's writer
+                    // task reports the write.
+                    await session.control(.ack(bytes: buffer.readableBytes), from: writer)
+                    await session.delivered(writer, bytes: buffer.readableBytes)
+                case .control(.pong): break reading
+                case .control(.resync): break reading
+                case .control(let other): Issue.record("unexpected \(other)")
+                }
+            }
+            _ = await pty.produce(Array("$ ".utf8))
+            var resynced = false
+            while let item = await iterator.next() {
+                if case .control(.resync) = item { resynced = true }
+                if case .bytes(let buffer) = item, String(buffer: buffer).hasSuffix("$ ") { break }
+                if case .bytes(let buffer) = item {
+                    await session.control(.ack(bytes: buffer.readableBytes), from: writer)
+                    await session.delivered(writer, bytes: buffer.readableBytes)
+                }
+            }
+            #expect(resynced, "the page caught up, so it must get resync and live output (the prompt)")
+        }
+    }
+
     @Test("a writer without acknowledgements gets every byte (the PTY waits for it) while a stalled spectator skips ahead")
     func rawWriterLosesNothing() async throws {
         var settings = TerminalSettings()
