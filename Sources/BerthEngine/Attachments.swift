@@ -74,8 +74,9 @@ public actor AttachmentLibrary {
 
     // MARK: - Resolution (no actor state)
 
-    /// Resolves `patterns` in `folder`: every regular file they name, inside the folder.
-    public static func resolve(_ patterns: [String], in folder: URL) -> AttachmentSet {
+    /// Resolves `patterns` in `folder`: every regular file they name, inside the folder. Without
+    /// `hashing` (the catalog's check at each load) files are not read and `sha256` is empty.
+    public static func resolve(_ patterns: [String], in folder: URL, hashing: Bool = true) -> AttachmentSet {
         var files: [Attachment] = []
         var problems: [String] = []
         guard let root = realPath(folder.path) else {
@@ -85,7 +86,7 @@ public actor AttachmentLibrary {
         for pattern in patterns {
             // The parser refuses these already; a spec built in code is checked the same way.
             if let problem = AttachmentPattern.problem(pattern) {
-                problems.append("files: '\(pattern)' \(problem)")
+                problems.append("'\(pattern)' \(problem)")
                 continue
             }
             let cleaned = pattern.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
@@ -94,21 +95,21 @@ public actor AttachmentLibrary {
                 if listing == nil { listing = walk(root) }
                 let matcher = GlobPattern(cleaned)
                 candidates = (listing ?? []).filter(matcher.matches)
-                if candidates.isEmpty { problems.append("files: '\(pattern)' matches no file") }
+                if candidates.isEmpty { problems.append("'\(pattern)' matches no file") }
             } else {
                 candidates = [cleaned]
             }
             for relative in candidates {
-                switch hashedFile(relative, root: root) {
+                switch hashedFile(relative, root: root, hashing: hashing) {
                 case .success(let attachment):
                     if files.contains(where: { $0.path == attachment.path }) { continue }
                     if let other = files.first(where: { $0.name == attachment.name }) {
-                        problems.append("files: '\(relative)' has the same name as '\(other.relativePath)'; only the first is served")
+                        problems.append("'\(relative)' has the same name as '\(other.relativePath)'; only the first is served")
                         continue
                     }
                     files.append(attachment)
                 case .failure(let reason):
-                    problems.append("files: '\(relative)' \(reason)")
+                    problems.append("'\(relative)' \(reason)")
                 }
             }
         }
@@ -119,11 +120,16 @@ public actor AttachmentLibrary {
         var description: String
     }
 
-    static func hashedFile(_ relative: String, root: String) -> Result<Attachment, Refusal> {
+    static func hashedFile(_ relative: String, root: String, hashing: Bool = true) -> Result<Attachment, Refusal> {
         let joined = root + "/" + relative
         guard let real = realPath(joined) else { return .failure(Refusal(description: "does not exist")) }
         guard real.hasPrefix(root + "/") else { return .failure(Refusal(description: "leaves the environment's folder (through a symbolic link)")) }
         guard let info = stat(real), info.isRegular else { return .failure(Refusal(description: "is not a regular file")) }
+        let name = (relative as NSString).lastPathComponent
+        guard hashing else {
+            guard FileManager.default.isReadableFile(atPath: real) else { return .failure(Refusal(description: "cannot be read")) }
+            return .success(Attachment(name: name, relativePath: relative, path: real, size: info.size, sha256: "", modified: info.modified))
+        }
         guard let handle = FileHandle(forReadingAtPath: real) else { return .failure(Refusal(description: "cannot be read")) }
         defer { try? handle.close() }
         var hasher = SHA256()
@@ -137,7 +143,6 @@ public actor AttachmentLibrary {
             return .failure(Refusal(description: "cannot be read: \(error.localizedDescription)"))
         }
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        let name = (relative as NSString).lastPathComponent
         return .success(Attachment(name: name, relativePath: relative, path: real, size: size, sha256: digest, modified: info.modified))
     }
 

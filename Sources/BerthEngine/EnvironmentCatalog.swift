@@ -83,7 +83,10 @@ public actor EnvironmentCatalog {
             var refusals = hostLimitProblems(spec, file: displayName)
             if !spec.files.isEmpty {
                 // Globs and symlinks that lead out of the folder, and files that are not there, refuse the environment.
-                refusals += AttachmentResolver.resolve(folder: folder, patterns: spec.files, file: displayName, hashing: false).problems
+                // The same resolution that serves the files, without reading them.
+                refusals += AttachmentLibrary.resolve(spec.files, in: folder, hashing: false).problems.map {
+                    ValidationProblem(file: displayName, field: "files", reason: $0)
+                }
             }
             problems += refusals
             guard refusals.isEmpty else { continue }

@@ -121,7 +121,7 @@ extension Integration {
                 #expect(fields["latin1"]?.first?.reason.contains("UTF-8") == true)
                 #expect(fields["huge"]?.first?.reason.contains("1 MiB") == true)
                 #expect(fields["escape"]?.map(\.field) == ["image"], "a symlink out of the folder is not a sub-folder")
-                #expect(fields["leaky"]?.map(\.field) == ["files[0]"], "an attachment that links out of the folder is refused")
+                #expect(fields["leaky"]?.map(\.field) == ["files"], "an attachment that links out of the folder is refused")
             }
         }
 
@@ -168,30 +168,28 @@ extension Integration {
             }
         }
 
-        @Test("attachments resolve paths and globs inside the folder with size and SHA-256; escapes are problems")
-        func attachments() async throws {
+        @Test("a scan refuses an environment whose files leave its folder or are missing, and keeps one whose files resolve")
+        func attachmentsInScan() async throws {
             try await TemporaryDirectory.with(prefix: "berth-files") { directory in
                 try directory.write("outside.txt", "secret\n")
-                try directory.write("chall/dist/app.bin", "abc")
-                try directory.write("chall/dist/readme.txt", "read me\n")
-                try directory.write("chall/notes/a.txt", "a")
-                let folder = directory.path("chall")
-                try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("leak.txt").path, withDestinationPath: directory.path("outside.txt").path)
-                try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("inside.txt").path, withDestinationPath: folder.appendingPathComponent("notes/a.txt").path)
-                let resolution = AttachmentResolver.resolve(
-                    folder: folder,
-                    patterns: ["dist/*.bin", "./dist/readme.txt", "dist/app.bin", "inside.txt", "leak.txt", "*.txt", "missing.zip", "notes", "../outside.txt", "/etc/passwd"],
-                    file: "chall/challenge.yml"
-                )
-                #expect(resolution.files.map(\.relativePath) == ["dist/app.bin", "dist/readme.txt", "inside.txt"], "\(resolution)")
-                let app = try #require(resolution.files.first)
-                #expect(app.size == 3)
-                #expect(app.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-                let fields = resolution.problems.map(\.field)
-                // leak.txt by name and through the *.txt glob, then missing.zip, the folder, and the two escapes.
-                #expect(fields == ["files[4]", "files[5]", "files[6]", "files[7]", "files[8]", "files[9]"], "\(resolution.problems.map(\.description))")
-                #expect(resolution.problems.allSatisfy { $0.file == "chall/challenge.yml" && $0.severity == .error })
-                #expect(resolution.problems[0].reason.contains("symlink"))
+                try directory.write("good/challenge.yml", "name: Good\nfiles:\n  - dist/*.bin\n  - ./dist/readme.txt\n")
+                try directory.write("good/dist/app.bin", "abc")
+                try directory.write("good/dist/readme.txt", "read me\n")
+                try directory.write("leaky/challenge.yml", "name: Leaky\nfiles:\n  - leak.txt\n")
+                try FileManager.default.createSymbolicLink(
+                    atPath: directory.path("leaky/leak.txt").path, withDestinationPath: directory.path("outside.txt").path)
+                try directory.write("missing/challenge.yml", "name: Missing\nfiles: [dist/*.zip, notes.txt]\n")
+                let scan = try EnvironmentCatalog.scan(directory.url)
+                #expect(scan.environments.map(\.slug) == ["good"])
+                let problems = scan.problems.filter { $0.severity == .error }
+                #expect(problems.map(\.file).sorted() == ["leaky/challenge.yml", "missing/challenge.yml", "missing/challenge.yml"], "\(problems)")
+                #expect(problems.allSatisfy { $0.field == "files" })
+                #expect(problems.contains { $0.file == "leaky/challenge.yml" && $0.reason.contains("leaves the environment's folder") }, "\(problems)")
+                #expect(problems.contains { $0.reason.contains("'dist/*.zip' matches no file") }, "\(problems)")
+                #expect(problems.contains { $0.reason.contains("'notes.txt' does not exist") }, "\(problems)")
+                let good = AttachmentLibrary.resolve(["dist/*.bin", "./dist/readme.txt"], in: directory.path("good"))
+                #expect(good.files.map(\.relativePath) == ["dist/app.bin", "dist/readme.txt"])
+                #expect(good.files.first?.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
             }
         }
 
