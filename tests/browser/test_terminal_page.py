@@ -375,7 +375,12 @@ class TerminalPageTest:
             lines = [line for line in self.screen_lines() if line.strip()]
             return lines and PROMPT.search(lines[-1])
 
-        wait_for("a shell prompt on the terminal screen", prompt, self.timeout)
+        try:
+            wait_for("a shell prompt on the terminal screen", prompt, self.timeout)
+        except CheckFailed as failure:
+            scroll = self.driver.execute_script(
+                "const b = term.buffer.active || term.buffer; return {viewportY: b.viewportY, baseY: b.baseY, length: b.length}")
+            raise CheckFailed(f"{failure} (xterm viewport: {scroll})") from None
 
     def check_paste(self) -> None:
         """1 MiB through xterm's paste path must reach the shell byte for byte."""

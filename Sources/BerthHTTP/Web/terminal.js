@@ -116,6 +116,8 @@ let retries = 0;
 let finalState = false;
 let readOnly = false;
 let unacked = 0;
+// Set by a resync: scroll to the bottom once the replay after it is rendered.
+let followBottom = false;
 let unrendered = 0;
 let expiresAt = null;
 const encoder = new TextEncoder();
@@ -221,8 +223,13 @@ function handleControl(message) {
       break;
     case "resync":
       // Everything sent before was rendered (the server waits for our acknowledgements); the
-      // end of the screen follows. Reset in xterm's write order, before that replay is parsed.
-      term.write("", () => term.reset());
+      // end of the screen follows. Clear the screen in xterm's write order, before that replay is parsed.
+      // Not term.reset(): it empties the scrollback, the browser clamps the viewport's scroll
+      // position, and xterm can then stay scrolled to the top (seen in about one run in four),
+      // still showing the flood after Ctrl-C. Instead, in write order: cancel any escape
+      // sequence cut short, reset the colours, clear the screen; then follow the bottom once the
+      // replay is shown.
+      term.write("\x18\x1b[0m\x1b[H\x1b[2J", () => { followBottom = true; });
       showNotice("Output came faster than it could be shown: " + kib(message.skippedBytes || 0) +
         " KiB skipped (the recording has everything).");
       break;
@@ -306,6 +313,7 @@ async function connect() {
       if (socket !== ws) return;
       unrendered -= bytes.length;
       unacked += bytes.length;
+      if (followBottom && unrendered === 0) { term.scrollToBottom(); followBottom = false; }
       // Acknowledge in batches, and whenever xterm has caught up: a server that stopped
       // sending (this page skipped ahead) waits for exactly that to resync.
       if (unacked >= ACK_EVERY || unrendered === 0) {
