@@ -3821,7 +3821,7 @@ public enum OpenAPIDocument {
             }
           },
           "429": {
-            "description": "`too_many_attempts`: 5 failures per name or address in 5 minutes",
+            "description": "`too_many_attempts`: too many failures for this account at this address (BERTH_SIGN_IN_LIMIT, default 5 in 5 minutes), or from this address for any accounts (BERTH_SIGN_IN_ADDRESS_LIMIT, default 100 in 5 minutes)",
             "content": {
               "application/json": {
                 "schema": {
