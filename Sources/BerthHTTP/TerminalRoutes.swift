@@ -173,6 +173,11 @@ struct TerminalRoutes {
             instanceID: instance.id, name: grant.terminal, containerID: containerID, terminal: environment.berth.terminal, size: size
         )
         let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
+        // The hub warns each terminal once a minute; a client that joins in between hears it now.
+        let secondsLeft = Int(instance.expiresAt.timeIntervalSinceNow.rounded(.down))
+        if secondsLeft <= services.terminalSettings.expiryWarningSeconds {
+            await session.notify(clientID, .expiring(secondsLeft: max(0, secondsLeft)))
+        }
         let metadata: Logger.Metadata = [
             "instance.id": "\(instance.id)", "user.id": "\(grant.userID)", "client.ip": "\(context.requestContext.clientIP)",
             "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)",

@@ -291,6 +291,39 @@ struct TerminalTests {
         }
     }
 
+    @Test("a client that joins a terminal already warned this minute is told at once that the instance expires")
+    func expiringOnJoin() async throws {
+        let shortLived = shellEnvironment + "\n  lifetime: {ttl: 2m}\n"
+        try await APIHarness.with(environments: ["term-shell": shortLived]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(30) {
+                let (id, token) = try await Self.start(harness, client: client, player: "greta")
+                // The first client: the hub's minute warning reaches it within its sweep.
+                let first = try await Self.ticket(client, id, token: token)
+                try await client.ws(first, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("sleep 2; echo warned''-yet\n")
+                    try await reader.waitFor("warned-yet")
+                    #expect(reader.controls.contains { $0["type"] as? String == "expiring" }, "\(reader.controls)")
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                // A second client in the same minute: the hub will not warn again before the next one.
+                let second = try await Self.ticket(client, id, token: token)
+                try await client.ws(second, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    // Anything after the replay comes after the warning sent on joining.
+                    try await outbound.type("echo joined''-ok\n")
+                    try await reader.waitFor("joined-ok")
+                    let warning = reader.controls.first { $0["type"] as? String == "expiring" }
+                    let secondsLeft = try #require(warning?["secondsLeft"] as? Int, "no expiring message on joining: \(reader.controls)")
+                    #expect(secondsLeft > 60 && secondsLeft <= 120)
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
     @Test("1 MiB sent in 16 KiB frames, faster than the input rate, reaches the shell intact")
     func pasteOneMiB() async throws {
         try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
