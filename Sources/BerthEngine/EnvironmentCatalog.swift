@@ -62,6 +62,7 @@ public actor EnvironmentCatalog {
         }
         let entries = try fileManager.contentsOfDirectory(atPath: directory.path).sorted()
         var environments: [EnvironmentSpec] = []
+        var fileNames: [String: String] = [:]
         var problems: [ValidationProblem] = []
         for slug in entries where !slug.hasPrefix(".") {
             let folder = directory.appendingPathComponent(slug, isDirectory: true)
@@ -91,8 +92,26 @@ public actor EnvironmentCatalog {
             problems += refusals
             guard refusals.isEmpty else { continue }
             environments.append(spec)
+            fileNames[spec.slug] = displayName
+        }
+        for spec in environments {
+            for entry in spec.requirements?.prerequisites ?? [] where prerequisite(entry, in: environments) == nil {
+                problems.append(ValidationProblem(
+                    file: fileNames[spec.slug] ?? spec.slug, field: "requirements",
+                    reason: "'\(entry)' names no environment in the catalog (by folder name or name; CTFd's numeric ids mean nothing here), so this one stays locked",
+                    severity: .warning
+                ))
+            }
         }
         return CatalogScan(environments: environments, problems: problems)
+    }
+
+    /// The environment a `requirements` entry names: by slug, then by name (exactly, then
+    /// ignoring case). CTFd's numeric ids have no meaning here, so an entry that names nothing
+    /// keeps the environment locked (and the scan warns).
+    static func prerequisite(_ entry: String, in all: [EnvironmentSpec]) -> EnvironmentSpec? {
+        all.first { $0.slug == entry } ?? all.first { $0.name == entry }
+            ?? all.first { $0.name.caseInsensitiveCompare(entry) == .orderedSame }
     }
 
     private struct ReadProblem: Error {

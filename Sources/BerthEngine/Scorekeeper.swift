@@ -93,18 +93,10 @@ public actor Scorekeeper {
         guard let requirements = environment.requirements, !requirements.prerequisites.isEmpty else { return .open }
         let all = await catalog.all()
         let missing = requirements.prerequisites.compactMap { prerequisite -> String? in
-            guard let found = Self.prerequisite(prerequisite, in: all) else { return prerequisite }
+            guard let found = EnvironmentCatalog.prerequisite(prerequisite, in: all) else { return prerequisite }
             return standing.solved.contains(found.slug) ? nil : found.name
         }
         return missing.isEmpty ? .open : .locked(missing: missing)
-    }
-
-    /// The environment a `requirements` entry names: by slug, then by name (exactly, then
-    /// ignoring case). CTFd's numeric ids have no meaning here, so an entry that names nothing
-    /// keeps the environment locked.
-    static func prerequisite(_ entry: String, in all: [EnvironmentSpec]) -> EnvironmentSpec? {
-        all.first { $0.slug == entry } ?? all.first { $0.name == entry }
-            ?? all.first { $0.name.caseInsensitiveCompare(entry) == .orderedSame }
     }
 
     /// The environment `slug` if `user` may play it now; otherwise `environment_not_found` (for

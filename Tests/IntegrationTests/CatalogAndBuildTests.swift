@@ -168,6 +168,22 @@ extension Integration {
             }
         }
 
+        @Test("a requirement that names no environment (a CTFd id) is a warning naming the entry; names and folder names resolve")
+        func unknownRequirements() async throws {
+            try await TemporaryDirectory.with(prefix: "berth-requirements") { directory in
+                try directory.write("intro/challenge.yml", "name: Warm Up\nflags:\n  - flag{a}\n")
+                try directory.write("next/challenge.yml", "name: Next\nrequirements: [intro, warm up]\nflags:\n  - flag{b}\n")
+                try directory.write("ctfd/challenge.yaml", "name: From CTFd\nrequirements:\n  prerequisites: [12]\nflags:\n  - flag{c}\n")
+                let scan = try EnvironmentCatalog.scan(directory.url)
+                #expect(scan.environments.map(\.slug) == ["ctfd", "intro", "next"])
+                let warnings = scan.problems.filter { $0.field == "requirements" }
+                #expect(warnings.count == 1, "\(warnings)")
+                #expect(warnings.first?.severity == .warning)
+                #expect(warnings.first?.file == "ctfd/challenge.yaml")
+                #expect(warnings.first?.reason.hasPrefix("'12' names no environment") == true, "\(warnings)")
+            }
+        }
+
         @Test("a scan refuses an environment whose files leave its folder or are missing, and keeps one whose files resolve")
         func attachmentsInScan() async throws {
             try await TemporaryDirectory.with(prefix: "berth-files") { directory in
