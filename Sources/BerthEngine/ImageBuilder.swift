@@ -29,7 +29,7 @@ public struct ImageBuilder: Sendable {
     /// and only computed again when a file's path, size, mode or modification time changed.
     public static func reference(for environment: EnvironmentSpec, folder: URL) async throws -> String? {
         guard case .build(let context) = environment.image else { return environment.imageReference }
-        let contextFolder = context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
+        let contextFolder = Self.contextFolder(context, in: folder)
         let fingerprint = try FolderFingerprint.of(contextFolder)
         if let hash = await contextHashes.hash(of: contextFolder.path, fingerprint: fingerprint) {
             return "berth-env/\(environment.slug):\(hash)"
@@ -42,11 +42,15 @@ public struct ImageBuilder: Sendable {
     /// Context hashes already computed, by folder path.
     static let contextHashes = ContextHashes()
 
+    /// The folder a `.build(context:)` names: the environment's own for `.`, else its sub-folder.
+    static func contextFolder(_ context: String, in folder: URL) -> URL {
+        context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
+    }
+
     /// The build context of a built folder and its content tag; nil for other environments.
     static func buildContext(for environment: EnvironmentSpec, folder: URL) throws -> (reference: String, hash: String, tar: [UInt8])? {
         guard case .build(let context) = environment.image else { return nil }
-        let contextFolder = context == "." ? folder : folder.appendingPathComponent(context, isDirectory: true)
-        let tar = try TarArchive.ofFolder(contextFolder).encoded()
+        let tar = try TarArchive.ofFolder(Self.contextFolder(context, in: folder)).encoded()
         let hash = SHA256.hash(data: tar).prefix(6).map { String(format: "%02x", $0) }.joined()
         return ("berth-env/\(environment.slug):\(hash)", hash, tar)
     }
@@ -101,6 +105,11 @@ public struct ImageBuilder: Sendable {
             throw LaunchFailure.imageMissing("berth-env/\(environment.slug) (its folder cannot be read: \(error))")
         }
         guard let reference else { throw LaunchFailure.imageMissing(environment.slug) }
+        return try await imageID(of: reference)
+    }
+
+    /// The id of the image `reference` names on the engine, or ``LaunchFailure/imageMissing(_:)``.
+    public func imageID(of reference: String) async throws -> String {
         do {
             return try await docker.inspectImage(reference).id
         } catch let error as DockerError where error.isNotFound {

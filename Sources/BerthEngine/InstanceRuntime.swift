@@ -124,13 +124,7 @@ public struct DockerRuntime: InstanceRuntime {
             id = try await builder.imageID(for: environment, folder: await environmentFolders.folder(of: environment.slug))
         } else {
             guard let reference = environment.imageReference else { throw LaunchFailure.imageMissing(environment.slug) }
-            do {
-                id = try await docker.inspectImage(reference).id
-            } catch let error as DockerError where error.isNotFound {
-                throw LaunchFailure.imageMissing(reference)
-            } catch let error as DockerError {
-                throw LaunchFailure.engine(error)
-            }
+            id = try await builder.imageID(of: reference)
         }
         var pinned = environment
         pinned.image = .prebuilt(reference: id)

@@ -174,8 +174,7 @@ struct TerminalRoutes {
         )
         let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
         // The hub warns each terminal once a minute; a client that joins in between hears it now.
-        let secondsLeft = Int(instance.expiresAt.timeIntervalSinceNow.rounded(.down))
-        if secondsLeft <= services.terminalSettings.expiryWarningSeconds {
+        if let secondsLeft = services.terminalSettings.secondsLeftToWarn(before: instance.expiresAt) {
             await session.notify(clientID, .expiring(secondsLeft: max(0, secondsLeft)))
         }
         let metadata: Logger.Metadata = [

@@ -159,8 +159,7 @@ public actor TerminalHub {
                 await session.close(reason: "nobody reconnected within the reconnect window")
                 continue
             }
-            let secondsLeft = Int(current.expiresAt.timeIntervalSinceNow.rounded(.down))
-            if secondsLeft <= settings.expiryWarningSeconds {
+            if let secondsLeft = settings.secondsLeftToWarn(before: current.expiresAt) {
                 // Warn once a minute, and every second in the last ten.
                 let bucket = secondsLeft <= 10 ? secondsLeft : secondsLeft / 60
                 let warningKey = "\(key.instanceID)/\(key.name)"

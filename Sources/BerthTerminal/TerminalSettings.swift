@@ -1,4 +1,5 @@
 import DockerEngine
+import Foundation
 
 /// Limits and timeouts of browser terminals. Every value has a documented default and can be
 /// set through ``BerthCore/BerthConfiguration``.
@@ -23,6 +24,12 @@ public struct TerminalSettings: Sendable, Equatable {
     public var resyncReplayBytes = 64 * 1024
     /// Seconds before expiry from which clients get `expiring` events (default 300).
     public var expiryWarningSeconds = 300
+
+    /// Whole seconds until `expiresAt` (negative once past) when clients should be warned, else nil.
+    public func secondsLeftToWarn(before expiresAt: Date) -> Int? {
+        let secondsLeft = Int(expiresAt.timeIntervalSinceNow.rounded(.down))
+        return secondsLeft <= expiryWarningSeconds ? secondsLeft : nil
+    }
     /// Docker detach keys for terminal execs: a sequence nobody types, so Ctrl-P and Ctrl-Q reach the shell.
     public var detachKeys = TTYExecRequest.berthDetachKeys
     /// Lifetime of a terminal ticket (at most 60 s).
