@@ -134,6 +134,7 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -183,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "BerthHTTPTests",
             dependencies: [
-                "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                "BerthAPI", "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],

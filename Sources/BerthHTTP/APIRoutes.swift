@@ -116,7 +116,7 @@ public let publicAPIPaths: Set<String> = [
 ]
 
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
-public func buildRouter(_ services: BerthServices) -> RouteTable {
+public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(trusted: services.configuration.trustedProxies))
     router.add(middleware: AuditMiddleware(log: services.audit))
@@ -124,7 +124,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BearerAuthMiddleware(accounts: services.accounts, publicPaths: publicAPIPaths))
     let table = RouteTable(router: router)
-    SystemRoutes(services: services).register(on: table)
+    try BerthAPIHandler.register(services: services, on: router, table: table)
     EnvironmentRoutes(services: services).register(on: table)
     InstanceRoutes(services: services).register(on: table)
     AccountRoutes(services: services).register(on: table)
@@ -138,44 +138,6 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
-}
-
-/// `/healthz`, `/readyz` and the OpenAPI document.
-struct SystemRoutes {
-    let services: BerthServices
-
-    /// How long `/readyz` waits for the engine: probes time out after a few seconds, so the answer
-    /// must come within 2 s whatever the engine does (a wedged engine counts as not ready).
-    static let engineCheckLimit: Duration = .milliseconds(1500)
-
-    func register(on table: RouteTable) {
-        table.on(.get, "/healthz") { _, _ in
-            try JSONResponse.make(["status": "ok"])
-        }
-        table.on(.get, "/readyz") { _, context in
-            var problems: [String] = []
-            var engineDown = false
-            do { try await services.store.ping() } catch { problems.append("store: \(error)") }
-            do {
-                try await services.runtime.ping(timeout: Self.engineCheckLimit)
-            } catch {
-                engineDown = true
-                problems.append("engine: \(error)")
-            }
-            guard problems.isEmpty else {
-                context.logger.warning("not ready", metadata: ["problems": "\(problems.joined(separator: "; "))"])
-                // A load balancer tells an engine outage from a broken store by the code.
-                let code = engineDown && problems.count == 1 ? "engine_unavailable" : "not_ready"
-                throw BerthError.unavailable(code, "Berth is not ready: \(problems.joined(separator: "; "))")
-            }
-            return try JSONResponse.make(["status": "ready", "store": "ok", "engine": "ok"])
-        }
-        table.on(.get, "/api/v1/openapi.json") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data())))
-        }
-    }
 }
 
 /// The catalog and its reload.

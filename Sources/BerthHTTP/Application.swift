@@ -154,7 +154,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let opened = try await BerthAssembly.open(configuration, logger: logger)
     let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
-    return makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
+    return try makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
         await onRunning(url, opened.generatedAdminToken)
     }
 }
@@ -163,8 +163,8 @@ public func buildApplication(
 public func makeApplication(
     _ configuration: BerthConfiguration, services: BerthServices, logger: Logger, extraServices: [any Service] = [],
     onRunning: @escaping @Sendable (String) async -> Void = { _ in }
-) -> Application<RouterResponder<BerthRequestContext>> {
-    let table = buildRouter(services)
+) throws -> Application<RouterResponder<BerthRequestContext>> {
+    let table = try buildRouter(services)
     // ServiceLifecycle stops services in reverse order, so the store closes last (and the
     // namespace lock, among the extra services, is released after everything else stopped).
     let background: [any Service] = extraServices + [

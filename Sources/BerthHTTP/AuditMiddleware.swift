@@ -14,6 +14,7 @@ public final class RequestFacts: Sendable {
         var errorCode: String?
         var target: String?
         var detail: String?
+        var cookies: [Cookie] = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -37,6 +38,13 @@ public final class RequestFacts: Sendable {
     public var target: String? {
         get { state.withLockedValue { $0.target } }
         set { state.withLockedValue { $0.target = newValue } }
+    }
+
+    /// Cookies a generated handler sets on its response (the contract cannot type two
+    /// `Set-Cookie` headers); the route group's middleware adds them.
+    public var cookies: [Cookie] {
+        get { state.withLockedValue { $0.cookies } }
+        set { state.withLockedValue { $0.cookies = newValue } }
     }
 
     /// Free text for the audit entry.

@@ -66,13 +66,19 @@ public struct BearerAuthMiddleware: RouterMiddleware {
         var context = context
         var viaCookie = false
         if let header = request.headers[.authorization] {
-            context.caller = try await bearer(header, context: context)
+            do {
+                context.caller = try await bearer(header, context: context)
+            } catch let error as BerthError where error.statusCode == 401 {
+                // Public routes ignore credentials they do not need; the others answer with this.
+                context.credentialProblem = error
+            }
         } else if let secret = request.cookies[BrowserSession.cookie]?.value {
             context.caller = try await lookUp { try await accounts.sessionUser(secret: secret) }
             viaCookie = true
         }
         guard context.caller != nil || open else {
-            throw BerthError.unauthorized("This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
+            throw context.credentialProblem
+                ?? BerthError.unauthorized("This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
         }
         let changes = ![.get, .head, .options].contains(request.method)
         if changes && request.headers[.authorization] == nil && (viaCookie || open) {

@@ -10,6 +10,9 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated caller, set by ``BearerAuthMiddleware``.
     public var caller: User?
+    /// Why the credentials sent were refused (an unknown token), set instead of refusing at once:
+    /// public routes ignore bad credentials, the other route groups answer with this.
+    public var credentialProblem: BerthError?
     /// The client's address (`client.ip`): the peer, or what a trusted proxy forwarded
     /// (set by ``ClientAddressMiddleware``).
     public var clientIP: String
@@ -35,7 +38,7 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The caller, or `unauthorized` when the route was reached without authentication.
     public func requireCaller() throws -> User {
-        guard let caller else { throw BerthError.unauthorized() }
+        guard let caller else { throw credentialProblem ?? BerthError.unauthorized() }
         return caller
     }
 

@@ -2,6 +2,7 @@ import BerthCore
 import Foundation
 import Hummingbird
 import Logging
+import OpenAPIRuntime
 
 /// The JSON error envelope every failing route answers with: `{"error":{"code","message"}}`.
 public struct ErrorEnvelope: Codable, Sendable {
@@ -60,6 +61,15 @@ public struct ErrorMiddleware: RouterMiddleware {
             let response = try await next(request, context)
             status = response.status.code
             return response
+        } catch let error as ServerError {
+            // The generated server wraps what a handler threw, and what it could not decode.
+            let berth = Self.translate(error)
+            status = berth.statusCode
+            context.facts.errorCode = berth.code
+            if berth.statusCode == 500 {
+                context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error.underlyingError)"])
+            }
+            return try berth.response(from: request, context: context)
         } catch let error as BerthError {
             status = error.statusCode
             context.facts.errorCode = error.code
@@ -86,6 +96,34 @@ public struct ErrorMiddleware: RouterMiddleware {
             context.facts.errorCode = berth.code
             return try berth.response(from: request, context: context)
         }
+    }
+
+    /// What the caller is told about an error from the generated server: the handler's own
+    /// ``BerthError``, or `invalid_body`/`invalid_request` for input the contract's types refused.
+    static func translate(_ error: ServerError) -> BerthError {
+        switch error.underlyingError {
+        case let berth as BerthError:
+            return berth
+        case let decoding as DecodingError:
+            return BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(describe(decoding))")
+        case let http as HTTPError:
+            return translate(http)
+        default:
+            break
+        }
+        // Input the generated code refused before the handler ran: a missing or malformed
+        // parameter, an unexpected content type, a missing body. The runtime's text names it.
+        let text = "\(error.underlyingError)"
+        if text.localizedCaseInsensitiveContains("content type") || text.localizedCaseInsensitiveContains("content-type") {
+            return BerthError(code: "unsupported_media_type", message: "Send the body as JSON with 'Content-Type: application/json' (\(text)).", status: 415)
+        }
+        if error.causeDescription.localizedCaseInsensitiveContains("request body") || text.localizedCaseInsensitiveContains("body") {
+            return BerthError.badRequest("invalid_body", "The request body is not what this route expects: \(text)")
+        }
+        if error.causeDescription.localizedCaseInsensitiveContains("handler") {
+            return BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
+        }
+        return BerthError.badRequest("invalid_request", "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)")
     }
 
     static func translate(_ error: HTTPError) -> BerthError {

@@ -67,7 +67,7 @@ public final class RouteTable {
         record(.get, path)
     }
 
-    private func record(_ method: HTTPRequest.Method, _ path: String) {
+    func record(_ method: HTTPRequest.Method, _ path: String) {
         let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             .joined(separator: "/")

@@ -109,7 +109,7 @@ struct APIHarness {
     }
 
     var application: Application<RouterResponder<BerthRequestContext>> {
-        makeApplication(configuration, services: services, logger: logger)
+        get throws { try makeApplication(configuration, services: services, logger: logger) }
     }
 
     /// Removes every container and network this harness started (the store may already be

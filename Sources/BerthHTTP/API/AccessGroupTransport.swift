@@ -1,0 +1,75 @@
+import BerthCore
+import HTTPTypes
+import Hummingbird
+import OpenAPIHummingbird
+import OpenAPIRuntime
+
+/// Registers each generated operation in the router group of its access, so one middleware per
+/// group decides who gets in: a handler cannot be reached by a caller its group does not admit.
+/// A GET also answers HEAD, with the same status and headers and no body.
+struct AccessGroupTransport: ServerTransport {
+    let contract: APIContractIndex
+    let groups: [APIAccess: RouterGroup<BerthRequestContext>]
+    /// Every operation registered, for the route table and the 405 answers.
+    let table: RouteTable
+    /// Operations still served by their old routes.
+    var skipping: Set<String> = []
+
+    func register(
+        _ handler: @escaping @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
+        method: HTTPRequest.Method,
+        path: String
+    ) throws {
+        guard let operation = contract.operation(method: method.rawValue, path: path) else {
+            throw BerthError.internal("contract_invalid", "The generated server registers \(method.rawValue) \(path), which openapi.yaml does not describe.")
+        }
+        // The terminal WebSocket is a plain route (TerminalRoutes): it upgrades the connection.
+        guard operation.access != .ticket, !skipping.contains(operation.id) else { return }
+        guard let group = groups[operation.access] else {
+            throw BerthError.internal("contract_invalid", "No route group serves access '\(operation.access.rawValue)'.")
+        }
+        group.register(handler, method: method, path: path)
+        if method == .get {
+            group.register({ request, body, metadata in
+                let (response, _) = try await handler(request, body, metadata)
+                return (response, nil)
+            }, method: .head, path: path)
+        }
+        table.record(method, path)
+    }
+}
+
+/// The middleware of one route group: admits the callers its access allows, refuses the others
+/// (401 without valid credentials, 403 for a player in the admin group), and hands the admitted
+/// caller to the generated handler as ``APIRequest/current``. Cookies the handler asked for are
+/// added to its response.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+
+    let access: APIAccess
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch access {
+        case .public, .ticket:
+            break
+        case .signedIn, .admin:
+            guard let caller = context.caller else {
+                throw context.credentialProblem
+                    ?? BerthError.unauthorized("This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
+            }
+            if access == .admin && caller.role != .admin {
+                throw BerthError.forbidden("This route is for admins only.")
+            }
+        }
+        let scope = APIRequest(
+            caller: context.caller, clientIP: context.clientIP, facts: context.facts, logger: context.logger, request: request
+        )
+        var response = try await APIRequest.$current.withValue(scope) {
+            try await next(request, context)
+        }
+        for cookie in context.facts.cookies {
+            response.headers.append(HTTPField(name: .setCookie, value: cookie.description))
+        }
+        return response
+    }
+}
