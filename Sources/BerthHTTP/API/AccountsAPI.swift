@@ -3,7 +3,7 @@ import BerthCore
 
 extension BerthAPIHandler {
     /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyAccounts: Set<String> = ["me", "listUsers", "createUser", "getUser", "setUserRole", "createToken", "listTeams", "createTeam", "addTeamMember", "setUserPassword"]
+    static let legacyAccounts: Set<String> = ["me", "listUsers", "createUser", "getUser", "createToken", "listTeams", "createTeam", "addTeamMember"]
 
     public func me(_ input: Operations.Me.Input) async throws -> Operations.Me.Output {
         throw APINotConverted(operation: "me")
@@ -21,10 +21,6 @@ extension BerthAPIHandler {
         throw APINotConverted(operation: "getUser")
     }
 
-    public func setUserRole(_ input: Operations.SetUserRole.Input) async throws -> Operations.SetUserRole.Output {
-        throw APINotConverted(operation: "setUserRole")
-    }
-
     public func createToken(_ input: Operations.CreateToken.Input) async throws -> Operations.CreateToken.Output {
         throw APINotConverted(operation: "createToken")
     }
@@ -39,9 +35,5 @@ extension BerthAPIHandler {
 
     public func addTeamMember(_ input: Operations.AddTeamMember.Input) async throws -> Operations.AddTeamMember.Output {
         throw APINotConverted(operation: "addTeamMember")
-    }
-
-    public func setUserPassword(_ input: Operations.SetUserPassword.Input) async throws -> Operations.SetUserPassword.Output {
-        throw APINotConverted(operation: "setUserPassword")
     }
 }

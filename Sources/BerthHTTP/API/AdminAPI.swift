@@ -3,18 +3,10 @@ import BerthCore
 
 extension BerthAPIHandler {
     /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyAdmin: Set<String> = ["reloadEnvironments", "purge", "listEvents", "getSettings", "updateSettings", "adminEnvironments", "enableEnvironment", "disableEnvironment", "buildEnvironment", "adminSubmissions"]
+    static let legacyAdmin: Set<String> = ["reloadEnvironments", "getSettings", "updateSettings", "adminEnvironments", "enableEnvironment", "disableEnvironment", "buildEnvironment", "adminSubmissions", "setUserRole", "setUserPassword"]
 
     public func reloadEnvironments(_ input: Operations.ReloadEnvironments.Input) async throws -> Operations.ReloadEnvironments.Output {
         throw APINotConverted(operation: "reloadEnvironments")
-    }
-
-    public func purge(_ input: Operations.Purge.Input) async throws -> Operations.Purge.Output {
-        throw APINotConverted(operation: "purge")
-    }
-
-    public func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
-        throw APINotConverted(operation: "listEvents")
     }
 
     public func getSettings(_ input: Operations.GetSettings.Input) async throws -> Operations.GetSettings.Output {
@@ -43,5 +35,13 @@ extension BerthAPIHandler {
 
     public func adminSubmissions(_ input: Operations.AdminSubmissions.Input) async throws -> Operations.AdminSubmissions.Output {
         throw APINotConverted(operation: "adminSubmissions")
+    }
+
+    public func setUserRole(_ input: Operations.SetUserRole.Input) async throws -> Operations.SetUserRole.Output {
+        throw APINotConverted(operation: "setUserRole")
+    }
+
+    public func setUserPassword(_ input: Operations.SetUserPassword.Input) async throws -> Operations.SetUserPassword.Output {
+        throw APINotConverted(operation: "setUserPassword")
     }
 }

@@ -3,7 +3,7 @@ import BerthCore
 
 extension BerthAPIHandler {
     /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyInstances: Set<String> = ["listInstances", "createInstance", "getInstance", "deleteInstance", "renewInstance", "resetInstance", "listInstanceEvents"]
+    static let legacyInstances: Set<String> = ["listInstances", "createInstance", "getInstance", "deleteInstance", "renewInstance", "resetInstance", "listInstanceEvents", "purge", "listEvents"]
 
     public func listInstances(_ input: Operations.ListInstances.Input) async throws -> Operations.ListInstances.Output {
         throw APINotConverted(operation: "listInstances")
@@ -31,5 +31,13 @@ extension BerthAPIHandler {
 
     public func listInstanceEvents(_ input: Operations.ListInstanceEvents.Input) async throws -> Operations.ListInstanceEvents.Output {
         throw APINotConverted(operation: "listInstanceEvents")
+    }
+
+    public func purge(_ input: Operations.Purge.Input) async throws -> Operations.Purge.Output {
+        throw APINotConverted(operation: "purge")
+    }
+
+    public func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
+        throw APINotConverted(operation: "listEvents")
     }
 }
