@@ -123,6 +123,9 @@ public struct ErrorMiddleware: RouterMiddleware {
         if error.causeDescription.localizedCaseInsensitiveContains("handler") {
             return BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
         }
+        if text.localizedCaseInsensitiveContains("query") {
+            return BerthError.badRequest("invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(text)")
+        }
         return BerthError.badRequest("invalid_request", "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)")
     }
 

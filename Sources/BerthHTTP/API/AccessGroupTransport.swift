@@ -67,6 +67,8 @@ struct AccessMiddleware: RouterMiddleware {
         var response = try await APIRequest.$current.withValue(scope) {
             try await next(request, context)
         }
+        // API answers describe one moment; no cache keeps them (a download may say otherwise).
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         for cookie in context.facts.cookies {
             response.headers.append(HTTPField(name: .setCookie, value: cookie.description))
         }
