@@ -103,12 +103,27 @@ public actor AuditLog {
         )
     }
 
-    /// Seals `entry` after the current head and stores it. When the store refuses (another
-    /// writer took the sequence), the head is read again and the append retried once; a failure
-    /// after that is logged with the entry, so it is not lost from the operator's view.
+    /// Seals `entry` after the current head and stores it. Appends from this process run one
+    /// after another (an actor alone would interleave them at each store call, and two requests
+    /// finishing together would seal after the same head). When the store refuses anyway (another
+    /// process took the sequence), the head is read again and the append retried; a failure after
+    /// that is logged with the entry, so it is not lost from the operator's view.
     @discardableResult
     public func append(_ entry: AuditEntry) async -> AuditEntry? {
-        for attempt in 1...2 {
+        let previous = queueTail
+        let task = Task { () -> AuditEntry? in
+            await previous?.value
+            return await self.sealAndStore(entry)
+        }
+        queueTail = Task { _ = await task.value }
+        return await task.value
+    }
+
+    private var queueTail: Task<Void, Never>?
+
+    private func sealAndStore(_ entry: AuditEntry) async -> AuditEntry? {
+        let attempts = 5
+        for attempt in 1...attempts {
             do {
                 if !loaded || attempt > 1 {
                     last = try await store.lastAuditEntry()
@@ -119,7 +134,7 @@ public actor AuditLog {
                 last = sealed
                 return sealed
             } catch {
-                if attempt == 2 {
+                if attempt == attempts {
                     logger.error("audit entry not stored", metadata: [
                         "audit.action": "\(entry.action)", "audit.target": "\(entry.target ?? "-")", "user.id": "\(entry.actorID ?? "-")",
                         "client.ip": "\(entry.clientIP ?? "-")", "http.status": "\(entry.status)", "error": "\(error)",

@@ -334,6 +334,31 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a hundred requests finishing at once each get their audit entry, in one unbroken chain")
+    func concurrentAuditAppends() async throws {
+        try await withStore { store, _ in
+            let log = AuditLog(store: store, logger: Logger(label: "test"))
+            let stored = await withTaskGroup(of: AuditEntry?.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        await log.append(AuditEntry(
+                            time: epoch.addingTimeInterval(Double(index)), actorID: "usr_\(index)", actorName: "n", actorRole: "player",
+                            clientIP: "10.0.0.1", userAgent: nil, action: "GET /api/v1/instances", target: nil, status: 200, result: "ok", detail: nil
+                        ))
+                    }
+                }
+                var entries: [AuditEntry] = []
+                for await entry in group { if let entry { entries.append(entry) } }
+                return entries
+            }
+            #expect(stored.count == 100)
+            let all = try await store.auditEntries(AuditQuery(limit: 1000))
+            #expect(all.map(\.sequence) == Array(1...100))
+            #expect(Set(all.compactMap(\.actorID)).count == 100)
+            #expect(try await log.verify().valid)
+        }
+    }
+
     @Test("refused requests: a few per address and minute are logged one by one, the rest counted and summed up")
     func refusalThrottle() async throws {
         try await withStore { store, _ in
