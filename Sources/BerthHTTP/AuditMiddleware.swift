@@ -54,10 +54,11 @@ public final class RequestFacts: Sendable {
     }
 }
 
-/// Writes an audit entry for every API action: each request that changes something (any method
-/// but GET and HEAD), each read of a recording's contents or of the audit log, each terminal
-/// connection, and each refused token (at most ``AuditLog/refusalLimit`` a minute per address one
-/// by one, then counted). Reads of lists and states are not actions and are not logged.
+/// Writes an audit entry for every request to the API, reads included, except the explicit
+/// opt-outs in ``notAudited``: health probes, metrics, the public contract, and static pages and
+/// assets (they carry no data; what a page shows comes through audited API calls). Refused
+/// requests without a caller are logged at most ``AuditLog/refusalLimit`` a minute per address
+/// one by one, then counted.
 ///
 /// The entry is stored before the response leaves, so an action the client saw succeed is in the log.
 public struct AuditMiddleware: RouterMiddleware {
@@ -71,21 +72,29 @@ public struct AuditMiddleware: RouterMiddleware {
         self.log = log
     }
 
-    /// GET routes that read something sensitive, as Hummingbird names matched routes.
-    static let auditedReads: Set<String> = [
-        "/api/v1/recordings/{id}/cast", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/instances/{id}/terminal",
-        "/api/v1/environments/{slug}/files/{name}",
+    /// Routes never audited, with the reason.
+    static let notAudited: [String: String] = [
+        "/healthz": "load balancer probe, every few seconds",
+        "/readyz": "load balancer probe, every few seconds",
+        "/metrics": "Prometheus scrape, every few seconds",
+        "/api/v1/openapi.json": "the public contract, the same for everyone",
     ]
+
+    /// Whether a request is left out of the audit log: an opt-out route, or a page or asset
+    /// outside the API.
+    static func isOptedOut(path: String, route: String?) -> Bool {
+        if let route, notAudited[route] != nil { return true }
+        if notAudited[path] != nil { return true }
+        return !path.hasPrefix("/api/")
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response = try await next(request, context)
         let route = context.endpointPath
-        let isRead = request.method == .get || request.method == .head
-        let audited = !isRead || route.map(Self.auditedReads.contains) == true || response.status.code == 401
         // A player following a live recording re-reads it every second with a Range header;
         // the first, whole read is the one logged.
         let followUp = route == "/api/v1/recordings/{id}/cast" && request.headers[.range] != nil
-        guard audited, !followUp, request.uri.path.hasPrefix("/api/") else { return response }
+        guard !followUp, !Self.isOptedOut(path: request.uri.path, route: route) else { return response }
         let caller = context.facts.caller
         let status = response.status.code
         let action = "\(request.method.rawValue) \(route ?? String(request.uri.path.prefix(200)))"

@@ -43,8 +43,13 @@ public struct ErrorMiddleware: RouterMiddleware {
     /// The request context.
     public typealias Context = BerthRequestContext
 
-    /// Creates the middleware.
-    public init() {}
+    /// The methods each route answers, for 405.
+    let routes: RouteMethods
+
+    /// Creates the middleware; `routes` tells a wrong method from a wrong path.
+    public init(routes: RouteMethods = RouteMethods()) {
+        self.routes = routes
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -75,6 +80,18 @@ public struct ErrorMiddleware: RouterMiddleware {
             context.facts.errorCode = error.code
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
+            let allowed = error.status == .notFound ? routes.allowed(at: request.uri.path) : []
+            if !allowed.isEmpty {
+                status = 405
+                context.facts.errorCode = "method_not_allowed"
+                let refusal = BerthError(
+                    code: "method_not_allowed", message: "\(request.uri.path.prefix(200)) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue).",
+                    status: 405
+                )
+                var response = try refusal.response(from: request, context: context)
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             if error.status == .notFound, PageRoutes.wantsHTMLNotFound(request) {
                 status = 404
                 context.facts.errorCode = "page_not_found"
@@ -112,21 +129,24 @@ public struct ErrorMiddleware: RouterMiddleware {
             break
         }
         // Input the generated code refused before the handler ran: a missing or malformed
-        // parameter, an unexpected content type, a missing body. The runtime's text names it.
+        // parameter or body, an unexpected content type, an Accept it cannot satisfy. The
+        // runtime says which status; the text names the field.
         let text = "\(error.underlyingError)"
-        if text.localizedCaseInsensitiveContains("content type") || text.localizedCaseInsensitiveContains("content-type") {
+        let status = (error.underlyingError as? any HTTPResponseConvertible)?.httpStatus.code ?? 500
+        switch status {
+        case 415:
             return BerthError(code: "unsupported_media_type", message: "Send the body as JSON with 'Content-Type: application/json' (\(text)).", status: 415)
-        }
-        if error.causeDescription.localizedCaseInsensitiveContains("request body") || text.localizedCaseInsensitiveContains("body") {
+        case 406:
+            return BerthError(code: "not_acceptable", message: "This route answers application/json; the Accept header allows none of what it sends (\(text)).", status: 406)
+        case 400 where text.localizedCaseInsensitiveContains("query"):
+            return BerthError.badRequest("invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(text)")
+        case 400 where text.localizedCaseInsensitiveContains("body"):
             return BerthError.badRequest("invalid_body", "The request body is not what this route expects: \(text)")
-        }
-        if error.causeDescription.localizedCaseInsensitiveContains("handler") {
+        case 400..<500:
+            return BerthError(code: "invalid_request", message: "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)", status: status)
+        default:
             return BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
         }
-        if text.localizedCaseInsensitiveContains("query") {
-            return BerthError.badRequest("invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(text)")
-        }
-        return BerthError.badRequest("invalid_request", "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)")
     }
 
     static func translate(_ error: HTTPError) -> BerthError {

@@ -1,6 +1,7 @@
 import BerthCore
 import Hummingbird
 import HummingbirdWebSocket
+import NIOConcurrencyHelpers
 
 /// One route the router serves, as written in the OpenAPI document (`/api/v1/instances/{id}`).
 public struct ServedRoute: Hashable, Sendable, CustomStringConvertible {
@@ -25,6 +26,8 @@ public final class RouteTable {
     public let router: Router<BerthRequestContext>
     /// Every route added so far.
     public private(set) var served: [ServedRoute] = []
+    /// The methods each path template answers, for `405` and `Allow` on the others.
+    public let methods = RouteMethods()
 
     /// Creates a table over `router`.
     public init(router: Router<BerthRequestContext>) {
@@ -72,5 +75,39 @@ public final class RouteTable {
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             .joined(separator: "/")
         served.append(ServedRoute(method: method.rawValue.lowercased(), path: openAPIPath))
+        methods.add(method.rawValue, template: openAPIPath)
+        if method == .get { methods.add("HEAD", template: openAPIPath) }
+    }
+}
+
+/// The methods every path template answers (`/api/v1/instances/{id}`: GET, HEAD, DELETE), so a
+/// request with another method gets `405 method_not_allowed` and an `Allow` header, not a 404.
+public final class RouteMethods: Sendable {
+    private let templates = NIOLockedValueBox<[(segments: [Substring], methods: Set<String>)]>([])
+
+    /// An empty set of routes.
+    public init() {}
+
+    func add(_ method: String, template: String) {
+        let segments = template.split(separator: "/")
+        templates.withLockedValue { list in
+            if let index = list.firstIndex(where: { $0.segments == segments }) {
+                list[index].methods.insert(method)
+            } else {
+                list.append((segments, [method]))
+            }
+        }
+    }
+
+    /// The methods some route answers at `path`, sorted; empty when no route has this path.
+    public func allowed(at path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        let found = templates.withLockedValue { list in
+            list.filter { entry in
+                entry.segments.count == parts.count
+                    && zip(entry.segments, parts).allSatisfy { template, part in template.hasPrefix("{") || template == part }
+            }.flatMap(\.methods)
+        }
+        return Set(found).sorted()
     }
 }

@@ -72,11 +72,15 @@ struct AuditLogTests {
                 #expect(refused.status == 401)
                 let taken = try await client.call(.post, "/api/v1/users", token: APIHarness.adminToken, json: #"{"name":"audited"}"#)
                 #expect(taken.status == 409)
-                // Reads of lists are not actions.
+                // Reads are audited too (only health, metrics, the contract and pages are not).
                 _ = try await client.call(.get, "/api/v1/users", token: APIHarness.adminToken)
+                _ = try await client.call(.get, "/healthz")
+                _ = try await client.call(.get, "/api/v1/openapi.json")
 
                 let items = try await auditItems(client)
-                #expect(items.map { $0["sequence"] as? Int } == [1, 2, 3])
+                #expect(items.map { $0["sequence"] as? Int } == [1, 2, 3, 4])
+                #expect(items[3]["action"] as? String == "GET /api/v1/users")
+                #expect(items[3]["status"] as? Int == 200)
                 let first = items[0]
                 #expect(first["action"] as? String == "POST /api/v1/users")
                 #expect(first["actorName"] as? String == "admin")
@@ -101,7 +105,7 @@ struct AuditLogTests {
 
                 // Filters and paging.
                 let byAction = try await auditItems(client, "action=users")
-                #expect(byAction.count == 2)
+                #expect(byAction.count == 3)
                 let byActor = try await auditItems(client, "user=\(player.id)")
                 #expect(byActor.map { $0["status"] as? Int } == [403])
                 let page = try await client.call(.get, "/api/v1/audit?limit=2", token: APIHarness.adminToken)

@@ -29,6 +29,34 @@ struct RoutesTests {
         }
     }
 
+    @Test("a method a path does not answer is 405 with Allow; bad credentials on a public route are ignored")
+    func methodNotAllowedAndPublicRoutes() async throws {
+        try await APIHarness.with { harness in
+            try await harness.application.test(.router) { client in
+                let health = try await client.execute(uri: "/healthz", method: .delete)
+                #expect(health.status == .methodNotAllowed)
+                #expect(health.headers[.allow] == "GET, HEAD")
+                let instances = try await client.execute(uri: "/api/v1/instances", method: .put)
+                #expect(instances.status == .methodNotAllowed)
+                #expect(instances.headers[.allow] == "GET, HEAD, POST")
+                let one = try await client.call(.patch, "/api/v1/instances/inst_x", token: APIHarness.adminToken)
+                #expect(one.status == 405)
+                #expect(errorCode(one.body) == "method_not_allowed")
+                let nowhere = try await client.call(.get, "/api/v1/nowhere", token: APIHarness.adminToken)
+                #expect(nowhere.status == 404)
+
+                // A stale token sent to a public route does not turn it into a 401.
+                let publicWithBadToken = try await client.call(.get, "/healthz", token: "not-a-token")
+                #expect(publicWithBadToken.status == 200)
+                let scoreboard = try await client.call(.get, "/api/v1/scoreboard", token: "not-a-token")
+                #expect(scoreboard.status == 200)
+                let guarded = try await client.call(.get, "/api/v1/me", token: "not-a-token")
+                #expect(guarded.status == 401)
+                #expect((guarded.body["error"] as? [String: Any])?["message"] as? String == "The token is not valid; ask an admin for a new one.")
+            }
+        }
+    }
+
     @Test("a broken challenge folder is left out after a reload and listed with its problems for admins")
     func brokenEnvironmentProblems() async throws {
         try await APIHarness.with { harness in
