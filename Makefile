@@ -32,17 +32,18 @@ python3 tests/browser/test_web_app.py --berth $(BERTH_DEBUG) --environments $(EN
 endef
 
 # The API checks against $(BERTH_DEBUG): the spec validated (and its examples against their
-# schemas), schemathesis as a player and as an
-# admin (zero server errors, schema mismatches and undocumented statuses), and the authorization
-# matrix (every operation as five callers against tests/api/authorization-matrix.yaml). Python
+# schemas), schemathesis as a player and as an admin (zero server errors, schema mismatches and
+# undocumented statuses), and the authorization matrix (every operation as five callers against
+# tests/api/authorization-matrix.yaml). Each check runs even when one before it failed. Python
 # packages come from a pinned venv (scripts/ensure-api-test-python.sh).
 define API_TEST
 $(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
-venv="$$(scripts/ensure-api-test-python.sh)"; \
-"$$venv/bin/openapi-spec-validator" Sources/BerthAPI/openapi.yaml && \
-"$$venv/bin/python" tests/api/check_spec_examples.py && \
-"$$venv/bin/python" tests/api/run_schemathesis.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --schemathesis "$$venv/bin/st" && \
-"$$venv/bin/python" tests/api/test_authorization_matrix.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
+"$$venv/bin/openapi-spec-validator" Sources/BerthAPI/openapi.yaml || status=1; \
+"$$venv/bin/python" tests/api/check_spec_examples.py || status=1; \
+"$$venv/bin/python" tests/api/run_schemathesis.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --schemathesis "$$venv/bin/st" || status=1; \
+"$$venv/bin/python" tests/api/test_authorization_matrix.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) || status=1; \
+exit $$status
 endef
 
 .PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording clean clean-images
