@@ -103,14 +103,14 @@ def pinned_parameters(role: str, fixtures: dict[str, str]) -> dict[str, dict[str
     return pinned
 
 
-def run_schemathesis(st: str, spec: Path, url: str, role: str, token: str, fixtures: dict[str, str], work: Path,
+def run_schemathesis(st: str, spec: str, url: str, role: str, token: str, fixtures: dict[str, str], work: Path,
                      max_examples: int, seed: int) -> tuple[int, int, list[str], float]:
     """One schemathesis run as `role`; (exit status, test cases, failure lines, seconds)."""
     config = work / f"schemathesis-{role}.toml"
     config_file(config, pinned_parameters(role, fixtures), token)
     report = work / f"report-{role}"
     command = [
-        st, "--config-file", str(config), "run", str(spec), "--url", url, "--checks", CHECKS,
+        st, "--config-file", str(config), "run", spec, "--url", url, "--checks", CHECKS,
         "--max-examples", str(max_examples), "--seed", str(seed), "--phases", "examples,coverage,fuzzing",
         "--workers", "1", "--no-shrink", "--request-timeout", "60", "--suppress-health-check", "all",
         "--warnings", "off", "--report", "json", "--report-dir", str(report),
@@ -139,7 +139,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--berth", default=str(api_server.REPO / ".build" / "debug" / "berth"), help="berth binary")
     parser.add_argument("--environments", default=str(api_server.REPO / "examples" / "environments"), help="environments folder")
-    parser.add_argument("--spec", default=str(api_server.SPEC), help="the OpenAPI document to test against")
+    parser.add_argument("--spec", default=str(api_server.SPEC), help="the OpenAPI document to test against (a file)")
+    parser.add_argument("--served", action="store_true", help="test against the document the server serves at /api/v1/openapi.json instead")
     parser.add_argument("--schemathesis", default=os.environ.get("BERTH_SCHEMATHESIS", "st"), help="the schemathesis CLI (st)")
     parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=SEED, help="schemathesis' seed (fixed, so runs are reproducible)")
@@ -165,7 +166,7 @@ def main() -> int:
         print(f"{PROGRAM}: fixtures: {json.dumps(fixtures)}", flush=True)
         for role, token in (("player", player.token), ("admin", admin.token)):
             status, cases, failures, elapsed = run_schemathesis(
-                args.schemathesis, Path(args.spec), deployment.url, role, token, fixtures, work, args.max_examples, args.seed,
+                args.schemathesis, f"{deployment.url}/api/v1/openapi.json" if args.served else args.spec, deployment.url, role, token, fixtures, work, args.max_examples, args.seed,
             )
             statuses.append(status)
             total_cases += cases
