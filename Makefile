@@ -31,7 +31,22 @@ python3 tests/browser/test_markdown.py
 python3 tests/browser/test_web_app.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
-.PHONY: help prerequisites setup demo test test-browser bench bench-terminal bench-recording clean clean-images
+# The API checks against $(BERTH_DEBUG): the spec validated (and its examples against their
+# schemas), schemathesis as a player and as an admin (zero server errors, schema mismatches and
+# undocumented statuses), and the authorization matrix (every operation as five callers against
+# tests/api/authorization-matrix.yaml). Each check runs even when one before it failed. Python
+# packages come from a pinned venv (scripts/ensure-api-test-python.sh).
+define API_TEST
+$(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
+venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
+"$$venv/bin/openapi-spec-validator" Sources/BerthAPI/openapi.yaml || status=1; \
+"$$venv/bin/python" tests/api/check_spec_examples.py || status=1; \
+"$$venv/bin/python" tests/api/run_schemathesis.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --schemathesis "$$venv/bin/st" || status=1; \
+"$$venv/bin/python" tests/api/test_authorization_matrix.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) || status=1; \
+exit $$status
+endef
+
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording clean clean-images
 
 ## help: list the targets
 help:
@@ -79,6 +94,11 @@ test: prerequisites
 test-browser: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-browser: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(BROWSER_TEST)
+
+## test-api: only the API checks (spec validation, schemathesis as a player and an admin, the authorization matrix), with the existing .build/debug/berth
+test-api: prerequisites
+	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-api: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
+	$(API_TEST)
 
 ## bench: time POST /api/v1/instances to running against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
