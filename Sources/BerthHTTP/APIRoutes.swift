@@ -109,12 +109,6 @@ public struct BerthServices: Sendable {
     }
 }
 
-/// Paths served without a token.
-public let publicAPIPaths: Set<String> = [
-    "/", "/favicon.ico", "/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/auth/register", "/api/v1/auth/login",
-    "/api/v1/auth/logout", "/api/v1/scoreboard",
-]
-
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
@@ -123,7 +117,7 @@ public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     router.add(middleware: SecurityHeadersMiddleware())
     let table = RouteTable(router: router)
     router.add(middleware: ErrorMiddleware(routes: table.methods))
-    router.add(middleware: BearerAuthMiddleware(accounts: services.accounts, publicPaths: publicAPIPaths))
+    router.add(middleware: CallerIdentification(accounts: services.accounts))
     try BerthAPIHandler.register(services: services, on: router, table: table)
     EnvironmentRoutes(services: services).register(on: table)
     InstanceRoutes(services: services).register(on: table)

@@ -20,6 +20,17 @@ enum BrowserSession {
         Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: isSecure(request), httpOnly: true, sameSite: sameSite)
     }
 
+    /// Refuses a request that changes something without the CSRF token of its browser (sent in
+    /// `X-CSRF-Token`, matching the CSRF cookie). Requests with a bearer token need none.
+    static func checkCSRF(_ request: Request) throws {
+        let changes = ![.get, .head, .options].contains(request.method)
+        guard changes, request.headers[.authorization] == nil else { return }
+        let expected = request.cookies[csrfCookie]?.value ?? ""
+        guard !expected.isEmpty, request.headers[.csrfToken] == expected else {
+            throw BerthError(code: "csrf_failed", message: "This form is missing its CSRF token or it is stale; reload the page and try again.", status: 403)
+        }
+    }
+
     /// Starts a session for `user` (recording where it came from) and returns its cookie.
     static func begin(for user: User, accounts: Accounts, request: Request, context: BerthRequestContext) async throws -> Cookie {
         let secret = try await accounts.startSession(for: user, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
@@ -27,65 +38,36 @@ enum BrowserSession {
     }
 }
 
-/// Authenticates every route except the public ones (`/healthz`, `/readyz`, the OpenAPI
-/// document, the session and sign-in routes, pages and assets) and refuses unauthenticated
-/// callers with 401. A caller is either a bearer token (`Authorization: Bearer <token>`) or a
-/// browser session cookie. Requests that change something with a cookie (or that sign in) must
-/// also carry the CSRF token in `X-CSRF-Token`; bearer tokens are not ambient, so they need none.
-public struct BearerAuthMiddleware: RouterMiddleware {
+/// Finds out who is asking, for every request: a bearer token (`Authorization: Bearer <token>`)
+/// or a browser session cookie. It admits and refuses no one: the route group of each API
+/// operation does (``AccessMiddleware``), so a public route ignores credentials it does not need,
+/// and the others answer with ``BerthRequestContext/credentialProblem``.
+///
+/// It also guards every state change made with a session cookie, whatever the route: such a
+/// request must carry the CSRF token in `X-CSRF-Token`. Bearer tokens are not ambient, so they
+/// need none.
+public struct CallerIdentification: RouterMiddleware {
     /// The request context.
     public typealias Context = BerthRequestContext
 
     let accounts: Accounts
-    let publicPaths: Set<String>
 
-    /// Creates the middleware; `publicPaths` are served without a token.
-    public init(accounts: Accounts, publicPaths: Set<String>) {
+    /// Creates the middleware over `accounts`.
+    public init(accounts: Accounts) {
         self.accounts = accounts
-        self.publicPaths = publicPaths
-    }
-
-    /// Pages and assets carry no data, and the terminal WebSocket is opened with a single-use
-    /// ticket (browsers cannot set headers on a WebSocket).
-    static func authenticatesItself(_ request: Request) -> Bool {
-        let path = request.uri.path
-        guard request.method == .get || request.method == .head else { return false }
-        if path.hasPrefix("/assets/") || (path.hasPrefix("/instances/") && path.hasSuffix("/terminal")) { return true }
-        if path == "/recordings" || path.hasPrefix("/recordings/") || path.hasPrefix("/environments/") || path.hasPrefix("/auth/") {
-            return true
-        }
-        if PageRoutes.pages.keys.contains(path) { return true }
-        if path.hasPrefix("/api/v1/instances/") && path.hasSuffix("/terminal") { return true }
-        // Every other GET outside the API is a page that does not exist: the router answers it
-        // with the HTML 404 page, signed in or not, rather than a JSON 401.
-        return !path.hasPrefix("/api/") && !PageRoutes.guardedOutsideAPI.contains(path)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let open = publicPaths.contains(request.uri.path) || Self.authenticatesItself(request)
         var context = context
-        var viaCookie = false
         if let header = request.headers[.authorization] {
             do {
                 context.caller = try await bearer(header, context: context)
             } catch let error as BerthError where error.statusCode == 401 {
-                // Public routes ignore credentials they do not need; the others answer with this.
                 context.credentialProblem = error
             }
         } else if let secret = request.cookies[BrowserSession.cookie]?.value {
             context.caller = try await lookUp { try await accounts.sessionUser(secret: secret) }
-            viaCookie = true
-        }
-        guard context.caller != nil || open else {
-            throw context.credentialProblem
-                ?? BerthError.unauthorized("This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
-        }
-        let changes = ![.get, .head, .options].contains(request.method)
-        if changes && request.headers[.authorization] == nil && (viaCookie || open) {
-            let expected = request.cookies[BrowserSession.csrfCookie]?.value ?? ""
-            guard !expected.isEmpty, request.headers[.csrfToken] == expected else {
-                throw BerthError(code: "csrf_failed", message: "This form is missing its CSRF token or it is stale; reload the page and try again.", status: 403)
-            }
+            try BrowserSession.checkCSRF(request)
         }
         if let user = context.caller {
             context.facts.caller = user

@@ -8,7 +8,7 @@ import NIOCore
 public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     /// Hummingbird's own per-request storage.
     public var coreContext: CoreRequestContextStorage
-    /// The authenticated caller, set by ``BearerAuthMiddleware``.
+    /// The authenticated caller, set by ``CallerIdentification``.
     public var caller: User?
     /// Why the credentials sent were refused (an unknown token), set instead of refusing at once:
     /// public routes ignore bad credentials, the other route groups answer with this.

@@ -25,9 +25,6 @@ struct PageRoutes {
         "/account": "account.html", "/admin": "admin.html", "/recordings": "recordings.html",
     ]
 
-    /// GET paths outside `/api/` that carry data and so keep their token check.
-    static let guardedOutsideAPI: Set<String> = ["/metrics"]
-
     /// xterm.js files fetched from a package registry by `make setup` into the assets folder.
     static let xtermAssets: [String: String] = [
         "xterm.min.js": "text/javascript; charset=utf-8", "xterm-addon-fit.min.js": "text/javascript; charset=utf-8",

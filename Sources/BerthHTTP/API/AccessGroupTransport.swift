@@ -40,7 +40,8 @@ struct AccessGroupTransport: ServerTransport {
 }
 
 /// The middleware of one route group: admits the callers its access allows, refuses the others
-/// (401 without valid credentials, 403 for a player in the admin group), and hands the admitted
+/// (401 without valid credentials, 403 for a player in the admin group; a public route's state
+/// change needs the page's CSRF token unless it carries a bearer token), and hands the admitted
 /// caller to the generated handler as ``APIRequest/current``. Cookies the handler asked for are
 /// added to its response.
 struct AccessMiddleware: RouterMiddleware {
@@ -51,7 +52,9 @@ struct AccessMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         switch access {
         case .public, .ticket:
-            break
+            // Signing in, registering and signing out from a page need the page's CSRF token too,
+            // with or without a session cookie (``CallerIdentification`` checks those with one).
+            try BrowserSession.checkCSRF(request)
         case .signedIn, .admin:
             guard let caller = context.caller else {
                 throw context.credentialProblem
