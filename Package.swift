@@ -85,9 +85,10 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthStore", "DockerEngine",
+                "BerthCore", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 @testable import BerthHTTP
 import Foundation
 import HTTPTypes
