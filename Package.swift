@@ -128,7 +128,7 @@ let package = Package(
         .target(
             name: "BerthTestSupport",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -175,10 +175,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthTestSupportTests",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "BerthTestSupport", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
