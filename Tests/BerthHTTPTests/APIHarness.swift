@@ -15,11 +15,11 @@ import Testing
 
 /// The engine an ``APIHarness`` runs its instances and terminals on.
 enum HarnessEngine {
-    /// ``FakeInstanceRuntime`` and ``FakePTYConnector``: no Docker needed.
+    /// ``FakeInstanceRuntime`` and ``FakePTYConnector``: no Docker needed. The default.
     case fake
     /// The real Docker Engine through the production path (`DOCKER_HOST`, namespace lock, ping).
     /// `host` replaces `DOCKER_HOST` for the server (e.g. an ``EngineProxy`` a test can cut) and
-    /// `timeoutSeconds` its per-call limit; images are still built directly. The default.
+    /// `timeoutSeconds` its per-call limit; images are still built directly.
     case docker(host: String? = nil, timeoutSeconds: Int? = nil)
 
     static let docker = HarnessEngine.docker()
@@ -51,7 +51,7 @@ struct APIHarness {
     /// `specs` join the catalog as they are (each gets an empty folder, for its attachments), nothing is built for them.
     /// On Docker the environments' images are built first.
     static func make(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .docker,
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
@@ -112,7 +112,7 @@ struct APIHarness {
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .docker,
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in },
         clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
     ) async throws {

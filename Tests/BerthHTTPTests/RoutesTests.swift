@@ -5,7 +5,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 
-@Suite("REST API routes (SQLite + real engine, in-process)")
+@Suite("REST API routes (SQLite + fake engine, in-process)")
 struct RoutesTests {
     @Test("every route the router serves is described in the OpenAPI document, and only those")
     func openAPICoversEveryRoute() async throws {
