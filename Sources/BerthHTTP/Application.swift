@@ -47,7 +47,7 @@ public enum BerthAssembly {
         }
     }
 
-    /// What ``open(_:logger:)`` produced, plus a token generated for the admin on first start.
+    /// What ``open(_:parts:logger:)`` produced, plus a token generated for the admin on first start.
     public struct Opened: Sendable {
         /// The services routes call.
         public var services: BerthServices
@@ -102,7 +102,6 @@ public enum BerthAssembly {
         _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, accounts: Accounts, generated: String?, dataDirectory: URL,
         logger: Logger
     ) async throws -> Opened {
-
         let address: TransportAddress
         do {
             address = try TransportAddress(url: configuration.dockerHost)
