@@ -89,9 +89,10 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthStore", "DockerEngine",
+                "BerthCore", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,7 +145,7 @@ let package = Package(
         .target(
             name: "BerthTestSupport",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -191,10 +192,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthTestSupportTests",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "BerthTestSupport", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

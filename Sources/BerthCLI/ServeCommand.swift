@@ -60,6 +60,6 @@ struct ServeCommand: AsyncParsableCommand {
             // Written unbuffered, so scripts reading the pipe see the URL at once.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
-        try await app.runService()
+        try await app.application.runService()
     }
 }

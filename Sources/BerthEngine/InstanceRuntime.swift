@@ -9,6 +9,12 @@ public struct RuntimePlacement: Sendable, Equatable {
     public var containerID: String
     /// The per-instance network id, if any.
     public var networkID: String?
+
+    /// Creates a placement (runtimes other than Docker's build their own).
+    public init(containerID: String, networkID: String?) {
+        self.containerID = containerID
+        self.networkID = networkID
+    }
 }
 
 /// A container or network the engine holds with Berth's labels.
@@ -19,6 +25,13 @@ public struct ManagedResource: Sendable, Equatable {
     public var instanceID: String
     /// True for a running container.
     public var running: Bool
+
+    /// Creates a resource.
+    public init(id: String, instanceID: String, running: Bool) {
+        self.id = id
+        self.instanceID = instanceID
+        self.running = running
+    }
 }
 
 /// Why a launch failed, so the lifecycle can answer with the right status.

@@ -10,10 +10,44 @@ import BerthTerminal
 import Logging
 import ServiceLifecycle
 
+/// Which engine a server drives.
+public enum EngineChoice: Sendable {
+    /// The Docker Engine at the configuration's `dockerHost`: pinged, its version checked, this
+    /// server's namespace locked and the host firewall applied. What `berth serve` uses.
+    case docker
+    /// A runtime and PTY connector the caller made, e.g. tests' fakes: pinged once, without a
+    /// namespace lock or host firewall (a ``DockerRuntime`` still gets the catalog's folders).
+    case supplied(runtime: any InstanceRuntime, connector: any PTYConnector)
+}
+
 /// Opens the store, engine, catalog and lifecycle a server needs, runs start-up reconciliation,
 /// and makes sure an admin can sign in.
 public enum BerthAssembly {
-    /// What ``open(_:logger:)`` produced, plus a token generated for the admin on first start.
+    /// The parts a server is assembled from; the defaults are what `berth serve` uses, and tests
+    /// change them.
+    public struct Parts: Sendable {
+        /// The engine instances and terminals run on.
+        public var engine: EngineChoice
+        /// The bcrypt cost of new passwords; nil for ``Accounts``' production default.
+        public var bcryptCost: UInt8?
+        /// The clock the lifecycle reads.
+        public var clock: @Sendable () -> Date
+        /// Environments served besides the environments folder's, until the next reload.
+        public var extraEnvironments: [EnvironmentSpec]
+
+        /// Creates the parts; the defaults are production's.
+        public init(
+            engine: EngineChoice = .docker, bcryptCost: UInt8? = nil, clock: @escaping @Sendable () -> Date = { Date() },
+            extraEnvironments: [EnvironmentSpec] = []
+        ) {
+            self.engine = engine
+            self.bcryptCost = bcryptCost
+            self.clock = clock
+            self.extraEnvironments = extraEnvironments
+        }
+    }
+
+    /// What ``open(_:parts:logger:)`` produced, plus a token generated for the admin on first start.
     public struct Opened: Sendable {
         /// The services routes call.
         public var services: BerthServices
@@ -23,8 +57,8 @@ public enum BerthAssembly {
         public var namespaceLock: NamespaceLock?
     }
 
-    /// Opens everything for `configuration`. Fails with a message that names what is missing.
-    public static func open(_ configuration: BerthConfiguration, logger: Logger) async throws -> Opened {
+    /// Opens everything for `configuration` from `parts`. Fails with a message that names what is missing.
+    public static func open(_ configuration: BerthConfiguration, parts: Parts = Parts(), logger: Logger) async throws -> Opened {
         let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -33,7 +67,7 @@ public enum BerthAssembly {
         }
         let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
         do {
-            return try await openEngine(configuration, store: store, dataDirectory: dataDirectory, logger: logger)
+            return try await openEngine(configuration, parts: parts, store: store, dataDirectory: dataDirectory, logger: logger)
         } catch {
             // A store left open on a failed start would trip SQLite's close check instead of
             // letting the error reach the operator.
@@ -42,13 +76,32 @@ public enum BerthAssembly {
         }
     }
 
-    /// Reaches the engine and takes this server's namespace lock, then opens the rest.
+    /// Reaches the engine and, for Docker, takes this server's namespace lock, then opens the rest.
     private static func openEngine(
-        _ configuration: BerthConfiguration, store: SQLiteStore, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
-        let accounts = Accounts(store: store)
+        let accounts = parts.bcryptCost.map { Accounts(store: store, bcryptCost: $0) } ?? Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
+        guard case .supplied(let runtime, let connector) = parts.engine else {
+            return try await openDocker(configuration, parts: parts, store: store, accounts: accounts, generated: generated, dataDirectory: dataDirectory, logger: logger)
+        }
+        do {
+            try await runtime.ping()
+        } catch {
+            throw BerthError.unavailable("engine_unavailable", "The engine does not answer (\(error)).")
+        }
+        return try await openServices(
+            configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: nil, accounts: accounts, generated: generated,
+            dataDirectory: dataDirectory, logger: logger
+        )
+    }
 
+    /// Reaches the Docker Engine of `configuration`, takes this server's namespace lock and
+    /// applies the host firewall, then opens the rest.
+    private static func openDocker(
+        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, accounts: Accounts, generated: String?, dataDirectory: URL,
+        logger: Logger
+    ) async throws -> Opened {
         let address: TransportAddress
         do {
             address = try TransportAddress(url: configuration.dockerHost)
@@ -86,36 +139,43 @@ public enum BerthAssembly {
             throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
         }
         do {
-            return try await openServices(configuration, store: store, runtime: runtime, lock: lock, accounts: accounts, generated: generated,
-                                  dataDirectory: dataDirectory, logger: logger)
+            try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
+            let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
+            return try await openServices(
+                configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
+                generated: generated, dataDirectory: dataDirectory, logger: logger
+            )
         } catch {
             await lock.release()
             throw error
         }
     }
 
-    /// The catalog, lifecycle (reconciled), recordings and services over an engine already locked.
+    /// The catalog, lifecycle (reconciled), recordings and services over an engine already reached (and locked, for Docker).
     private static func openServices(
-        _ configuration: BerthConfiguration, store: SQLiteStore, runtime: DockerRuntime, lock: NamespaceLock, accounts: Accounts,
-        generated: String?, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, runtime: any InstanceRuntime, connector: any PTYConnector,
+        lock: NamespaceLock?, accounts: Accounts, generated: String?, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
-        let address = runtime.docker.transport.address
-        try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
-
-        let catalog = EnvironmentCatalog(directory: URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true))
+        let environments = URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true)
+        var catalog = EnvironmentCatalog(directory: environments)
         let scan = try await catalog.reload()
         for problem in scan.problems {
             logger.warning("environment problem", metadata: ["problem": "\(problem)"])
         }
-        logger.info("catalog loaded", metadata: ["environments": "\(scan.environments.map(\.slug).joined(separator: ","))"])
+        if !parts.extraEnvironments.isEmpty {
+            catalog = EnvironmentCatalog(directory: environments, environments: scan.environments + parts.extraEnvironments)
+        }
+        logger.info("catalog loaded", metadata: ["environments": "\((scan.environments + parts.extraEnvironments).map(\.slug).joined(separator: ","))"])
 
         var runtime = runtime
-        runtime.environmentFolders = catalog
+        if var docker = runtime as? DockerRuntime {
+            docker.environmentFolders = catalog
+            runtime = docker
+        }
         let lifecycle = InstanceLifecycle(
-            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
+            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock
         )
         try await lifecycle.reconcile()
-        let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
         let recordings: RecordingLibrary
         do {
             recordings = try RecordingLibrary(dataDirectory: dataDirectory, store: store, logger: logger)
@@ -147,20 +207,39 @@ struct StoreCloser: Service {
     }
 }
 
-/// Builds the Berth application for `configuration`: store, engine, catalog, routes and the
-/// background services (expiry reaper, exit watcher). `onRunning` gets the bound URL.
-public func buildApplication(
-    _ configuration: BerthConfiguration, logger: Logger, onRunning: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
-) async throws -> some ApplicationProtocol {
-    let opened = try await BerthAssembly.open(configuration, logger: logger)
-    let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
-    return try makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
-        await onRunning(url, opened.generatedAdminToken)
-    }
+/// A built application and the services it runs over, for callers that reach them directly.
+public struct BuiltApplication {
+    /// The server: routes and background services.
+    public let application: Application<RouterResponder<BerthRequestContext>>
+    /// The services the routes call.
+    public let services: BerthServices
 }
 
-/// The application over already opened services; tests use this with their own store and engine.
-public func makeApplication(
+/// Builds the Berth application for `configuration` from `parts`: store, engine, catalog, routes and the
+/// background services (expiry reaper, exit watcher). `onRunning` gets the bound URL. `berth serve`
+/// and every HTTP test build the server with this one function.
+public func buildApplication(
+    _ configuration: BerthConfiguration, parts: BerthAssembly.Parts = BerthAssembly.Parts(), logger: Logger,
+    onRunning: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
+) async throws -> BuiltApplication {
+    let opened = try await BerthAssembly.open(configuration, parts: parts, logger: logger)
+    let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
+    let application: Application<RouterResponder<BerthRequestContext>>
+    do {
+        application = try makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
+            await onRunning(url, opened.generatedAdminToken)
+        }
+    } catch {
+        // Nothing runs yet, so what was opened is closed here.
+        await opened.namespaceLock?.release()
+        try? await opened.services.store.close()
+        throw error
+    }
+    return BuiltApplication(application: application, services: opened.services)
+}
+
+/// The application over opened services (see ``buildApplication(_:parts:logger:onRunning:)``).
+func makeApplication(
     _ configuration: BerthConfiguration, services: BerthServices, logger: Logger, extraServices: [any Service] = [],
     onRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> Application<RouterResponder<BerthRequestContext>> {

@@ -3,6 +3,7 @@ import BerthEngine
 import BerthHTTP
 import BerthStore
 import BerthTerminal
+import BerthTestSupport
 import DockerEngine
 import Foundation
 import HTTPTypes
@@ -12,25 +13,45 @@ import Logging
 import NIOCore
 import Testing
 
-/// A real server stack for API tests: SQLite in a temporary folder, the real Docker Engine, and
-/// an environments folder written by the test. Everything it creates is removed by ``shutdown()``.
+/// The engine an ``APIHarness`` runs its instances and terminals on.
+enum HarnessEngine {
+    /// ``FakeInstanceRuntime`` and ``FakePTYConnector``: no Docker needed. The default.
+    case fake
+    /// The real Docker Engine through the production path (`DOCKER_HOST`, namespace lock, ping).
+    /// `host` replaces `DOCKER_HOST` for the server (e.g. an ``EngineProxy`` a test can cut) and
+    /// `timeoutSeconds` its per-call limit; images are still built directly.
+    case docker(host: String? = nil, timeoutSeconds: Int? = nil)
+
+    static let docker = HarnessEngine.docker()
+}
+
+/// A server stack for API tests, built by ``buildApplication(_:parts:logger:onRunning:)`` as
+/// `berth serve` builds it: SQLite in a temporary data directory, an environments folder written
+/// by the test, and a fake engine or the real Docker Engine. Everything it creates is removed by
+/// ``shutdown()``.
 struct APIHarness {
     static let adminToken = "test-admin-token-0123456789abcdef"
 
     let directory: URL
     let services: BerthServices
+    /// The server, built once; run it once (its shutdown closes the store).
+    let application: Application<RouterResponder<BerthRequestContext>>
+    /// A client of the real engine (`DOCKER_HOST`), for tests on ``HarnessEngine/docker(host:timeoutSeconds:)``.
     let docker: DockerClient
+    /// The fake engine, for tests on ``HarnessEngine/fake``.
+    let fake: FakeInstanceRuntime?
+    /// The fake PTYs, for tests on ``HarnessEngine/fake``.
+    let pty: FakePTYConnector?
     let configuration: BerthConfiguration
     let logger: Logger
     /// The `berth.namespace` label of everything this harness starts.
     let namespace: String
 
-    /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and opens the stack.
+    /// Writes `environments` (slug → challenge.yml text; each gets a Dockerfile FROM berth/base) and builds the server.
     /// `specs` join the catalog as they are (each gets an empty folder, for its attachments), nothing is built for them.
-    /// With `runtimeEngine`, the runtime (and terminals) use that client, e.g. one to an
-    /// ``EngineProxy`` a test can cut; images are still built directly.
+    /// On Docker the environments' images are built first.
     static func make(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], runtimeEngine: DockerClient? = nil,
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
@@ -46,10 +67,13 @@ struct APIHarness {
         for spec in specs {
             try FileManager.default.createDirectory(at: envDirectory.appendingPathComponent(spec.slug, isDirectory: true), withIntermediateDirectories: true)
         }
+        let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
         var configuration = BerthConfiguration()
         configuration.dataDirectory = directory.path
         configuration.environmentsDirectory = envDirectory.path
         configuration.adminToken = adminToken
+        configuration.namespace = namespace
+        configuration.hostFirewall = .off
         configuration.port = 0
         configuration.portRange = 31000...31999
         // The test WebSocket client always sends `Origin: ws://localhost`, unlike a browser.
@@ -58,42 +82,41 @@ struct APIHarness {
         var logger = Logger(label: "berth.test")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
 
-        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger)
-        // bcrypt's lowest cost keeps password tests quick; production uses 12.
-        let accounts = Accounts(store: store, bcryptCost: 4)
-        _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
-        let docker = try DockerClient.fromEnvironment()
-        let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
-        let runtimeDocker = runtimeEngine ?? docker
-        let scanned = EnvironmentCatalog(directory: envDirectory)
-        let scan = try await scanned.reload()
-        let catalog = specs.isEmpty ? scanned : EnvironmentCatalog(directory: envDirectory, environments: scan.environments + specs)
-        let runtime = DockerRuntime(
-            docker: runtimeDocker, publishAddress: configuration.publishAddress, namespace: namespace, environmentFolders: catalog
-        )
+        let scan = try EnvironmentCatalog.scan(envDirectory)
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
-        let builder = ImageBuilder(docker: docker)
-        for environment in scan.environments {
-            try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
+        let docker = try DockerClient.fromEnvironment()
+        // bcrypt's lowest cost keeps password tests quick; production uses 12.
+        var parts = BerthAssembly.Parts(bcryptCost: 4, clock: clock, extraEnvironments: specs)
+        var fake: FakeInstanceRuntime?
+        var pty: FakePTYConnector?
+        switch engine {
+        case .fake:
+            let runtime = FakeInstanceRuntime(publishAddress: configuration.publishAddress)
+            let connector = FakePTYConnector(runtime: runtime)
+            parts.engine = .supplied(runtime: runtime, connector: connector)
+            (fake, pty) = (runtime, connector)
+        case .docker(let host, let timeoutSeconds):
+            configuration.dockerHost = host ?? ProcessInfo.processInfo.environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.dockerHost
+            if let timeoutSeconds { configuration.engineTimeoutSeconds = timeoutSeconds }
+            let builder = ImageBuilder(docker: docker)
+            for environment in scan.environments {
+                try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
+            }
         }
-        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock)
-        let services = BerthServices(
-            store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
-            connector: DockerPTYConnector(docker: runtimeDocker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
-            recordings: try RecordingLibrary(dataDirectory: directory, store: store, logger: logger),
-            flagSecret: try FlagSecret.loadOrCreate(at: directory.appendingPathComponent("keys/flag-hmac.key")), logger: logger
+        let built = try await buildApplication(configuration, parts: parts, logger: logger)
+        return APIHarness(
+            directory: directory, services: built.services, application: built.application, docker: docker, fake: fake, pty: pty,
+            configuration: configuration, logger: logger, namespace: namespace
         )
-        try await services.connect()
-        return APIHarness(directory: directory, services: services, docker: docker, configuration: configuration, logger: logger, namespace: namespace)
     }
 
     /// Opens a harness, runs `body`, and always shuts the harness down afterwards.
     static func with(
-        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], runtimeEngine: DockerClient? = nil,
+        environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in },
         clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, specs: specs, runtimeEngine: runtimeEngine, policy: policy, clock: clock)
+        let harness = try await make(environments: environments, specs: specs, engine: engine, policy: policy, clock: clock)
         do {
             try await body(harness)
         } catch {
@@ -108,13 +131,15 @@ struct APIHarness {
         directory.appendingPathComponent("environments/\(slug)", isDirectory: true)
     }
 
-    var application: Application<RouterResponder<BerthRequestContext>> {
-        get throws { try makeApplication(configuration, services: services, logger: logger) }
-    }
-
     /// Removes every container and network this harness started (the store may already be
-    /// closed by the application's shutdown, so this goes by label) and its folder.
+    /// closed by the application's shutdown, so this goes by label; on Docker this includes the
+    /// namespace lock when the application never ran to release it) and its folder.
     func shutdown() async {
+        guard fake == nil else {
+            try? await services.store.close()
+            try? FileManager.default.removeItem(at: directory)
+            return
+        }
         let filter = "berth.namespace=\(namespace)"
         for container in (try? await docker.listContainers(labels: [filter])) ?? [] {
             try? await docker.removeContainer(container.id, force: true)

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 @testable import BerthHTTP
 import Foundation
 import HTTPTypes
@@ -154,7 +155,7 @@ struct AuditLogTests {
 struct ReplayTests {
     @Test("analysis finds typed commands and a paste; a live recording is followed with Range reads; deletion is audited")
     func analyseFollowAndDelete() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(90) {
                 let (id, token) = try await TerminalTests.start(harness, client: client, player: "ana")
                 let url = try await TerminalTests.ticket(client, id, token: token)

@@ -17,8 +17,8 @@ struct EngineOutageTests {
 
     static func withOutageHarness(_ body: @escaping @Sendable (EngineProxy, APIHarness) async throws -> Void) async throws {
         try await EngineProxy.with { proxy in
-            let runtimeDocker = try DockerClient.fromEnvironment(["DOCKER_HOST": proxy.url], timeout: engineTimeout)
-            try await APIHarness.with(environments: ["outage-web": webEnvironment], runtimeEngine: runtimeDocker) { harness in
+            let engine = HarnessEngine.docker(host: proxy.url, timeoutSeconds: Int(engineTimeout.components.seconds))
+            try await APIHarness.with(environments: ["outage-web": webEnvironment], engine: engine) { harness in
                 try await body(proxy, harness)
             }
         }

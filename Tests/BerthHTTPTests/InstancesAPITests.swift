@@ -30,11 +30,11 @@ let plainEnvironment = """
     flags: ["flag{plain}"]
     """
 
-@Suite("REST API instance lifecycle (live server, real engine)", .serialized)
+@Suite("REST API instance lifecycle (live server; real engine where a container is inspected)", .serialized)
 struct InstancesAPITests {
     @Test("request, read, renew, reset and stop an instance; other players cannot see it")
     func lifecycleOverHTTP() async throws {
-        try await APIHarness.with(environments: ["httptest-web": webEnvironment, "httptest-plain": plainEnvironment]) { harness in
+        try await APIHarness.with(environments: ["httptest-web": webEnvironment, "httptest-plain": plainEnvironment], engine: .docker) { harness in
             let alice = try await harness.player("alice")
             let mallory = try await harness.player("mallory")
             try await harness.application.test(.live) { client in
@@ -110,7 +110,7 @@ struct InstancesAPITests {
 
     @Test("a ctfcli folder without a berth block runs with the defaults")
     func plainCtfcliEnvironment() async throws {
-        try await APIHarness.with(environments: ["httptest-plain": plainEnvironment]) { harness in
+        try await APIHarness.with(environments: ["httptest-plain": plainEnvironment], engine: .docker) { harness in
             let bob = try await harness.player("bob")
             try await harness.application.test(.router) { client in
                 let created = try await client.call(.post, "/api/v1/instances", token: bob.token, json: #"{"environment":"httptest-plain"}"#)

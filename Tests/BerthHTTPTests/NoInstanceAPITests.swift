@@ -97,7 +97,7 @@ struct AttachmentResolutionTests {
     }
 }
 
-@Suite("Challenges without an instance, visibility, requirements and attempts (real store and engine)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Challenges without an instance, visibility, requirements and attempts (real store; real engine for image status)", .serialized, .timeLimit(.minutes(3)))
 struct NoInstanceAPITests {
     static let cipherText = "Uryyb, jbeyq! synt{ebg13}\n"
 
@@ -304,7 +304,7 @@ struct NoInstanceAPITests {
                       connectionInfo: "nc {{host}} {{port}} — {{url}} <b>x</b>", berth: settings),
             challenge("gone", name: "Gone", image: .prebuilt(reference: missing), berth: settings),
         ]
-        try await APIHarness.with(specs: specs) { harness in
+        try await APIHarness.with(specs: specs, engine: .docker) { harness in
             let frank = try await harness.player("frank")
             try await harness.application.test(.router) { client in
                 let started = try await client.call(.post, "/api/v1/instances", token: frank.token, json: #"{"environment":"served"}"#)

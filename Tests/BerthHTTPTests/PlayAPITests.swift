@@ -218,7 +218,7 @@ extension Browser {
     }
 }
 
-@Suite("Flags, hints, scoring and settings (live server, real engine)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Flags, hints, scoring and settings (live server; real engine for flag files and images)", .serialized, .timeLimit(.minutes(3)))
 struct PlayAPITests {
     @Test("static flags solve once, dynamic scoring decays for everyone, hints cost points, and the scoreboard ranks")
     func staticFlagsAndScoreboard() async throws {
@@ -281,7 +281,7 @@ struct PlayAPITests {
 
     @Test("a per-instance flag is written into the container (not into its environment), solves for its owner, and is flagged as shared for anyone else")
     func dynamicFlags() async throws {
-        try await APIHarness.with(environments: ["own-flag": dynamicFlagEnvironment]) { harness in
+        try await APIHarness.with(environments: ["own-flag": dynamicFlagEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in
                 let owner = try await harness.player("owner")
                 let copier = try await harness.player("copier")
@@ -311,7 +311,7 @@ struct PlayAPITests {
 
     @Test("settings change caps, TTL and renewals without a restart; a switched-off environment cannot be started by players")
     func settingsAndSwitches() async throws {
-        try await APIHarness.with(environments: ["scored": scoredEnvironment]) { harness in
+        try await APIHarness.with(environments: ["scored": scoredEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in
                 let player = try await harness.player("pat")
                 let updated = try await client.call(
@@ -397,7 +397,7 @@ struct PlayAPITests {
 
     @Test("an admin builds an image with progress streamed as JSON lines")
     func buildStreamsProgress() async throws {
-        try await APIHarness.with(environments: ["scored": scoredEnvironment]) { harness in
+        try await APIHarness.with(environments: ["scored": scoredEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in
                 var headers = HTTPFields()
                 headers[.authorization] = "Bearer \(APIHarness.adminToken)"

@@ -6,7 +6,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 
-@Suite("REST API routes (SQLite + real engine, in-process)")
+@Suite("REST API routes (SQLite + fake engine, in-process)")
 struct RoutesTests {
     @Test("every operation of openapi.yaml is served, every API route served is in it, and each has an access level")
     func contractCoversEveryRoute() async throws {

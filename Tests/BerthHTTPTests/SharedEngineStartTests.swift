@@ -7,7 +7,7 @@ import Foundation
 import Logging
 import Testing
 
-/// Whole server start-ups (``BerthAssembly/open(_:logger:)``, as `berth serve` does) side by
+/// Whole server start-ups (``BerthAssembly/open(_:parts:logger:)``, as `berth serve` does) side by
 /// side on the real engine.
 @Suite("Servers sharing one engine at start-up", .serialized)
 struct SharedEngineStartTests {

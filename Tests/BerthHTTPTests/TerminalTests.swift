@@ -138,7 +138,7 @@ struct TerminalTests {
 
     @Test("typed commands echo, a resize reaches the PTY, and Ctrl-P/Ctrl-Q do not detach")
     func echoAndResize() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "alice")
                 let url = try await Self.ticket(client, id, token: token)
@@ -167,7 +167,7 @@ struct TerminalTests {
 
     @Test("a returning client gets the recent screen back and the same shell")
     func reconnect() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "bob")
                 let config = Self.configuration(origin: nil)
@@ -198,7 +198,7 @@ struct TerminalTests {
 
     @Test("tickets are single-use, foreign origins are refused, and other players get no ticket")
     func ticketsAndOrigins() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "carol")
                 let url = try await Self.ticket(client, id, token: token)
@@ -232,7 +232,7 @@ struct TerminalTests {
 
     @Test("refused upgrades are HTTP answers with status and error envelope: 401 and 403 before any upgrade, 426 without upgrade headers")
     func refusals() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(30) {
                 let (id, token) = try await Self.start(harness, client: client, player: "rhea")
                 let port = try #require(client.port)
@@ -274,7 +274,7 @@ struct TerminalTests {
 
     @Test("a resize sent as the first message of a new terminal reaches the shell")
     func firstResize() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(30) {
                 let (id, token) = try await Self.start(harness, client: client, player: "fiona")
                 // A new tab: its own PTY, started by this connection, with no size in the URL.
@@ -294,7 +294,7 @@ struct TerminalTests {
     @Test("a client that joins a terminal already warned this minute is told at once that the instance expires")
     func expiringOnJoin() async throws {
         let shortLived = shellEnvironment + "\n  lifetime: {ttl: 2m}\n"
-        try await APIHarness.with(environments: ["term-shell": shortLived]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shortLived], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(30) {
                 let (id, token) = try await Self.start(harness, client: client, player: "greta")
                 // The first client: the hub's minute warning reaches it within its sweep.
@@ -326,7 +326,7 @@ struct TerminalTests {
 
     @Test("1 MiB sent in 16 KiB frames, faster than the input rate, reaches the shell intact")
     func pasteOneMiB() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(90) {
                 let (id, token) = try await Self.start(harness, client: client, player: "pablo")
                 let url = try await Self.ticket(client, id, token: token)
@@ -368,7 +368,7 @@ struct TerminalTests {
 
     @Test("a writer with flow control that stops acknowledging during `yes` skips ahead; once it acknowledges, it gets resync, then the prompt after Ctrl-C")
     func floodSkipsAhead() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(60) {
                 let (id, token) = try await Self.start(harness, client: client, player: "yara")
                 let url = try await Self.ticket(client, id, token: token)
@@ -415,7 +415,7 @@ struct TerminalTests {
 
     @Test("an admin watches read-only: sees the owner's output, and its own input is ignored")
     func spectator() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "dave")
                 let config = Self.configuration(origin: nil)
@@ -449,7 +449,7 @@ struct TerminalTests {
 
     @Test("a share link lets a teammate co-drive the terminal")
     func shareLink() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "erin")
                 let mate = try await harness.player("frank")
@@ -474,7 +474,7 @@ struct TerminalTests {
 
     @Test("10 s of `yes` keeps the terminal's buffers within the bound, also for a client that stops reading")
     func runawayProducer() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(20) {
                 let (id, token) = try await Self.start(harness, client: client, player: "gina")
                 let url = try await Self.ticket(client, id, token: token)
@@ -611,7 +611,7 @@ actor PeakMeter {
 struct RecordingTests {
     @Test("a session is recorded as asciicast with input, output, resizes and markers; it verifies, and one edited byte fails")
     func recordAndVerify() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(60) {
                 let (id, token) = try await TerminalTests.start(harness, client: client, player: "rita")
                 let url = try await TerminalTests.ticket(client, id, token: token)
@@ -692,7 +692,7 @@ struct RecordingTests {
     }
 }
 
-@Suite("Idle instances and finishing shells (live server, real engine)", .timeLimit(.minutes(2)))
+@Suite("Idle instances and finishing shells (live server; real engine for the shell)", .timeLimit(.minutes(2)))
 struct IdleTests {
     @Test("with terminal.onExit: stop, exiting the shell sends `exited` and stops the instance")
     func exitStopsInstance() async throws {
@@ -702,7 +702,7 @@ struct IdleTests {
               command: ["sleep", "infinity"]
               terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp, onExit: stop}
             """
-        try await APIHarness.with(environments: ["term-finish": finishEnvironment]) { harness in
+        try await APIHarness.with(environments: ["term-finish": finishEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(60) {
                 let owner = try await harness.player("olga")
                 let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"term-finish"}"#)

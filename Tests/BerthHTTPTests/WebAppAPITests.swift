@@ -113,7 +113,7 @@ struct WebAppAPITests {
 
     @Test("a container the kernel kills for memory ends in plain words that name the limit, not an exit code")
     func outOfMemoryReason() async throws {
-        try await APIHarness.with(environments: ["memory-hog": memoryHogEnvironment]) { harness in
+        try await APIHarness.with(environments: ["memory-hog": memoryHogEnvironment], engine: .docker) { harness in
             try await harness.application.test(.live) { client in
                 let alice = try await harness.player("alice")
                 let created = try await client.call(.post, "/api/v1/instances", token: alice.token, json: #"{"environment":"memory-hog"}"#)
@@ -210,7 +210,7 @@ struct WebAppAPITests {
 
     @Test("in web-service the terminal's user cannot grep the flag out of the file system, and the web route still serves it")
     func webServiceFlagOnlyThroughTheWeb() async throws {
-        try await APIHarness.with { harness in
+        try await APIHarness.with(engine: .docker) { harness in
             // A copy under a slug of its own, so its image tag is this test's alone.
             let slug = "web-service-\(UUID().uuidString.prefix(8).lowercased())"
             let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

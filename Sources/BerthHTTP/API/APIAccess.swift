@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthCore
+import BerthEngine
 import Foundation
 import Yams
 

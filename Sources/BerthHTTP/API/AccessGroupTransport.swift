@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 import HTTPTypes
 import Hummingbird
 import OpenAPIHummingbird

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthCore
+import BerthEngine
 
 // Core models as the contract shows them, where more than one feature answers with them.
 

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthCore
+import BerthEngine
 
 extension BerthAPIHandler {
     /// Operations of this file still served by their old Hummingbird routes; empty once converted.

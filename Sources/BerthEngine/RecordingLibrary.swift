@@ -1,5 +1,4 @@
 import BerthCore
-import BerthEngine
 import BerthRecording
 import BerthStore
 import BerthTerminal

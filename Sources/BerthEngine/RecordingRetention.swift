@@ -1,17 +1,24 @@
 import BerthCore
-import BerthEngine
 import Foundation
 import Logging
 import ServiceLifecycle
 
 /// Deletes recordings that ended more than `days` ago, and writes an audit entry for each.
-struct RecordingRetention: Service {
+public struct RecordingRetention: Service {
     let services: BerthServices
     let days: Int
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    /// Creates a sweep that keeps recordings `days` days (0 keeps them forever) and runs every `interval`.
+    public init(services: BerthServices, days: Int, interval: Duration, logger: Logger) {
+        self.services = services
+        self.days = days
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
         // A service that returns would stop the server, so a disabled sweep waits for shutdown.
         guard days > 0 else {
             try? await gracefulShutdown()
@@ -22,7 +29,7 @@ struct RecordingRetention: Service {
 
     /// Deletes what is past retention at `now`; returns how many recordings were deleted.
     @discardableResult
-    func sweep(now: Date) async -> Int {
+    public func sweep(now: Date) async -> Int {
         guard days > 0 else { return 0 }
         let cutoff = now.addingTimeInterval(-Double(days) * 86400)
         let expired: [RecordingRecord]

@@ -1,21 +1,28 @@
 import BerthCore
-import BerthEngine
 import Foundation
 import Logging
 import ServiceLifecycle
 
 /// Stops instances whose environment sets `lifetime.idle` once nobody has been connected to
 /// their terminals for that long (counted from the start when nobody ever connected).
-struct IdleReaper: Service {
+public struct IdleReaper: Service {
     let services: BerthServices
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    /// Creates a reaper that sweeps every `interval`.
+    public init(services: BerthServices, interval: Duration, logger: Logger) {
+        self.services = services
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await repeatUntilShutdown(every: interval) { await sweep(now: Date()) }
     }
 
-    func sweep(now: Date) async {
+    /// Ends every running instance idle for longer than its environment allows at `now`.
+    public func sweep(now: Date) async {
         for instance in await services.lifecycle.activeInstances() where instance.state == .running {
             guard let idle = await services.catalog.environment(instance.environment)?.berth.lifetime.idleSeconds else { continue }
             let since = max(instance.createdAt, await services.terminals.lastConnected(instanceID: instance.id) ?? instance.createdAt)
