@@ -105,6 +105,13 @@ public struct ErrorMiddleware: RouterMiddleware {
         case let berth as BerthError:
             return berth
         case let decoding as DecodingError:
+            // Without a body (a request with a body but no content type is refused before), what
+            // did not decode is a query parameter, such as `limit=abc` or an outcome not in its enum.
+            guard error.request.headerFields[.contentType] != nil else {
+                return BerthError.badRequest(
+                    "invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(describe(decoding).replacingOccurrences(of: "(body): ", with: ""))"
+                )
+            }
             return BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(describe(decoding))")
         case let http as HTTPError:
             return translate(http)
@@ -114,6 +121,10 @@ public struct ErrorMiddleware: RouterMiddleware {
         // Input the generated code refused before the handler ran: a missing or malformed
         // parameter, an unexpected content type, a missing body. The runtime's text names it.
         let text = "\(error.underlyingError)"
+        // The Accept header refuses what the operation answers (the build's JSON lines, say).
+        if text.localizedCaseInsensitiveContains("not acceptable") {
+            return BerthError(code: "not_acceptable", message: "This route cannot answer in a type the Accept header allows (\(text)).", status: 406)
+        }
         if text.localizedCaseInsensitiveContains("content type") || text.localizedCaseInsensitiveContains("content-type") {
             return BerthError(code: "unsupported_media_type", message: "Send the body as JSON with 'Content-Type: application/json' (\(text)).", status: 415)
         }
