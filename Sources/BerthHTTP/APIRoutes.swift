@@ -17,38 +17,16 @@ public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     router.add(middleware: ErrorMiddleware(routes: table.methods))
     router.add(middleware: CallerIdentification(accounts: services.accounts))
     try BerthAPIHandler.register(services: services, on: router, table: table)
-    EnvironmentRoutes(services: services).register(on: table)
     InstanceRoutes(services: services).register(on: table)
     AccountRoutes(services: services).register(on: table)
     TerminalRoutes(services: services).register(on: table)
     RecordingRoutes(services: services).register(on: table)
     AuditRoutes(services: services).register(on: table)
-    SessionRoutes(services: services).register(on: table)
     PlayRoutes(services: services).register(on: table)
     AttachmentRoutes(services: services).register(on: table)
-    AdminRoutes(services: services).register(on: table)
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
-}
-
-/// The catalog and its reload.
-struct EnvironmentRoutes {
-    let services: BerthServices
-
-    func register(on table: RouteTable) {
-        table.on(.post, "/api/v1/admin/environments/reload") { _, context in
-            let admin = try context.requireAdmin()
-            let scan = try await services.catalog.reload()
-            await services.attachments.invalidate()
-            context.logger.info("catalog reloaded", metadata: ["user.id": "\(admin.id)", "environments": "\(scan.environments.count)"])
-            struct ReloadView: Encodable {
-                var environments: [String]
-                var problems: [String]
-            }
-            return try JSONResponse.make(ReloadView(environments: scan.environments.map(\.slug), problems: scan.problems.map(\.description)))
-        }
-    }
 }
 
 /// Instance verbs.

@@ -33,7 +33,12 @@ enum BrowserSession {
 
     /// Starts a session for `user` (recording where it came from) and returns its cookie.
     static func begin(for user: User, accounts: Accounts, request: Request, context: BerthRequestContext) async throws -> Cookie {
-        let secret = try await accounts.startSession(for: user, clientIP: context.clientIP, userAgent: request.headers[.userAgent])
+        try await begin(for: user, accounts: accounts, request: request, clientIP: context.clientIP)
+    }
+
+    /// Starts a session for `user` signing in from `clientIP` and returns its cookie.
+    static func begin(for user: User, accounts: Accounts, request: Request, clientIP: String) async throws -> Cookie {
+        let secret = try await accounts.startSession(for: user, clientIP: clientIP, userAgent: request.headers[.userAgent])
         return make(cookie, secret, maxAge: Int(Accounts.sessionLifetime), sameSite: .lax, request: request)
     }
 }

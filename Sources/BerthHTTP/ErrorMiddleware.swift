@@ -122,6 +122,13 @@ public struct ErrorMiddleware: RouterMiddleware {
         case let berth as BerthError:
             return berth
         case let decoding as DecodingError:
+            // Without a body (a request with a body but no content type is refused before), what
+            // did not decode is a query parameter, such as `limit=abc` or an outcome not in its enum.
+            guard error.request.headerFields[.contentType] != nil else {
+                return BerthError.badRequest(
+                    "invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(describe(decoding).replacingOccurrences(of: "(body): ", with: ""))"
+                )
+            }
             return BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(describe(decoding))")
         case let http as HTTPError:
             return translate(http)

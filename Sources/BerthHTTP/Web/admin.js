@@ -166,7 +166,10 @@
       }
     };
     try {
-      const response = await api("POST", "/api/v1/admin/environments/" + encodeURIComponent(env.slug) + "/build", undefined, { raw: true, notice: false });
+      // Progress comes as JSON lines; a failure before the build starts is a JSON error.
+      const response = await api("POST", "/api/v1/admin/environments/" + encodeURIComponent(env.slug) + "/build", undefined, {
+        raw: true, notice: false, headers: { "Accept": "application/x-ndjson, application/json" },
+      });
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       let pending = "";
