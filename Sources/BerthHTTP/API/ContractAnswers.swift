@@ -90,11 +90,17 @@ final class RequiredNulls: Sendable {
 /// - Header values are percent-encoded as URI parameters (apple/swift-openapi-generator#857), so
 ///   `Content-Disposition: attachment; filename="a b"` would go out as `attachment%3B%20...`: the
 ///   headers the contract declares for a response are sent as written.
+/// - A request whose `Accept` does not list the answer's content type is refused after the handler
+///   ran. Downloads (a `.cast` file, an attachment) never negotiated: the pages' fetch helper
+///   sends `Accept: application/json` on every call, and the bytes are what the route serves. For
+///   operations whose success answers are not JSON, `Accept` is not checked.
 struct ContractAnswers: Sendable {
     /// What to fill in the JSON answer, by status code.
     var nulls: [Int: RequiredNulls] = [:]
     /// The response headers the operation declares (any status).
     var headers: Set<HTTPField.Name> = []
+    /// The operation's success answers are bytes, not JSON: `Accept` is not checked.
+    var ignoresAccept = false
 
     /// The largest JSON answer rewritten; larger ones (none today) are sent as encoded.
     static let bodyLimit = 32 << 20
@@ -118,12 +124,14 @@ struct ContractAnswers: Sendable {
                     for case let name as String in (response["headers"] as? [AnyHashable: Any] ?? [:]).keys {
                         if let field = HTTPField.Name(name) { answers.headers.insert(field) }
                     }
-                    let json = (response["content"] as? [AnyHashable: Any])?["application/json"] as? [AnyHashable: Any]
+                    let content = response["content"] as? [AnyHashable: Any] ?? [:]
+                    if "\(status.base)".hasPrefix("2"), !content.isEmpty, content["application/json"] == nil { answers.ignoresAccept = true }
+                    let json = content["application/json"] as? [AnyHashable: Any]
                     if let code = Int("\(status.base)"), let node = RequiredNulls.of(json?["schema"], in: document) {
                         answers.nulls[code] = node
                     }
                 }
-                if !answers.nulls.isEmpty || !answers.headers.isEmpty { index[id] = answers }
+                if !answers.nulls.isEmpty || !answers.headers.isEmpty || answers.ignoresAccept { index[id] = answers }
             }
         }
         return index
@@ -142,6 +150,8 @@ struct ContractAnswers: Sendable {
     static func repairing(_ handler: @escaping Handler, operation id: String, index: [String: ContractAnswers] = shipped) -> Handler {
         guard let answers = index[id] else { return handler }
         return { request, body, metadata in
+            var request = request
+            if answers.ignoresAccept { request.headerFields[.accept] = nil }
             var (response, answer) = try await handler(request, body, metadata)
             for name in answers.headers {
                 guard let value = response.headerFields[name] else { continue }
