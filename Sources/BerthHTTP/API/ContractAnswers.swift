@@ -102,7 +102,8 @@ struct ContractAnswers: Sendable {
     /// The operation's success answers are bytes, not JSON: `Accept` is not checked.
     var ignoresAccept = false
 
-    /// The largest JSON answer rewritten; larger ones (none today) are sent as encoded.
+    /// The largest JSON answer rewritten (a whole catalog is a few KiB); a larger one fails the
+    /// request rather than go out without the nulls the contract promises.
     static let bodyLimit = 32 << 20
 
     /// The repairs of each operation, by operation id; operations that need none are left out.
