@@ -20,10 +20,6 @@ public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     InstanceRoutes(services: services).register(on: table)
     AccountRoutes(services: services).register(on: table)
     TerminalRoutes(services: services).register(on: table)
-    RecordingRoutes(services: services).register(on: table)
-    AuditRoutes(services: services).register(on: table)
-    PlayRoutes(services: services).register(on: table)
-    AttachmentRoutes(services: services).register(on: table)
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
     return table
