@@ -68,17 +68,6 @@ extension BerthAPIHandler {
         guard let builder = services.imageBuilder else {
             throw BerthError.unprocessable("build_unsupported", "This engine does not build images.")
         }
-        // Refused before the build starts: the generated server would refuse the answer only after.
-        let accepts = input.headers.accept.contains { accepted in
-            switch accepted.contentType {
-            case .applicationXNdjson: true
-            case .json: false
-            case .other(let range): range == "*/*" || range == "application/*"
-            }
-        }
-        guard input.headers.accept.isEmpty || accepts else {
-            throw BerthError(code: "not_acceptable", message: "The build answers with JSON lines: send 'Accept: application/x-ndjson'.", status: 406)
-        }
         here.facts.target = spec.slug
         let folder = await services.catalog.folder(of: spec.slug)
         let logger = here.logger
