@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .executableTarget(
@@ -74,9 +76,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BerthMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthStore",
             dependencies: [
-                "BerthCore",
+                "BerthCore", "BerthMetrics",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,7 +95,7 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthStore", "DockerEngine",
+                "BerthCore", "BerthMetrics", "BerthStore", "DockerEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -115,7 +125,7 @@ let package = Package(
         .target(
             name: "BerthHTTP",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthMetrics", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,7 +177,8 @@ let package = Package(
         .testTarget(
             name: "BerthHTTPTests",
             dependencies: [
-                "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                "BerthHTTP", "BerthCore", "BerthEngine", "BerthMetrics", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                "HTTPTransport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],

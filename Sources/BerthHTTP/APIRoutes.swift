@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthMetrics
 import BerthStore
 import BerthTerminal
 import Foundation
@@ -47,6 +48,9 @@ public struct BerthServices: Sendable {
     public let flagSecret: FlagSecret?
     /// Environments' attachments, hashed once per catalog load.
     public let attachments: AttachmentLibrary
+
+    /// This application's metrics (the lifecycle's, so both record into one registry).
+    public var metrics: BerthMetrics { lifecycle.metrics }
 
     /// Builds environment images, when the runtime is a Docker Engine.
     public var imageBuilder: ImageBuilder? {
@@ -119,6 +123,7 @@ public let publicAPIPaths: Set<String> = [
 public func buildRouter(_ services: BerthServices) -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(trusted: services.configuration.trustedProxies))
+    router.add(middleware: HTTPMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: AuditMiddleware(log: services.audit))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
@@ -137,6 +142,7 @@ public func buildRouter(_ services: BerthServices) -> RouteTable {
     AdminRoutes(services: services).register(on: table)
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
+    MetricsRoutes(services: services).register(on: router)
     return table
 }
 

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthMetrics
 import BerthStore
 import DockerEngine
 import Foundation
@@ -31,9 +32,11 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
         }
-        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
+        // One registry per application: the store, the engine client and the lifecycle record into it.
+        let metrics = BerthMetrics()
+        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
         do {
-            return try await openEngine(configuration, store: store, dataDirectory: dataDirectory, logger: logger)
+            return try await openEngine(configuration, store: store, metrics: metrics, dataDirectory: dataDirectory, logger: logger)
         } catch {
             // A store left open on a failed start would trip SQLite's close check instead of
             // letting the error reach the operator.
@@ -44,7 +47,7 @@ public enum BerthAssembly {
 
     /// Reaches the engine and takes this server's namespace lock, then opens the rest.
     private static func openEngine(
-        _ configuration: BerthConfiguration, store: SQLiteStore, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, store: SQLiteStore, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let accounts = Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
@@ -57,8 +60,10 @@ public enum BerthAssembly {
         }
         let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
         let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
+        var docker = DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds))
+        docker.callObserver = { metrics.engineCall(method: $0, path: $1, duration: $2) }
         let runtime = DockerRuntime(
-            docker: DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds)),
+            docker: docker,
             publishAddress: configuration.publishAddress, namespace: namespace
         )
         logger.info("waiting for the Docker Engine", metadata: [
@@ -87,7 +92,7 @@ public enum BerthAssembly {
         }
         do {
             return try await openServices(configuration, store: store, runtime: runtime, lock: lock, accounts: accounts, generated: generated,
-                                  dataDirectory: dataDirectory, logger: logger)
+                                  metrics: metrics, dataDirectory: dataDirectory, logger: logger)
         } catch {
             await lock.release()
             throw error
@@ -97,7 +102,7 @@ public enum BerthAssembly {
     /// The catalog, lifecycle (reconciled), recordings and services over an engine already locked.
     private static func openServices(
         _ configuration: BerthConfiguration, store: SQLiteStore, runtime: DockerRuntime, lock: NamespaceLock, accounts: Accounts,
-        generated: String?, dataDirectory: URL, logger: Logger
+        generated: String?, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let address = runtime.docker.transport.address
         try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
@@ -112,7 +117,7 @@ public enum BerthAssembly {
         var runtime = runtime
         runtime.environmentFolders = catalog
         let lifecycle = InstanceLifecycle(
-            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger
+            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, metrics: metrics
         )
         try await lifecycle.reconcile()
         let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
@@ -175,7 +180,7 @@ public func makeApplication(
         TerminalHubService(hub: services.terminals),
         IdleReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
-    ]
+    ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host
     return Application(
         router: table.router,

@@ -62,6 +62,8 @@ public struct BearerAuthMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // `/metrics` checks its own token (``MetricsRoutes``), which is not a user's.
+        if request.uri.path == MetricsRoutes.path { return try await next(request, context) }
         let open = publicPaths.contains(request.uri.path) || Self.authenticatesItself(request)
         var context = context
         var viaCookie = false

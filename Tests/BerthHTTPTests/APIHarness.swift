@@ -1,6 +1,7 @@
 import BerthCore
 import BerthEngine
 import BerthHTTP
+import BerthMetrics
 import BerthStore
 import BerthTerminal
 import DockerEngine
@@ -58,13 +59,16 @@ struct APIHarness {
         var logger = Logger(label: "berth.test")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
 
-        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger)
+        // As in BerthAssembly: one registry that the store, the engine client and the lifecycle share.
+        let metrics = BerthMetrics()
+        let store = try await SQLiteStore.open(path: directory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
         // bcrypt's lowest cost keeps password tests quick; production uses 12.
         let accounts = Accounts(store: store, bcryptCost: 4)
         _ = try await accounts.bootstrapAdmin(configuredToken: adminToken)
         let docker = try DockerClient.fromEnvironment()
         let namespace = "test-\(UUID().uuidString.prefix(8).lowercased())"
-        let runtimeDocker = runtimeEngine ?? docker
+        var runtimeDocker = runtimeEngine ?? docker
+        runtimeDocker.callObserver = { metrics.engineCall(method: $0, path: $1, duration: $2) }
         let scanned = EnvironmentCatalog(directory: envDirectory)
         let scan = try await scanned.reload()
         let catalog = specs.isEmpty ? scanned : EnvironmentCatalog(directory: envDirectory, environments: scan.environments + specs)
@@ -76,7 +80,7 @@ struct APIHarness {
         for environment in scan.environments {
             try await builder.build(environment, folder: envDirectory.appendingPathComponent(environment.slug)) { _ in }
         }
-        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock)
+        let lifecycle = InstanceLifecycle(store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: clock, metrics: metrics)
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime,
             connector: DockerPTYConnector(docker: runtimeDocker, detachKeys: TerminalSettings().detachKeys), configuration: configuration,
