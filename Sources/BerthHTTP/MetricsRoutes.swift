@@ -52,14 +52,12 @@ struct MetricsRoutes {
             copy[metadataKey: "listener"] = "metrics"
             return copy
         }()
-        return Application(
+        let application = Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "berth-metrics"),
-            onServerRunning: { channel in
-                metricsLogger.info("metrics listener running", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "\(address)")"])
-            },
             logger: metricsLogger
         )
+        return MetricsListener(application: application, address: address, logger: metricsLogger)
     }
 
     /// Refreshes the gauges read at scrape time (instances by state, live terminals) and renders.
@@ -85,6 +83,25 @@ struct MetricsRoutes {
             throw BerthError.unauthorized(
                 "Metrics need the metrics token (BERTH_METRICS_TOKEN) as 'Authorization: Bearer <token>'.", code: "metrics_token_invalid"
             )
+        }
+    }
+}
+
+/// Runs the separate metrics listener. When it cannot listen (the address is taken or not on
+/// this host) it logs an error naming the address and the server goes on without it: players
+/// keep their terminals, and the scraper reports the target down.
+struct MetricsListener<Listener: Service>: Service {
+    let application: Listener
+    let address: ListenAddress
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch {
+            if Task.isCancelled { return }
+            logger.error("metrics listener failed; serving without it", metadata: ["metrics.address": "\(address)", "error": "\(error)"])
+            try? await gracefulShutdown()
         }
     }
 }

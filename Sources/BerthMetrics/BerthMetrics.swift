@@ -28,7 +28,7 @@ public final class BerthMetrics: Sendable {
     /// `Counter(label:dimensions:factory:)`-style initialisers.
     public var factory: PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = Self.callBuckets
+        factory.defaultDurationHistogramBuckets = Self.engineBuckets
         return factory
     }
 
@@ -108,8 +108,10 @@ public final class BerthMetrics: Sendable {
     static let startBuckets: [Duration] = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90].map(seconds)
     /// HTTP requests: milliseconds for reads, seconds for a start.
     static let httpBuckets: [Duration] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map(seconds)
-    /// Store statements and engine calls: sub-millisecond to the engine timeout.
-    static let callBuckets: [Duration] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map(seconds)
+    /// Store statements: SQLite answers in tens of microseconds, a busy database in seconds.
+    static let storeBuckets: [Duration] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5].map(seconds)
+    /// Engine calls: a ping in a millisecond, a container create in tens to hundreds, up to the engine timeout.
+    static let engineBuckets: [Duration] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map(seconds)
 
 
     // MARK: - Instances
@@ -166,14 +168,14 @@ public final class BerthMetrics: Sendable {
 
     /// One store statement, run on behalf of the store method `operation` (e.g. `instances(_:)`).
     public func storeCall(_ operation: String, duration: Duration) {
-        registry.makeDurationHistogram(descriptor: Self.storeDuration, labels: [("operation", operation)], buckets: Self.callBuckets)
+        registry.makeDurationHistogram(descriptor: Self.storeDuration, labels: [("operation", operation)], buckets: Self.storeBuckets)
             .record(duration)
     }
 
     /// One Docker Engine API call; `path` must already be a template (`/containers/{id}/start`).
     public func engineCall(method: String, path: String, duration: Duration) {
         registry.makeDurationHistogram(
-            descriptor: Self.engineDuration, labels: [("method", Self.methodLabel(method)), ("path", path)], buckets: Self.callBuckets
+            descriptor: Self.engineDuration, labels: [("method", Self.methodLabel(method)), ("path", path)], buckets: Self.engineBuckets
         ).record(duration)
     }
 
