@@ -180,6 +180,7 @@ let package = Package(
                 "BerthHTTP", "BerthCore", "BerthEngine", "BerthMetrics", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
                 "HTTPTransport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings

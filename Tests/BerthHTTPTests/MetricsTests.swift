@@ -8,6 +8,7 @@ import HTTPTransport
 import HTTPTypes
 import HummingbirdTesting
 import HummingbirdWSTesting
+import Metrics
 import NIOCore
 import NIOPosix
 import Testing
@@ -152,6 +153,19 @@ struct MetricsUnitTests {
         #expect(samples.value("berth_store_call_duration_seconds_count", ["operation": "insertInstance(_:)"]) == 1)
         #expect(text.contains("# TYPE berth_instance_start_duration_seconds histogram"))
         #expect(text.contains("# HELP berth_instances "))
+    }
+
+    @Test("swift-metrics instruments made with the application's factory land in its own registry only")
+    func swiftMetricsFactory() {
+        let metrics = BerthMetrics()
+        let other = BerthMetrics()
+        Counter(label: "berth_test_events_total", dimensions: [("kind", "a")], factory: metrics.factory).increment(by: 2)
+        Timer(label: "berth_test_wait_seconds", factory: metrics.factory).recordMilliseconds(3)
+        let samples = parseExposition(String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(samples.value("berth_test_events_total", ["kind": "a"]) == 2)
+        #expect(samples.value("berth_test_wait_seconds_count") == 1)
+        #expect(samples.value("berth_test_wait_seconds_bucket", ["le": "0.005"]) == 1)
+        #expect(parseExposition(String(decoding: other.exposition(), as: UTF8.self)).value("berth_test_events_total", ["kind": "a"]) == nil)
     }
 
     @Test("the token check compares whole tokens")
