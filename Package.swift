@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .executableTarget(
@@ -78,9 +80,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BerthMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthStore",
             dependencies: [
-                "BerthCore",
+                "BerthCore", "BerthMetrics",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -89,7 +99,7 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine",
+                "BerthCore", "BerthMetrics", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -130,7 +140,7 @@ let package = Package(
         .target(
             name: "BerthHTTP",
             dependencies: [
-                "BerthAPI", "BerthCore", "BerthEngine", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
+                "BerthAPI", "BerthCore", "BerthEngine", "BerthMetrics", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -185,8 +195,10 @@ let package = Package(
         .testTarget(
             name: "BerthHTTPTests",
             dependencies: [
-                "BerthAPI", "BerthHTTP", "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                "BerthAPI", "BerthHTTP", "BerthCore", "BerthEngine", "BerthMetrics", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine",
+                "HTTPTransport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings

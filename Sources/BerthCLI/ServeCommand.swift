@@ -21,7 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
             instead of hanging. Without BERTH_NAMESPACE, the namespace is this data directory's own \
             (d- and the start of <data-dir>/server-id); a server whose namespace another live server \
             holds on the same engine refuses to start with namespace_in_use. Without BERTH_ADMIN_TOKEN, an admin token is \
-            generated on first start and printed once.
+            generated on first start and printed once. GET /metrics (Prometheus text) is off until \
+            BERTH_METRICS_TOKEN (metricsToken; scrapers send 'Authorization: Bearer <token>' to the main port) \
+            or --metrics-address / BERTH_METRICS_ADDRESS (a separate HOST:PORT listener, e.g. 127.0.0.1:9464, \
+            and then the main port does not serve it) is set.
             """
     )
 
@@ -43,6 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("metrics-address"),
+        help: "Serve GET /metrics on a separate HOST:PORT listener, e.g. 127.0.0.1:9464 (default: off; BERTH_METRICS_TOKEN serves it on the main port instead)."
+    )
+    var metricsAddress: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
@@ -50,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["dataDir"] = dataDir
         flags["environments"] = environments
         flags["logLevel"] = logLevel
+        flags["metricsAddress"] = metricsAddress
         let configuration = try CLISupport.resolveConfiguration(flags: flags, configFile: config)
         let logger = CLISupport.bootstrapLogging(level: configuration.logLevel)
         let app = try await buildApplication(configuration, logger: logger) { url, generatedToken in

@@ -110,6 +110,14 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Registrations allowed from one address (`BERTH_REGISTRATION_LIMIT`, default `100/1h`).
     public var registrationLimit = EventLimit(count: 100, windowSeconds: 3600)
 
+    /// The bearer token `GET /metrics` asks for on the main port (`BERTH_METRICS_TOKEN`, at least
+    /// 16 characters). With neither it nor ``metricsAddress`` set, `/metrics` answers 404 `metrics_disabled`.
+    public var metricsToken: String?
+    /// A separate `host:port` listener for `GET /metrics` (`BERTH_METRICS_ADDRESS`, e.g.
+    /// `127.0.0.1:9464`), meant for a loopback or private address; it needs no token unless
+    /// ``metricsToken`` is also set, and the main port then does not serve metrics.
+    public var metricsAddress: ListenAddress?
+
     /// Creates the defaults.
     public init() {}
 
@@ -123,7 +131,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
-        "engineTimeout", "namespaceLockTimeout",
+        "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress",
     ]
 
     /// The environment variable for a setting name.
@@ -299,6 +307,14 @@ public struct BerthConfiguration: Sendable, Equatable {
             case "signInAddressLimit": signInAddressLimit = limit
             default: registrationLimit = limit
             }
+        case "metricsToken":
+            guard value.count >= 16 else {
+                throw BerthError.badRequest("invalid_config", "\(source): the metrics token must be at least 16 characters")
+            }
+            metricsToken = value
+        case "metricsAddress":
+            guard let address = ListenAddress(parsing: value) else { throw invalid("HOST:PORT such as 127.0.0.1:9464 or [::1]:9464 (port 1-65535)") }
+            metricsAddress = address
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
@@ -308,4 +324,36 @@ public struct BerthConfiguration: Sendable, Equatable {
             break
         }
     }
+}
+
+/// A `host:port` to listen on; an IPv6 host is written in brackets (`[::1]:9464`).
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The address to bind, without brackets.
+    public var host: String
+    /// The port, 1-65535.
+    public var port: Int
+
+    /// Creates an address.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`; nil when either part is missing or the port is out of range.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let colon = trimmed.lastIndex(of: ":") else { return nil }
+        var host = String(trimmed[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil
+        }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "[" || $0 == "]" }),
+              let port = Int(trimmed[trimmed.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -16,4 +16,17 @@ public enum Secrets {
     public static func sha256Hex(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
+
+    /// Whether `given` equals the configured secret `expected`, comparing every byte without
+    /// stopping at the first difference, so the time taken does not tell a guesser how much of
+    /// the secret they got right (only, at most, its length).
+    public static func constantTimeEquals(_ given: String, _ expected: String) -> Bool {
+        let left = Array(given.utf8)
+        let right = Array(expected.utf8)
+        var difference: UInt8 = left.count == right.count ? 0 : 1
+        for index in 0..<max(left.count, right.count) {
+            difference |= (index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0)
+        }
+        return difference == 0
+    }
 }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthMetrics
 import BerthStore
 import BerthTerminal
 import Foundation
@@ -45,6 +46,9 @@ public struct BerthServices: Sendable {
     public let flagSecret: FlagSecret?
     /// Environments' attachments, hashed once per catalog load.
     public let attachments: AttachmentLibrary
+
+    /// This application's metrics (the lifecycle's, so both record into one registry).
+    public var metrics: BerthMetrics { lifecycle.metrics }
 
     /// Builds environment images, when the runtime is a Docker Engine.
     public var imageBuilder: ImageBuilder? {

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthMetrics
 import BerthStore
 import DockerEngine
 import Foundation
@@ -71,6 +72,8 @@ public actor InstanceLifecycle {
     private var flagSecret: FlagSecret?
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    /// Where starts, start failures and start latency are counted.
+    public nonisolated let metrics: BerthMetrics
 
     private var active: [String: Instance] = [:]
     private var busy: Set<String> = []
@@ -79,8 +82,10 @@ public actor InstanceLifecycle {
     /// Creates a lifecycle; call ``reconcile()`` before serving requests.
     public init(
         store: any BerthStore, runtime: any InstanceRuntime, catalog: EnvironmentCatalog, policy: LifecyclePolicy,
-        logger: Logger = Logger(label: "berth.lifecycle"), clock: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger = Logger(label: "berth.lifecycle"), clock: @escaping @Sendable () -> Date = { Date() },
+        metrics: BerthMetrics = BerthMetrics()
     ) {
+        self.metrics = metrics
         self.store = store
         self.runtime = runtime
         self.catalog = catalog
@@ -114,6 +119,13 @@ public actor InstanceLifecycle {
 
     /// Every active instance, from memory, without an access check (for background sweeps).
     public func activeInstances() -> [Instance] { Array(active.values) }
+
+    /// How many active instances are in each active state (every active state present, 0 included).
+    public func activeCountsByState() -> [InstanceState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: InstanceState.allCases.filter(\.isActive).map { ($0, 0) })
+        for instance in active.values { counts[instance.state, default: 0] += 1 }
+        return counts
+    }
 
     /// Stops an instance on Berth's own behalf (for example when its terminal's shell exits and
     /// the environment says so). Does nothing when it is not active or busy.
@@ -390,6 +402,7 @@ public actor InstanceLifecycle {
         instance.state = .starting
         instance.reason = nil
         try await save(&instance, "instance.starting", user: user)
+        let started = ContinuousClock.now
         var attempt = 0
         while true {
             attempt += 1
@@ -418,6 +431,7 @@ public actor InstanceLifecycle {
                 instance.networkID = placement.networkID
                 instance.state = .running
                 try await save(&instance, "instance.running", user: user)
+                metrics.instanceStarted(environment: environment.slug, after: ContinuousClock.now - started)
                 logger.info("instance running", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user)", "environment": "\(environment.slug)"])
                 return instance
             } catch LaunchFailure.portTaken(let message) where attempt < 3 {
@@ -425,6 +439,7 @@ public actor InstanceLifecycle {
                 continue
             } catch {
                 let failure = Self.launchError(error, environment: environment)
+                metrics.instanceStartFailed(environment: environment.slug, code: failure.code)
                 instance.state = .failed
                 instance.reason = failure.message
                 active[instance.id] = nil

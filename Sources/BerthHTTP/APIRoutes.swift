@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthMetrics
 import BerthStore
 import BerthTerminal
 import Foundation
@@ -11,6 +12,7 @@ import Logging
 public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
     router.add(middleware: ClientAddressMiddleware(trusted: services.configuration.trustedProxies))
+    router.add(middleware: HTTPMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: AuditMiddleware(log: services.audit))
     router.add(middleware: SecurityHeadersMiddleware())
     let table = RouteTable(router: router)
@@ -22,6 +24,7 @@ public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     TerminalRoutes(services: services).register(on: table)
     GitHubSignIn(services: services).register(on: table)
     PageRoutes(services: services).register(on: table)
+    MetricsRoutes(services: services).register(on: router)
     return table
 }
 

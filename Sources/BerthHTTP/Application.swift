@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthMetrics
 import BerthStore
 import DockerEngine
 import Foundation
@@ -65,9 +66,11 @@ public enum BerthAssembly {
         } catch {
             throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
         }
-        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger)
+        // One registry per application: the store, the engine client and the lifecycle record into it.
+        let metrics = BerthMetrics()
+        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
         do {
-            return try await openEngine(configuration, parts: parts, store: store, dataDirectory: dataDirectory, logger: logger)
+            return try await openEngine(configuration, parts: parts, store: store, metrics: metrics, dataDirectory: dataDirectory, logger: logger)
         } catch {
             // A store left open on a failed start would trip SQLite's close check instead of
             // letting the error reach the operator.
@@ -78,12 +81,15 @@ public enum BerthAssembly {
 
     /// Reaches the engine and, for Docker, takes this server's namespace lock, then opens the rest.
     private static func openEngine(
-        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let accounts = parts.bcryptCost.map { Accounts(store: store, bcryptCost: $0) } ?? Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
         guard case .supplied(let runtime, let connector) = parts.engine else {
-            return try await openDocker(configuration, parts: parts, store: store, accounts: accounts, generated: generated, dataDirectory: dataDirectory, logger: logger)
+            return try await openDocker(
+                configuration, parts: parts, store: store, accounts: accounts, generated: generated, metrics: metrics, dataDirectory: dataDirectory,
+                logger: logger
+            )
         }
         do {
             try await runtime.ping()
@@ -92,15 +98,15 @@ public enum BerthAssembly {
         }
         return try await openServices(
             configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: nil, accounts: accounts, generated: generated,
-            dataDirectory: dataDirectory, logger: logger
+            metrics: metrics, dataDirectory: dataDirectory, logger: logger
         )
     }
 
     /// Reaches the Docker Engine of `configuration`, takes this server's namespace lock and
     /// applies the host firewall, then opens the rest.
     private static func openDocker(
-        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, accounts: Accounts, generated: String?, dataDirectory: URL,
-        logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, accounts: Accounts, generated: String?, metrics: BerthMetrics,
+        dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let address: TransportAddress
         do {
@@ -110,8 +116,10 @@ public enum BerthAssembly {
         }
         let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
         let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
+        var docker = DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds))
+        docker.callObserver = { metrics.engineCall(method: $0, path: $1, duration: $2) }
         let runtime = DockerRuntime(
-            docker: DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds)),
+            docker: docker,
             publishAddress: configuration.publishAddress, namespace: namespace
         )
         logger.info("waiting for the Docker Engine", metadata: [
@@ -143,7 +151,7 @@ public enum BerthAssembly {
             let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
             return try await openServices(
                 configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
-                generated: generated, dataDirectory: dataDirectory, logger: logger
+                generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
             )
         } catch {
             await lock.release()
@@ -154,7 +162,7 @@ public enum BerthAssembly {
     /// The catalog, lifecycle (reconciled), recordings and services over an engine already reached (and locked, for Docker).
     private static func openServices(
         _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, runtime: any InstanceRuntime, connector: any PTYConnector,
-        lock: NamespaceLock?, accounts: Accounts, generated: String?, dataDirectory: URL, logger: Logger
+        lock: NamespaceLock?, accounts: Accounts, generated: String?, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let environments = URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true)
         var catalog = EnvironmentCatalog(directory: environments)
@@ -173,7 +181,7 @@ public enum BerthAssembly {
             runtime = docker
         }
         let lifecycle = InstanceLifecycle(
-            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock
+            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics
         )
         try await lifecycle.reconcile()
         let recordings: RecordingLibrary
@@ -254,7 +262,7 @@ func makeApplication(
         TerminalHubService(hub: services.terminals),
         IdleReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
-    ]
+    ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host
     return Application(
         router: table.router,

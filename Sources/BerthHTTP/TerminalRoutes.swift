@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthMetrics
 import BerthTerminal
 import Foundation
 import Hummingbird
@@ -182,6 +183,8 @@ struct TerminalRoutes {
             "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)",
         ]
         logger.info("terminal connected", metadata: metadata)
+        let metrics = services.metrics
+        metrics.terminalConnections(change: 1)
         let maxFrame = services.terminalSettings.maxFrameBytes
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -190,9 +193,12 @@ struct TerminalRoutes {
                         switch item {
                         case .bytes(let buffer):
                             try await outbound.write(.binary(buffer))
+                            metrics.terminalBytesOut(buffer.readableBytes)
                             await session.delivered(clientID, bytes: buffer.readableBytes)
                         case .control(let message):
-                            try await outbound.write(.text(message.json))
+                            let json = message.json
+                            try await outbound.write(.text(json))
+                            metrics.terminalBytesOut(json.utf8.count)
                         }
                     }
                     try await outbound.close(.normalClosure, reason: nil)
@@ -205,6 +211,7 @@ struct TerminalRoutes {
                     for try await message in inbound.messages(maxSize: maxFrame) {
                         switch message {
                         case .binary(let buffer):
+                            metrics.terminalBytesIn(buffer.readableBytes)
                             switch await session.input(buffer, from: clientID) {
                             case .written, .closed: break
                             case .readOnly:
@@ -212,6 +219,7 @@ struct TerminalRoutes {
                                 warnedReadOnly = true
                             }
                         case .text(let text):
+                            metrics.terminalBytesIn(text.utf8.count)
                             switch ClientControl.parse(text) {
                             case .success(let control): await session.control(control, from: clientID)
                             case .failure(let error): await session.notify(clientID, .notice(code: "invalid_control", message: error.message))
@@ -226,6 +234,7 @@ struct TerminalRoutes {
             logger.info("terminal connection ended with an error", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
         await session.detach(clientID)
+        metrics.terminalConnections(change: -1)
         logger.info("terminal disconnected", metadata: metadata)
     }
 }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthMetrics
 import Foundation
 import Logging
 import SQLiteNIO
@@ -7,27 +8,30 @@ import SQLiteNIO
 public actor SQLiteStore: BerthStore {
     private let connection: SQLiteConnection
     private let logger: Logger
+    private let metrics: BerthMetrics?
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Pass `nil` for an in-memory database.
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { SQLiteMigrations.all.map(\.name) }
 
-    public static func open(path: String?, logger: Logger = Logger(label: "berth.store")) async throws -> SQLiteStore {
+    /// With `metrics`, every statement's duration is recorded under the store method that ran it.
+    public static func open(path: String?, logger: Logger = Logger(label: "berth.store"), metrics: BerthMetrics? = nil) async throws -> SQLiteStore {
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
         } catch {
             throw BerthError.unavailable("store_unavailable", "cannot open the database at \(path ?? ":memory:"): \(error)")
         }
-        let store = SQLiteStore(connection: connection, logger: logger)
+        let store = SQLiteStore(connection: connection, logger: logger, metrics: metrics)
         try await store.prepare()
         return store
     }
 
-    private init(connection: SQLiteConnection, logger: Logger) {
+    private init(connection: SQLiteConnection, logger: Logger, metrics: BerthMetrics?) {
         self.connection = connection
         self.logger = logger
+        self.metrics = metrics
     }
 
     private func prepare() async throws {
@@ -299,7 +303,10 @@ public actor SQLiteStore: BerthStore {
 
     // MARK: Plumbing
 
-    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    /// Runs one statement; `operation` (the calling store method's name, a bounded set) labels its duration.
+    func run(_ sql: String, _ binds: [SQLiteData] = [], operation: String = #function) async throws -> [SQLiteRow] {
+        let started = ContinuousClock.now
+        defer { metrics?.storeCall(operation, duration: ContinuousClock.now - started) }
         do {
             return try await connection.query(sql, binds)
         } catch {
@@ -307,7 +314,9 @@ public actor SQLiteStore: BerthStore {
         }
     }
 
-    func insert(_ sql: String, _ binds: [SQLiteData], conflict: BerthError) async throws {
+    func insert(_ sql: String, _ binds: [SQLiteData], conflict: BerthError, operation: String = #function) async throws {
+        let started = ContinuousClock.now
+        defer { metrics?.storeCall(operation, duration: ContinuousClock.now - started) }
         do {
             _ = try await connection.query(sql, binds)
         } catch let error as SQLiteError {

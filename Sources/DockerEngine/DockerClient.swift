@@ -4,6 +4,9 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
+/// Told about one finished Engine API call: its method, path template and duration.
+public typealias DockerCallObserver = @Sendable (_ method: String, _ pathTemplate: String, _ duration: Duration) -> Void
+
 /// A client for the Docker Engine API (version 1.41 and later) over a Unix socket or TCP.
 public struct DockerClient: Sendable {
     /// The API version every path is prefixed with: the floor Berth supports.
@@ -17,6 +20,9 @@ public struct DockerClient: Sendable {
     /// How long an ordinary call (everything but builds, the event stream and exec output) may
     /// take before it fails as unreachable: a wedged engine must not hang Berth.
     public let timeout: Duration
+    /// Told about every ordinary call once it ends (answered, refused or failed), with its method,
+    /// ``pathTemplate(_:)`` and duration: Berth's metrics time engine calls with it.
+    public var callObserver: DockerCallObserver?
 
     /// Creates a client for `address` whose ordinary calls fail after `timeout`.
     public init(address: TransportAddress, timeout: Duration = DockerClient.defaultTimeout) {
@@ -339,6 +345,8 @@ public struct DockerClient: Sendable {
         }
         let fullPath = versioned ? "/v\(Self.apiVersion)\(path)" : path
         let response: TransportResponse
+        let started = ContinuousClock.now
+        defer { callObserver?(method.rawValue, Self.pathTemplate(path), ContinuousClock.now - started) }
         do {
             let limit = timeout ?? self.timeout
             response = try await transport.execute(
@@ -356,6 +364,30 @@ public struct DockerClient: Sendable {
             throw Self.error(status: response.status, body: response.body, operation: operation)
         }
         return response
+    }
+
+    /// Words of the Engine API's paths. Any other segment is an id or a name and becomes `{id}`
+    /// (an image name's own slashes too), so templates stay few whatever the names are.
+    static let pathWords: Set<String> = [
+        "_ping", "archive", "attach", "build", "changes", "commit", "configs", "connect", "containers", "create", "df",
+        "disconnect", "distribution", "events", "exec", "export", "get", "history", "images", "info", "json", "kill", "load",
+        "logs", "networks", "nodes", "pause", "plugins", "prune", "push", "rename", "resize", "restart", "search", "secrets",
+        "services", "session", "start", "stats", "stop", "swarm", "system", "tag", "tasks", "top", "unpause", "update",
+        "version", "volumes", "wait",
+    ]
+
+    /// The template of an Engine API path, for metrics: no query, no version prefix, and every
+    /// id or name replaced by `{id}` (`/containers/3f2a…/start?x=1` → `/containers/{id}/start`).
+    public static func pathTemplate(_ path: String) -> String {
+        let withoutQuery = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        var segments: [String] = []
+        for (index, segment) in withoutQuery.split(separator: "/").enumerated() {
+            if index == 0 && segment.hasPrefix("v") && segment.dropFirst().allSatisfy({ $0.isNumber || $0 == "." }) && segment.count > 1 { continue }
+            let word = pathWords.contains(String(segment)) ? String(segment) : "{id}"
+            if word == "{id}" && segments.last == "{id}" { continue }
+            segments.append(word)
+        }
+        return "/" + segments.joined(separator: "/")
     }
 
     private func decode<T: Decodable>(_ response: TransportResponse) throws -> T {

@@ -21,6 +21,7 @@ struct ConfigurationTests {
         #expect(config.namespaceLockTimeoutSeconds == 30)
         #expect(config.hostFirewall == .auto)
         #expect(config.engineTimeoutSeconds == 30)
+        #expect(config.metricsToken == nil && config.metricsAddress == nil)
     }
 
     @Test("a flag beats the environment, which beats the file, which beats the default")
@@ -63,6 +64,7 @@ struct ConfigurationTests {
             "BERTH_TRUSTED_PROXIES": "10.0.0.0/8", "BERTH_SIGN_IN_LIMIT": "3/1m", "BERTH_SIGN_IN_ADDRESS_LIMIT": "40/10m",
             "BERTH_REGISTRATION_LIMIT": "20/1h",
             "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_METRICS_TOKEN": "metrics-0123456789", "BERTH_METRICS_ADDRESS": "[::1]:9464",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -99,6 +101,8 @@ struct ConfigurationTests {
         #expect(config.registrationLimit == EventLimit(count: 20, windowSeconds: 3600))
         #expect(config.engineTimeoutSeconds == 60)
         #expect(config.namespaceLockTimeoutSeconds == 120)
+        #expect(config.metricsToken == "metrics-0123456789")
+        #expect(config.metricsAddress == ListenAddress(host: "::1", port: 9464))
         // Fails when a setting is added without being covered here.
         #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
     }
@@ -110,6 +114,19 @@ struct ConfigurationTests {
         #expect(config.hostFirewall == .off)
         #expect(config.allowedOrigins == ["https://ctf.example.org", "http://localhost:8080"])
         #expect(config.ownerCap == 2)
+    }
+
+    @Test("a metrics address is host:port, an IPv6 host in brackets")
+    func metricsAddresses() throws {
+        #expect(ListenAddress(parsing: "127.0.0.1:9464") == ListenAddress(host: "127.0.0.1", port: 9464))
+        #expect(ListenAddress(parsing: "localhost:80") == ListenAddress(host: "localhost", port: 80))
+        #expect(ListenAddress(parsing: "[::1]:9464")?.description == "[::1]:9464")
+        for bad in ["", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "fe80::1:80", "[::1]", "a b:80"] {
+            #expect(ListenAddress(parsing: bad) == nil, "\(bad)")
+        }
+        let file = try BerthConfiguration.resolve(flags: [:], environment: [:], configFileYAML: "metricsAddress: 10.1.2.3:9100\nmetricsToken: abcdefghijklmnopq\n")
+        #expect(file.metricsAddress == ListenAddress(host: "10.1.2.3", port: 9100))
+        #expect(file.metricsToken == "abcdefghijklmnopq")
     }
 
     @Test("a wildcard publish address shows endpoints on loopback")
@@ -146,6 +163,11 @@ struct ConfigurationTests {
         ([:], ["BERTH_ENGINE_TIMEOUT": "2h"], nil, "BERTH_ENGINE_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE_LOCK_TIMEOUT": "5s"], nil, "BERTH_NAMESPACE_LOCK_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
+        ([:], ["BERTH_METRICS_TOKEN": "short"], nil, "BERTH_METRICS_TOKEN"),
+        ([:], ["BERTH_METRICS_ADDRESS": "9464"], nil, "BERTH_METRICS_ADDRESS"),
+        ([:], ["BERTH_METRICS_ADDRESS": "127.0.0.1:0"], nil, "BERTH_METRICS_ADDRESS"),
+        ([:], ["BERTH_METRICS_ADDRESS": "::1:9464"], nil, "BERTH_METRICS_ADDRESS"),
+        ([:], [:], "metricsAddress: localhost:http", "config file: metricsAddress"),
         ([:], [:], "ownerCap: many", "config file: ownerCap"),
         ([:], [:], "colour: blue", "config file: colour"),
         ([:], [:], "- just\n- a list", "config file"),

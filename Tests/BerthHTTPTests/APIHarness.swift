@@ -1,6 +1,7 @@
 import BerthCore
 import BerthEngine
 import BerthHTTP
+import BerthMetrics
 import BerthStore
 import BerthTerminal
 import BerthTestSupport
