@@ -58,7 +58,7 @@ public final class RouteTable {
     ) {
         router.on(RouterPath(path), method: .get) { request, context in
             guard let slot = context.webSocketUpgrade else {
-                throw BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
+                throw BerthError.webSocketRequired
             }
             try await shouldUpgrade(request, context)
             slot.accept(onUpgrade, request: request, context: context)
@@ -72,5 +72,12 @@ public final class RouteTable {
             .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             .joined(separator: "/")
         served.append(ServedRoute(method: method.rawValue.lowercased(), path: openAPIPath))
+    }
+}
+
+extension BerthError {
+    /// A plain GET on a WebSocket endpoint: `426 websocket_required`.
+    static var webSocketRequired: BerthError {
+        BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
     }
 }
