@@ -34,7 +34,10 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     }
 
     /// Request bodies are small JSON documents.
-    public var maxUploadSize: Int { 64 * 1024 }
+    public static let maxRequestBody = 64 * 1024
+
+    /// Request bodies are small JSON documents (``maxRequestBody``).
+    public var maxUploadSize: Int { Self.maxRequestBody }
 
     /// The caller, or `unauthorized` when the route was reached without authentication.
     public func requireCaller() throws -> User {

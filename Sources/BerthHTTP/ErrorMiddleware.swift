@@ -121,6 +121,15 @@ public struct ErrorMiddleware: RouterMiddleware {
         switch error.underlyingError {
         case let berth as BerthError:
             return berth
+        case let decoding as DecodingError where error.requestBody == nil:
+            // Without a body (the transport passes none for an empty request), what did not
+            // decode is a parameter: the query's (path parameters are strings).
+            var expected = ""
+            if case .typeMismatch(let type, _) = decoding { expected = " (expected \(type))" }
+            let query = error.request.path.flatMap { $0.split(separator: "?", maxSplits: 1).dropFirst().first } ?? ""
+            return BerthError.badRequest(
+                "invalid_query", "The query '\(query.prefix(200))' is not what \(error.operationID) accepts\(expected); GET /api/v1/openapi.json describes it."
+            )
         case let decoding as DecodingError:
             // Without a body (a request with a body but no content type is refused before), what
             // did not decode is a query parameter, such as `limit=abc` or an outcome not in its enum.

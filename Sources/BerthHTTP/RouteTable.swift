@@ -61,7 +61,7 @@ public final class RouteTable {
     ) {
         router.on(RouterPath(path), method: .get) { request, context in
             guard let slot = context.webSocketUpgrade else {
-                throw BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
+                throw BerthError.webSocketRequired
             }
             try await shouldUpgrade(request, context)
             slot.accept(onUpgrade, request: request, context: context)
@@ -109,5 +109,12 @@ public final class RouteMethods: Sendable {
             }.flatMap(\.methods)
         }
         return Set(found).sorted()
+    }
+}
+
+extension BerthError {
+    /// A plain GET on a WebSocket endpoint: `426 websocket_required`.
+    static var webSocketRequired: BerthError {
+        BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
     }
 }

@@ -8,115 +8,18 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 
-/// Terminal tickets, share links and the terminal WebSocket.
+/// The terminal WebSocket, opened with a ticket (``BerthAPIHandler/createTerminalTicket(_:)``
+/// issues them), and the terminal sessions it bridges to.
 struct TerminalRoutes {
     let services: BerthServices
 
-    struct TicketBody: Decodable {
-        var terminal: String?
-        var share: String?
-    }
-
-    struct TicketView: Encodable {
-        var ticket: String
-        var expiresIn: Int
-        var access: String
-        var terminal: String
-        var url: String
-    }
-
-    struct ShareBody: Decodable {
-        var access: String
-    }
-
-    struct ShareView: Encodable {
-        var share: String
-        var access: String
-        var url: String
-    }
-
     func register(on table: RouteTable) {
-        table.on(.post, "/api/v1/instances/:id/terminal/ticket") { request, context in
-            let caller = try context.requireCaller()
-            let id = try context.parameters.require("id")
-            var body = TicketBody()
-            if request.headers[.contentLength].map({ $0 != "0" }) ?? (request.headers[.transferEncoding] != nil) {
-                body = try await JSONResponse.decode(TicketBody.self, from: request, context: context)
-            }
-            let terminal = body.terminal ?? "main"
-            guard Self.isValidTerminalName(terminal) else {
-                throw BerthError.unprocessable("invalid_terminal", "A terminal name is 1-32 lowercase letters, digits or '-'.")
-            }
-            let access = try await access(of: caller, to: id, share: body.share)
-            let instance = try await runningInstance(id)
-            let issued = await services.tickets.issue(TerminalGrant(instanceID: instance.id, userID: caller.id, access: access, terminal: terminal))
-            context.logger.info("terminal ticket issued", metadata: [
-                "instance.id": "\(id)", "user.id": "\(caller.id)", "client.ip": "\(context.clientIP)", "access": "\(access.rawValue)",
-            ])
-            let url = "/api/v1/instances/\(id)/terminal?ticket=\(issued.ticket)&terminal=\(terminal)"
-            return try JSONResponse.make(
-                TicketView(ticket: issued.ticket, expiresIn: issued.expiresIn, access: access.rawValue, terminal: terminal, url: url), status: .created
-            )
-        }
-        table.on(.post, "/api/v1/instances/:id/shares") { request, context in
-            let caller = try context.requireCaller()
-            let id = try context.parameters.require("id")
-            let body = try await JSONResponse.decode(ShareBody.self, from: request, context: context)
-            guard let access = TerminalAccess(rawValue: body.access) else {
-                throw BerthError.unprocessable("invalid_access", "'access' must be read or write.")
-            }
-            let instance = try await services.lifecycle.instance(id, for: caller)
-            guard try await services.lifecycle.isOwner(instance, caller) else {
-                throw BerthError.forbidden("Only the instance's owner can share its terminal.")
-            }
-            guard instance.state.isActive else {
-                throw BerthError.conflict("instance_not_active", "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
-            }
-            let share = await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
-            await services.terminals.mark(instanceID: id, "share \(access.rawValue) by user \(caller.id)")
-            context.logger.info("terminal shared", metadata: ["instance.id": "\(id)", "user.id": "\(caller.id)", "access": "\(access.rawValue)"])
-            return try JSONResponse.make(ShareView(share: share.id, access: access.rawValue, url: "/instances/\(id)/terminal#share=\(share.id)"), status: .created)
-        }
-        table.on(.get, "/api/v1/instances/:id/terminals") { _, context in
-            let caller = try context.requireCaller()
-            let instance = try await services.lifecycle.instance(try context.parameters.require("id"), for: caller)
-            return try JSONResponse.make(["items": await services.terminals.terminals(of: instance.id)])
-        }
         table.webSocket("/api/v1/instances/:id/terminal", shouldUpgrade: { request, context in
             try await shouldUpgrade(request, context)
         }, onUpgrade: { inbound, outbound, context in
             try await bridge(inbound: inbound, outbound: outbound, context: context)
         })
     }
-
-    static func isValidTerminalName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 32 && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
-    }
-
-    /// What `user` may do on instance `id`'s terminals: the owner writes, an admin watches, and a
-    /// share link grants what it says. Anyone else is told the instance does not exist.
-    func access(of user: User, to id: String, share: String?) async throws -> TerminalAccess {
-        if let share {
-            guard let granted = await services.shares.share(share, instanceID: id) else {
-                throw BerthError.forbidden("The share link is not valid for this instance; ask its owner for a new one.")
-            }
-            return granted.access
-        }
-        let instance = try await services.lifecycle.instance(id, for: user)
-        return try await services.lifecycle.isOwner(instance, user) ? .write : .read
-    }
-
-    func runningInstance(_ id: String) async throws -> Instance {
-        guard let instance = await services.lifecycle.activeInstance(id) else {
-            throw BerthError.conflict("instance_not_active", "Instance \(id) is not running; start it first.")
-        }
-        guard instance.state == .running, instance.containerID != nil else {
-            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); wait until it is running.")
-        }
-        return instance
-    }
-
-    // MARK: - WebSocket
 
     /// Checks the Origin and the ticket before the upgrade, so refusals are plain HTTP errors with
     /// the error envelope (``BerthServerChannel`` sends them): 403 for a foreign Origin or a ticket
@@ -145,7 +48,7 @@ struct TerminalRoutes {
         if let requested = request.uri.queryParameters.get("terminal"), requested != grant.terminal {
             throw BerthError(code: "ticket_wrong_terminal", message: "The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.", status: 403)
         }
-        _ = try await runningInstance(id)
+        _ = try await services.runningInstance(id)
         // Two connections racing with one ticket: only the first gets through.
         guard await services.tickets.redeem(ticket, instanceID: id) != nil else {
             throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.", code: "ticket_invalid")
@@ -236,6 +139,19 @@ struct TerminalRoutes {
         await session.detach(clientID)
         metrics.terminalConnections(change: -1)
         logger.info("terminal disconnected", metadata: metadata)
+    }
+}
+
+extension BerthServices {
+    /// Instance `id` when its terminal can be opened: active and running with a container.
+    func runningInstance(_ id: String) async throws -> Instance {
+        guard let instance = await lifecycle.activeInstance(id) else {
+            throw BerthError.conflict("instance_not_active", "Instance \(id) is not running; start it first.")
+        }
+        guard instance.state == .running, instance.containerID != nil else {
+            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); wait until it is running.")
+        }
+        return instance
     }
 }
 

@@ -102,25 +102,6 @@ public struct UserView: Codable, Sendable, Equatable {
     }
 }
 
-/// A team as the API shows it, with its members' ids.
-public struct TeamView: Codable, Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var createdAt: Date
-    public var members: [String]
-    /// The code players join with (shown to admins).
-    public var inviteCode: String?
-
-    /// The view of `team` with `members`.
-    public init(_ team: Team, members: [User], inviteCode: String? = nil) {
-        id = team.id
-        name = team.name
-        createdAt = team.createdAt
-        self.members = members.map(\.id)
-        self.inviteCode = inviteCode
-    }
-}
-
 /// A freshly issued token; its secret is shown only here, once.
 public struct IssuedTokenView: Codable, Sendable, Equatable {
     public var id: String
@@ -128,26 +109,6 @@ public struct IssuedTokenView: Codable, Sendable, Equatable {
     public var name: String
     public var token: String
     public var createdAt: Date
-}
-
-/// One line of the event log.
-public struct EventView: Codable, Sendable, Equatable {
-    public var sequence: Int64
-    public var time: Date
-    public var kind: String
-    public var instanceId: String?
-    public var userId: String?
-    public var detail: String
-
-    /// The view of `event`.
-    public init(_ event: EventRecord) {
-        sequence = event.sequence
-        time = event.time
-        kind = event.kind
-        instanceId = event.instanceID
-        userId = event.userID
-        detail = event.detail
-    }
 }
 
 /// A list answer: `{"items":[...]}` so the envelope can grow (paging) without breaking callers.

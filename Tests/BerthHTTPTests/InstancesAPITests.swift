@@ -131,6 +131,29 @@ struct InstancesAPITests {
         }
     }
 
+    @Test("a request body over 64 KiB is refused with 413 before it is read whole; limit and flags out of range are invalid_query")
+    func oversizedBodyAndBadQueries() async throws {
+        try await APIHarness.with { harness in
+            let bob = try await harness.player("bob")
+            try await harness.application.test(.live) { client in
+                let padding = String(repeating: " ", count: BerthRequestContext.maxRequestBody)
+                let huge = try await client.call(.post, "/api/v1/instances", token: bob.token, json: #"{"environment":"x"}"# + padding)
+                #expect(huge.status == 413)
+                #expect(errorCode(huge.body) == "body_too_large")
+                for query in ["limit=0", "limit=1001", "limit=ten"] {
+                    let events = try await client.call(.get, "/api/v1/admin/events?\(query)", token: APIHarness.adminToken)
+                    #expect(events.status == 400, "\(query)")
+                    #expect(errorCode(events.body) == "invalid_query", "\(query)")
+                }
+                let active = try await client.call(.get, "/api/v1/instances?active=maybe", token: bob.token)
+                #expect(active.status == 400)
+                #expect(errorCode(active.body) == "invalid_query")
+                let events = try await client.call(.get, "/api/v1/admin/events?limit=5", token: APIHarness.adminToken)
+                #expect(events.status == 200)
+            }
+        }
+    }
+
     @Test("caps answer 429 with stable codes")
     func caps() async throws {
         try await APIHarness.with(environments: ["httptest-plain": plainEnvironment], policy: { $0.assignment = .unlimited; $0.ownerCap = 2; $0.globalCap = 3 }) { harness in

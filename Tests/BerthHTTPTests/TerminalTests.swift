@@ -472,6 +472,37 @@ struct TerminalTests {
         }
     }
 
+    @Test("a ticket asked for without a body opens the main terminal, which is then listed; bad names and share access are 422")
+    func ticketWithoutBody() async throws {
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(20) {
+                let (id, token) = try await Self.start(harness, client: client, player: "gina")
+                let ticket = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", token: token)
+                #expect(ticket.status == 201, "\(ticket.body)")
+                #expect(ticket.body["terminal"] as? String == "main")
+                #expect(ticket.body["access"] as? String == "write")
+                let url = try #require(ticket.body["url"] as? String)
+                #expect(url.hasPrefix("/api/v1/instances/\(id)/terminal?ticket="))
+                let badName = try await client.call(.post, "/api/v1/instances/\(id)/terminal/ticket", token: token, json: #"{"terminal":"Main Tab"}"#)
+                #expect(badName.status == 422)
+                #expect(errorCode(badName.body) == "invalid_terminal")
+                let badAccess = try await client.call(.post, "/api/v1/instances/\(id)/shares", token: token, json: #"{"access":"admin"}"#)
+                #expect(badAccess.status == 422)
+                #expect(errorCode(badAccess.body) == "invalid_access")
+                let none = try await client.call(.get, "/api/v1/instances/\(id)/terminals", token: token)
+                #expect(none.status == 200)
+                #expect((none.body["items"] as? [String]) == [])
+                try await client.ws(url, configuration: Self.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    #expect(try await reader.waitForControl("ready") != nil)
+                    let live = try await client.call(.get, "/api/v1/instances/\(id)/terminals", token: token)
+                    #expect((live.body["items"] as? [String]) == ["main"])
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+            } }
+        }
+    }
+
     @Test("10 s of `yes` keeps the terminal's buffers within the bound, also for a client that stops reading")
     func runawayProducer() async throws {
         try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker) { harness in

@@ -29,16 +29,37 @@ struct AccessGroupTransport: ServerTransport {
         guard let group = groups[operation.access] else {
             throw BerthError.internal("contract_invalid", "No route group serves access '\(operation.access.rawValue)'.")
         }
+        let served: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?) = {
+            request, body, metadata in
+            try await handler(request, try await Self.collect(body), metadata)
+        }
         // Where the generated code writes an answer differently from the contract.
-        let handler = ContractAnswers.repairing(handler, operation: operation.id)
-        group.register(handler, method: method, path: path)
+        let repaired = ContractAnswers.repairing(served, operation: operation.id)
+        group.register(repaired, method: method, path: path)
         if method == .get {
             group.register({ request, body, metadata in
-                let (response, _) = try await handler(request, body, metadata)
+                let (response, _) = try await repaired(request, body, metadata)
                 return (response, nil)
             }, method: .head, path: path)
         }
         table.record(method, path)
+    }
+
+    /// The request's body read whole, refused past ``BerthRequestContext/maxRequestBody`` (the
+    /// generated code would read any size), and nil when empty: Hummingbird hands every request a
+    /// body, and the generated code must see an empty one as none, so an optional body (a terminal
+    /// ticket's) may be left out, also by a client that sends an empty chunked body.
+    static func collect(_ body: HTTPBody?) async throws -> HTTPBody? {
+        guard let body else { return nil }
+        let limit = BerthRequestContext.maxRequestBody
+        let tooLarge = BerthError(code: "body_too_large", message: "The request body is too large (at most \(limit) bytes).", status: 413)
+        if case .known(let length) = body.length, length > limit { throw tooLarge }
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.count <= limit else { throw tooLarge }
+            bytes += chunk
+        }
+        return bytes.isEmpty ? nil : HTTPBody(bytes)
     }
 }
 
