@@ -7,7 +7,6 @@ import Foundation
 import Hummingbird
 import Logging
 
-
 /// Builds the router with every route of the REST API; ``RouteTable/served`` lists them.
 public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     let router = Router(context: BerthRequestContext.self)
@@ -24,13 +23,4 @@ public func buildRouter(_ services: BerthServices) throws -> RouteTable {
     PageRoutes(services: services).register(on: table)
     MetricsRoutes(services: services).register(on: router)
     return table
-}
-
-    static func limit(_ value: String?) throws -> Int {
-        guard let value else { return 100 }
-        guard let number = Int(value) else {
-            throw BerthError.badRequest("invalid_query", "'limit' must be a whole number from 1 to 1000.")
-        }
-        return try BerthAPIHandler.limit(number)
-    }
 }

@@ -13,8 +13,6 @@ struct AccessGroupTransport: ServerTransport {
     let groups: [APIAccess: RouterGroup<BerthRequestContext>]
     /// Every operation registered, for the route table and the 405 answers.
     let table: RouteTable
-    /// Operations still served by their old routes.
-    var skipping: Set<String> = []
 
     func register(
         _ handler: @escaping @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
@@ -25,7 +23,7 @@ struct AccessGroupTransport: ServerTransport {
             throw BerthError.internal("contract_invalid", "The generated server registers \(method.rawValue) \(path), which openapi.yaml does not describe.")
         }
         // The terminal WebSocket is a plain route (TerminalRoutes): it upgrades the connection.
-        guard operation.access != .ticket, !skipping.contains(operation.id) else { return }
+        guard operation.access != .ticket else { return }
         guard let group = groups[operation.access] else {
             throw BerthError.internal("contract_invalid", "No route group serves access '\(operation.access.rawValue)'.")
         }

@@ -3,9 +3,6 @@ import BerthCore
 import BerthEngine
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyAccounts: Set<String> = []
-
     public func me(_ input: Operations.Me.Input) async throws -> Operations.Me.Output {
         .ok(.init(body: .json(.init(try APIRequest.caller()))))
     }

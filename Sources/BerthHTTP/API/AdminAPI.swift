@@ -8,9 +8,6 @@ import OpenAPIRuntime
 // submissions, and users' roles and passwords. The admin group admits admins only.
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyAdmin: Set<String> = []
-
     public func reloadEnvironments(_ input: Operations.ReloadEnvironments.Input) async throws -> Operations.ReloadEnvironments.Output {
         let here = try APIRequest.here()
         let admin = try APIRequest.caller()

@@ -4,9 +4,6 @@ import BerthEngine
 import Foundation
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyAudit: Set<String> = []
-
     /// The most entries one page of `GET /api/v1/audit` holds, and the default.
     static let auditPageLimit = 1...1000
     static let auditDefaultLimit = 100

@@ -4,9 +4,6 @@ import BerthEngine
 import Foundation
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyInstances: Set<String> = []
-
     public func listInstances(_ input: Operations.ListInstances.Input) async throws -> Operations.ListInstances.Output {
         let caller = try APIRequest.caller()
         let instances = try await services.lifecycle.instances(

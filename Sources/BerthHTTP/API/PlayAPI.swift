@@ -4,9 +4,6 @@ import BerthEngine
 import Foundation
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyPlay: Set<String> = []
-
     // MARK: - The catalog
 
     public func listEnvironments(_ input: Operations.ListEnvironments.Input) async throws -> Operations.ListEnvironments.Output {

@@ -5,9 +5,6 @@ import BerthRecording
 import Foundation
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyRecordings: Set<String> = []
-
     public func listRecordings(_ input: Operations.ListRecordings.Input) async throws -> Operations.ListRecordings.Output {
         var filter = RecordingQuery()
         filter.instanceID = input.query.instance

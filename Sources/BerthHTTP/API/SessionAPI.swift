@@ -8,9 +8,6 @@ import OpenAPIRuntime
 // themselves: password, personal API tokens and team.
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacySession: Set<String> = []
-
     public func getSession(_ input: Operations.GetSession.Input) async throws -> Operations.GetSession.Output {
         let here = try APIRequest.here()
         let sent = here.request.cookies[BrowserSession.csrfCookie]?.value

@@ -6,9 +6,6 @@ import OpenAPIRuntime
 import Yams
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacySystem: Set<String> = []
-
     /// How long `/readyz` waits for the engine: probes time out after a few seconds, so the answer
     /// must come within 2 s whatever the engine does (a wedged engine counts as not ready).
     static let engineCheckLimit: Duration = .milliseconds(1500)

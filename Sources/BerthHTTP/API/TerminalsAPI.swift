@@ -4,9 +4,6 @@ import BerthEngine
 import BerthTerminal
 
 extension BerthAPIHandler {
-    /// Operations of this file still served by their old Hummingbird routes; empty once converted.
-    static let legacyTerminals: Set<String> = []
-
     public func createTerminalTicket(_ input: Operations.CreateTerminalTicket.Input) async throws -> Operations.CreateTerminalTicket.Output {
         let here = try APIRequest.here()
         let caller = try APIRequest.caller()
