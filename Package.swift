@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "BerthCLITests",
             dependencies: [
-                "BerthAPI", "BerthCLI", "HTTPTransport",
+                "BerthAPI", "BerthCLI", "DockerEngine", "HTTPTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
