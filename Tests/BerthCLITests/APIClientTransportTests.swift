@@ -195,6 +195,41 @@ import Testing
         }
     }
 
+    /// A caller that stops reading a body and drops it closes the connection: the server's next
+    /// write fails, instead of the transport reading a long stream to its end for nobody.
+    @Test func droppingABodyClosesTheConnection() async throws {
+        let (closed, signalClosed) = AsyncStream<Void>.makeStream()
+        let router = Router()
+        router.get("/api/v1/recordings/{id}/cast") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/x-asciicast"], body: ResponseBody { writer in
+                do {
+                    // About a minute of output unless the client goes away.
+                    for _ in 0..<6000 {
+                        try await writer.write(ByteBuffer(repeating: UInt8(ascii: "x"), count: 16 << 10))
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    signalClosed.yield()
+                    throw error
+                }
+            })
+        }
+        try await Self.withServer(router) { url in
+            try await Self.readOneChunk(of: try Self.client(url))
+            #expect(await Self.first(of: closed, within: .seconds(30)), "the server kept writing to a body nobody reads")
+        }
+    }
+
+    /// Reads the first chunk of a cast, then lets the answer go.
+    static func readOneChunk(of client: Client) async throws {
+        let body = try await client.downloadRecording(path: .init(id: "rec_1")).ok.body.applicationXAsciicast
+        for try await chunk in body {
+            #expect(!chunk.isEmpty)
+            break
+        }
+    }
+
     @Test func worksOverAUnixSocket() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString.prefix(8)).sock").path
         let router = Router()
