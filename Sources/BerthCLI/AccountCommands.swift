@@ -35,6 +35,7 @@ struct UsersCreateCommand: AsyncParsableCommand {
             switch try await client.createUser(body: .json(request)) {
             case .created(let answer): return try answer.body.json
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .conflict(let answer): throw ServerCallError(try answer.body.json)
@@ -95,6 +96,7 @@ struct UsersSetRoleCommand: AsyncParsableCommand {
             switch try await client.setUserRole(path: .init(id: id), body: .json(.init(role: newRole))) {
             case .ok(let answer): return try answer.body.json
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .notFound(let answer): throw ServerCallError(try answer.body.json)
@@ -130,6 +132,7 @@ struct UsersSetPasswordCommand: AsyncParsableCommand {
             switch try await client.setUserPassword(path: .init(id: id), body: .json(.init(password: password))) {
             case .noContent: return
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .notFound(let answer): throw ServerCallError(try answer.body.json)
@@ -168,6 +171,7 @@ struct TokensCreateCommand: AsyncParsableCommand {
             switch try await client.createToken(path: .init(id: user), body: .json(.init(name: name))) {
             case .created(let answer): return try answer.body.json
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .notFound(let answer): throw ServerCallError(try answer.body.json)
@@ -203,6 +207,7 @@ struct TeamsCreateCommand: AsyncParsableCommand {
             switch try await client.createTeam(body: .json(.init(name: name))) {
             case .created(let answer): return try answer.body.json
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .conflict(let answer): throw ServerCallError(try answer.body.json)
@@ -254,6 +259,7 @@ struct TeamsAddMemberCommand: AsyncParsableCommand {
             switch try await client.addTeamMember(path: .init(id: team), body: .json(.init(userId: user))) {
             case .created(let answer): return try answer.body.json
             case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .notFound(let answer): throw ServerCallError(try answer.body.json)

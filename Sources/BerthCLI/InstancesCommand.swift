@@ -34,7 +34,7 @@ struct InstancesListCommand: AsyncParsableCommand {
         CLISupport.printTable(
             ["ID", "ENVIRONMENT", "OWNER", "STATE", "EXPIRES"],
             instances.map { instance in
-                let owner = "\(instance.owner.kind?.rawValue ?? ""):\(instance.owner.id ?? "")"
+                let owner = "\(instance.owner.kind.rawValue):\(instance.owner.id ?? "")"
                 return [instance.id, instance.environment, owner, instance.state.rawValue, CLISupport.text(instance.expiresAt)]
             }
         )
@@ -84,6 +84,6 @@ struct InstancesPurgeCommand: AsyncParsableCommand {
             }
         }
         if output.json { return try CLISupport.printJSON(answer) }
-        print("stopped \(answer.stopped.map(String.init) ?? "") instance(s)")
+        print("stopped \(answer.stopped) instance(s)")
     }
 }

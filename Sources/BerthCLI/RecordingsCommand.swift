@@ -37,6 +37,7 @@ struct RecordingsListCommand: AsyncParsableCommand {
         let recordings = try await server.call { client in
             switch try await client.listRecordings(query: query) {
             case .ok(let answer): return try answer.body.json.items ?? []
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
             case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
             case .forbidden(let answer): throw ServerCallError(try answer.body.json)
             case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
