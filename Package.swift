@@ -203,6 +203,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The CLI: its API client transport against small live servers, and commands against a live `berth serve`.
+        .testTarget(
+            name: "BerthCLITests",
+            dependencies: [
+                "BerthAPI", "BerthCLI", "DockerEngine", "HTTPTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BerthTestSupportTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import Foundation
 
 /// `berth users`: create and list users through the server.
@@ -22,15 +23,28 @@ struct UsersCreateCommand: AsyncParsableCommand {
     @Option(help: "player or admin (default player).")
     var role = "player"
 
-    struct Body: Encodable {
-        var name: String
-        var role: String
+    func validate() throws {
+        guard Components.Schemas.CreateUserRequest.RolePayload(rawValue: role) != nil else {
+            throw ValidationError("The role must be player or admin.")
+        }
     }
 
     func run() async throws {
-        let user = try await server.client().call(.POST, "/api/v1/users", body: Body(name: name, role: role), as: JSONValue.self)
+        let request = Components.Schemas.CreateUserRequest(name: name, role: .init(rawValue: role))
+        let user = try await server.call { client in
+            switch try await client.createUser(body: .json(request)) {
+            case .created(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .unprocessableContent(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(user) }
-        print("\(user["id"]) \(user["name"]) \(user["role"])")
+        print("\(user.id) \(user.name) \(user.role.rawValue)")
     }
 }
 
@@ -42,9 +56,16 @@ struct UsersListCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let answer = try await server.client().call(.GET, "/api/v1/users", as: Items<JSONValue>.self)
-        if output.json { return try CLISupport.printJSON(answer.items) }
-        CLISupport.printTable(["ID", "NAME", "ROLE", "CREATED"], answer.items.map { [$0["id"], $0["name"], $0["role"], $0["createdAt"]] })
+        let users = try await server.call { client in
+            switch try await client.listUsers() {
+            case .ok(let answer): return try answer.body.json.items
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { return try CLISupport.printJSON(users) }
+        CLISupport.printTable(["ID", "NAME", "ROLE", "CREATED"], users.map { [$0.id, $0.name, $0.role.rawValue, CLISupport.text($0.createdAt)] })
     }
 }
 
@@ -62,14 +83,30 @@ struct UsersSetRoleCommand: AsyncParsableCommand {
     var role: String
 
     func validate() throws {
-        guard ["player", "admin"].contains(role) else { throw ValidationError("The role must be player or admin.") }
+        guard Components.Schemas.SetUserRoleRequest.RolePayload(rawValue: role) != nil else {
+            throw ValidationError("The role must be player or admin.")
+        }
     }
 
     func run() async throws {
-        struct Body: Encodable { var role: String }
-        let user = try await server.client().call(.PATCH, "/api/v1/users/\(ServerClient.pathSegment(id))", body: Body(role: role), as: JSONValue.self)
+        guard let newRole = Components.Schemas.SetUserRoleRequest.RolePayload(rawValue: role) else {
+            throw ValidationError("The role must be player or admin.")
+        }
+        let user = try await server.call { client in
+            switch try await client.setUserRole(path: .init(id: id), body: .json(.init(role: newRole))) {
+            case .ok(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .unprocessableContent(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(user) }
-        print("\(user["name"]) is now \(user["role"])")
+        print("\(user.name) is now \(user.role.rawValue)")
     }
 }
 
@@ -91,8 +128,18 @@ struct UsersSetPasswordCommand: AsyncParsableCommand {
         while let line = readLine(strippingNewline: true) { lines.append(line) }
         let password = lines.joined(separator: "\n")
         guard !password.isEmpty else { throw ValidationError("Give the new password on standard input.") }
-        struct Body: Encodable { var password: String }
-        try await server.client().send(.PUT, "/api/v1/users/\(ServerClient.pathSegment(id))/password", body: Body(password: password))
+        try await server.call { client in
+            switch try await client.setUserPassword(path: .init(id: id), body: .json(.init(password: password))) {
+            case .noContent: return
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .unprocessableContent(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         print("password set")
     }
 }
@@ -119,15 +166,21 @@ struct TokensCreateCommand: AsyncParsableCommand {
     @Option(help: "A label for the token.")
     var name = "cli"
 
-    struct Body: Encodable {
-        var name: String
-    }
-
     func run() async throws {
-        let escaped = ServerClient.pathSegment(user)
-        let token = try await server.client().call(.POST, "/api/v1/users/\(escaped)/tokens", body: Body(name: name), as: JSONValue.self)
+        let token = try await server.call { client in
+            switch try await client.createToken(path: .init(id: user), body: .json(.init(name: name))) {
+            case .created(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .unprocessableContent(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(token) }
-        print(token["token"])
+        print(token.token)
     }
 }
 
@@ -150,9 +203,20 @@ struct TeamsCreateCommand: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let team = try await server.client().call(.POST, "/api/v1/teams", body: ["name": name], as: JSONValue.self)
+        let team = try await server.call { client in
+            switch try await client.createTeam(body: .json(.init(name: name))) {
+            case .created(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .unprocessableContent(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(team) }
-        print("\(team["id"]) \(team["name"])")
+        print("\(team.id) \(team.name)")
     }
 }
 
@@ -164,9 +228,16 @@ struct TeamsListCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let answer = try await server.client().call(.GET, "/api/v1/teams", as: Items<JSONValue>.self)
-        if output.json { return try CLISupport.printJSON(answer.items) }
-        CLISupport.printTable(["ID", "NAME", "MEMBERS"], answer.items.map { [$0["id"], $0["name"], $0["members"]] })
+        let teams = try await server.call { client in
+            switch try await client.listTeams() {
+            case .ok(let answer): return try answer.body.json.items
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { return try CLISupport.printJSON(teams) }
+        CLISupport.printTable(["ID", "NAME", "MEMBERS"], teams.map { [$0.id, $0.name, "\($0.members.count) item(s)"] })
     }
 }
 
@@ -184,9 +255,19 @@ struct TeamsAddMemberCommand: AsyncParsableCommand {
     var user: String
 
     func run() async throws {
-        let escaped = ServerClient.pathSegment(team)
-        let answer = try await server.client().call(.POST, "/api/v1/teams/\(escaped)/members", body: ["userId": user], as: JSONValue.self)
+        let answer = try await server.call { client in
+            switch try await client.addTeamMember(path: .init(id: team), body: .json(.init(userId: user))) {
+            case .created(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unsupportedMediaType(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(answer) }
-        print("\(answer["id"]) \(answer["name"]): \(answer["members"])")
+        print("\(answer.id) \(answer.name): \(answer.members.count) item(s)")
     }
 }

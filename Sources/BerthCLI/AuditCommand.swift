@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthCore
 import Foundation
 
@@ -28,9 +29,23 @@ struct AuditFilterOptions: ParsableArguments {
     @Option(help: "Only entries before this ISO-8601 time.")
     var until: String?
 
-    /// The filter's query pairs.
-    var queryPairs: [(String, String?)] {
-        [("user", user), ("action", action), ("target", target), ("since", since), ("until", until)]
+    /// The query of `GET /api/v1/audit` for these filters, from entry `after` on.
+    func query(after: Int, limit: Int) throws -> Operations.ListAudit.Input.Query {
+        .init(
+            user: user, action: action, target: target, since: try Self.time(since, option: "since"), until: try Self.time(until, option: "until"),
+            after: after, limit: limit
+        )
+    }
+
+    /// An ISO-8601 time, with or without fractional seconds, as the server accepts it; anything
+    /// else fails as the server would fail it (`invalid_query`, status 1).
+    static func time(_ text: String?, option: String) throws -> Date? {
+        guard let text else { return nil }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        throw ServerCallError(code: "invalid_query", message: "'\(option)' must be an ISO-8601 time such as 2026-11-23T10:00:00Z.")
     }
 }
 
@@ -49,44 +64,34 @@ struct AuditExportCommand: AsyncParsableCommand {
     @OptionGroup var filters: AuditFilterOptions
 
     @Option(help: "Start after this sequence number.")
-    var after: Int64 = 0
+    var after = 0
 
     @OptionGroup var server: ServerOptions
 
+    /// Entries per request: the most the server gives.
+    static let pageSize = 1000
+
     func run() async throws {
-        let client = try server.client()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
         var cursor = after
         while true {
-            let query = ServerClient.queryString(filters.queryPairs + [("after", String(cursor)), ("limit", "1000")])
-            let page = try await client.call(.GET, "/api/v1/audit?\(query)", as: AuditPage.self)
-            for item in page.items {
-                print(String(decoding: try encoder.encode(item), as: UTF8.self))
+            let query = try filters.query(after: cursor, limit: Self.pageSize)
+            let page = try await server.call { client in
+                switch try await client.listAudit(query: query) {
+                case .ok(let answer): return try answer.body.json
+                case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+                case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+                case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+                case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+                }
+            }
+            for entry in page.items {
+                print(String(decoding: try encoder.encode(entry), as: UTF8.self))
             }
             guard let next = page.nextAfter, let last = page.items.last, last.sequence > cursor else { break }
             cursor = next
-        }
-    }
-
-    /// One page of `GET /api/v1/audit`: entries kept as they came, with their sequence.
-    struct AuditPage: Decodable {
-        var items: [Line]
-        var nextAfter: Int64?
-    }
-
-    /// An entry as it came, plus its sequence for paging.
-    struct Line: Codable {
-        var sequence: Int64
-        var value: JSONValue
-
-        init(from decoder: any Decoder) throws {
-            value = try JSONValue(from: decoder)
-            sequence = try AuditEntry(from: decoder).sequence
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try value.encode(to: encoder)
         }
     }
 }
@@ -109,32 +114,52 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @OptionGroup var output: OutputOptions
 
+    /// The result of checking an export file: the server's answer without its signature and key.
     struct Report: Codable {
         var valid: Bool
         var entries: Int64
         var headSequence: Int64?
         var headHash: String?
         var problem: AuditProblem?
-        var headSignature: String?
-        var publicKey: String?
     }
 
     func run() async throws {
-        let report: Report
         if let file {
-            report = try Self.check(file: file)
-        } else {
-            report = try await server.client().call(.GET, "/api/v1/audit/verify", as: Report.self)
+            let report = try Self.check(file: file)
+            if output.json { try CLISupport.printJSON(report) }
+            else {
+                Self.printSummary(
+                    valid: report.valid, entries: Int(report.entries), headSequence: report.headSequence.map(Int.init), headHash: report.headHash,
+                    headSignature: nil, problem: report.problem.map { (Int($0.sequence), $0.problem) }
+                )
+            }
+            if !report.valid { throw ExitCode(1) }
+            return
         }
-        if output.json {
-            try CLISupport.printJSON(report)
-        } else {
-            print(report.valid ? "valid" : "INVALID", "(\(report.entries) entries read)")
-            if let sequence = report.headSequence, let hash = report.headHash { print("head: \(sequence) \(hash)") }
-            if let signature = report.headSignature { print("head signature: \(signature)") }
-            if let problem = report.problem { print("  - entry \(problem.sequence): \(problem.problem)") }
+        let report = try await server.call { client in
+            switch try await client.verifyAudit() {
+            case .ok(let answer): return try answer.body.json
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { try CLISupport.printJSON(report) }
+        else {
+            Self.printSummary(
+                valid: report.valid, entries: report.entries, headSequence: report.headSequence, headHash: report.headHash,
+                headSignature: report.headSignature, problem: report.problem.map { ($0.sequence, $0.problem) }
+            )
         }
         if !report.valid { throw ExitCode(1) }
+    }
+
+    /// The report as text: validity, the head and its signature, the first problem.
+    static func printSummary(valid: Bool, entries: Int, headSequence: Int?, headHash: String?, headSignature: String?, problem: (Int?, String?)?) {
+        print(valid ? "valid" : "INVALID", "(\(entries) entries read)")
+        if let headSequence, let headHash { print("head: \(headSequence) \(headHash)") }
+        if let headSignature { print("head signature: \(headSignature)") }
+        if let problem { print("  - entry \(problem.0.map(String.init) ?? "?"): \(problem.1 ?? "")") }
     }
 
     /// Checks an export: every entry must follow the one before it. An export that starts after

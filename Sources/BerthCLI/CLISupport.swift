@@ -39,6 +39,11 @@ enum CLISupport {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// A time as the server writes it in JSON: ISO-8601 in UTC, whole seconds.
+    static func text(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle())
+    }
+
     /// Prints rows as aligned columns under `header`.
     static func printTable(_ header: [String], _ rows: [[String]]) {
         let all = [header] + rows

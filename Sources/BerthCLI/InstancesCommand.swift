@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import Foundation
 
 /// `berth instances`: list, kill and purge instances through the server.
@@ -21,13 +22,20 @@ struct InstancesListCommand: AsyncParsableCommand {
     var active = false
 
     func run() async throws {
-        let answer = try await server.client().call(.GET, "/api/v1/instances?active=\(active)", as: Items<JSONValue>.self)
-        if output.json { return try CLISupport.printJSON(answer.items) }
+        let instances = try await server.call { client in
+            switch try await client.listInstances(query: .init(active: active)) {
+            case .ok(let answer): return try answer.body.json.items
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { return try CLISupport.printJSON(instances) }
         CLISupport.printTable(
             ["ID", "ENVIRONMENT", "OWNER", "STATE", "EXPIRES"],
-            answer.items.map { item in
-                let owner: String = if case .object(let fields) = item, let value = fields["owner"] { "\(value["kind"]):\(value["id"])" } else { "" }
-                return [item["id"], item["environment"], owner, item["state"], item["expiresAt"]]
+            instances.map { instance in
+                let owner = "\(instance.owner.kind.rawValue):\(instance.owner.id ?? "")"
+                return [instance.id, instance.environment, owner, instance.state.rawValue, CLISupport.text(instance.expiresAt)]
             }
         )
     }
@@ -44,10 +52,18 @@ struct InstancesKillCommand: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let escaped = ServerClient.pathSegment(id)
-        let answer = try await server.client().call(.DELETE, "/api/v1/instances/\(escaped)", as: JSONValue.self)
-        if output.json { return try CLISupport.printJSON(answer) }
-        print("\(answer["id"]) \(answer["state"])")
+        let instance = try await server.call { client in
+            switch try await client.deleteInstance(path: .init(id: id)) {
+            case .ok(let answer): return try answer.body.json
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .serviceUnavailable(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { return try CLISupport.printJSON(instance) }
+        print("\(instance.id) \(instance.state.rawValue)")
     }
 }
 
@@ -59,8 +75,15 @@ struct InstancesPurgeCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let answer = try await server.client().call(.POST, "/api/v1/admin/purge", as: JSONValue.self)
+        let answer = try await server.call { client in
+            switch try await client.purge() {
+            case .ok(let answer): return try answer.body.json
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(answer) }
-        print("stopped \(answer["stopped"]) instance(s)")
+        print("stopped \(answer.stopped) instance(s)")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPI
 import BerthCore
 import BerthRecording
 import Foundation
@@ -32,13 +33,24 @@ struct RecordingsListCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let query = ServerClient.queryString([("instance", instance), ("user", user), ("environment", environment)])
-        let answer = try await server.client().call(.GET, "/api/v1/recordings?\(query)", as: Items<JSONValue>.self)
-        if output.json { return try CLISupport.printJSON(answer.items) }
+        let query = Operations.ListRecordings.Input.Query(instance: instance, user: user, environment: environment)
+        let recordings = try await server.call { client in
+            switch try await client.listRecordings(query: query) {
+            case .ok(let answer): return try answer.body.json.items ?? []
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
+        if output.json { return try CLISupport.printJSON(recordings) }
         CLISupport.printTable(
             ["ID", "INSTANCE", "ENVIRONMENT", "TERMINAL", "STARTED", "ENDED", "BYTES"],
-            answer.items.map { item in
-                [item["id"], item["instanceId"], item["environment"], item["terminal"], item["startedAt"], item["endedAt"], item["bytes"]]
+            recordings.map { recording in
+                [
+                    recording.id, recording.instanceId, recording.environment, recording.terminal, CLISupport.text(recording.startedAt),
+                    recording.endedAt.map(CLISupport.text) ?? "", String(recording.bytes),
+                ]
             }
         )
     }
@@ -65,16 +77,23 @@ struct RecordingsAnalyseCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let query = ServerClient.queryString([("pasteChars", pasteChars.map(String.init)), ("idleSeconds", idleSeconds.map { String($0) })])
-        let path = "/api/v1/recordings/\(ServerClient.pathSegment(id))/analysis?\(query)"
-        let analysis = try await server.client().call(.GET, path, as: RecordingAnalysis.self)
+        let analysis = try await server.call { client in
+            switch try await client.analyseRecording(path: .init(id: id), query: .init(pasteChars: pasteChars, idleSeconds: idleSeconds)) {
+            case .ok(let answer): return try answer.body.json
+            case .badRequest(let answer): throw ServerCallError(try answer.body.json)
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         if output.json { return try CLISupport.printJSON(analysis) }
         func at(_ seconds: Double) -> String { String(format: "%8.2fs", seconds) }
         print("duration \(at(analysis.duration)), active \(at(analysis.activeSeconds)); input recorded: \(analysis.inputRecorded ? "yes" : "no")")
         let cadence = analysis.cadence
         print("cadence: \(cadence.keystrokes) keystrokes, median \(cadence.medianIntervalMs.map { "\($0) ms" } ?? "-"), p90 \(cadence.p90IntervalMs.map { "\($0) ms" } ?? "-"), \(cadence.keysPerMinute.map { "\($0)/min" } ?? "-")")
         for command in analysis.commands { print("\(at(command.time))  command  \(command.text.debugDescription)\(command.approximate ? " (edited)" : "")") }
-        for paste in analysis.pastes { print("\(at(paste.time))  paste    \(paste.kind), \(paste.chars) chars: \(paste.text.debugDescription)") }
+        for paste in analysis.pastes { print("\(at(paste.time))  paste    \(paste.kind.rawValue), \(paste.chars) chars: \(paste.text.debugDescription)") }
         for idle in analysis.idle { print("\(at(idle.start))  idle     \(String(format: "%.1f", idle.seconds)) s") }
         for marker in analysis.markers { print("\(at(marker.time))  marker   \(marker.label.debugDescription)") }
     }
@@ -92,7 +111,16 @@ struct RecordingsDeleteCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        try await server.client().send(.DELETE, "/api/v1/recordings/\(ServerClient.pathSegment(id))")
+        try await server.call { client in
+            switch try await client.deleteRecording(path: .init(id: id)) {
+            case .noContent: return
+            case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+            case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+            case .notFound(let answer): throw ServerCallError(try answer.body.json)
+            case .conflict(let answer): throw ServerCallError(try answer.body.json)
+            case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+            }
+        }
         print("deleted \(id)")
     }
 }
@@ -123,7 +151,7 @@ struct RecordingsVerifyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let report: VerificationReport
+        let report: Components.Schemas.VerificationReport
         if FileManager.default.fileExists(atPath: recording) {
             let key: String
             if let publicKey {
@@ -132,14 +160,27 @@ struct RecordingsVerifyCommand: AsyncParsableCommand {
                 key = try RecordingKeyFile.signer(dataDir: dataDir).publicKeyBase64
             }
             let cast = URL(fileURLWithPath: recording)
-            report = RecordingVerifier().verify(
+            let local = RecordingVerifier().verify(
                 castURL: cast, chainURL: RecordingChain.chainURL(for: cast), publicKey: try RecordingVerifier.publicKey(base64: key)
+            )
+            // The same report as the server's, so --json reads alike for a file and an id.
+            report = Components.Schemas.VerificationReport(
+                valid: local.valid, segments: local.segments, bytesVerified: local.bytesVerified, finalized: local.finalized,
+                unverifiedTailBytes: local.unverifiedTailBytes, problems: local.problems
             )
         } else {
             guard recording.hasPrefix("rec_") else {
                 throw ValidationError("'\(recording)' is neither a file nor a recording id (rec_…).")
             }
-            report = try await server.client().call(.GET, "/api/v1/recordings/\(ServerClient.pathSegment(recording))/verify", as: VerificationReport.self)
+            report = try await server.call { client in
+                switch try await client.verifyRecording(path: .init(id: recording)) {
+                case .ok(let answer): return try answer.body.json
+                case .unauthorized(let answer): throw ServerCallError(try answer.body.json)
+                case .forbidden(let answer): throw ServerCallError(try answer.body.json)
+                case .notFound(let answer): throw ServerCallError(try answer.body.json)
+                case .undocumented(let status, let payload): throw await ServerCallError.undocumented(status, payload)
+                }
+            }
         }
         if output.json {
             try CLISupport.printJSON(report)

@@ -1,19 +1,25 @@
 import ArgumentParser
-import BerthCore
+import BerthAPI
 import Foundation
 import HTTPTransport
+import HTTPTypes
 import NIOCore
-import NIOHTTP1
+import OpenAPIRuntime
 
 /// `--server` and `--token` for commands that talk to a running server.
 struct ServerOptions: ParsableArguments {
-    @Option(help: "Server URL (default: BERTH_URL or http://127.0.0.1:8080).")
+    @Option(help: "Server URL: http://host:port, https://host[:port] or unix:///path (default: BERTH_URL or http://127.0.0.1:8080).")
     var server: String?
 
     @Option(help: "API token (default: BERTH_TOKEN, then BERTH_ADMIN_TOKEN).")
     var token: String?
 
-    func client() throws -> ServerClient {
+    /// How long connecting may take, as before the generated client; an answer, once connected, may
+    /// take as long as the server needs (purges, builds and downloads last).
+    static let connectTimeout = TimeAmount.seconds(5)
+
+    /// The generated API client for the chosen server, sending the token on every request.
+    func client() throws -> Client {
         let environment = ProcessInfo.processInfo.environment
         let url = server ?? environment["BERTH_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         guard let secret = token ?? environment["BERTH_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 })
@@ -21,120 +27,93 @@ struct ServerOptions: ParsableArguments {
         else {
             throw ValidationError("Pass --token (or set BERTH_TOKEN): these commands act through the server's API.")
         }
+        let transport: HTTPTransport
         do {
-            return ServerClient(transport: HTTPTransport(address: try TransportAddress(url: url)), token: secret)
+            if url.hasPrefix("http://") || url.hasPrefix("https://") {
+                transport = try HTTPTransport(webURL: url, connectTimeout: Self.connectTimeout)
+            } else {
+                transport = HTTPTransport(address: try TransportAddress(url: url), connectTimeout: Self.connectTimeout)
+            }
         } catch {
-            throw ValidationError("--server: '\(url)' is not an http://host:port address.")
+            throw ValidationError("--server: '\(url)' is not an http://host:port, https://host[:port] or unix:///path address.")
         }
+        return try Client.berth(transport: APIClientTransport(transport: transport, serverURL: url), token: secret)
+    }
+
+    /// Runs `body` with the client; a failure of the generated client (a transport failure, or an
+    /// answer that does not match the contract) becomes a ``ServerCallError``.
+    func call<Result>(_ body: (Client) async throws -> Result) async throws -> Result {
+        let client = try client()
+        return try await ServerCallError.mapping { try await body(client) }
     }
 }
 
-/// A small client for Berth's REST API, used by the CLI.
-struct ServerClient {
-    let transport: HTTPTransport
+extension Client {
+    /// A client of Berth's API over `transport`, authenticated with the bearer `token`.
+    static func berth(transport: any ClientTransport, token: String) throws -> Client {
+        Client(serverURL: try Servers.Server1.url(), transport: transport, middlewares: [BearerTokenMiddleware(token: token)])
+    }
+}
+
+/// Adds `Authorization: Bearer <token>` to every request.
+struct BearerTokenMiddleware: ClientMiddleware {
     let token: String
 
-    /// Calls the API and decodes the answer; an error answer becomes a ``BerthError``.
-    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil, as type: T.Type) async throws -> T {
-        let data = try await send(method, path, body: body)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(T.self, from: data)
-        } catch {
-            throw BerthError.internal("unexpected_answer", "The server's answer to \(method) \(path) could not be read: \(error)")
-        }
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        request.headerFields[.authorization] = "Bearer \(token)"
+        return try await next(request, body, baseURL)
+    }
+}
+
+/// An error answer of the server, or a failure to reach it, as the CLI reports it: `code: message`
+/// (the process then exits with status 1).
+struct ServerCallError: Error, CustomStringConvertible, Equatable {
+    /// The server's stable snake_case code, or the CLI's own (`server_unreachable`, `http_<status>`, ...).
+    var code: String
+    /// What went wrong, in words.
+    var message: String
+
+    var description: String { "\(code): \(message)" }
+
+    init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 
-    /// Calls the API and returns the answer's body; an error answer becomes a ``BerthError``.
-    @discardableResult
-    func send(_ method: HTTPMethod, _ path: String, body: (any Encodable)? = nil) async throws -> Data {
-        var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
-        var payload: ByteBuffer?
-        if let body {
-            payload = ByteBuffer(bytes: try JSONEncoder().encode(body))
-            headers.append(("Content-Type", "application/json"))
-        }
-        let response: TransportResponse
-        do {
-            response = try await transport.execute(method: method, path: path, headers: headers, body: payload)
-        } catch {
-            throw BerthError.unavailable("server_unreachable", "Cannot reach the Berth server at \(transport.address): \(error). Is `berth serve` running?")
-        }
-        let data = Data(response.body.readableBytesView)
-        guard (200..<300).contains(response.status) else {
-            if let envelope = try? JSONDecoder().decode(ErrorAnswer.self, from: data) {
-                throw BerthError(code: envelope.error.code, message: envelope.error.message, status: response.status)
+    /// A documented error answer: the contract's error envelope.
+    init(_ envelope: Components.Schemas._Error) {
+        self.init(code: envelope.error.code, message: envelope.error.message)
+    }
+
+    /// An answer whose status the contract does not document: its envelope if it has one, else
+    /// `http_<status>` and the body as text (at most 64 KiB of it).
+    static func undocumented(_ status: Int, _ payload: UndocumentedPayload) async -> ServerCallError {
+        var text = ""
+        if let body = payload.body, let bytes = try? await [UInt8](collecting: body, upTo: 64 << 10) {
+            text = String(decoding: bytes, as: UTF8.self)
+            if let envelope = try? JSONDecoder().decode(Components.Schemas._Error.self, from: Data(bytes)) {
+                return ServerCallError(envelope)
             }
-            throw BerthError(code: "http_\(response.status)", message: response.bodyText, status: response.status)
         }
-        return data
+        return ServerCallError(code: "http_\(status)", message: text.isEmpty ? "HTTP status \(status) with an empty body" : text)
     }
 
-    /// `name=value` pairs joined with `&`, values escaped; pairs without a value are left out.
-    static func queryString(_ pairs: [(String, String?)]) -> String {
-        pairs.compactMap { name, value in value.map { "\(name)=\(pathSegment($0))" } }.joined(separator: "&")
-    }
-
-    /// `text` escaped for use as one path segment.
-    static func pathSegment(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
-
-    private struct ErrorAnswer: Decodable {
-        struct Body: Decodable {
-            var code: String
-            var message: String
-        }
-
-        var error: Body
-    }
-}
-
-/// `{"items":[...]}` answers.
-struct Items<Item: Codable>: Codable {
-    var items: [Item]
-}
-
-/// Any JSON value, so commands can print an answer as it came.
-enum JSONValue: Codable {
-    case string(String), number(Double), bool(Bool), object([String: JSONValue]), array([JSONValue]), null
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null } else if let value = try? container.decode(Bool.self) { self = .bool(value) } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) { self = .string(value) } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .number(let value):
-            if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
-        case .bool(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .null: try container.encodeNil()
-        }
-    }
-
-    subscript(key: String) -> String {
-        guard case .object(let fields) = self, let value = fields[key] else { return "" }
-        switch value {
-        case .string(let text): return text
-        case .number(let number): return number == number.rounded() ? String(Int64(number)) : String(number)
-        case .bool(let flag): return String(flag)
-        case .null: return ""
-        case .array(let items): return "\(items.count) item(s)"
-        case .object: return "{…}"
+    /// Runs `body`, turning the generated client's errors into ``ServerCallError``s: the
+    /// transport's own (unreachable, timed out) pass through, anything else is an answer the CLI
+    /// could not read.
+    static func mapping<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as ClientError {
+            if let answer = error.underlyingError as? ServerCallError { throw answer }
+            throw ServerCallError(
+                code: "unexpected_answer",
+                message: "The server's answer to \(error.operationID) could not be read: \(error.causeDescription): \(error.underlyingError)"
+            )
         }
     }
 }
