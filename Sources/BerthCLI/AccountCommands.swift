@@ -24,13 +24,13 @@ struct UsersCreateCommand: AsyncParsableCommand {
     var role = "player"
 
     func validate() throws {
-        guard Components.Schemas.CreateUserRequest.RolePayload(rawValue: role) != nil else {
+        guard ["player", "admin"].contains(role) else {
             throw ValidationError("The role must be player or admin.")
         }
     }
 
     func run() async throws {
-        let request = Components.Schemas.CreateUserRequest(name: name, role: .init(rawValue: role))
+        let request = Components.Schemas.CreateUserRequest(name: name, role: role)
         let user = try await server.call { client in
             switch try await client.createUser(body: .json(request)) {
             case .created(let answer): return try answer.body.json
@@ -83,15 +83,13 @@ struct UsersSetRoleCommand: AsyncParsableCommand {
     var role: String
 
     func validate() throws {
-        guard Components.Schemas.SetUserRoleRequest.RolePayload(rawValue: role) != nil else {
+        guard ["player", "admin"].contains(role) else {
             throw ValidationError("The role must be player or admin.")
         }
     }
 
     func run() async throws {
-        guard let newRole = Components.Schemas.SetUserRoleRequest.RolePayload(rawValue: role) else {
-            throw ValidationError("The role must be player or admin.")
-        }
+        let newRole = role
         let user = try await server.call { client in
             switch try await client.setUserRole(path: .init(id: id), body: .json(.init(role: newRole))) {
             case .ok(let answer): return try answer.body.json

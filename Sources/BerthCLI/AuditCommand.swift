@@ -39,12 +39,12 @@ struct AuditFilterOptions: ParsableArguments {
 
     /// An ISO-8601 time, with or without fractional seconds, as the server accepts it; anything
     /// else fails as the server would fail it (`invalid_query`, status 1).
-    static func time(_ text: String?, option: String) throws -> Date? {
+    static func time(_ text: String?, option: String) throws -> String? {
         guard let text else { return nil }
         let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
+        if formatter.date(from: text) != nil { return text }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
+        if formatter.date(from: text) != nil { return text }
         throw ServerCallError(code: "invalid_query", message: "'\(option)' must be an ISO-8601 time such as 2026-11-23T10:00:00Z.")
     }
 }
