@@ -82,12 +82,13 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema), the browser tests, and Berth behind nginx
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
 	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
+	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 
 ## test-browser: only the browser tests (headless Chromium: terminal page, recording player, Markdown, web app), with the existing .build/debug/berth
