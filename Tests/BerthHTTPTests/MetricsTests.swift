@@ -261,7 +261,7 @@ struct MetricsAPITests {
 
     @Test("a real start and a terminal move the numbers: starts, states, routes, engine and store latency, terminal bytes")
     func liveNumbers() async throws {
-        try await APIHarness.with(environments: ["term-shell": shellEnvironment], policy: { $0.metricsToken = Self.token }) { harness in
+        try await APIHarness.with(environments: ["term-shell": shellEnvironment], engine: .docker, policy: { $0.metricsToken = Self.token }) { harness in
             try await harness.application.test(.live) { client in try await withTimeout(60) {
                 let before = parseExposition(try await client.scrape(token: Self.token).text)
                 #expect(before.value("berth_instance_starts_total", ["environment": "term-shell"]) == nil)
