@@ -12,7 +12,7 @@ enum CLISupport {
             do {
                 yaml = try String(contentsOfFile: configFile, encoding: .utf8)
             } catch {
-                throw BerthError.badRequest("invalid_config", "Cannot read the config file \(configFile): \(error.localizedDescription)")
+                throw BerthError(.invalidConfig, "Cannot read the config file \(configFile): \(error.localizedDescription)")
             }
         }
         return try BerthConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFileYAML: yaml)

@@ -139,7 +139,7 @@ struct EnvBuildCommand: AsyncParsableCommand {
         for problem in scan.problems where !output.json { print(problem.description) }
         let unknown = slugs.filter { slug in !scan.environments.contains { $0.slug == slug } }
         guard unknown.isEmpty else {
-            throw BerthError.notFound("environment_not_found", "No valid environment called \(unknown.joined(separator: ", ")) in \(folder.directory.path).")
+            throw BerthError(.environmentNotFound, "No valid environment called \(unknown.joined(separator: ", ")) in \(folder.directory.path).")
         }
         let chosen = scan.environments.filter { (slugs.isEmpty || slugs.contains($0.slug)) && $0.hasInstance }
         for environment in scan.environments where slugs.contains(environment.slug) && !environment.hasInstance && !output.json {

@@ -221,7 +221,7 @@ enum RecordingKeyFile {
         let directory = dataDir ?? ProcessInfo.processInfo.environment["BERTH_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
         let url = URL(fileURLWithPath: directory).appendingPathComponent("keys/recording-ed25519.key")
         guard let signer = try RecordingSigner.load(at: url) else {
-            throw BerthError.notFound("recording_key_not_found", "No recording key at \(url.path); pass --data-dir, or --public-key for a file.")
+            throw BerthError(.recordingKeyNotFound, "No recording key at \(url.path); pass --data-dir, or --public-key for a file.")
         }
         return signer
     }

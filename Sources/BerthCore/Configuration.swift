@@ -176,17 +176,17 @@ public struct BerthConfiguration: Sendable, Equatable {
         do {
             root = try YAMLComposer.compose(yaml)
         } catch let error as YAMLTreeError {
-            throw BerthError.badRequest("invalid_config", "config file: not valid YAML: \(error.reason)")
+            throw BerthError(.invalidConfig, "config file: not valid YAML: \(error.reason)")
         }
         guard case .mapping(let pairs, _)? = root else {
-            throw BerthError.badRequest("invalid_config", "config file: must be a YAML mapping of settings")
+            throw BerthError(.invalidConfig, "config file: must be a YAML mapping of settings")
         }
         var values: [String: String] = [:]
         for pair in pairs {
             guard case .scalar(let key) = pair.key, settingNames.contains(key.text) else {
                 let written: String
                 if case .scalar(let key) = pair.key { written = key.text } else { written = pair.key.summary }
-                throw BerthError.badRequest("invalid_config", "config file: \(written): unknown setting; known: \(settingNames.joined(separator: ", "))")
+                throw BerthError(.invalidConfig, "config file: \(written): unknown setting; known: \(settingNames.joined(separator: ", "))")
             }
             switch pair.value {
             case .scalar(let value): values[key.text] = value.text
@@ -195,11 +195,11 @@ public struct BerthConfiguration: Sendable, Equatable {
                 var texts: [String] = []
                 for case .scalar(let item) in items { texts.append(item.text) }
                 guard texts.count == items.count else {
-                    throw BerthError.badRequest("invalid_config", "config file: \(key.text): a list of plain values was expected")
+                    throw BerthError(.invalidConfig, "config file: \(key.text): a list of plain values was expected")
                 }
                 values[key.text] = texts.joined(separator: ",")
             case .mapping:
-                throw BerthError.badRequest("invalid_config", "config file: \(key.text): \(pair.value.summary) is not a value")
+                throw BerthError(.invalidConfig, "config file: \(key.text): \(pair.value.summary) is not a value")
             }
         }
         return values
@@ -207,7 +207,7 @@ public struct BerthConfiguration: Sendable, Equatable {
 
     private mutating func apply(name: String, value: String, source: String) throws {
         func invalid(_ expected: String) -> BerthError {
-            BerthError.badRequest("invalid_config", "\(source): '\(value)' is not valid; expected \(expected)")
+            BerthError(.invalidConfig, "\(source): '\(value)' is not valid; expected \(expected)")
         }
         switch name {
         case "host": host = value
@@ -238,7 +238,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             reaperIntervalSeconds = seconds
         case "adminToken":
             guard value.count >= 16 else {
-                throw BerthError.badRequest("invalid_config", "\(source): the admin token must be at least 16 characters")
+                throw BerthError(.invalidConfig, "\(source): the admin token must be at least 16 characters")
             }
             adminToken = value
         case "logLevel":
@@ -298,7 +298,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             do {
                 trustedProxies = try TrustedProxies(parsing: value)
             } catch let error as BerthError {
-                throw BerthError.badRequest("invalid_config", "\(source): \(error.message)")
+                throw BerthError(.invalidConfig, "\(source): \(error.message)")
             }
         case "signInLimit", "signInAddressLimit", "registrationLimit":
             guard let limit = EventLimit(parsing: value) else { throw invalid("COUNT/DURATION such as 5/5m (1 s to 24 h)") }
@@ -309,7 +309,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             }
         case "metricsToken":
             guard value.count >= 16 else {
-                throw BerthError.badRequest("invalid_config", "\(source): the metrics token must be at least 16 characters")
+                throw BerthError(.invalidConfig, "\(source): the metrics token must be at least 16 characters")
             }
             metricsToken = value
         case "metricsAddress":

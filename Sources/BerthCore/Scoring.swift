@@ -290,7 +290,7 @@ public struct FlagSecret: Sendable {
     public static func loadOrCreate(at url: URL) throws -> FlagSecret {
         if let data = FileManager.default.contents(atPath: url.path) {
             guard data.count >= 32 else {
-                throw BerthError.internal("flag_secret_invalid", "\(url.path) holds \(data.count) bytes; a flag secret needs 32. Remove it to make a new one (every per-instance flag changes).")
+                throw BerthError(.flagSecretInvalid, "\(url.path) holds \(data.count) bytes; a flag secret needs 32. Remove it to make a new one (every per-instance flag changes).")
             }
             return FlagSecret(bytes: data)
         }
@@ -298,7 +298,7 @@ public struct FlagSecret: Sendable {
         var generator = SystemRandomNumberGenerator()
         let bytes = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         guard FileManager.default.createFile(atPath: url.path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw BerthError.internal("flag_secret_unwritable", "Cannot write the flag secret to \(url.path).")
+            throw BerthError(.flagSecretUnwritable, "Cannot write the flag secret to \(url.path).")
         }
         return FlagSecret(bytes: bytes)
     }

@@ -41,12 +41,12 @@ public struct TrustedProxies: Sendable, Equatable {
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
             guard let bytes = Self.addressBytes(parts[0]) else {
-                throw BerthError.badRequest("invalid_config", "'\(entry)' is not an IP address or CIDR block such as 10.0.0.0/8")
+                throw BerthError(.invalidConfig, "'\(entry)' is not an IP address or CIDR block such as 10.0.0.0/8")
             }
             var prefix = bytes.count * 8
             if parts.count == 2 {
                 guard let bits = Int(parts[1]), (0...bytes.count * 8).contains(bits) else {
-                    throw BerthError.badRequest("invalid_config", "'\(entry)': the prefix length must be 0-\(bytes.count * 8)")
+                    throw BerthError(.invalidConfig, "'\(entry)': the prefix length must be 0-\(bytes.count * 8)")
                 }
                 prefix = bits
             }

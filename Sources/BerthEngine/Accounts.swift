@@ -47,17 +47,17 @@ public struct Accounts: Sendable {
 
     /// Adds an existing user to an existing team.
     public func addMember(teamID: String, userID: String) async throws {
-        guard try await store.team(id: teamID) != nil else { throw BerthError.notFound("team_not_found", "No team has id '\(teamID)'.") }
-        guard try await store.user(id: userID) != nil else { throw BerthError.notFound("user_not_found", "No user has id '\(userID)'.") }
+        guard try await store.team(id: teamID) != nil else { throw BerthError(.teamNotFound, "No team has id '\(teamID)'.") }
+        guard try await store.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         try await store.addMember(teamID: teamID, userID: userID)
     }
 
     /// Issues a token for a user and returns its secret, which is never stored.
     public func issueToken(userID: String, name: String) async throws -> (token: APIToken, secret: String) {
-        guard try await store.user(id: userID) != nil else { throw BerthError.notFound("user_not_found", "No user has id '\(userID)'.") }
+        guard try await store.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         let label = name.trimmingCharacters(in: .whitespaces)
         guard !label.isEmpty, label.count <= 100 else {
-            throw BerthError.unprocessable("invalid_name", "A token name must be 1-100 characters.")
+            throw BerthError(.invalidName, "A token name must be 1-100 characters.")
         }
         let secret = Self.newSecret()
         let token = APIToken(id: Identifier.make("tok"), userID: userID, name: label, secretHash: Self.hash(secret), createdAt: Date())
@@ -98,7 +98,7 @@ public struct Accounts: Sendable {
         let valid = !name.isEmpty && name.count <= 64
             && name.allSatisfy { $0.isLetter || $0.isNumber || "-_. ".contains($0) }
         guard valid else {
-            throw BerthError.unprocessable("invalid_name", "A \(what) name must be 1-64 letters, digits, spaces, '-', '_' or '.'.")
+            throw BerthError(.invalidName, "A \(what) name must be 1-64 letters, digits, spaces, '-', '_' or '.'.")
         }
     }
 }

@@ -58,7 +58,7 @@ public actor EnvironmentCatalog {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw BerthError.notFound("environments_not_found", "The environments folder \(directory.path) does not exist; pass --environments DIR.")
+            throw BerthError(.environmentsNotFound, "The environments folder \(directory.path) does not exist; pass --environments DIR.")
         }
         let entries = try fileManager.contentsOfDirectory(atPath: directory.path).sorted()
         var environments: [EnvironmentSpec] = []

@@ -47,8 +47,8 @@ public actor EventSettings {
             }
             let known = Set(Key.allCases.map(\.rawValue))
             for key in try decoder.container(keyedBy: AnyKey.self).allKeys where !known.contains(key.stringValue) {
-                throw BerthError.unprocessable(
-                    "invalid_setting", "Unknown setting '\(key.stringValue.prefix(64))'; known: \(Key.allCases.map(\.rawValue).joined(separator: ", "))."
+                throw BerthError(
+                    .invalidSetting, "Unknown setting '\(key.stringValue.prefix(64))'; known: \(Key.allCases.map(\.rawValue).joined(separator: ", "))."
                 )
             }
             let container = try decoder.container(keyedBy: Key.self)
@@ -179,6 +179,6 @@ public actor EventSettings {
     }
 
     static func invalid(_ message: String) -> BerthError {
-        BerthError.unprocessable("invalid_setting", message)
+        BerthError(.invalidSetting, message)
     }
 }

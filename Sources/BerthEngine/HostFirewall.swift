@@ -76,8 +76,8 @@ public struct HostFirewall: Sendable {
         if try await Self.hasRule(command: command) { return false }
         let insert = try await Self.run(command, ["-w", "-I", "INPUT", "1"] + Self.ruleArguments)
         guard insert.status == 0 else {
-            throw BerthError.unavailable(
-                "host_firewall_unavailable",
+            throw BerthError(
+                .hostFirewallUnavailable,
                 "\(command) could not add Berth's INPUT rule (exit \(insert.status)): \(insert.output.prefix(300)). Run Berth as root on the engine's host, or set BERTH_HOST_FIREWALL=off and add the rule yourself."
             )
         }
@@ -110,7 +110,7 @@ public struct HostFirewall: Sendable {
 
     private static func run(_ command: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         guard let executable = locate(command) else {
-            throw BerthError.unavailable("host_firewall_unavailable", "\(command) is not installed (looked in PATH, /usr/sbin and /sbin)")
+            throw BerthError(.hostFirewallUnavailable, "\(command) is not installed (looked in PATH, /usr/sbin and /sbin)")
         }
         let process = Process()
         process.executableURL = executable
@@ -133,7 +133,7 @@ public struct HostFirewall: Sendable {
                 }
             }
         } catch {
-            throw BerthError.unavailable("host_firewall_unavailable", "cannot run \(command): \(error.localizedDescription)")
+            throw BerthError(.hostFirewallUnavailable, "cannot run \(command): \(error.localizedDescription)")
         }
     }
 

@@ -63,18 +63,18 @@ public struct ImageBuilder: Sendable {
     ) async throws -> String {
         switch environment.image {
         case .none:
-            throw BerthError.unprocessable("no_instance", "\(environment.slug) has no image: it is a challenge without an instance.")
+            throw BerthError(.noInstance, "\(environment.slug) has no image: it is a challenge without an instance.")
         case .prebuilt(let prebuilt):
             do {
                 return try await docker.inspectImage(prebuilt).id
             } catch let error as DockerError where error.isNotFound {
-                throw BerthError.unprocessable("image_not_found", "\(environment.slug): image '\(prebuilt)' is not in the engine and no registry is used; build it there first, or use 'image: .' to build the folder")
+                throw BerthError(.imageNotFound, "\(environment.slug): image '\(prebuilt)' is not in the engine and no registry is used; build it there first, or use 'image: .' to build the folder")
             }
         case .build:
             break
         }
         guard let context = try Self.buildContext(for: environment, folder: folder) else {
-            throw BerthError.unprocessable("no_instance", "\(environment.slug) has no folder to build.")
+            throw BerthError(.noInstance, "\(environment.slug) has no folder to build.")
         }
         let id = try await docker.buildImage(
             context: context.tar, tag: context.reference,
@@ -146,7 +146,7 @@ enum FolderFingerprint {
         let fileManager = FileManager.default
         let base = folder.standardizedFileURL.path
         guard let enumerator = fileManager.enumerator(atPath: base) else {
-            throw BerthError.notFound("folder_not_found", "Cannot read the build folder \(base).")
+            throw BerthError(.folderNotFound, "Cannot read the build folder \(base).")
         }
         var paths: [String] = []
         while let next = enumerator.nextObject() as? String { paths.append(next) }

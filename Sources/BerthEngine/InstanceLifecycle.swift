@@ -163,26 +163,26 @@ public actor InstanceLifecycle {
     /// Starts a new instance of `slug` for `user` and returns it once it is running.
     public func request(environment slug: String, by user: User) async throws -> Instance {
         guard let environment = await catalog.environment(slug) else {
-            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug)'; GET /api/v1/environments lists them.")
+            throw BerthError(.environmentNotFound, "No environment is called '\(slug)'; GET /api/v1/environments lists them.")
         }
         if policy.disabledEnvironments.contains(slug) && user.role != .admin {
-            throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
+            throw BerthError(.environmentDisabled, "'\(slug)' is switched off by the organisers for now.")
         }
         guard environment.hasInstance else {
-            throw BerthError.unprocessable("no_instance", "'\(slug)' has no instance to start: it is a challenge with a description, files and a flag only.")
+            throw BerthError(.noInstance, "'\(slug)' has no instance to start: it is a challenge with a description, files and a flag only.")
         }
         let owner = try await owner(for: user)
         // From here to `active[...] = ` there is no suspension point, so caps hold under concurrency.
         if policy.assignment != .unlimited,
            let existing = active.values.first(where: { $0.owner == owner && $0.environment == slug }) {
-            throw BerthError.conflict("instance_exists", "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing.id). Stop or reset it instead.")
+            throw BerthError(.instanceExists, "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing.id). Stop or reset it instead.")
         }
         let owned = active.values.filter { $0.owner == owner }.count
         guard owned < policy.ownerCap else {
-            throw BerthError.tooMany("owner_cap_reached", "\(owner.kind == .team ? "Your team has" : "You have") \(owned) active instances, the most allowed; stop one first.")
+            throw BerthError(.ownerCapReached, "\(owner.kind == .team ? "Your team has" : "You have") \(owned) active instances, the most allowed; stop one first.")
         }
         guard active.count < policy.globalCap else {
-            throw BerthError.tooMany("global_cap_reached", "Berth is running its maximum of \(policy.globalCap) instances; try again in a few minutes.")
+            throw BerthError(.globalCapReached, "Berth is running its maximum of \(policy.globalCap) instances; try again in a few minutes.")
         }
         let now = clock()
         let lifetime = environment.berth.lifetime
@@ -210,10 +210,10 @@ public actor InstanceLifecycle {
         var instance = try await claim(id, for: user)
         defer { busy.remove(id) }
         guard instance.state == .running else {
-            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); only a running instance can be renewed.")
+            throw BerthError(.instanceNotRunning, "Instance \(id) is \(instance.state.rawValue); only a running instance can be renewed.")
         }
         guard instance.renewalsLeft > 0 else {
-            throw BerthError.conflict("renewal_limit_reached", "Instance \(id) has no renewals left; it expires at \(Self.iso(instance.expiresAt)).")
+            throw BerthError(.renewalLimitReached, "Instance \(id) has no renewals left; it expires at \(Self.iso(instance.expiresAt)).")
         }
         guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
         let now = clock()
@@ -221,8 +221,8 @@ public actor InstanceLifecycle {
         guard instance.expiresAt < instance.maxExpiresAt else { throw Self.atMaximumLifetime(instance) }
         let opens = Self.renewalOpens(expiresAt: instance.expiresAt, ttlSeconds: ttl)
         guard now >= opens else {
-            throw BerthError.conflict(
-                "renew_too_early",
+            throw BerthError(
+                .renewTooEarly,
                 "Instance \(id) still has more than half of its \(Self.minutes(ttl)) left; renew it after \(Self.iso(opens)), when a renewal adds time."
             )
         }
@@ -254,7 +254,7 @@ public actor InstanceLifecycle {
         var instance = try await claim(id, for: user)
         defer { busy.remove(id) }
         guard instance.state == .running || instance.state == .starting else {
-            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); only a running instance can be reset.")
+            throw BerthError(.instanceNotRunning, "Instance \(id) is \(instance.state.rawValue); only a running instance can be reset.")
         }
         guard let environment = await catalog.environment(instance.environment) else { throw Self.environmentGone(instance.environment) }
         // The state stays as it is until the old container is gone: if the engine fails to remove
@@ -269,17 +269,16 @@ public actor InstanceLifecycle {
             logger.warning("reset failed; the instance is unchanged", metadata: ["instance.id": "\(id)", "user.id": "\(user.id)", "error": "\(error)"])
             let unchanged = "Instance \(id) was not reset: the engine could not remove its old container (\(reason)). It is unchanged and still \(instance.state.rawValue); try again in a moment."
             if let docker = error as? DockerError, !docker.isUnreachable {
-                throw BerthError.internal("instance_reset_failed", unchanged)
+                throw BerthError(.instanceResetFailed, unchanged)
             }
-            throw BerthError.unavailable("engine_unavailable", unchanged)
+            throw BerthError(.engineUnavailable, unchanged)
         }
         do {
             return try await launch(&instance, environment: environment, user: user.id)
         } catch let failure as BerthError {
             // The old container is gone and the new one did not start: the instance has ended.
             throw BerthError(
-                code: failure.code, message: "\(failure.message) Instance \(id) was reset but could not start again, so it has ended (failed); request a new one.",
-                status: failure.statusCode
+                failure.code, "\(failure.message) Instance \(id) was reset but could not start again, so it has ended (failed); request a new one."
             )
         }
     }
@@ -296,7 +295,7 @@ public actor InstanceLifecycle {
 
     /// Kills every active instance (admin only) and returns how many were stopped.
     public func purge(by admin: User) async throws -> Int {
-        guard admin.role == .admin else { throw BerthError.forbidden("Only an admin can purge instances.") }
+        guard admin.role == .admin else { throw BerthError(.forbidden, "Only an admin can purge instances.") }
         var count = 0
         for id in active.keys.sorted() where !busy.contains(id) {
             guard var instance = active[id] else { continue }
@@ -439,7 +438,7 @@ public actor InstanceLifecycle {
                 continue
             } catch {
                 let failure = Self.launchError(error, environment: environment)
-                metrics.instanceStartFailed(environment: environment.slug, code: failure.code)
+                metrics.instanceStartFailed(environment: environment.slug, code: failure.code.rawValue)
                 instance.state = .failed
                 instance.reason = failure.message
                 active[instance.id] = nil
@@ -459,7 +458,7 @@ public actor InstanceLifecycle {
         do {
             try await destroyResources(of: &instance)
         } catch {
-            throw BerthError.unavailable("engine_unavailable", "The engine could not remove instance \(instance.id): \(error). Berth retries automatically.")
+            throw BerthError(.engineUnavailable, "The engine could not remove instance \(instance.id): \(error). Berth retries automatically.")
         }
         instance.state = state
         instance.reason = reason
@@ -494,11 +493,11 @@ public actor InstanceLifecycle {
         guard Identifier.isWellFormed(id) else { throw Self.notFound(id) }
         guard let instance = active[id] else {
             let stored = try await self.instance(id, for: user)
-            throw BerthError.conflict("instance_not_active", "Instance \(id) is \(stored.state.rawValue); request a new one.")
+            throw BerthError(.instanceNotActive, "Instance \(id) is \(stored.state.rawValue); request a new one.")
         }
         guard try await canAccess(instance, user) else { throw Self.notFound(id) }
         guard !busy.contains(id) else {
-            throw BerthError.conflict("instance_busy", "Instance \(id) is changing state right now; try again in a moment.")
+            throw BerthError(.instanceBusy, "Instance \(id) is changing state right now; try again in a moment.")
         }
         busy.insert(id)
         return active[id] ?? instance
@@ -509,7 +508,7 @@ public actor InstanceLifecycle {
         guard let team = try await store.team(ofUser: user.id) else {
             // An organiser tests environments without joining a team.
             if user.role == .admin { return Owner(kind: .user, id: user.id) }
-            throw BerthError.conflict("team_required", "Instances are assigned per team; join a team first.")
+            throw BerthError(.teamRequired, "Instances are assigned per team; join a team first.")
         }
         return Owner(kind: .team, id: team.id)
     }
@@ -545,32 +544,32 @@ public actor InstanceLifecycle {
     private static func launchError(_ error: any Error, environment: EnvironmentSpec) -> BerthError {
         switch error {
         case LaunchFailure.imageMissing(let image) where !environment.buildsFromFolder:
-            return BerthError.unprocessable("image_not_found", "The image \(image) of '\(environment.slug)' is not on the engine, and Berth never pulls; an admin loads it there (docker pull or docker load).")
+            return BerthError(.imageNotFound, "The image \(image) of '\(environment.slug)' is not on the engine, and Berth never pulls; an admin loads it there (docker pull or docker load).")
         case LaunchFailure.imageMissing(let image):
-            return BerthError.conflict("image_not_built", "The image \(image) of '\(environment.slug)' is not built yet; an admin runs `berth env build`.")
+            return BerthError(.imageNotBuilt, "The image \(image) of '\(environment.slug)' is not built yet; an admin runs `berth env build`.")
         case LaunchFailure.portTaken(let message):
-            return BerthError.unavailable("ports_exhausted", "No free host port could be published: \(message)")
+            return BerthError(.portsExhausted, "No free host port could be published: \(message)")
         case LaunchFailure.engine(let docker) where docker.isUnreachable:
-            return BerthError.unavailable("engine_unavailable", "The container engine cannot be reached: \(docker.message)")
+            return BerthError(.engineUnavailable, "The container engine cannot be reached: \(docker.message)")
         case LaunchFailure.engine(let docker):
-            return BerthError.internal("instance_start_failed", "The engine refused to start the instance: \(docker.message)")
+            return BerthError(.instanceStartFailed, "The engine refused to start the instance: \(docker.message)")
         case let berth as BerthError:
             return berth
         default:
-            return BerthError.internal("instance_start_failed", "The instance could not start: \(error)")
+            return BerthError(.instanceStartFailed, "The instance could not start: \(error)")
         }
     }
 
     private static func notFound(_ id: String) -> BerthError {
-        BerthError.notFound("instance_not_found", "No instance '\(id)' is visible to you.")
+        BerthError(.instanceNotFound, "No instance '\(id)' is visible to you.")
     }
 
     private static func atMaximumLifetime(_ instance: Instance) -> BerthError {
-        BerthError.conflict("max_lifetime_reached", "Instance \(instance.id) already runs until its maximum lifetime, \(iso(instance.maxExpiresAt)).")
+        BerthError(.maxLifetimeReached, "Instance \(instance.id) already runs until its maximum lifetime, \(iso(instance.maxExpiresAt)).")
     }
 
     private static func environmentGone(_ slug: String) -> BerthError {
-        BerthError.conflict("environment_not_found", "Environment '\(slug)' is no longer in the catalog; stop this instance instead.")
+        BerthError(.environmentRemoved, "Environment '\(slug)' is no longer in the catalog; stop this instance instead.")
     }
 
     static func urlHost(_ host: String) -> String {

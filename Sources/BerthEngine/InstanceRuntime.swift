@@ -208,8 +208,8 @@ public struct DockerRuntime: InstanceRuntime {
             throw LaunchFailure.engine(error)
         }
         guard result.exitCode == 0 else {
-            throw BerthError.internal(
-                "flag_write_failed",
+            throw BerthError(
+                .flagWriteFailed,
                 "The instance's flag could not be written to \(path) (exit \(result.exitCode)): \(result.stderr.prefix(300)). The image needs /bin/sh, and the path must be writable by the terminal's user."
             )
         }

@@ -22,8 +22,8 @@ public enum ServerIdentity {
         if let text = try? String(contentsOf: file, encoding: .utf8) {
             let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard id.count >= 12, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isHexDigit) }) else {
-                throw BerthError.unavailable(
-                    "server_id_invalid",
+                throw BerthError(
+                    .serverIdInvalid,
                     "\(file.path) does not hold a server id (hex digits); remove it to get a new one, which also gives a new default namespace."
                 )
             }
@@ -34,12 +34,12 @@ public enum ServerIdentity {
         let descriptor = open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             if errno == EEXIST { return try loadOrCreate(in: dataDirectory) }
-            throw BerthError.unavailable("server_id_unavailable", "Cannot create \(file.path): \(String(cString: strerror(errno)))")
+            throw BerthError(.serverIdUnavailable, "Cannot create \(file.path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         let line = Array((id + "\n").utf8)
         guard write(descriptor, line, line.count) == line.count else {
-            throw BerthError.unavailable("server_id_unavailable", "Cannot write \(file.path): \(String(cString: strerror(errno)))")
+            throw BerthError(.serverIdUnavailable, "Cannot write \(file.path): \(String(cString: strerror(errno)))")
         }
         return id
     }
@@ -133,8 +133,8 @@ public actor NamespaceLock {
             let last = try await lastHeartbeat(existing.id) ?? Int(labels[Self.createdLabel] ?? "") ?? 0
             let silentFor = now - last
             if silentFor <= Int(staleAfter.components.seconds) {
-                throw BerthError.conflict(
-                    "namespace_in_use",
+                throw BerthError(
+                    .namespaceInUse,
                     "The namespace '\(namespace)' is in use by another Berth server on this Docker Engine (server \(labels[Self.holderLabel] ?? "?"), last heartbeat \(max(silentFor, 0)) s ago). Each server needs its own namespace: set BERTH_NAMESPACE (or `namespace:` in the config file) to another name, or leave it unset to use this data directory's own. If that server has crashed, its lock is taken over \(staleAfter.components.seconds) s after its last heartbeat."
                 )
             }
@@ -145,8 +145,8 @@ public actor NamespaceLock {
             // By id, not name: if another server took it over meanwhile, its fresh lock stays.
             do { try await docker.removeContainer(existing.id, force: true) } catch let error as DockerError where error.isNotFound {}
         }
-        throw BerthError.conflict(
-            "namespace_in_use",
+        throw BerthError(
+            .namespaceInUse,
             "The namespace '\(namespace)' changed hands several times while Berth tried to take it; another server is starting with the same namespace. Set BERTH_NAMESPACE to another name."
         )
     }

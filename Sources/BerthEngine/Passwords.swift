@@ -23,7 +23,7 @@ extension Accounts {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         try Self.validateName(trimmed, what: "user")
         if let problem = PasswordPolicy.problem(password: password, name: trimmed) {
-            throw BerthError.unprocessable("weak_password", "That password is too weak: \(problem)")
+            throw BerthError(.weakPassword, "That password is too weak: \(problem)")
         }
         let hash = try await Self.bcryptHash(password, cost: bcryptCost)
         let user = try await createUser(name: trimmed, role: .player)
@@ -44,9 +44,9 @@ extension Accounts {
 
     /// Sets a user's password (admins set it for others; players change their own).
     public func setPassword(userID: String, password: String) async throws {
-        guard let user = try await store.user(id: userID) else { throw BerthError.notFound("user_not_found", "No user has id '\(userID)'.") }
+        guard let user = try await store.user(id: userID) else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         if let problem = PasswordPolicy.problem(password: password, name: user.name) {
-            throw BerthError.unprocessable("weak_password", "That password is too weak: \(problem)")
+            throw BerthError(.weakPassword, "That password is too weak: \(problem)")
         }
         try await store.setPasswordHash(userID: userID, hash: try await Self.bcryptHash(password, cost: bcryptCost))
         try await store.deleteSessions(userID: userID)
@@ -97,7 +97,7 @@ extension Accounts {
     /// Creates a team and puts `user` in it.
     public func createTeam(name: String, founder user: User) async throws -> TeamDetails {
         if try await store.team(ofUser: user.id) != nil {
-            throw BerthError.conflict("already_member", "You are already in a team; leave it first.")
+            throw BerthError(.alreadyMember, "You are already in a team; leave it first.")
         }
         let team = try await createTeam(name: name)
         try await store.addMember(teamID: team.id, userID: user.id)
@@ -108,10 +108,10 @@ extension Accounts {
     public func joinTeam(inviteCode: String, user: User) async throws -> TeamDetails {
         let code = inviteCode.trimmingCharacters(in: .whitespaces)
         guard !code.isEmpty, code.count <= 64, let team = try await store.team(inviteCode: code) else {
-            throw BerthError.notFound("team_not_found", "No team has that invite code; ask a member for the current one.")
+            throw BerthError(.teamNotFound, "No team has that invite code; ask a member for the current one.")
         }
         if let current = try await store.team(ofUser: user.id) {
-            throw BerthError.conflict("already_member", current.id == team.id ? "You are already in \(team.name)." : "You are already in a team; leave it first.")
+            throw BerthError(.alreadyMember, current.id == team.id ? "You are already in \(team.name)." : "You are already in a team; leave it first.")
         }
         try await store.addMember(teamID: team.id, userID: user.id)
         return try await details(team)
@@ -120,7 +120,7 @@ extension Accounts {
     /// Takes `user` out of their team.
     public func leaveTeam(user: User) async throws {
         guard let team = try await store.team(ofUser: user.id), try await store.removeMember(teamID: team.id, userID: user.id) else {
-            throw BerthError.notFound("team_not_found", "You are not in a team.")
+            throw BerthError(.teamNotFound, "You are not in a team.")
         }
     }
 

@@ -49,7 +49,7 @@ public struct RecordingLibrary: Sendable {
             do {
                 try FileManager.default.removeItem(at: file)
             } catch {
-                throw BerthError.internal("recording_delete_failed", "Cannot remove \(file.lastPathComponent): \(error.localizedDescription)")
+                throw BerthError(.recordingDeleteFailed, "Cannot remove \(file.lastPathComponent): \(error.localizedDescription)")
             }
         }
         _ = try await store.deleteRecording(id: record.id)
@@ -59,7 +59,7 @@ public struct RecordingLibrary: Sendable {
     /// The analysis of a recording with `thresholds`.
     public func analyse(_ record: RecordingRecord, thresholds: AnalysisThresholds) throws -> RecordingAnalysis {
         guard let data = FileManager.default.contents(atPath: castURL(record).path) else {
-            throw BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
+            throw BerthError(.recordingFileMissing, "The file of recording \(record.id) is missing from the data directory.")
         }
         return RecordingAnalysis.analyse(cast: data, thresholds: thresholds, recordingId: record.id)
     }

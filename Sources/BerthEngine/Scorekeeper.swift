@@ -44,7 +44,7 @@ public actor Scorekeeper {
     public func scorer(for user: User) async throws -> Owner {
         guard await mode() == .team else { return Owner(kind: .user, id: user.id) }
         guard let team = try await store.team(ofUser: user.id) else {
-            throw BerthError.conflict("team_required", "Scores are kept per team; create or join a team first.")
+            throw BerthError(.teamRequired, "Scores are kept per team; create or join a team first.")
         }
         return Owner(kind: .team, id: team.id)
     }
@@ -110,14 +110,12 @@ public actor Scorekeeper {
             throw Self.notFound(slug)
         case .locked(let missing):
             guard environment.requirements?.anonymize == true else { throw Self.notFound(slug) }
-            throw BerthError(
-                code: "environment_locked", message: "This challenge is locked: solve \(Self.list(missing)) first.", status: 403
-            )
+            throw BerthError(.environmentLocked, "This challenge is locked: solve \(Self.list(missing)) first.")
         }
     }
 
     static func notFound(_ slug: String) -> BerthError {
-        BerthError.notFound("environment_not_found", "No environment is called '\(slug.prefix(64))'; GET /api/v1/environments lists them.")
+        BerthError(.environmentNotFound, "No environment is called '\(slug.prefix(64))'; GET /api/v1/environments lists them.")
     }
 
     /// `A`, `A and B`, `A, B and C`.
@@ -136,14 +134,14 @@ public actor Scorekeeper {
     public func submit(flag: String, environment slug: String, by user: User, clientIP: String?) async throws -> SubmissionResult {
         let environment = try await playable(slug, by: user)
         if await lifecycle.currentPolicy.disabledEnvironments.contains(slug), user.role != .admin {
-            throw BerthError(code: "environment_disabled", message: "'\(slug)' is switched off by the organisers for now.", status: 403)
+            throw BerthError(.environmentDisabled, "'\(slug)' is switched off by the organisers for now.")
         }
         guard environment.isSolvable else {
-            throw BerthError.unprocessable("no_flag", "'\(slug)' has no flag to submit.")
+            throw BerthError(.noFlag, "'\(slug)' has no flag to submit.")
         }
         let submitted = flag.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !submitted.isEmpty, submitted.count <= Self.maximumFlagLength else {
-            throw BerthError.unprocessable("invalid_flag", "A flag is 1 to \(Self.maximumFlagLength) characters.")
+            throw BerthError(.invalidFlag, "A flag is 1 to \(Self.maximumFlagLength) characters.")
         }
         let scorer = try await scorer(for: user)
         var record = SubmissionRecord(
@@ -154,7 +152,7 @@ public actor Scorekeeper {
         if let wait = await submissions.retryAfter(key) {
             record.outcome = .rateLimited
             try await store.insertSubmission(record)
-            throw BerthError.tooMany("too_many_submissions", "Too many flags for '\(slug)'; try again in \(wait) s.")
+            throw BerthError(.tooManySubmissions, "Too many flags for '\(slug)'; try again in \(wait) s.")
         }
         await submissions.record(key)
         var attemptsLeft: Int?
@@ -167,11 +165,8 @@ public actor Scorekeeper {
             guard used < limit else {
                 record.outcome = .attemptsExhausted
                 try await store.insertSubmission(record)
-                throw BerthError(
-                    code: "attempts_exhausted",
-                    message: "\(scorer.kind == .team ? "Your team has" : "You have") used all \(limit) attempts at \(environment.name); no more flags are accepted.",
-                    status: 403
-                )
+                throw BerthError(.attemptsExhausted,
+                    "\(scorer.kind == .team ? "Your team has" : "You have") used all \(limit) attempts at \(environment.name); no more flags are accepted.")
             }
             attemptsLeft = limit - used
         }
@@ -237,7 +232,7 @@ public actor Scorekeeper {
     public func unlockHint(environment slug: String, index: Int, by user: User) async throws -> HintSpec {
         let environment = try await playable(slug, by: user)
         guard environment.hints.indices.contains(index) else {
-            throw BerthError.notFound("hint_not_found", "'\(slug)' has no hint \(index); it has \(environment.hints.count).")
+            throw BerthError(.hintNotFound, "'\(slug)' has no hint \(index); it has \(environment.hints.count).")
         }
         let scorer = try await scorer(for: user)
         let hint = environment.hints[index]

@@ -64,7 +64,7 @@ public enum BerthAssembly {
         do {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw BerthError.unavailable("data_dir_unavailable", "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
+            throw BerthError(.dataDirUnavailable, "Cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
         }
         // One registry per application: the store, the engine client and the lifecycle record into it.
         let metrics = BerthMetrics()
@@ -94,7 +94,7 @@ public enum BerthAssembly {
         do {
             try await runtime.ping()
         } catch {
-            throw BerthError.unavailable("engine_unavailable", "The engine does not answer (\(error)).")
+            throw BerthError(.engineUnavailable, "The engine does not answer (\(error)).")
         }
         return try await openServices(
             configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: nil, accounts: accounts, generated: generated,
@@ -112,7 +112,7 @@ public enum BerthAssembly {
         do {
             address = try TransportAddress(url: configuration.dockerHost)
         } catch {
-            throw BerthError.badRequest("invalid_config", "DOCKER_HOST: \(error)")
+            throw BerthError(.invalidConfig, "DOCKER_HOST: \(error)")
         }
         let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
         let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
@@ -129,8 +129,8 @@ public enum BerthAssembly {
             try await runtime.docker.ping()
             _ = try await runtime.docker.version()
         } catch {
-            throw BerthError.unavailable(
-                "engine_unavailable",
+            throw BerthError(
+                .engineUnavailable,
                 "The Docker Engine at \(address) does not answer (\(error)). Start or restart it, set DOCKER_HOST, or raise BERTH_ENGINE_TIMEOUT."
             )
         }
@@ -144,7 +144,7 @@ public enum BerthAssembly {
         do {
             try await lock.acquire()
         } catch let error as DockerError {
-            throw BerthError.unavailable("engine_unavailable", "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
+            throw BerthError(.engineUnavailable, "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
         }
         do {
             try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
@@ -188,13 +188,13 @@ public enum BerthAssembly {
         do {
             recordings = try RecordingLibrary(dataDirectory: dataDirectory, store: store, logger: logger)
         } catch {
-            throw BerthError.unavailable("recording_key_unavailable", "Cannot open or create the recording key under \(dataDirectory.path)/keys: \(error)")
+            throw BerthError(.recordingKeyUnavailable, "Cannot open or create the recording key under \(dataDirectory.path)/keys: \(error)")
         }
         let flagSecret: FlagSecret
         do {
             flagSecret = try FlagSecret.loadOrCreate(at: dataDirectory.appendingPathComponent("keys/flag-hmac.key"))
         } catch {
-            throw BerthError.unavailable("flag_secret_unavailable", "Cannot open or create the flag secret under \(dataDirectory.path)/keys: \(error)")
+            throw BerthError(.flagSecretUnavailable, "Cannot open or create the flag secret under \(dataDirectory.path)/keys: \(error)")
         }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,

@@ -27,7 +27,7 @@ enum BrowserSession {
         guard changes, request.headers[.authorization] == nil else { return }
         let expected = request.cookies[csrfCookie]?.value ?? ""
         guard !expected.isEmpty, request.headers[.csrfToken] == expected else {
-            throw BerthError(code: "csrf_failed", message: "This form is missing its CSRF token or it is stale; reload the page and try again.", status: 403)
+            throw BerthError(.csrfFailed, "This form is missing its CSRF token or it is stale; reload the page and try again.")
         }
     }
 
@@ -67,7 +67,7 @@ public struct CallerIdentification: RouterMiddleware {
         if let header = request.headers[.authorization] {
             do {
                 context.caller = try await bearer(header, context: context)
-            } catch let error as BerthError where error.statusCode == 401 {
+            } catch let error as BerthError where error.code == .unauthorized {
                 context.credentialProblem = error
             }
         } else if let secret = request.cookies[BrowserSession.cookie]?.value {
@@ -84,12 +84,12 @@ public struct CallerIdentification: RouterMiddleware {
     private func bearer(_ header: String, context: Context) async throws -> User {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw BerthError.unauthorized("The Authorization header must be 'Bearer <token>'.")
+            throw BerthError(.unauthorized, "The Authorization header must be 'Bearer <token>'.")
         }
         let secret = parts[1].trimmingCharacters(in: .whitespaces)
         guard let user = try await lookUp({ try await accounts.authenticate(secret: secret) }) else {
             context.logger.notice("rejected token", metadata: ["client.ip": "\(context.clientIP)"])
-            throw BerthError.unauthorized("The token is not valid; ask an admin for a new one.")
+            throw BerthError(.unauthorized, "The token is not valid; ask an admin for a new one.")
         }
         return user
     }
@@ -98,7 +98,7 @@ public struct CallerIdentification: RouterMiddleware {
         do {
             return try await body()
         } catch {
-            throw BerthError.unavailable("store_unavailable", "The store cannot be reached to check who you are; try again shortly.")
+            throw BerthError(.storeUnavailable, "The store cannot be reached to check who you are; try again shortly.")
         }
     }
 }

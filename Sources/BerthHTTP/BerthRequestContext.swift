@@ -48,7 +48,7 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
     /// The caller when they are an admin, else `forbidden`.
     public func requireAdmin() throws -> User {
         let caller = try requireCaller()
-        guard caller.role == .admin else { throw BerthError.forbidden("This route is for admins only.") }
+        guard caller.role == .admin else { throw BerthError(.forbidden, "This route is for admins only.") }
         return caller
     }
 }

@@ -19,11 +19,36 @@ public struct ErrorEnvelope: Codable, Sendable {
 
     /// Creates an envelope for `error`.
     public init(_ error: BerthError) {
-        self.error = Body(code: error.code, message: error.message)
+        self.error = Body(code: error.code.rawValue, message: error.message)
+    }
+}
+
+extension BerthError.Code {
+    /// The HTTP status of each code: the one place where errors meet HTTP.
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest, .invalidBody, .invalidConfig, .invalidQuery, .invalidRange, .invalidThreshold: 400
+        case .invalidCredentials, .ticketInvalid, .ticketRequired, .unauthorized, .metricsTokenInvalid: 401
+        case .attemptsExhausted, .csrfFailed, .environmentDisabled, .environmentLocked, .forbidden, .githubCodeRejected, .githubDenied, .githubStateMismatch, .originNotAllowed, .registrationClosed, .ticketWrongTerminal: 403
+        case .assetNotFound, .attachmentNotFound, .environmentNotFound, .environmentsNotFound, .folderNotFound, .githubNotConfigured, .hintNotFound, .instanceNotFound, .metricsDisabled, .metricsNotHere, .recordingFileMissing, .recordingKeyNotFound, .recordingNotFound, .routeNotFound, .teamNotFound, .tokenNotFound, .userNotFound: 404
+        case .invalidRequest, .methodNotAllowed: 405
+        case .notAcceptable: 406
+        case .alreadyMember, .auditConflict, .cannotDemoteSelf, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
+        case .bodyTooLarge: 413
+        case .unsupportedMediaType: 415
+        case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .noInstance, .weakPassword: 422
+        case .websocketRequired: 426
+        case .globalCapReached, .ownerCapReached, .tooManyAttempts, .tooManySubmissions: 429
+        case .analysisInvalid, .assetMissing, .auditEntryInvalid, .buildFailed, .contractInvalid, .contractUnavailable, .flagSecretInvalid, .flagSecretUnwritable, .flagWriteFailed, .instanceResetFailed, .instanceStartFailed, .internalError, .recordingDeleteFailed: 500
+        case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
+        }
     }
 }
 
 extension BerthError: HTTPResponseError {
+    /// The HTTP status of the error's code.
+    public var statusCode: Int { code.httpStatus }
+
     /// The HTTP status as Hummingbird's type.
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
@@ -70,24 +95,21 @@ public struct ErrorMiddleware: RouterMiddleware {
             // The generated server wraps what a handler threw, and what it could not decode.
             let berth = Self.translate(error)
             status = berth.statusCode
-            context.facts.errorCode = berth.code
+            context.facts.errorCode = berth.code.rawValue
             if berth.statusCode == 500 {
                 context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error.underlyingError)"])
             }
             return try berth.response(from: request, context: context)
         } catch let error as BerthError {
             status = error.statusCode
-            context.facts.errorCode = error.code
+            context.facts.errorCode = error.code.rawValue
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let allowed = error.status == .notFound ? routes.allowed(at: request.uri.path) : []
             if !allowed.isEmpty {
                 status = 405
                 context.facts.errorCode = "method_not_allowed"
-                let refusal = BerthError(
-                    code: "method_not_allowed", message: "\(request.uri.path.prefix(200)) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue).",
-                    status: 405
-                )
+                let refusal = BerthError(.methodNotAllowed, "\(request.uri.path.prefix(200)) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue).")
                 var response = try refusal.response(from: request, context: context)
                 response.headers[.allow] = allowed.joined(separator: ", ")
                 return response
@@ -99,18 +121,18 @@ public struct ErrorMiddleware: RouterMiddleware {
             }
             let berth = Self.translate(error)
             status = berth.statusCode
-            context.facts.errorCode = berth.code
+            context.facts.errorCode = berth.code.rawValue
             return try berth.response(from: request, context: context)
         } catch let error as DecodingError {
-            let berth = BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(Self.describe(error))")
+            let berth = BerthError(.invalidBody, "The request body is not the JSON this route expects: \(Self.describe(error))")
             status = 400
-            context.facts.errorCode = berth.code
+            context.facts.errorCode = berth.code.rawValue
             return try berth.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error)"])
-            let berth = BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
+            let berth = BerthError(.internalError, "Berth hit an unexpected error; the operator's log has the details.")
             status = 500
-            context.facts.errorCode = berth.code
+            context.facts.errorCode = berth.code.rawValue
             return try berth.response(from: request, context: context)
         }
     }
@@ -127,18 +149,18 @@ public struct ErrorMiddleware: RouterMiddleware {
             var expected = ""
             if case .typeMismatch(let type, _) = decoding { expected = " (expected \(type))" }
             let query = error.request.path.flatMap { $0.split(separator: "?", maxSplits: 1).dropFirst().first } ?? ""
-            return BerthError.badRequest(
-                "invalid_query", "The query '\(query.prefix(200))' is not what \(error.operationID) accepts\(expected); GET /api/v1/openapi.json describes it."
+            return BerthError(
+                .invalidQuery, "The query '\(query.prefix(200))' is not what \(error.operationID) accepts\(expected); GET /api/v1/openapi.json describes it."
             )
         case let decoding as DecodingError:
             // Without a body (a request with a body but no content type is refused before), what
             // did not decode is a query parameter, such as `limit=abc` or an outcome not in its enum.
             guard error.request.headerFields[.contentType] != nil else {
-                return BerthError.badRequest(
-                    "invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(describe(decoding).replacingOccurrences(of: "(body): ", with: ""))"
+                return BerthError(
+                    .invalidQuery, "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(describe(decoding).replacingOccurrences(of: "(body): ", with: ""))"
                 )
             }
-            return BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(describe(decoding))")
+            return BerthError(.invalidBody, "The request body is not the JSON this route expects: \(describe(decoding))")
         case let http as HTTPError:
             return translate(http)
         default:
@@ -151,28 +173,28 @@ public struct ErrorMiddleware: RouterMiddleware {
         let status = (error.underlyingError as? any HTTPResponseConvertible)?.httpStatus.code ?? 500
         switch status {
         case 415:
-            return BerthError(code: "unsupported_media_type", message: "Send the body as JSON with 'Content-Type: application/json' (\(text)).", status: 415)
+            return BerthError(.unsupportedMediaType, "Send the body as JSON with 'Content-Type: application/json' (\(text)).")
         case 406:
-            return BerthError(code: "not_acceptable", message: "This route answers application/json; the Accept header allows none of what it sends (\(text)).", status: 406)
+            return BerthError(.notAcceptable, "This route answers application/json; the Accept header allows none of what it sends (\(text)).")
         case 400 where text.localizedCaseInsensitiveContains("query"):
-            return BerthError.badRequest("invalid_query", "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(text)")
+            return BerthError(.invalidQuery, "A query parameter is not what \(error.operationID) accepts (GET /api/v1/openapi.json): \(text)")
         case 400 where text.localizedCaseInsensitiveContains("body"):
-            return BerthError.badRequest("invalid_body", "The request body is not what this route expects: \(text)")
+            return BerthError(.invalidBody, "The request body is not what this route expects: \(text)")
         case 400..<500:
-            return BerthError(code: "invalid_request", message: "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)", status: status)
+            return BerthError(.invalidRequest, "The request does not match GET /api/v1/openapi.json for \(error.operationID): \(text)")
         default:
-            return BerthError.internal("internal_error", "Berth hit an unexpected error; the operator's log has the details.")
+            return BerthError(.internalError, "Berth hit an unexpected error; the operator's log has the details.")
         }
     }
 
     static func translate(_ error: HTTPError) -> BerthError {
         let message = error.body ?? error.status.reasonPhrase
         switch error.status.code {
-        case 404: return BerthError.notFound("route_not_found", "No such route; GET /api/v1/openapi.json lists them.")
-        case 405: return BerthError(code: "method_not_allowed", message: message, status: 405)
-        case 413: return BerthError(code: "body_too_large", message: "The request body is too large.", status: 413)
-        case 400: return BerthError.badRequest("invalid_body", "The request body is not valid JSON for this route: \(message)")
-        default: return BerthError(code: "http_error", message: message, status: error.status.code)
+        case 404: return BerthError(.routeNotFound, "No such route; GET /api/v1/openapi.json lists them.")
+        case 405: return BerthError(.methodNotAllowed, message)
+        case 413: return BerthError(.bodyTooLarge, "The request body is too large.")
+        case 400: return BerthError(.invalidBody, "The request body is not valid JSON for this route: \(message)")
+        default: return BerthError(.invalidRequest, "The request was refused (HTTP \(error.status.code)): \(message)")
         }
     }
 

@@ -23,7 +23,7 @@ struct GitHubSignIn {
     func register(on table: RouteTable) {
         table.on(.get, "/auth/github") { request, _ in
             guard let clientID = configuration.githubClientID, configuration.githubSignIn else {
-                throw BerthError.notFound("github_not_configured", "Sign-in with GitHub is not set up on this server.")
+                throw BerthError(.githubNotConfigured, "Sign-in with GitHub is not set up on this server.")
             }
             let state = Secrets.randomBase64URL(byteCount: 24)
             var query = URLComponents()
@@ -46,7 +46,7 @@ struct GitHubSignIn {
                 context.logger.info("signed in with GitHub", metadata: ["user.id": "\(user.id)", "client.ip": "\(context.clientIP)"])
                 return response
             } catch let error as BerthError {
-                context.facts.errorCode = error.code
+                context.facts.errorCode = error.code.rawValue
                 context.logger.notice("GitHub sign-in failed", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error.code): \(error.message)"])
                 return Self.redirect("/login#error=\(error.code)")
             }
@@ -65,18 +65,18 @@ struct GitHubSignIn {
     func signIn(_ request: Request) async throws -> User {
         let query = request.uri.queryParameters
         if let denied = query.get("error") {
-            throw BerthError(code: "github_denied", message: "GitHub said: \(denied.prefix(100))", status: 403)
+            throw BerthError(.githubDenied, "GitHub said: \(denied.prefix(100))")
         }
         guard let code = query.get("code"), let state = query.get("state"), !code.isEmpty,
               let expected = request.cookies[Self.stateCookie]?.value, !expected.isEmpty, state == expected
         else {
-            throw BerthError(code: "github_state_mismatch", message: "The sign-in came back without its state; start again.", status: 403)
+            throw BerthError(.githubStateMismatch, "The sign-in came back without its state; start again.")
         }
         let token = try await accessToken(code: code, redirectURI: callbackURL(request))
         let account = try await githubAccount(token: token)
         if let linked = try await services.store.user(githubID: account.id) { return linked }
         guard await services.settings.registrationOpen else {
-            throw BerthError(code: "registration_closed", message: "Registration is closed; ask the organisers for an account.", status: 403)
+            throw BerthError(.registrationClosed, "Registration is closed; ask the organisers for an account.")
         }
         let user = try await services.accounts.createUser(name: try await freeName(for: account.login))
         try await services.store.setGitHubID(userID: user.id, githubID: account.id)
@@ -86,7 +86,7 @@ struct GitHubSignIn {
     /// `login`, or `login-2`, `login-3`… when a Berth user already has that name.
     func freeName(for login: String) async throws -> String {
         let base = String(login.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(56))
-        guard !base.isEmpty else { throw BerthError.unprocessable("github_login_invalid", "GitHub returned an unusable login name.") }
+        guard !base.isEmpty else { throw BerthError(.githubLoginInvalid, "GitHub returned an unusable login name.") }
         if try await services.store.user(named: base) == nil { return base }
         for suffix in 2...50 where try await services.store.user(named: "\(base)-\(suffix)") == nil {
             return "\(base)-\(suffix)"
@@ -114,7 +114,7 @@ struct GitHubSignIn {
             configuration.githubURL, "POST", "/login/oauth/access_token", body: try JSONEncoder().encode(body), bearer: nil
         )
         guard let token = answer.access_token, !token.isEmpty else {
-            throw BerthError(code: "github_code_rejected", message: "GitHub refused the sign-in code: \(answer.error_description ?? answer.error ?? "no token").", status: 403)
+            throw BerthError(.githubCodeRejected, "GitHub refused the sign-in code: \(answer.error_description ?? answer.error ?? "no token").")
         }
         return token
     }
@@ -131,7 +131,7 @@ struct GitHubSignIn {
 
     func call<T: Decodable>(_ base: String, _ method: String, _ path: String, body: Data?, bearer: String?) async throws -> T {
         let unavailable = { (reason: String) in
-            BerthError.unavailable("github_unavailable", "GitHub could not be reached or answered oddly (\(reason)); try again.")
+            BerthError(.githubUnavailable, "GitHub could not be reached or answered oddly (\(reason)); try again.")
         }
         let transport: HTTPTransport
         do { transport = try HTTPTransport(webURL: base) } catch { throw unavailable("bad URL \(base)") }

@@ -26,11 +26,11 @@ struct MetricsRoutes {
         let configuration = services.configuration
         router.get(RouterPath(Self.path)) { request, _ in
             if configuration.metricsAddress != nil {
-                throw BerthError.notFound("metrics_not_here", "This port does not serve metrics: they are on the metrics listener (BERTH_METRICS_ADDRESS).")
+                throw BerthError(.metricsNotHere, "This port does not serve metrics: they are on the metrics listener (BERTH_METRICS_ADDRESS).")
             }
             guard let token = configuration.metricsToken else {
-                throw BerthError.notFound(
-                    "metrics_disabled",
+                throw BerthError(
+                    .metricsDisabled,
                     "Metrics are off. Set BERTH_METRICS_TOKEN to serve them here to 'Authorization: Bearer <token>', or BERTH_METRICS_ADDRESS (e.g. 127.0.0.1:9464) to serve them on a separate listener."
                 )
             }
@@ -81,9 +81,7 @@ struct MetricsRoutes {
         guard parts.count == 2, parts[0].lowercased() == "bearer",
               Secrets.constantTimeEquals(parts[1].trimmingCharacters(in: .whitespaces), token)
         else {
-            throw BerthError.unauthorized(
-                "Metrics need the metrics token (BERTH_METRICS_TOKEN) as 'Authorization: Bearer <token>'.", code: "metrics_token_invalid"
-            )
+            throw BerthError(.metricsTokenInvalid, "Metrics need the metrics token (BERTH_METRICS_TOKEN) as 'Authorization: Bearer <token>'.")
         }
     }
 }

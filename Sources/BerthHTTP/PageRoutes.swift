@@ -52,7 +52,7 @@ struct PageRoutes {
             let name = try context.parameters.require("file")
             guard let type = Self.xtermAssets[name] else { throw Self.missing(name) }
             guard let data = FileManager.default.contents(atPath: assets.appendingPathComponent(name).path) else {
-                throw BerthError.notFound("asset_not_found", "xterm.js is not installed at \(assets.path); run `make setup` (scripts/fetch-xterm.sh).")
+                throw BerthError(.assetNotFound, "xterm.js is not installed at \(assets.path); run `make setup` (scripts/fetch-xterm.sh).")
             }
             return try Self.file(data, type: type)
         }
@@ -78,12 +78,12 @@ struct PageRoutes {
     static func bundled(_ name: String) throws -> Data {
         guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Web"),
               let data = FileManager.default.contents(atPath: url.path)
-        else { throw BerthError.internal("asset_missing", "The page asset \(name) is missing from Berth's resource bundle.") }
+        else { throw BerthError(.assetMissing, "The page asset \(name) is missing from Berth's resource bundle.") }
         return data
     }
 
     static func missing(_ name: String) -> BerthError {
-        BerthError.notFound("asset_not_found", "No asset is called '\(name.prefix(64))'.")
+        BerthError(.assetNotFound, "No asset is called '\(name.prefix(64))'.")
     }
 
     /// A static response with headers that keep the page to its own scripts and out of other

@@ -115,6 +115,6 @@ public final class RouteMethods: Sendable {
 extension BerthError {
     /// A plain GET on a WebSocket endpoint: `426 websocket_required`.
     static var webSocketRequired: BerthError {
-        BerthError(code: "websocket_required", message: "This is a WebSocket endpoint: connect with a WebSocket client.", status: 426)
+        BerthError(.websocketRequired, "This is a WebSocket endpoint: connect with a WebSocket client.")
     }
 }

@@ -32,26 +32,24 @@ struct TerminalRoutes {
         for origin in request.headers[values: .origin] {
             guard policy.allows(origin: origin, host: request.head.authority) else {
                 context.logger.notice("terminal origin refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)", "origin": "\(origin)"])
-                throw BerthError(
-                    code: "origin_not_allowed",
-                    message: "This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.", status: 403
-                )
+                throw BerthError(.originNotAllowed,
+                    "This page's origin may not open terminals; the operator can allow it with BERTH_ALLOWED_ORIGINS.")
             }
         }
         guard let ticket = request.uri.queryParameters.get("ticket"), !ticket.isEmpty else {
-            throw BerthError.unauthorized("A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.", code: "ticket_required")
+            throw BerthError(.ticketRequired, "A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.")
         }
         guard let grant = await services.tickets.peek(ticket, instanceID: id) else {
             context.logger.notice("terminal ticket refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)"])
-            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.", code: "ticket_invalid")
+            throw BerthError(.ticketInvalid, "The ticket is unknown, expired or already used; ask for a new one.")
         }
         if let requested = request.uri.queryParameters.get("terminal"), requested != grant.terminal {
-            throw BerthError(code: "ticket_wrong_terminal", message: "The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.", status: 403)
+            throw BerthError(.ticketWrongTerminal, "The ticket was issued for terminal '\(grant.terminal)', not '\(requested)'.")
         }
         _ = try await services.runningInstance(id)
         // Two connections racing with one ticket: only the first gets through.
         guard await services.tickets.redeem(ticket, instanceID: id) != nil else {
-            throw BerthError.unauthorized("The ticket is unknown, expired or already used; ask for a new one.", code: "ticket_invalid")
+            throw BerthError(.ticketInvalid, "The ticket is unknown, expired or already used; ask for a new one.")
         }
     }
 
@@ -146,10 +144,10 @@ extension BerthServices {
     /// Instance `id` when its terminal can be opened: active and running with a container.
     func runningInstance(_ id: String) async throws -> Instance {
         guard let instance = await lifecycle.activeInstance(id) else {
-            throw BerthError.conflict("instance_not_active", "Instance \(id) is not running; start it first.")
+            throw BerthError(.instanceNotActive, "Instance \(id) is not running; start it first.")
         }
         guard instance.state == .running, instance.containerID != nil else {
-            throw BerthError.conflict("instance_not_running", "Instance \(id) is \(instance.state.rawValue); wait until it is running.")
+            throw BerthError(.instanceNotRunning, "Instance \(id) is \(instance.state.rawValue); wait until it is running.")
         }
         return instance
     }

@@ -39,7 +39,7 @@ extension SQLiteStore {
                 .text(session.secretHash), .text(session.userID), .float(session.createdAt.timeIntervalSince1970),
                 .float(session.expiresAt.timeIntervalSince1970), Self.optional(session.clientIP), Self.optional(session.userAgent),
             ],
-            conflict: BerthError.conflict("session_exists", "That session already exists.")
+            conflict: BerthError(.sessionExists, "That session already exists.")
         )
     }
 
@@ -124,7 +124,7 @@ extension SQLiteStore {
                 .text(submission.submitted), .text(submission.outcome.rawValue), Self.optional(submission.sharedFromInstance),
                 Self.optional(submission.sharedFromOwner?.label), Self.optional(submission.clientIP),
             ],
-            conflict: BerthError.conflict("submission_exists", "Submission \(submission.id) already exists.")
+            conflict: BerthError(.submissionExists, "Submission \(submission.id) already exists.")
         )
     }
 

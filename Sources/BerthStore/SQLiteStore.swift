@@ -21,7 +21,7 @@ public actor SQLiteStore: BerthStore {
         do {
             connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
         } catch {
-            throw BerthError.unavailable("store_unavailable", "cannot open the database at \(path ?? ":memory:"): \(error)")
+            throw BerthError(.storeUnavailable, "cannot open the database at \(path ?? ":memory:"): \(error)")
         }
         let store = SQLiteStore(connection: connection, logger: logger, metrics: metrics)
         try await store.prepare()
@@ -68,7 +68,7 @@ public actor SQLiteStore: BerthStore {
         try await insert(
             "INSERT INTO users (id, name, role, created_at) VALUES (?, ?, ?, ?)",
             [.text(user.id), .text(user.name), .text(user.role.rawValue), .float(user.createdAt.timeIntervalSince1970)],
-            conflict: BerthError.conflict("user_name_taken", "A user named '\(user.name)' already exists; choose another name.")
+            conflict: BerthError(.userNameTaken, "A user named '\(user.name)' already exists; choose another name.")
         )
     }
 
@@ -88,7 +88,7 @@ public actor SQLiteStore: BerthStore {
         try await insert(
             "INSERT INTO api_tokens (id, user_id, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             [.text(token.id), .text(token.userID), .text(token.name), .text(token.secretHash), .float(token.createdAt.timeIntervalSince1970)],
-            conflict: BerthError.conflict("token_exists", "That token already exists.")
+            conflict: BerthError(.tokenExists, "That token already exists.")
         )
     }
 
@@ -113,7 +113,7 @@ public actor SQLiteStore: BerthStore {
         try await insert(
             "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
             [.text(team.id), .text(team.name), .float(team.createdAt.timeIntervalSince1970)],
-            conflict: BerthError.conflict("team_name_taken", "A team named '\(team.name)' already exists; choose another name.")
+            conflict: BerthError(.teamNameTaken, "A team named '\(team.name)' already exists; choose another name.")
         )
     }
 
@@ -128,7 +128,7 @@ public actor SQLiteStore: BerthStore {
     public func addMember(teamID: String, userID: String) async throws {
         try await insert(
             "INSERT INTO memberships (team_id, user_id) VALUES (?, ?)", [.text(teamID), .text(userID)],
-            conflict: BerthError.conflict("already_member", "That user already belongs to a team; a user can be in one team only.")
+            conflict: BerthError(.alreadyMember, "That user already belongs to a team; a user can be in one team only.")
         )
     }
 
@@ -155,7 +155,7 @@ public actor SQLiteStore: BerthStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             try Self.binds(instance),
-            conflict: BerthError.conflict("instance_exists", "Instance \(instance.id) already exists.")
+            conflict: BerthError(.instanceExists, "Instance \(instance.id) already exists.")
         )
     }
 
@@ -233,7 +233,7 @@ public actor SQLiteStore: BerthStore {
                 .text(recording.owner.id), .text(recording.terminal), .text(recording.path),
                 .float(recording.startedAt.timeIntervalSince1970), recording.endedAt.map { .float($0.timeIntervalSince1970) } ?? .null,
             ],
-            conflict: BerthError.conflict("recording_exists", "Recording \(recording.id) already exists.")
+            conflict: BerthError(.recordingExists, "Recording \(recording.id) already exists.")
         )
     }
 
@@ -274,7 +274,7 @@ public actor SQLiteStore: BerthStore {
                 Self.optional(entry.userAgent), .text(entry.action), Self.optional(entry.target), .integer(entry.status),
                 .text(entry.result), Self.optional(entry.detail), .text(entry.previousHash), .text(entry.hash),
             ],
-            conflict: BerthError.conflict("audit_conflict", "Audit entry \(entry.sequence) already exists; another writer appended first.")
+            conflict: BerthError(.auditConflict, "Audit entry \(entry.sequence) already exists; another writer appended first.")
         )
     }
 
@@ -310,7 +310,7 @@ public actor SQLiteStore: BerthStore {
         do {
             return try await connection.query(sql, binds)
         } catch {
-            throw BerthError.unavailable("store_unavailable", "The database failed: \(error)")
+            throw BerthError(.storeUnavailable, "The database failed: \(error)")
         }
     }
 
@@ -325,16 +325,16 @@ public actor SQLiteStore: BerthStore {
             case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraintUniqueRowIDFailed:
                 throw conflict
             case .constraintForeignKeyFailed:
-                throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
+                throw BerthError(.invalidReference, "A referenced user or team does not exist.")
             case .constraint where error.message.contains("UNIQUE") || error.message.contains("PRIMARY KEY"):
                 throw conflict
             case .constraint:
-                throw BerthError.unprocessable("invalid_reference", "A referenced user or team does not exist.")
+                throw BerthError(.invalidReference, "A referenced user or team does not exist.")
             default:
-                throw BerthError.unavailable("store_unavailable", "The database failed: \(error.message)")
+                throw BerthError(.storeUnavailable, "The database failed: \(error.message)")
             }
         } catch {
-            throw BerthError.unavailable("store_unavailable", "The database failed: \(error)")
+            throw BerthError(.storeUnavailable, "The database failed: \(error)")
         }
     }
 

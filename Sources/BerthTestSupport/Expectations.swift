@@ -2,16 +2,15 @@ import BerthCore
 import DockerEngine
 import Testing
 
-/// Expects `body` to fail with a ``BerthError`` of this code and HTTP status.
+/// Expects `body` to fail with a ``BerthError`` of this code.
 public func expectBerthError(
-    _ code: String, status: Int, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+    _ code: BerthError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
 ) async {
     do {
         try await body()
-        Issue.record("expected \(code) (\(status)), but it succeeded", sourceLocation: sourceLocation)
+        Issue.record("expected \(code.rawValue), but it succeeded", sourceLocation: sourceLocation)
     } catch let error as BerthError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.statusCode == status, "\(error)", sourceLocation: sourceLocation)
     } catch {
         Issue.record("expected BerthError \(code), got \(error)", sourceLocation: sourceLocation)
     }

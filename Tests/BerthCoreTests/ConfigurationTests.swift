@@ -182,7 +182,7 @@ struct ConfigurationTests {
             try BerthConfiguration.resolve(flags: flags, environment: environment, configFileYAML: file)
         } throws: { error in
             guard let berth = error as? BerthError else { return false }
-            return berth.code == "invalid_config" && berth.statusCode == 400 && berth.message.hasPrefix(source)
+            return berth.code == .invalidConfig && berth.message.hasPrefix(source)
         }
     }
 
@@ -202,7 +202,7 @@ struct ConfigurationTests {
         #expect {
             try BerthConfiguration.resolve(flags: [:], environment: [variable: value], configFileYAML: nil)
         } throws: { error in
-            (error as? BerthError)?.code == "invalid_config" && (error as? BerthError)?.message.contains(variable) == true
+            (error as? BerthError)?.code == .invalidConfig && (error as? BerthError)?.message.contains(variable) == true
         }
     }
 

@@ -45,17 +45,12 @@ struct ModelTests {
         #expect(warning.description == "a/challenge.yml: extra: warning: unknown")
     }
 
-    @Test("errors map to their documented statuses")
-    func errorStatuses() {
-        #expect(BerthError.badRequest("x", "m").statusCode == 400)
-        #expect(BerthError.unauthorized().statusCode == 401)
-        #expect(BerthError.forbidden("m").statusCode == 403)
-        #expect(BerthError.notFound("x", "m").statusCode == 404)
-        #expect(BerthError.conflict("x", "m").statusCode == 409)
-        #expect(BerthError.unprocessable("x", "m").statusCode == 422)
-        #expect(BerthError.tooMany("x", "m").statusCode == 429)
-        #expect(BerthError.unavailable("x", "m").statusCode == 503)
-        #expect(BerthError.internal("x", "m").statusCode == 500)
-        #expect(BerthError.conflict("instance_exists", "m").description == "instance_exists: m")
+    @Test("errors carry a stable code and a message, and print as code: message")
+    func errorCodes() {
+        #expect(BerthError(.instanceExists, "m").description == "instance_exists: m")
+        #expect(BerthError.unauthorized().code == .unauthorized)
+        #expect(BerthError.Code(rawValue: "instance_not_found") == .instanceNotFound)
+        #expect(Set(BerthError.Code.allCases.map(\.rawValue)).count == BerthError.Code.allCases.count)
+        #expect(BerthError.Code.allCases.allSatisfy { $0.rawValue.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" } })
     }
 }

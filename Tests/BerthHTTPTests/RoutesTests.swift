@@ -57,6 +57,22 @@ struct RoutesTests {
         }
     }
 
+    @Test("every error code has its HTTP status in the one table, and the envelope carries the code's text")
+    func errorStatusTable() throws {
+        for code in BerthError.Code.allCases {
+            #expect((400..<600).contains(code.httpStatus), "\(code.rawValue) → \(code.httpStatus)")
+        }
+        #expect(BerthError.Code.instanceNotFound.httpStatus == 404)
+        #expect(BerthError.Code.instanceExists.httpStatus == 409)
+        #expect(BerthError.Code.ownerCapReached.httpStatus == 429)
+        #expect(BerthError.Code.engineUnavailable.httpStatus == 503)
+        #expect(BerthError.Code.csrfFailed.httpStatus == 403)
+        #expect(BerthError.Code.unauthorized.httpStatus == 401)
+        #expect(BerthError.Code.environmentRemoved.httpStatus == 409)
+        let envelope = try JSONEncoder().encode(ErrorEnvelope(BerthError(.ticketInvalid, "m")))
+        #expect(String(decoding: envelope, as: UTF8.self) == #"{"error":{"code":"ticket_invalid","message":"m"}}"#)
+    }
+
     @Test("a broken challenge folder is left out after a reload and listed with its problems for admins")
     func brokenEnvironmentProblems() async throws {
         try await APIHarness.with { harness in

@@ -40,7 +40,7 @@ struct SharedEngineStartTests {
                     let refused = try await #require(throws: BerthError.self) {
                         try await BerthAssembly.open(try Self.configuration(dataDirectory: second.url, namespace: namespace), logger: logger)
                     }
-                    #expect(refused.code == "namespace_in_use")
+                    #expect(refused.code == .namespaceInUse)
                     #expect(refused.message.contains("'\(namespace)'") && refused.message.contains("BERTH_NAMESPACE"), "\(refused.message)")
 
                     // Without a namespace each data directory uses its own, so both start.

@@ -80,7 +80,7 @@ struct SQLiteStoreTests {
         second.startedAt = Date(timeIntervalSince1970: 2000)
         try await store.insertRecording(first)
         try await store.insertRecording(second)
-        await expectBerthError("recording_exists", status: 409) { try await store.insertRecording(first) }
+        await expectBerthError(.recordingExists) { try await store.insertRecording(first) }
         #expect(try await store.recordings(RecordingQuery()).map(\.id) == ["rec_2", "rec_1"])
         #expect(try await store.recordings(RecordingQuery(instanceID: "inst_1")).map(\.id) == ["rec_1"])
         #expect(try await store.recordings(RecordingQuery(owner: Owner(kind: .team, id: "team_b"))).map(\.id) == ["rec_2"])
@@ -94,7 +94,7 @@ struct SQLiteStoreTests {
 
     @Test("a database that cannot be opened fails with store_unavailable")
     func unopenable() async throws {
-        await expectBerthError("store_unavailable", status: 503) {
+        await expectBerthError(.storeUnavailable) {
             _ = try await SQLiteStore.open(path: "/nonexistent-dir-\(UniqueName.make())/berth.db")
         }
     }
@@ -110,7 +110,7 @@ struct SQLiteStoreTests {
             #expect(try await store.user(named: "ada") == ada)
             #expect(try await store.user(id: "usr_missing") == nil)
             #expect(try await store.users() == [ada, bob])
-            await expectBerthError("user_name_taken", status: 409) {
+            await expectBerthError(.userNameTaken) {
                 try await store.createUser(User(id: "usr_c", name: "bob", role: .player, createdAt: epoch))
             }
             #expect(try await store.users().count == 2)
@@ -130,10 +130,10 @@ struct SQLiteStoreTests {
             #expect(tokens.map(\.secretHash) == [hash])
             #expect(tokens.map(\.name) == ["ci"])
 
-            await expectBerthError("token_exists", status: 409) {
+            await expectBerthError(.tokenExists) {
                 try await store.createToken(APIToken(id: "tok_2", userID: user.id, name: "dup", secretHash: hash, createdAt: epoch))
             }
-            await expectBerthError("invalid_reference", status: 422) {
+            await expectBerthError(.invalidReference) {
                 try await store.createToken(APIToken(id: "tok_3", userID: "usr_ghost", name: "x", secretHash: "ff", createdAt: epoch))
             }
         }
@@ -172,7 +172,7 @@ struct SQLiteStoreTests {
             let blue = Team(id: "team_b", name: "blue", createdAt: epoch.addingTimeInterval(1))
             try await store.createTeam(red)
             try await store.createTeam(blue)
-            await expectBerthError("team_name_taken", status: 409) {
+            await expectBerthError(.teamNameTaken) {
                 try await store.createTeam(Team(id: "team_x", name: "red", createdAt: epoch))
             }
             #expect(try await store.teams() == [red, blue])
@@ -188,15 +188,15 @@ struct SQLiteStoreTests {
             #expect(try await store.team(ofUser: zoe.id) == red)
             #expect(try await store.members(teamID: blue.id).isEmpty)
 
-            await expectBerthError("already_member", status: 409) {
+            await expectBerthError(.alreadyMember) {
                 try await store.addMember(teamID: blue.id, userID: zoe.id)
             }
-            await expectBerthError("already_member", status: 409) {
+            await expectBerthError(.alreadyMember) {
                 try await store.addMember(teamID: red.id, userID: zoe.id)
             }
             let loner = User(id: "usr_l", name: "loner", role: .player, createdAt: epoch)
             try await store.createUser(loner)
-            await expectBerthError("invalid_reference", status: 422) {
+            await expectBerthError(.invalidReference) {
                 try await store.addMember(teamID: "team_ghost", userID: loner.id)
             }
             #expect(try await store.team(ofUser: loner.id) == nil)
@@ -211,7 +211,7 @@ struct SQLiteStoreTests {
             instance.state = .requested
             try await store.insertInstance(instance)
             #expect(try await store.instance(id: "inst_1") == instance)
-            await expectBerthError("instance_exists", status: 409) {
+            await expectBerthError(.instanceExists) {
                 try await store.insertInstance(instance)
             }
 

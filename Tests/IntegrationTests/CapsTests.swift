@@ -19,15 +19,15 @@ extension Integration {
                 let carol = try await harness.player("carol")
 
                 _ = try await lifecycle.request(environment: Environments.shellSlug, by: alice)
-                await expectBerthError("instance_exists", status: 409) {
+                await expectBerthError(.instanceExists) {
                     _ = try await lifecycle.request(environment: Environments.shellSlug, by: alice)
                 }
                 _ = try await lifecycle.request(environment: Environments.plainSlug, by: alice)
-                await expectBerthError("owner_cap_reached", status: 429) {
+                await expectBerthError(.ownerCapReached) {
                     _ = try await lifecycle.request(environment: Environments.cappedSlug, by: alice)
                 }
                 _ = try await lifecycle.request(environment: Environments.shellSlug, by: bob)
-                await expectBerthError("global_cap_reached", status: 429) {
+                await expectBerthError(.globalCapReached) {
                     _ = try await lifecycle.request(environment: Environments.shellSlug, by: carol)
                 }
 
@@ -56,7 +56,7 @@ extension Integration {
                                 _ = try await lifecycle.request(environment: Environments.shellSlug, by: player)
                                 return "running"
                             } catch let error as BerthError {
-                                return error.code
+                                return error.code.rawValue
                             } catch {
                                 return "\(error)"
                             }
@@ -86,14 +86,14 @@ extension Integration {
                 let instance = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 #expect(instance.owner == Owner(kind: .team, id: team.id))
                 #expect(try await harness.container(of: instance).config.labels?[BerthLabel.owner] == "team:\(team.id)")
-                await expectBerthError("instance_exists", status: 409) {
+                await expectBerthError(.instanceExists) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: bob)
                 }
-                await expectBerthError("team_required", status: 409) {
+                await expectBerthError(.teamRequired) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: loner)
                 }
                 #expect(try await harness.lifecycle.instances(for: bob).map(\.id) == [instance.id], "a teammate sees it")
-                await expectBerthError("instance_not_found", status: 404) {
+                await expectBerthError(.instanceNotFound) {
                     _ = try await harness.lifecycle.instance(instance.id, for: loner)
                 }
                 clock.advance(seconds: 300)  // renewals open once half of the 10-minute TTL is left
@@ -112,7 +112,7 @@ extension Integration {
                 let second = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 #expect(first.id != second.id)
                 #expect(first.containerID != second.containerID)
-                await expectBerthError("owner_cap_reached", status: 429) {
+                await expectBerthError(.ownerCapReached) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 }
             }

@@ -214,7 +214,7 @@ extension Integration {
             #expect {
                 try EnvironmentCatalog.scan(URL(fileURLWithPath: "/nonexistent-\(UniqueName.make())"))
             } throws: { error in
-                (error as? BerthError)?.code == "environments_not_found" && (error as? BerthError)?.statusCode == 404
+                (error as? BerthError)?.code == .environmentsNotFound
             }
         }
     }
@@ -265,7 +265,7 @@ extension Integration {
 
                 let missing = EnvironmentSpec(slug: "missing", name: "Missing", image: .prebuilt(reference: "berth-test/missing-\(fixture.runID):latest"))
                 #expect(await builder.isBuilt(missing, folder: URL(fileURLWithPath: "/nonexistent")) == false)
-                await expectBerthError("image_not_found", status: 422) {
+                await expectBerthError(.imageNotFound) {
                     _ = try await builder.build(missing, folder: URL(fileURLWithPath: "/nonexistent")) { _ in }
                 }
             }

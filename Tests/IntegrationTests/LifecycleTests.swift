@@ -60,13 +60,13 @@ extension Integration {
         func requestFailures() async throws {
             try await LifecycleHarness.with(environments: [Environments.shell]) { harness in
                 let alice = try await harness.player("alice")
-                await expectBerthError("environment_not_found", status: 404) {
+                await expectBerthError(.environmentNotFound) {
                     _ = try await harness.lifecycle.request(environment: "no-such-environment", by: alice)
                 }
                 let shellSpec = try #require(await harness.catalog.environment(Environments.shellSlug))
                 let reference = try #require(try await ImageBuilder.reference(for: shellSpec, folder: await harness.catalog.folder(of: Environments.shellSlug)))
                 try await harness.docker.removeImage(reference, force: true)
-                await expectBerthError("image_not_built", status: 409) {
+                await expectBerthError(.imageNotBuilt) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 }
                 let stored = try await harness.store.instances(InstanceQuery())
@@ -95,7 +95,7 @@ extension Integration {
                 #expect(second.expiresAt == created.addingTimeInterval(1200))
                 #expect(second.renewalsLeft == 0)
 
-                await expectBerthError("renewal_limit_reached", status: 409) {
+                await expectBerthError(.renewalLimitReached) {
                     _ = try await harness.lifecycle.renew(started.id, by: alice)
                 }
                 let stored = try #require(try await harness.store.instance(id: started.id))
@@ -104,7 +104,7 @@ extension Integration {
                 #expect(try await harness.container(of: stored).state.running)
 
                 let bob = try await harness.player("bob")
-                await expectBerthError("instance_not_found", status: 404) {
+                await expectBerthError(.instanceNotFound) {
                     _ = try await harness.lifecycle.renew(started.id, by: bob)
                 }
             }
@@ -123,7 +123,7 @@ extension Integration {
                 #expect(renewed.expiresAt == started.maxExpiresAt, "now + ttl is past the maximum, so the maximum wins")
                 #expect(renewed.renewalsLeft == 4)
 
-                await expectBerthError("max_lifetime_reached", status: 409) {
+                await expectBerthError(.maxLifetimeReached) {
                     _ = try await harness.lifecycle.renew(started.id, by: alice)
                 }
                 #expect(try await harness.store.instance(id: started.id)?.renewalsLeft == 4, "a refused renewal costs nothing")
@@ -163,7 +163,7 @@ extension Integration {
                 let instance = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 let containerID = try #require(instance.containerID)
 
-                await expectBerthError("instance_not_found", status: 404) {
+                await expectBerthError(.instanceNotFound) {
                     _ = try await harness.lifecycle.stop(instance.id, by: bob)
                 }
                 #expect(try await harness.containerExists(containerID))
@@ -176,10 +176,10 @@ extension Integration {
                 #expect(try await harness.store.instance(id: instance.id)?.state == .stopped)
                 #expect(await harness.lifecycle.activeCount == 0)
 
-                await expectBerthError("instance_not_active", status: 409) {
+                await expectBerthError(.instanceNotActive) {
                     _ = try await harness.lifecycle.stop(instance.id, by: alice)
                 }
-                await expectBerthError("instance_not_active", status: 409) {
+                await expectBerthError(.instanceNotActive) {
                     _ = try await harness.lifecycle.renew(instance.id, by: alice)
                 }
                 // The one-per-environment rule counts active instances only.
@@ -205,7 +205,7 @@ extension Integration {
                     try await harness.lifecycle.request(environment: Environments.plainSlug, by: alice),
                     try await harness.lifecycle.request(environment: Environments.shellSlug, by: bob),
                 ]
-                await expectBerthError("forbidden", status: 403) {
+                await expectBerthError(.forbidden) {
                     _ = try await harness.lifecycle.purge(by: bob)
                 }
                 #expect(try await harness.docker.listContainers(labels: [harness.namespaceFilter]).count == 3)

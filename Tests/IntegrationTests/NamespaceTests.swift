@@ -40,7 +40,7 @@ extension Integration {
 
                     _ = try second.write(ServerIdentity.fileName, "not an id\n")
                     let error = try #require(throws: BerthError.self) { try ServerIdentity.loadOrCreate(in: second.url) }
-                    #expect(error.code == "server_id_invalid")
+                    #expect(error.code == .serverIdInvalid)
                 }
             }
         }
@@ -99,8 +99,7 @@ extension Integration {
 
                 let second = NamespaceLock(docker: docker, namespace: namespace, holder: "bbbbbbbbbbbb", logger: logger)
                 let refused = try await #require(throws: BerthError.self) { try await second.acquire() }
-                #expect(refused.code == "namespace_in_use")
-                #expect(refused.statusCode == 409)
+                #expect(refused.code == .namespaceInUse)
                 #expect(refused.message.contains("'\(namespace)'") && refused.message.contains("BERTH_NAMESPACE"), "\(refused.message)")
                 #expect(await second.isHeld == false)
 

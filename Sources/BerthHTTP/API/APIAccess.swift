@@ -49,17 +49,17 @@ public struct APIContractIndex: Sendable {
     /// Reads the operations of a document; an operation without a valid `x-berth-access` is an error.
     public init(yaml: String) throws {
         guard let document = try Yams.load(yaml: yaml) as? [String: Any], let paths = document["paths"] as? [String: Any] else {
-            throw BerthError.internal("contract_invalid", "openapi.yaml has no paths.")
+            throw BerthError(.contractInvalid, "openapi.yaml has no paths.")
         }
         var operations: [ContractOperation] = []
         for (path, item) in paths {
             guard let item = item as? [AnyHashable: Any] else { continue }
             for case let (method as String, value) in item where ["get", "put", "post", "delete", "patch", "head", "options"].contains(method) {
                 guard let operation = value as? [String: Any], let id = operation["operationId"] as? String else {
-                    throw BerthError.internal("contract_invalid", "openapi.yaml: \(method.uppercased()) \(path) has no operationId.")
+                    throw BerthError(.contractInvalid, "openapi.yaml: \(method.uppercased()) \(path) has no operationId.")
                 }
                 guard let text = operation["x-berth-access"] as? String, let access = APIAccess(rawValue: text) else {
-                    throw BerthError.internal("contract_invalid", "openapi.yaml: \(id) has no valid x-berth-access (public, signed-in, admin or ticket).")
+                    throw BerthError(.contractInvalid, "openapi.yaml: \(id) has no valid x-berth-access (public, signed-in, admin or ticket).")
                 }
                 operations.append(ContractOperation(method: method.uppercased(), path: path, id: id, access: access))
             }

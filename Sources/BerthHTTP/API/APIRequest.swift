@@ -24,7 +24,7 @@ public struct APIRequest: Sendable {
     /// The request being served; outside a request (a bug) it is `internal_error`.
     static func here() throws -> APIRequest {
         guard let current else {
-            throw BerthError.internal("internal_error", "A handler ran outside a request.")
+            throw BerthError(.internalError, "A handler ran outside a request.")
         }
         return current
     }
@@ -39,7 +39,7 @@ public struct APIRequest: Sendable {
     /// The caller, for handlers of the admin group.
     static func admin() throws -> User {
         let caller = try caller()
-        guard caller.role == .admin else { throw BerthError.forbidden("This route is for admins only.") }
+        guard caller.role == .admin else { throw BerthError(.forbidden, "This route is for admins only.") }
         return caller
     }
 }

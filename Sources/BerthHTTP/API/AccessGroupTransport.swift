@@ -20,12 +20,12 @@ struct AccessGroupTransport: ServerTransport {
         path: String
     ) throws {
         guard let operation = contract.operation(method: method.rawValue, path: path) else {
-            throw BerthError.internal("contract_invalid", "The generated server registers \(method.rawValue) \(path), which openapi.yaml does not describe.")
+            throw BerthError(.contractInvalid, "The generated server registers \(method.rawValue) \(path), which openapi.yaml does not describe.")
         }
         // The terminal WebSocket is a plain route (TerminalRoutes): it upgrades the connection.
         guard operation.access != .ticket else { return }
         guard let group = groups[operation.access] else {
-            throw BerthError.internal("contract_invalid", "No route group serves access '\(operation.access.rawValue)'.")
+            throw BerthError(.contractInvalid, "No route group serves access '\(operation.access.rawValue)'.")
         }
         let served: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?) = {
             request, body, metadata in
@@ -50,7 +50,7 @@ struct AccessGroupTransport: ServerTransport {
     static func collect(_ body: HTTPBody?) async throws -> HTTPBody? {
         guard let body else { return nil }
         let limit = BerthRequestContext.maxRequestBody
-        let tooLarge = BerthError(code: "body_too_large", message: "The request body is too large (at most \(limit) bytes).", status: 413)
+        let tooLarge = BerthError(.bodyTooLarge, "The request body is too large (at most \(limit) bytes).")
         if case .known(let length) = body.length, length > limit { throw tooLarge }
         var bytes: [UInt8] = []
         for try await chunk in body {
@@ -80,10 +80,10 @@ struct AccessMiddleware: RouterMiddleware {
         case .signedIn, .admin:
             guard let caller = context.caller else {
                 throw context.credentialProblem
-                    ?? BerthError.unauthorized("This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
+                    ?? BerthError(.unauthorized, "This route needs you to sign in, or a token: send 'Authorization: Bearer <token>'.")
             }
             if access == .admin && caller.role != .admin {
-                throw BerthError.forbidden("This route is for admins only.")
+                throw BerthError(.forbidden, "This route is for admins only.")
             }
         }
         let scope = APIRequest(

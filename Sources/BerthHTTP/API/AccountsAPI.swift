@@ -23,7 +23,7 @@ extension BerthAPIHandler {
         case nil: role = .player
         case let text?:
             guard let parsed = Role(rawValue: text) else {
-                throw BerthError.unprocessable("invalid_role", "'role' must be player or admin, not '\(text)'.")
+                throw BerthError(.invalidRole, "'role' must be player or admin, not '\(text)'.")
             }
             role = parsed
         }
@@ -37,7 +37,7 @@ extension BerthAPIHandler {
     public func getUser(_ input: Operations.GetUser.Input) async throws -> Operations.GetUser.Output {
         let id = input.path.id
         guard Identifier.isWellFormed(id), let user = try await services.store.user(id: id) else {
-            throw BerthError.notFound("user_not_found", "No user has id '\(id)'.")
+            throw BerthError(.userNotFound, "No user has id '\(id)'.")
         }
         return .ok(.init(body: .json(.init(user))))
     }
@@ -46,7 +46,7 @@ extension BerthAPIHandler {
         let here = try APIRequest.here()
         let admin = try APIRequest.caller()
         let id = input.path.id
-        guard Identifier.isWellFormed(id) else { throw BerthError.notFound("user_not_found", "No user has id '\(id)'.") }
+        guard Identifier.isWellFormed(id) else { throw BerthError(.userNotFound, "No user has id '\(id)'.") }
         let name: String
         switch input.body {
         case .json(let body): name = body.name
@@ -83,16 +83,16 @@ extension BerthAPIHandler {
     public func addTeamMember(_ input: Operations.AddTeamMember.Input) async throws -> Operations.AddTeamMember.Output {
         let here = try APIRequest.here()
         let teamID = input.path.id
-        guard Identifier.isWellFormed(teamID) else { throw BerthError.notFound("team_not_found", "No team has id '\(teamID)'.") }
+        guard Identifier.isWellFormed(teamID) else { throw BerthError(.teamNotFound, "No team has id '\(teamID)'.") }
         let userID: String
         switch input.body {
         case .json(let body): userID = body.userId
         }
-        guard Identifier.isWellFormed(userID) else { throw BerthError.notFound("user_not_found", "No user has id '\(userID)'.") }
+        guard Identifier.isWellFormed(userID) else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         try await services.accounts.addMember(teamID: teamID, userID: userID)
         here.facts.detail = "member \(userID)"
         guard let team = try await services.store.team(id: teamID) else {
-            throw BerthError.notFound("team_not_found", "No team has id '\(teamID)'.")
+            throw BerthError(.teamNotFound, "No team has id '\(teamID)'.")
         }
         return .created(.init(body: .json(Components.Schemas.Team(team, members: try await services.store.members(teamID: teamID)))))
     }

@@ -29,7 +29,7 @@ extension BerthAPIHandler {
         do {
             patch = try JSONDecoder().decode(EventSettings.Patch.self, from: JSONEncoder().encode(object))
         } catch let error as DecodingError {
-            throw BerthError.badRequest("invalid_body", "The request body is not the JSON this route expects: \(ErrorMiddleware.describe(error))")
+            throw BerthError(.invalidBody, "The request body is not the JSON this route expects: \(ErrorMiddleware.describe(error))")
         }
         let values = try await services.settings.update(patch)
         here.facts.detail = String(decoding: (try? JSONEncoder().encode(values)) ?? Data(), as: UTF8.self)
@@ -63,7 +63,7 @@ extension BerthAPIHandler {
         let admin = try APIRequest.caller()
         let spec = try await catalogEnvironment(input.path.slug)
         guard let builder = services.imageBuilder else {
-            throw BerthError.unprocessable("build_unsupported", "This engine does not build images.")
+            throw BerthError(.buildUnsupported, "This engine does not build images.")
         }
         here.facts.target = spec.slug
         let folder = await services.catalog.folder(of: spec.slug)
@@ -81,8 +81,8 @@ extension BerthAPIHandler {
                 line(["done": true, "image": image])
                 logger.info("image built", metadata: ["environment": "\(spec.slug)", "user.id": "\(admin.id)"])
             } catch {
-                let failure = (error as? BerthError) ?? BerthError.internal("build_failed", "The build failed: \(error)")
-                line(["error": ["code": failure.code, "message": failure.message]])
+                let failure = (error as? BerthError) ?? BerthError(.buildFailed, "The build failed: \(error)")
+                line(["error": ["code": failure.code.rawValue, "message": failure.message]])
                 logger.warning("image build failed", metadata: ["environment": "\(spec.slug)", "user.id": "\(admin.id)", "error": "\(error)"])
             }
             continuation.finish()
@@ -97,7 +97,7 @@ extension BerthAPIHandler {
         filter.userID = query.user
         if let outcome = query.outcome {
             guard let parsed = SubmissionOutcome(rawValue: outcome.rawValue) else {
-                throw BerthError.badRequest("invalid_query", "'outcome' must be one of \(SubmissionOutcome.allCases.map(\.rawValue).joined(separator: ", ")).")
+                throw BerthError(.invalidQuery, "'outcome' must be one of \(SubmissionOutcome.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             filter.outcomes = [parsed]
         }
@@ -111,14 +111,14 @@ extension BerthAPIHandler {
         let admin = try APIRequest.caller()
         let id = input.path.id
         guard Identifier.isWellFormed(id), let user = try await services.store.user(id: id) else {
-            throw BerthError.notFound("user_not_found", "No user has id '\(id.prefix(64))'.")
+            throw BerthError(.userNotFound, "No user has id '\(id.prefix(64))'.")
         }
         let body = switch input.body { case .json(let json): json }
         guard let role = Role(rawValue: body.role) else {
-            throw BerthError.unprocessable("invalid_role", "'role' must be player or admin, not '\(body.role.prefix(32))'.")
+            throw BerthError(.invalidRole, "'role' must be player or admin, not '\(body.role.prefix(32))'.")
         }
         guard user.id != admin.id || role == .admin else {
-            throw BerthError.conflict("cannot_demote_self", "You cannot take away your own admin role; ask another admin.")
+            throw BerthError(.cannotDemoteSelf, "You cannot take away your own admin role; ask another admin.")
         }
         try await services.store.setRole(userID: id, role: role)
         here.facts.detail = "role \(role.rawValue)"
@@ -131,7 +131,7 @@ extension BerthAPIHandler {
     public func setUserPassword(_ input: Operations.SetUserPassword.Input) async throws -> Operations.SetUserPassword.Output {
         let id = input.path.id
         guard Identifier.isWellFormed(id), try await services.store.user(id: id) != nil else {
-            throw BerthError.notFound("user_not_found", "No user has id '\(id.prefix(64))'.")
+            throw BerthError(.userNotFound, "No user has id '\(id.prefix(64))'.")
         }
         let body = switch input.body { case .json(let json): json }
         try await services.accounts.setPassword(userID: id, password: body.password)
@@ -142,7 +142,7 @@ extension BerthAPIHandler {
     static func submissionLimit(_ value: Int?) throws -> Int {
         guard let value else { return 100 }
         guard (1...1000).contains(value) else {
-            throw BerthError.badRequest("invalid_query", "'limit' must be a whole number from 1 to 1000.")
+            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
         }
         return value
     }
@@ -150,7 +150,7 @@ extension BerthAPIHandler {
     /// The catalog's environment called `slug`, or `environment_not_found`.
     private func catalogEnvironment(_ slug: String) async throws -> EnvironmentSpec {
         guard let spec = await services.catalog.environment(slug) else {
-            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug.prefix(64))'.")
+            throw BerthError(.environmentNotFound, "No environment is called '\(slug.prefix(64))'.")
         }
         return spec
     }

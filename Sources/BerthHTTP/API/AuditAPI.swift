@@ -39,7 +39,7 @@ extension BerthAPIHandler {
     static func auditQuery(_ parameters: Operations.ListAudit.Input.Query) throws -> AuditQuery {
         let limit = parameters.limit ?? auditDefaultLimit
         guard auditPageLimit.contains(limit) else {
-            throw BerthError.badRequest("invalid_query", "'limit' must be a whole number from 1 to 1000.")
+            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
         }
         var query = AuditQuery(limit: limit)
         query.actorID = parameters.user
@@ -49,7 +49,7 @@ extension BerthAPIHandler {
         query.until = try auditDate(parameters.until, name: "until")
         if let after = parameters.after {
             guard after >= 0 else {
-                throw BerthError.badRequest("invalid_query", "'after' must be a sequence number (a whole number, 0 or more).")
+                throw BerthError(.invalidQuery, "'after' must be a sequence number (a whole number, 0 or more).")
             }
             query.afterSequence = Int64(after)
         }
@@ -63,7 +63,7 @@ extension BerthAPIHandler {
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }
-        throw BerthError.badRequest("invalid_query", "'\(name)' must be an ISO-8601 time such as 2026-11-23T10:00:00Z.")
+        throw BerthError(.invalidQuery, "'\(name)' must be an ISO-8601 time such as 2026-11-23T10:00:00Z.")
     }
 }
 
@@ -74,7 +74,7 @@ extension Components.Schemas.AuditEntry {
         if let text = entry.actorRole {
             // Dropping a field would make the entry fail its hash check in an export, as if edited.
             guard let known = ActorRolePayload(rawValue: text) else {
-                throw BerthError.internal("audit_entry_invalid", "Audit entry \(entry.sequence) has actor role '\(text.prefix(40))', which the API does not describe.")
+                throw BerthError(.auditEntryInvalid, "Audit entry \(entry.sequence) has actor role '\(text.prefix(40))', which the API does not describe.")
             }
             role = known
         }

@@ -82,7 +82,7 @@ extension BerthAPIHandler {
     static func limit(_ value: Int?) throws -> Int {
         guard let value else { return 100 }
         guard (1...1000).contains(value) else {
-            throw BerthError.badRequest("invalid_query", "'limit' must be a whole number from 1 to 1000.")
+            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
         }
         return value
     }

@@ -13,7 +13,7 @@ extension BerthAPIHandler {
     public func getEnvironment(_ input: Operations.GetEnvironment.Input) async throws -> Operations.GetEnvironment.Output {
         let slug = input.path.slug
         guard let found = try await catalog(for: try APIRequest.caller()).first(where: { $0.slug == slug }) else {
-            throw BerthError.notFound("environment_not_found", "No environment is called '\(slug.prefix(64))'; GET /api/v1/environments lists them.")
+            throw BerthError(.environmentNotFound, "No environment is called '\(slug.prefix(64))'; GET /api/v1/environments lists them.")
         }
         return .ok(.init(body: .json(found.entry)))
     }
@@ -69,7 +69,7 @@ extension BerthAPIHandler {
         guard let attachment = await services.attachments.attachment(name, of: environment),
               FileManager.default.isReadableFile(atPath: attachment.path)
         else {
-            throw BerthError.notFound("attachment_not_found", "'\(slug.prefix(64))' has no file called '\(name.prefix(200))'; GET /api/v1/environments/\(slug.prefix(64))/files lists them.")
+            throw BerthError(.attachmentNotFound, "'\(slug.prefix(64))' has no file called '\(name.prefix(200))'; GET /api/v1/environments/\(slug.prefix(64))/files lists them.")
         }
         here.facts.detail = "size \(attachment.size), sha256 \(attachment.sha256)"
         here.logger.info("attachment downloaded", metadata: [
@@ -77,7 +77,7 @@ extension BerthAPIHandler {
         ])
         let body = FileChunks(
             path: attachment.path, offset: 0, count: attachment.size,
-            unreadable: BerthError.unavailable("attachment_unreadable", "The file \(attachment.name) can no longer be read.")
+            unreadable: BerthError(.attachmentUnreadable, "The file \(attachment.name) can no longer be read.")
         ).body
         return .ok(.init(
             headers: .init(
@@ -93,7 +93,7 @@ extension BerthAPIHandler {
     func environmentWithFiles(_ slug: String, for caller: User) async throws -> EnvironmentSpec {
         let environment = try await services.scores.playable(slug, by: caller)
         if caller.role != .admin, await services.settings.disabledEnvironments.contains(slug) {
-            throw BerthError(code: "environment_disabled", message: "'\(slug.prefix(64))' is switched off by the organisers for now.", status: 403)
+            throw BerthError(.environmentDisabled, "'\(slug.prefix(64))' is switched off by the organisers for now.")
         }
         return environment
     }
@@ -112,12 +112,12 @@ extension BerthAPIHandler {
         let here = try APIRequest.here()
         let caller = try APIRequest.caller()
         let slug = input.path.slug
-        guard case .json(let body) = input.body else { throw BerthError.badRequest("invalid_body", "Send the flag as JSON: {\"flag\": \"...\"}.") }
+        guard case .json(let body) = input.body else { throw BerthError(.invalidBody, "Send the flag as JSON: {\"flag\": \"...\"}.") }
         let result = try await services.scores.submit(flag: body.flag, environment: slug, by: caller, clientIP: here.clientIP)
         here.facts.target = slug
         here.facts.detail = "outcome \(result.outcome)"
         guard let outcome = Components.Schemas.SubmissionResult.OutcomePayload(rawValue: result.outcome) else {
-            throw BerthError.internal("internal_error", "A submission ended with outcome '\(result.outcome)', which the API does not describe.")
+            throw BerthError(.internalError, "A submission ended with outcome '\(result.outcome)', which the API does not describe.")
         }
         return .ok(.init(body: .json(.init(
             correct: result.correct, outcome: outcome, points: result.points, message: result.message, attemptsLeft: result.attemptsLeft

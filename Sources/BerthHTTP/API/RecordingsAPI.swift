@@ -28,7 +28,7 @@ extension BerthAPIHandler {
     public func deleteRecording(_ input: Operations.DeleteRecording.Input) async throws -> Operations.DeleteRecording.Output {
         let record = try await recording(input.path.id)
         guard record.endedAt != nil else {
-            throw BerthError.conflict("recording_live", "Recording \(record.id) is still being written; stop its instance first.")
+            throw BerthError(.recordingLive, "Recording \(record.id) is still being written; stop its instance first.")
         }
         try await services.recordings.delete(record)
         let here = try APIRequest.here()
@@ -51,9 +51,9 @@ extension BerthAPIHandler {
         let record = try await recording(input.path.id)
         let path = services.recordings.castURL(record).path
         guard let size = Self.fileSize(path) else {
-            throw BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
+            throw BerthError(.recordingFileMissing, "The file of recording \(record.id) is missing from the data directory.")
         }
-        let unreadable = BerthError.notFound("recording_file_missing", "The file of recording \(record.id) is missing from the data directory.")
+        let unreadable = BerthError(.recordingFileMissing, "The file of recording \(record.id) is missing from the data directory.")
         let disposition = "attachment; filename=\"\(record.id).cast\""
         guard let range = input.headers.range else {
             here.logger.info("recording downloaded", metadata: ["recording.id": "\(record.id)", "user.id": "\(admin.id)", "client.ip": "\(here.clientIP)"])
@@ -65,7 +65,7 @@ extension BerthAPIHandler {
         }
         // A player following a live session asks for what was appended since its last read.
         guard let start = Self.rangeStart(range) else {
-            throw BerthError.badRequest("invalid_range", "Only 'Range: bytes=N-' is supported.")
+            throw BerthError(.invalidRange, "Only 'Range: bytes=N-' is supported.")
         }
         guard start < size else {
             return .rangeNotSatisfiable(.init(headers: .init(contentRange: "bytes */\(size)", acceptRanges: "bytes")))
@@ -100,13 +100,13 @@ extension BerthAPIHandler {
         var thresholds = AnalysisThresholds(pasteChars: defaults.analysisPasteCharacters, idleSeconds: Double(defaults.analysisIdleSeconds))
         if let count = pasteChars {
             guard (2...100_000).contains(count) else {
-                throw BerthError.badRequest("invalid_threshold", "pasteChars must be a whole number from 2 to 100000.")
+                throw BerthError(.invalidThreshold, "pasteChars must be a whole number from 2 to 100000.")
             }
             thresholds.pasteChars = count
         }
         if let seconds = idleSeconds {
             guard seconds >= 0.5, seconds <= 86400 else {
-                throw BerthError.badRequest("invalid_threshold", "idleSeconds must be a number of seconds from 0.5 to 86400.")
+                throw BerthError(.invalidThreshold, "idleSeconds must be a number of seconds from 0.5 to 86400.")
             }
             thresholds.idleSeconds = seconds
         }
@@ -116,7 +116,7 @@ extension BerthAPIHandler {
     /// The recording `id`; a malformed id is not found, like an unknown one.
     func recording(_ id: String) async throws -> RecordingRecord {
         guard Identifier.isWellFormed(id), let record = try await services.store.recording(id: id) else {
-            throw BerthError.notFound("recording_not_found", "No recording has id '\(id.prefix(64))'.")
+            throw BerthError(.recordingNotFound, "No recording has id '\(id.prefix(64))'.")
         }
         return record
     }
@@ -159,7 +159,7 @@ extension Components.Schemas.RecordingAnalysis {
             commands: analysis.commands.map { .init(time: $0.time, startedAt: $0.startedAt, text: $0.text, approximate: $0.approximate) },
             pastes: try analysis.pastes.map { paste in
                 guard let kind = PastesPayloadPayload.KindPayload(rawValue: paste.kind) else {
-                    throw BerthError.internal("analysis_invalid", "The analysis found a paste of kind '\(paste.kind)', which the API does not describe.")
+                    throw BerthError(.analysisInvalid, "The analysis found a paste of kind '\(paste.kind)', which the API does not describe.")
                 }
                 return .init(time: paste.time, chars: paste.chars, kind: kind, text: paste.text)
             },

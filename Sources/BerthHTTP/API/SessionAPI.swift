@@ -26,11 +26,11 @@ extension BerthAPIHandler {
     public func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         let here = try APIRequest.here()
         guard await services.settings.registrationOpen else {
-            throw BerthError(code: "registration_closed", message: "Registration is closed; ask the organisers for an account.", status: 403)
+            throw BerthError(.registrationClosed, "Registration is closed; ask the organisers for an account.")
         }
         let address = "register \(here.clientIP)"
         if let wait = await services.registrations.retryAfter(address) {
-            throw BerthError.tooMany("too_many_attempts", "Too many registrations from your address; try again in \(wait) s.")
+            throw BerthError(.tooManyAttempts, "Too many registrations from your address; try again in \(wait) s.")
         }
         let body = switch input.body { case .json(let json): json }
         let user = try await services.accounts.register(name: body.name, password: body.password)
@@ -48,17 +48,17 @@ extension BerthAPIHandler {
         // count, so one person's typos never lock out others behind the same NAT.
         let accountKey = "\(body.name.trimmingCharacters(in: .whitespaces).lowercased()) at \(here.clientIP)"
         if let wait = await services.signInFailures.retryAfter(accountKey) {
-            throw BerthError.tooMany("too_many_attempts", "Too many failed sign-ins for this account; try again in \(wait) s.")
+            throw BerthError(.tooManyAttempts, "Too many failed sign-ins for this account; try again in \(wait) s.")
         }
         if let wait = await services.signInFailuresByAddress.retryAfter(here.clientIP) {
-            throw BerthError.tooMany("too_many_attempts", "Too many failed sign-ins from your address; try again in \(wait) s.")
+            throw BerthError(.tooManyAttempts, "Too many failed sign-ins from your address; try again in \(wait) s.")
         }
         guard let user = try await services.accounts.checkPassword(name: body.name, password: body.password) else {
             await services.signInFailures.record(accountKey)
             await services.signInFailuresByAddress.record(here.clientIP)
             here.facts.detail = "name \(body.name.prefix(64))"
             here.logger.notice("failed sign-in", metadata: ["client.ip": "\(here.clientIP)"])
-            throw BerthError.unauthorized("Wrong name or password.", code: "invalid_credentials")
+            throw BerthError(.invalidCredentials, "Wrong name or password.")
         }
         await services.signInFailures.reset(accountKey)
         here.facts.caller = user
@@ -78,7 +78,7 @@ extension BerthAPIHandler {
         let body = switch input.body { case .json(let json): json }
         let hasPassword = try await services.store.passwordHash(userID: caller.id) != nil
         if hasPassword, try await services.accounts.checkPassword(name: caller.name, password: body.current) == nil {
-            throw BerthError.unauthorized("Your current password is wrong.", code: "invalid_credentials")
+            throw BerthError(.invalidCredentials, "Your current password is wrong.")
         }
         // Every session ends, so a stolen one is useless; this browser gets a fresh one.
         try await services.accounts.setPassword(userID: caller.id, password: body.new)
@@ -111,7 +111,7 @@ extension BerthAPIHandler {
         let caller = try APIRequest.caller()
         let id = input.path.id
         guard Identifier.isWellFormed(id), try await services.store.deleteToken(id: id, userID: caller.id) else {
-            throw BerthError.notFound("token_not_found", "You have no token '\(id.prefix(64))'.")
+            throw BerthError(.tokenNotFound, "You have no token '\(id.prefix(64))'.")
         }
         return .noContent(.init())
     }

@@ -27,15 +27,15 @@ extension BerthAPIHandler {
         guard problems.isEmpty else {
             try APIRequest.here().logger.warning("not ready", metadata: ["problems": "\(problems.joined(separator: "; "))"])
             // A load balancer tells an engine outage from a broken store by the code.
-            let code = engineDown && problems.count == 1 ? "engine_unavailable" : "not_ready"
-            throw BerthError.unavailable(code, "Berth is not ready: \(problems.joined(separator: "; "))")
+            let code: BerthError.Code = engineDown && problems.count == 1 ? .engineUnavailable : .notReady
+            throw BerthError(code, "Berth is not ready: \(problems.joined(separator: "; "))")
         }
         return .ok(.init(body: .json(.init(status: "ready", store: "ok", engine: "ok"))))
     }
 
     public func openapi(_ input: Operations.Openapi.Input) async throws -> Operations.Openapi.Output {
         guard let document = ServedContract.json else {
-            throw BerthError.internal("contract_unavailable", "The API contract (openapi.yaml) is missing from this build; reinstall Berth with its resource bundle.")
+            throw BerthError(.contractUnavailable, "The API contract (openapi.yaml) is missing from this build; reinstall Berth with its resource bundle.")
         }
         return .ok(.init(body: .json(document)))
     }

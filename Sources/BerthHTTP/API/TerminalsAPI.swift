@@ -13,7 +13,7 @@ extension BerthAPIHandler {
         if case .json(let json)? = input.body { body = json }
         let terminal = body.terminal ?? "main"
         guard Self.isValidTerminalName(terminal) else {
-            throw BerthError.unprocessable("invalid_terminal", "A terminal name is 1-32 lowercase letters, digits or '-'.")
+            throw BerthError(.invalidTerminal, "A terminal name is 1-32 lowercase letters, digits or '-'.")
         }
         let access = try await terminalAccess(of: caller, to: id, share: body.share)
         let instance = try await services.runningInstance(id)
@@ -43,14 +43,14 @@ extension BerthAPIHandler {
         case .json(let body): requested = body.access
         }
         guard let access = TerminalAccess(rawValue: requested) else {
-            throw BerthError.unprocessable("invalid_access", "'access' must be read or write.")
+            throw BerthError(.invalidAccess, "'access' must be read or write.")
         }
         let instance = try await services.lifecycle.instance(id, for: caller)
         guard try await services.lifecycle.isOwner(instance, caller) else {
-            throw BerthError.forbidden("Only the instance's owner can share its terminal.")
+            throw BerthError(.forbidden, "Only the instance's owner can share its terminal.")
         }
         guard instance.state.isActive else {
-            throw BerthError.conflict("instance_not_active", "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
+            throw BerthError(.instanceNotActive, "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
         }
         let share = await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
         await services.terminals.mark(instanceID: id, "share \(access.rawValue) by user \(caller.id)")
@@ -74,7 +74,7 @@ extension BerthAPIHandler {
     func terminalAccess(of user: User, to id: String, share: String?) async throws -> TerminalAccess {
         if let share {
             guard let granted = await services.shares.share(share, instanceID: id) else {
-                throw BerthError.forbidden("The share link is not valid for this instance; ask its owner for a new one.")
+                throw BerthError(.forbidden, "The share link is not valid for this instance; ask its owner for a new one.")
             }
             return granted.access
         }
