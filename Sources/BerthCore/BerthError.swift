@@ -4,7 +4,7 @@
 /// complete.
 public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Stable, machine-readable codes; the raw value is what callers see (`instance_not_found`).
-    public enum Code: String, Sendable, CaseIterable {
+    public enum Code: String, Sendable, CaseIterable, CustomStringConvertible {
         case metricsTokenInvalid = "metrics_token_invalid"
         case notReady = "not_ready"
         case alreadyMember = "already_member"
@@ -113,6 +113,9 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case userNotFound = "user_not_found"
         case weakPassword = "weak_password"
         case websocketRequired = "websocket_required"
+
+        /// The code as callers see it, also in logs and string interpolation.
+        public var description: String { rawValue }
     }
 
     /// What went wrong, by kind.
