@@ -92,7 +92,7 @@ extension BerthAPIHandler {
 
     public func adminSubmissions(_ input: Operations.AdminSubmissions.Input) async throws -> Operations.AdminSubmissions.Output {
         let query = input.query
-        var filter = SubmissionQuery(limit: try Self.submissionLimit(query.limit))
+        var filter = SubmissionQuery(limit: try Self.limit(query.limit))
         filter.environment = query.environment
         filter.userID = query.user
         if let outcome = query.outcome {
@@ -136,15 +136,6 @@ extension BerthAPIHandler {
         let body = switch input.body { case .json(let json): json }
         try await services.accounts.setPassword(userID: id, password: body.password)
         return .noContent(.init())
-    }
-
-    /// `limit` of the submissions list: 100 when absent, else 1 to 1000.
-    static func submissionLimit(_ value: Int?) throws -> Int {
-        guard let value else { return 100 }
-        guard (1...1000).contains(value) else {
-            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
-        }
-        return value
     }
 
     /// The catalog's environment called `slug`, or `environment_not_found`.

@@ -4,10 +4,6 @@ import BerthEngine
 import Foundation
 
 extension BerthAPIHandler {
-    /// The most entries one page of `GET /api/v1/audit` holds, and the default.
-    static let auditPageLimit = 1...1000
-    static let auditDefaultLimit = 100
-
     public func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
         let query = try Self.auditQuery(input.query)
         let entries = try await services.store.auditEntries(query)
@@ -37,11 +33,7 @@ extension BerthAPIHandler {
     /// The filter from `user`, `action`, `target`, `since`, `until` (ISO-8601, fractional seconds
     /// allowed), `after`, `order` and `limit`.
     static func auditQuery(_ parameters: Operations.ListAudit.Input.Query) throws -> AuditQuery {
-        let limit = parameters.limit ?? auditDefaultLimit
-        guard auditPageLimit.contains(limit) else {
-            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
-        }
-        var query = AuditQuery(limit: limit)
+        var query = AuditQuery(limit: try limit(parameters.limit))
         query.actorID = parameters.user
         query.action = parameters.action
         query.target = parameters.target

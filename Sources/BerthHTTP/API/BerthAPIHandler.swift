@@ -19,6 +19,16 @@ public struct BerthAPIHandler: APIProtocol {
         let transport = AccessGroupTransport(contract: .shipped, groups: groups, table: table)
         try BerthAPIHandler(services: services).registerHandlers(on: transport, configuration: .berth)
     }
+
+    /// The `limit` query parameter of every list (events, submissions, audit): 1 to 1000, 100
+    /// when absent. The contract types it as an integer with that range; the range is checked here.
+    static func limit(_ value: Int?) throws -> Int {
+        guard let value else { return 100 }
+        guard (1...1000).contains(value) else {
+            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
+        }
+        return value
+    }
 }
 
 extension Configuration {

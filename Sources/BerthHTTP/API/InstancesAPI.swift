@@ -77,16 +77,6 @@ extension BerthAPIHandler {
         return .ok(.init(body: .json(.init(items: events.map(Components.Schemas.Event.init)))))
     }
 
-    /// A list's `limit` query parameter: 1 to 1000, 100 when absent (the contract types it as an
-    /// integer; the range is checked here).
-    static func limit(_ value: Int?) throws -> Int {
-        guard let value else { return 100 }
-        guard (1...1000).contains(value) else {
-            throw BerthError(.invalidQuery, "'limit' must be a whole number from 1 to 1000.")
-        }
-        return value
-    }
-
     /// `instance` as the API shows it, with its environment's terminal and when Renew opens.
     func schema(of instance: Instance) async -> Components.Schemas.Instance {
         Components.Schemas.Instance(
