@@ -87,6 +87,12 @@ public struct ErrorMiddleware: RouterMiddleware {
                 "duration.ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         }
+        /// The envelope of `berth`, with its status and code reported to the request log and the audit log.
+        func answer(_ berth: BerthError) throws -> Response {
+            status = berth.statusCode
+            context.facts.errorCode = berth.code.rawValue
+            return try berth.response(from: request, context: context)
+        }
         do {
             let response = try await next(request, context)
             status = response.status.code
@@ -94,23 +100,18 @@ public struct ErrorMiddleware: RouterMiddleware {
         } catch let error as ServerError {
             // The generated server wraps what a handler threw, and what it could not decode.
             let berth = Self.translate(error)
-            status = berth.statusCode
-            context.facts.errorCode = berth.code.rawValue
             if berth.statusCode == 500 {
                 context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error.underlyingError)"])
             }
-            return try berth.response(from: request, context: context)
+            return try answer(berth)
         } catch let error as BerthError {
-            status = error.statusCode
-            context.facts.errorCode = error.code.rawValue
-            return try error.response(from: request, context: context)
+            return try answer(error)
         } catch let error as HTTPError {
             let allowed = error.status == .notFound ? routes.allowed(at: request.uri.path) : []
             if !allowed.isEmpty {
-                status = 405
-                context.facts.errorCode = "method_not_allowed"
-                let refusal = BerthError(.methodNotAllowed, "\(request.uri.path.prefix(200)) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue).")
-                var response = try refusal.response(from: request, context: context)
+                var response = try answer(BerthError(
+                    .methodNotAllowed, "\(request.uri.path.prefix(200)) answers \(allowed.joined(separator: ", ")), not \(request.method.rawValue)."
+                ))
                 response.headers[.allow] = allowed.joined(separator: ", ")
                 return response
             }
@@ -119,21 +120,12 @@ public struct ErrorMiddleware: RouterMiddleware {
                 context.facts.errorCode = "page_not_found"
                 return try PageRoutes.notFoundPage()
             }
-            let berth = Self.translate(error)
-            status = berth.statusCode
-            context.facts.errorCode = berth.code.rawValue
-            return try berth.response(from: request, context: context)
+            return try answer(Self.translate(error))
         } catch let error as DecodingError {
-            let berth = BerthError(.invalidBody, "The request body is not the JSON this route expects: \(Self.describe(error))")
-            status = 400
-            context.facts.errorCode = berth.code.rawValue
-            return try berth.response(from: request, context: context)
+            return try answer(BerthError(.invalidBody, "The request body is not the JSON this route expects: \(Self.describe(error))"))
         } catch {
             context.logger.error("unhandled error", metadata: ["client.ip": "\(context.clientIP)", "error": "\(error)"])
-            let berth = BerthError(.internalError, "Berth hit an unexpected error; the operator's log has the details.")
-            status = 500
-            context.facts.errorCode = berth.code.rawValue
-            return try berth.response(from: request, context: context)
+            return try answer(BerthError(.internalError, "Berth hit an unexpected error; the operator's log has the details."))
         }
     }
 
