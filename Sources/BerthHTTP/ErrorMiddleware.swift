@@ -27,11 +27,11 @@ extension BerthError.Code {
     /// The HTTP status of each code: the one place where errors meet HTTP.
     public var httpStatus: Int {
         switch self {
-        case .badRequest, .invalidBody, .invalidConfig, .invalidQuery, .invalidRange, .invalidThreshold: 400
+        case .badRequest, .invalidBody, .invalidConfig, .invalidQuery, .invalidRange, .invalidRequest, .invalidThreshold: 400
         case .invalidCredentials, .ticketInvalid, .ticketRequired, .unauthorized, .metricsTokenInvalid: 401
         case .attemptsExhausted, .csrfFailed, .environmentDisabled, .environmentLocked, .forbidden, .githubCodeRejected, .githubDenied, .githubStateMismatch, .originNotAllowed, .registrationClosed, .ticketWrongTerminal: 403
         case .assetNotFound, .attachmentNotFound, .environmentNotFound, .environmentsNotFound, .folderNotFound, .githubNotConfigured, .hintNotFound, .instanceNotFound, .metricsDisabled, .metricsNotHere, .recordingFileMissing, .recordingKeyNotFound, .recordingNotFound, .routeNotFound, .teamNotFound, .tokenNotFound, .userNotFound: 404
-        case .invalidRequest, .methodNotAllowed: 405
+        case .methodNotAllowed: 405
         case .notAcceptable: 406
         case .alreadyMember, .auditConflict, .cannotDemoteSelf, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
         case .bodyTooLarge: 413

@@ -69,6 +69,8 @@ struct RoutesTests {
         #expect(BerthError.Code.csrfFailed.httpStatus == 403)
         #expect(BerthError.Code.unauthorized.httpStatus == 401)
         #expect(BerthError.Code.environmentRemoved.httpStatus == 409)
+        #expect(BerthError.Code.invalidRequest.httpStatus == 400)
+        #expect(BerthError.Code.methodNotAllowed.httpStatus == 405)
         let envelope = try JSONEncoder().encode(ErrorEnvelope(BerthError(.ticketInvalid, "m")))
         let decoded = try #require(try JSONSerialization.jsonObject(with: envelope) as? [String: [String: String]])
         #expect(decoded == ["error": ["code": "ticket_invalid", "message": "m"]])
