@@ -38,17 +38,4 @@ public struct BerthRequestContext: RequestContext, WebSocketRequestContext {
 
     /// Request bodies are small JSON documents (``maxRequestBody``).
     public var maxUploadSize: Int { Self.maxRequestBody }
-
-    /// The caller, or `unauthorized` when the route was reached without authentication.
-    public func requireCaller() throws -> User {
-        guard let caller else { throw credentialProblem ?? BerthError.unauthorized() }
-        return caller
-    }
-
-    /// The caller when they are an admin, else `forbidden`.
-    public func requireAdmin() throws -> User {
-        let caller = try requireCaller()
-        guard caller.role == .admin else { throw BerthError(.forbidden, "This route is for admins only.") }
-        return caller
-    }
 }

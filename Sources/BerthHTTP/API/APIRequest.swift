@@ -35,11 +35,4 @@ public struct APIRequest: Sendable {
         guard let caller = try here().caller else { throw BerthError.unauthorized() }
         return caller
     }
-
-    /// The caller, for handlers of the admin group.
-    static func admin() throws -> User {
-        let caller = try caller()
-        guard caller.role == .admin else { throw BerthError(.forbidden, "This route is for admins only.") }
-        return caller
-    }
 }
