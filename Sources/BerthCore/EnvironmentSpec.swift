@@ -261,6 +261,8 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable {
     public var requirements: RequirementsSpec?
     /// ctfcli `attempts`: the most wrong submissions an owner may make, nil for no limit.
     public var maxAttempts: Int?
+    /// The lab (`steps:` and `checks/`), nil for an environment that is not a lab.
+    public var lab: LabSpec?
 
     /// Whether a submission can solve it: it has flags or a per-instance flag.
     public var isSolvable: Bool { !flags.isEmpty || berth.flag != nil }
