@@ -24,6 +24,8 @@ public final class ChatCompletionsServer: Sendable {
     public struct Recorded: Sendable {
         /// The request path, e.g. `/v1/chat/completions`.
         public var path: String
+        /// The `Host` header.
+        public var host: String?
         /// The `Authorization` header, nil when absent.
         public var authorization: String?
         /// The `Content-Type` header.
@@ -66,10 +68,12 @@ public final class ChatCompletionsServer: Sendable {
     /// The requests received so far, oldest first.
     public var requests: [Recorded] { state.withLock { $0.requests } }
 
-    /// Runs a server on a free loopback port for the duration of `body`, then stops it. A request
-    /// still waiting out a delay is answered at once when the server stops, so stopping never waits.
+    /// Runs a server on a free port of the loopback address `host` (`127.0.0.1` or `::1`) for the
+    /// duration of `body`, then stops it. A request still waiting out a delay is answered at once
+    /// when the server stops, so stopping never waits.
     public static func with<Result: Sendable>(
-        behaviour: Behaviour = .answer("Look at the file the check names."), _ body: (ChatCompletionsServer) async throws -> Result
+        host: String = "127.0.0.1", behaviour: Behaviour = .answer("Look at the file the check names."),
+        _ body: (ChatCompletionsServer) async throws -> Result
     ) async throws -> Result {
         let (running, announce) = AsyncStream<Int>.makeStream()
         let holder = Mutex<ChatCompletionsServer?>(nil)
@@ -81,7 +85,7 @@ public final class ChatCompletionsServer: Sendable {
         var logger = Logger(label: "berth.test.chat-completions")
         logger.logLevel = .critical
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "chat-completions-test"),
+            router: router, configuration: .init(address: .hostname(host, port: 0), serverName: "chat-completions-test"),
             onServerRunning: { channel in announce.yield(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -92,7 +96,7 @@ public final class ChatCompletionsServer: Sendable {
                 group.cancelAll()
                 throw FixtureError("the chat-completions test server did not start")
             }
-            let server = ChatCompletionsServer(baseURL: "http://127.0.0.1:\(port)/v1")
+            let server = ChatCompletionsServer(baseURL: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/v1")
             server.answer(with: behaviour)
             holder.withLock { $0 = server }
             do {
@@ -112,7 +116,7 @@ public final class ChatCompletionsServer: Sendable {
         let bytes = try await request.body.collect(upTo: 4 << 20)
         let text = String(buffer: bytes)
         var recorded = Recorded(
-            path: request.uri.path, authorization: request.headers[.authorization], contentType: request.headers[.contentType], body: text,
+            path: request.uri.path, host: request.head.authority, authorization: request.headers[.authorization], contentType: request.headers[.contentType], body: text,
             messages: []
         )
         if let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {

@@ -42,7 +42,7 @@ public enum TransportAddress: Sendable, Equatable, CustomStringConvertible {
     var hostHeader: String {
         switch self {
         case .unix: "localhost"
-        case .tcp(let host, let port): "\(host):\(port)"
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         }
     }
 }
@@ -157,7 +157,7 @@ public struct HTTPTransport: Sendable {
     /// The `Host` header: default ports are left out.
     var hostHeader: String {
         if case .tcp(let host, let port) = address, (tlsServerName != nil && port == 443) || (tlsServerName == nil && port == 80) {
-            return host
+            return host.contains(":") ? "[\(host)]" : host
         }
         return address.hostHeader
     }

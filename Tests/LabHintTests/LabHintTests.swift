@@ -188,6 +188,17 @@ struct AIHintAdvisorTests {
         }
     }
 
+    @Test("an IPv6 loopback endpoint works, with its host in brackets in the Host header")
+    func ipv6() async throws {
+        try await ChatCompletionsServer.with(host: "::1") { server in
+            #expect(server.baseURL.hasPrefix("http://[::1]:"))
+            let hint = try await Self.advisor(server).hint(request())
+            #expect(hint.source == .ai)
+            let host = try #require(server.requests.first?.host)
+            #expect(host.hasPrefix("[::1]:"))
+        }
+    }
+
     @Test("without a key no Authorization header is sent")
     func noKey() async throws {
         try await ChatCompletionsServer.with { server in
