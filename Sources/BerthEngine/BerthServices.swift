@@ -46,6 +46,8 @@ public struct BerthServices: Sendable {
     public let flagSecret: FlagSecret?
     /// Environments' attachments, hashed once per catalog load.
     public let attachments: AttachmentLibrary
+    /// Runs labs' `checks/` scripts in instances, nil when the runtime cannot run them.
+    public let labChecks: LabChecks?
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -59,9 +61,12 @@ public struct BerthServices: Sendable {
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
-        flagSecret: FlagSecret? = nil, logger: Logger
+        flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, logger: Logger
     ) {
         self.flagSecret = flagSecret
+        self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
+            LabChecks(host: $0, catalog: catalog, timeout: .seconds(configuration.checkTimeoutSeconds), logger: logger)
+        }
         self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
@@ -94,6 +99,7 @@ public struct BerthServices: Sendable {
     public func connect() async throws {
         try await settings.load()
         if let flagSecret { await lifecycle.useFlagSecret(flagSecret) }
+        if let labChecks { await lifecycle.useLabHooks(labChecks) }
         await wireTerminals()
     }
 

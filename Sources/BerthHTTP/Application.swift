@@ -35,6 +35,8 @@ public enum BerthAssembly {
         public var clock: @Sendable () -> Date
         /// Environments served besides the environments folder's, until the next reload.
         public var extraEnvironments: [EnvironmentSpec]
+        /// Where labs' scripts run when the engine is not Docker's (a fake in tests); nil: the runtime's own.
+        public var labScriptHost: (any LabScriptHost)?
 
         /// Creates the parts; the defaults are production's.
         public init(
@@ -198,7 +200,7 @@ public enum BerthAssembly {
         }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, recordings: recordings, flagSecret: flagSecret, logger: logger
+            configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost, logger: logger
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
