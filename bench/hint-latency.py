@@ -8,12 +8,16 @@
    namespace: one with BERTH_AI_URL pointing at that server, one without (authored hints only);
    BERTH_HINT_LIMIT is raised so the limit does not get in the way;
 3. creates a user and token on each, and one instance of the lab environment (default
-   `lab-shell-steps`) on each;
+   bench/environments/lab-hints, which runs berth/base:latest as it is: nothing to build) on each;
 4. times `POST /api/v1/instances/{id}/hints` in interleaved rounds: AI through the local server,
    the authored fallback without an endpoint, and (with the local server answering 503) the
    fallback after a failed endpoint;
-5. prints p50/p90/p99/mean per path and the AI/fallback ratio, and writes
+5. checks that no request the local server received held the lab's static flag, prints
+   p50/p90/p99/mean per path and the AI/fallback ratio, and writes
    bench-results/hint-latency-http.json.
+
+A step has few authored hints: once they are given (in the warm-up), the fallback paths answer
+`source: none`, which takes the same path through Berth (the store, the advisor, the audit).
 
 `make bench-hints` runs bench/HintLatencyBench (the advisor alone, no server, no Docker) first,
 then this script.
@@ -173,7 +177,9 @@ class Side:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_bench_arguments(parser, "hint-latency-http.json")
-    parser.add_argument("--environment", default="lab-shell-steps", help="the lab environment (default lab-shell-steps)")
+    parser.set_defaults(environments=str(Path(__file__).resolve().parent / "environments"))
+    parser.add_argument("--environment", default="lab-hints", help="the lab environment (default lab-hints)")
+    parser.add_argument("--secret", default="CTF{hint-bench-static-flag}", help="a flag of the lab no prompt may hold")
     parser.add_argument("--requests", type=int, default=100, help="timed hints per path (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed rounds first (default 10)")
     parser.add_argument("--model-delay-ms", type=float, default=0, help="the local model's fixed answer delay (default 0)")
@@ -208,6 +214,10 @@ def main() -> int:
             ai.stop()
             authored.stop()
 
+    leaked = [request for request in stub.requests if args.secret.lower() in json.dumps(request["body"]).lower()]
+    if leaked:
+        log(f"error: {len(leaked)} prompt(s) held the lab's flag")
+        return 1
     if sources["ai-local-server"].get("ai", 0) != args.requests:
         log(f"error: the AI path gave {sources['ai-local-server']} instead of {args.requests} AI hints")
         return 1
