@@ -117,10 +117,12 @@ bench-recording: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/recording.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
-## bench-hints: lab hint latency through a local chat-completions server (0 ms model delay) against the authored fallback (BENCH_CONFIG, BENCH_ARGS as for bench)
-bench-hints:
+## bench-hints: lab hint latency through a local chat-completions server (0 ms model delay) against the authored fallback: the advisor alone, then end to end through POST /api/v1/instances/{id}/hints (BENCH_CONFIG as for bench; HINT_BENCH_ARGS, BENCH_ARGS for each)
+bench-hints: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product HintLatencyBench
-	.build/$(BENCH_CONFIG)/HintLatencyBench $(BENCH_ARGS)
+	.build/$(BENCH_CONFIG)/HintLatencyBench $(HINT_BENCH_ARGS)
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/hint-latency.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:
