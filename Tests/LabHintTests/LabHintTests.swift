@@ -24,6 +24,13 @@ func request(given: Int = 0, failures: [CheckFailure] = [], screen: String = "",
     )
 }
 
+/// A logger that prints nothing: the failures tests provoke on purpose would fill the output.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test.hints")
+    logger.logLevel = .critical
+    return logger
+}()
+
 /// Collects log records so tests can check what was logged (and what was not).
 final class LogCapture: Sendable {
     struct Record: Sendable {
@@ -163,7 +170,7 @@ struct LabHintPromptTests {
 struct AIHintAdvisorTests {
     static func advisor(_ server: ChatCompletionsServer, key: String? = "sk-test-key-0001", timeout: Duration = .seconds(10), logger: Logger? = nil) throws -> AIHintAdvisor {
         try AIHintAdvisor(
-            endpoint: .init(url: server.baseURL, model: "tutor-test", key: key, timeout: timeout), logger: logger ?? Logger(label: "test.hints")
+            endpoint: .init(url: server.baseURL, model: "tutor-test", key: key, timeout: timeout), logger: logger ?? quietLogger
         )
     }
 
@@ -284,7 +291,7 @@ struct AIHintAdvisorTests {
 
         // A port the test server held a moment ago is closed now.
         let closedURL = try await ChatCompletionsServer.with { $0.baseURL }
-        let unreachable = try AIHintAdvisor(endpoint: .init(url: closedURL, model: "m", timeout: .seconds(5)), logger: Logger(label: "test"))
+        let unreachable = try AIHintAdvisor(endpoint: .init(url: closedURL, model: "m", timeout: .seconds(5)), logger: quietLogger)
         let hint = await unreachable.hint(request(given: 1))
         #expect(hint == LabHint(source: .authored, text: shellStep.hints[1], authoredIndex: 1, fallbackReason: "connect_failed"))
     }
