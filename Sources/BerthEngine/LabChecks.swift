@@ -261,12 +261,21 @@ extension DockerRuntime: LabScriptHost {
         let folder = LabChecks.scriptFolder
         let pidFile = "\(folder)/.run-\(token).pid"
         let resultFile = "\(folder)/.result-\(token).json"
-        // The wrapper records its pid (it becomes the script by exec) so a timeout can kill the tree,
-        // and says when the script is not there at all.
-        let wrapper = #"echo $$ > "$1" && [ -e "$2" ] || { echo "berth: script missing" >&2; exit 127; }; shift; exec "$1""#
+        // The wrapper records its pid so a timeout can kill it and the script's tree, says when the
+        // script is not there at all, and says on its last stderr line when the script left a
+        // result file: a check without one takes a single exec. (A script that prints the same
+        // line only costs one more read.)
+        let wrapper = #"""
+            echo $$ > "$1" && [ -e "$2" ] || { echo "berth: script missing" >&2; exit 127; }
+            "$2"; rc=$?
+            rm -f "$1"
+            if [ -s "$BERTH_RESULT" ]; then echo "berth: result $3" >&2; else rm -f "$BERTH_RESULT"; fi
+            exit $rc
+            """#
         let path = "\(folder)/\(script)"
         let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + ["BERTH_RESULT=\(resultFile)"]
-        let command = ["/bin/sh", "-c", wrapper, "berth-run", pidFile, path]
+        let command = ["/bin/sh", "-c", wrapper, "berth-run", pidFile, path, token]
+        let resultMarker = "berth: result \(token)\n"
         let outcome: Result<ExecResult, LabScriptFailure> = await withTaskGroup(of: Result<ExecResult, LabScriptFailure>?.self) { group in
             group.addTask {
                 do throws(LabScriptFailure) {
@@ -305,6 +314,8 @@ extension DockerRuntime: LabScriptHost {
             return ScriptRun(exitCode: 127, stderr: result.stderr, scriptMissing: true)
         }
         var run = ScriptRun(exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr)
+        guard result.stderr.hasSuffix(resultMarker) else { return run }
+        run.stderr = String(result.stderr.dropLast(resultMarker.count))
         do {
             let read = try await labExec(
                 containerID, command: ["/bin/sh", "-c", #"cat "$1" 2>/dev/null; rm -f "$1" "$2""#, "berth-result", resultFile, pidFile],
