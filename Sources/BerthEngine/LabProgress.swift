@@ -291,10 +291,14 @@ public actor LabProgress {
 
     /// Every owner's progress, optionally in one lab, for instructors: step, time on it, last
     /// failure, and whether they are stuck (no pass for `stuckAfterMinutes`). Stuck owners first,
-    /// then the longest on their step.
+    /// then the longest on their step. `environment_not_found` or `not_a_lab` for a `slug` that is not a lab.
     public func board(environment slug: String?, stuckAfterMinutes: Int = LabProgress.defaultStuckAfterMinutes) async throws -> [BoardRow] {
         guard (1...10_080).contains(stuckAfterMinutes) else {
             throw BerthError(.invalidQuery, "stuckAfterMinutes is 1 to 10080 (a week); without it, \(Self.defaultStuckAfterMinutes).")
+        }
+        if let slug {
+            guard let environment = await catalog.environment(slug) else { throw Scorekeeper.notFound(slug) }
+            _ = try Self.lab(of: environment)
         }
         let now = clock()
         let records = try await store.labProgress(environment: slug)
