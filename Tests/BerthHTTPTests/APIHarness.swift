@@ -54,7 +54,7 @@ struct APIHarness {
     static func make(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() },
-        labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil
+        labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil, files: [String: String] = [:]
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
@@ -65,6 +65,13 @@ struct APIHarness {
             try yaml.write(to: folder.appendingPathComponent("challenge.yml"), atomically: true, encoding: .utf8)
             try "FROM berth/base:latest\nRUN echo built > /etc/berth-test\n".write(
                 to: folder.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        }
+        // More files by path under the environments folder (e.g. `slug/checks/check`), executable.
+        for (path, text) in files {
+            let file = envDirectory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
         }
         for spec in specs {
             try FileManager.default.createDirectory(at: envDirectory.appendingPathComponent(spec.slug, isDirectory: true), withIntermediateDirectories: true)
@@ -117,10 +124,11 @@ struct APIHarness {
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in },
         clock: @escaping @Sendable () -> Date = { Date() }, labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil,
-        _ body: (APIHarness) async throws -> Void
+        files: [String: String] = [:], _ body: (APIHarness) async throws -> Void
     ) async throws {
         let harness = try await make(
-            environments: environments, specs: specs, engine: engine, policy: policy, clock: clock, labChecks: labChecks, labHints: labHints
+            environments: environments, specs: specs, engine: engine, policy: policy, clock: clock, labChecks: labChecks, labHints: labHints,
+            files: files
         )
         do {
             try await body(harness)

@@ -156,3 +156,71 @@ struct LabsAPITests {
         }
     }
 }
+
+/// A two-step lab on the real engine: `write` is checked by `checks/check-write`, `done` has no check.
+let engineLab = """
+    name: Progress engine lab
+    category: test
+    value: 30
+    berth:
+      command: ["sleep", "infinity"]
+      terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
+      resources: {memory: 64m, cpus: 0.5, pids: 64}
+      network: none
+      readOnlyRoot: false
+      writable: [/tmp]
+    steps:
+      - id: write
+        title: Write the answer
+        text: Write 42 into /tmp/answer.txt.
+        hints: [Use echo and a redirection.]
+      - id: done
+        title: Done
+        text: Nothing left to do.
+    """
+
+let engineLabCheck = """
+    #!/bin/sh
+    if [ "$(cat /tmp/answer.txt 2>/dev/null)" = "42" ]; then exit 0; fi
+    echo "FAIL: /tmp/answer.txt does not hold 42"
+    exit 1
+
+    """
+
+@Suite("Labs API on the real engine", .serialized)
+struct LabsEngineTests {
+    @Test("a check that fails on a fresh instance passes once the file is written, and unlocks the next step; the last one scores")
+    func checkUnlocksNextStep() async throws {
+        try await APIHarness.with(
+            environments: ["progress-lab": engineLab], engine: .docker, files: ["progress-lab/checks/check-write": engineLabCheck]
+        ) { harness in
+            let ada = try await harness.player("ada")
+            try await harness.application.test(.router) { client in
+                let created = try await client.call(.post, "/api/v1/instances", token: ada.token, json: #"{"environment":"progress-lab"}"#)
+                #expect(created.status == 201, "\(created.body)")
+                let id = try #require(created.body["id"] as? String)
+
+                let failed = try await client.call(.post, "/api/v1/instances/\(id)/checks", token: ada.token)
+                #expect(failed.status == 200, "\(failed.body)")
+                #expect(failed.body["status"] as? String == "failed", "\(failed.body)")
+                #expect((failed.body["failures"] as? [[String: Any]])?.first?["message"] as? String == "/tmp/answer.txt does not hold 42")
+                #expect((failed.body["progress"] as? [String: Any])?["currentStep"] as? String == "write")
+
+                let container = try #require(try await harness.services.store.instance(id: id)?.containerID)
+                try await harness.services.runtime.writeFile(containerID: container, path: "/tmp/answer.txt", contents: "42", user: "0")
+                let passed = try await client.call(.post, "/api/v1/instances/\(id)/checks", token: ada.token)
+                #expect(passed.body["status"] as? String == "passed", "\(passed.body)")
+                let progress = try #require(passed.body["progress"] as? [String: Any])
+                #expect(progress["currentStep"] as? String == "done")
+                let steps = try #require(progress["steps"] as? [[String: Any]])
+                #expect(steps.map { $0["state"] as? String } == ["passed", "current"])
+                #expect(steps[1]["text"] as? String == "Nothing left to do." && steps[1]["hasCheck"] as? Bool == false)
+
+                let finished = try await client.call(.post, "/api/v1/instances/\(id)/checks", token: ada.token)
+                #expect((finished.body["progress"] as? [String: Any])?["completedAt"] is String)
+                let scoreboard = try await client.call(.get, "/api/v1/scoreboard")
+                #expect((scoreboard.body["entries"] as? [[String: Any]])?.first?["points"] as? Int == 30, "\(scoreboard.body)")
+            }
+        }
+    }
+}
