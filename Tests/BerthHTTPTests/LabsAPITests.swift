@@ -207,7 +207,7 @@ struct LabsEngineTests {
                 #expect((failed.body["progress"] as? [String: Any])?["currentStep"] as? String == "write")
 
                 let container = try #require(try await harness.services.store.instance(id: id)?.containerID)
-                try await harness.services.runtime.writeFile(containerID: container, path: "/tmp/answer.txt", contents: "42", user: "0")
+                try await harness.services.runtime.writeFile(containerID: container, path: "/tmp/answer.txt", contents: "42", user: "1000:1000")
                 let passed = try await client.call(.post, "/api/v1/instances/\(id)/checks", token: ada.token)
                 #expect(passed.body["status"] as? String == "passed", "\(passed.body)")
                 let progress = try #require(passed.body["progress"] as? [String: Any])
