@@ -46,6 +46,8 @@ public struct BerthServices: Sendable {
     public let flagSecret: FlagSecret?
     /// Environments' attachments, hashed once per catalog load.
     public let attachments: AttachmentLibrary
+    /// Lab progress, checks and hints.
+    public let labs: LabProgress
     /// Runs labs' `checks/` scripts in instances, nil when the runtime cannot run them.
     public let labChecks: LabChecks?
 
@@ -66,7 +68,9 @@ public struct BerthServices: Sendable {
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
-        flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, logger: Logger
+        flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
+        labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.flagSecret = flagSecret
         self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
@@ -96,6 +100,10 @@ public struct BerthServices: Sendable {
             guard let instance = await lifecycle.activeInstance(id) else { return nil }
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
         }
+        self.labs = LabProgress(
+            store: store, catalog: catalog, scores: scores, checks: checkRunner ?? labChecks ?? LabChecksUnavailable(), hints: labHints, terminals: terminals, flagSecret: flagSecret,
+            hintLimit: hintLimit, clock: clock, logger: logger
+        )
     }
 
     /// Connects the services: stored settings and the flag secret reach the lifecycle, every new

@@ -35,14 +35,20 @@ public enum BerthAssembly {
         public var clock: @Sendable () -> Date
         /// Environments served besides the environments folder's, until the next reload.
         public var extraEnvironments: [EnvironmentSpec]
+        /// The lab check runner; nil for the real one.
+        public var labChecks: (any LabCheckRunning)?
+        /// The lab hint advisor; nil for the real one (the configured endpoint, else authored hints).
+        public var labHints: (any LabHintGiving)?
         /// Where labs' scripts run when the engine is not Docker's (a fake in tests); nil: the runtime's own.
         public var labScriptHost: (any LabScriptHost)?
 
         /// Creates the parts; the defaults are production's.
         public init(
             engine: EngineChoice = .docker, bcryptCost: UInt8? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-            extraEnvironments: [EnvironmentSpec] = []
+            extraEnvironments: [EnvironmentSpec] = [], labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil
         ) {
+            self.labChecks = labChecks
+            self.labHints = labHints
             self.engine = engine
             self.bcryptCost = bcryptCost
             self.clock = clock
@@ -200,7 +206,9 @@ public enum BerthAssembly {
         }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost, logger: logger
+            configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost,
+            checkRunner: parts.labChecks, labHints: try parts.labHints ?? AIHintAdvisor(configuration: configuration, logger: logger),
+            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)

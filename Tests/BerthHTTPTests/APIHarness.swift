@@ -53,7 +53,8 @@ struct APIHarness {
     /// On Docker the environments' images are built first.
     static func make(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
-        policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }
+        policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() },
+        labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil, files: [String: String] = [:]
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
@@ -64,6 +65,13 @@ struct APIHarness {
             try yaml.write(to: folder.appendingPathComponent("challenge.yml"), atomically: true, encoding: .utf8)
             try "FROM berth/base:latest\nRUN echo built > /etc/berth-test\n".write(
                 to: folder.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        }
+        // More files by path under the environments folder (e.g. `slug/checks/check`), executable.
+        for (path, text) in files {
+            let file = envDirectory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
         }
         for spec in specs {
             try FileManager.default.createDirectory(at: envDirectory.appendingPathComponent(spec.slug, isDirectory: true), withIntermediateDirectories: true)
@@ -87,7 +95,7 @@ struct APIHarness {
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
         let docker = try DockerClient.fromEnvironment()
         // bcrypt's lowest cost keeps password tests quick; production uses 12.
-        var parts = BerthAssembly.Parts(bcryptCost: 4, clock: clock, extraEnvironments: specs)
+        var parts = BerthAssembly.Parts(bcryptCost: 4, clock: clock, extraEnvironments: specs, labChecks: labChecks, labHints: labHints)
         var fake: FakeInstanceRuntime?
         var pty: FakePTYConnector?
         switch engine {
@@ -115,9 +123,13 @@ struct APIHarness {
     static func with(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in },
-        clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
+        clock: @escaping @Sendable () -> Date = { Date() }, labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil,
+        files: [String: String] = [:], _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, specs: specs, engine: engine, policy: policy, clock: clock)
+        let harness = try await make(
+            environments: environments, specs: specs, engine: engine, policy: policy, clock: clock, labChecks: labChecks, labHints: labHints,
+            files: files
+        )
         do {
             try await body(harness)
         } catch {

@@ -18,7 +18,8 @@ What it does, in one run:
    success message and the points (web-environment.png); on /scoreboard sees itself at rank 1
    with those points (web-scoreboard.png);
 3. the admin, in a second browser with the admin token in localStorage: on /admin checks the
-   environments, submissions, settings and audit tabs; the admin's own catalog and environment
+   environments, submissions, lab progress (a lab's row, its HTML step title as text), settings and
+   audit tabs; the admin's own catalog and environment
    page do not show the player's instance, and Start runs the admin's own one, which Stop ends
    with a reason in plain words (web-admin-own-instance.png); finds the player's running instance in
    the instances tab (owner, age, expiry, resources; web-admin.png), kills it and accepts the
@@ -121,6 +122,27 @@ berth:
   terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
   lifetime: {ttl: 2m, renewals: 1, maxLifetime: 10m}
 """
+LAB_SLUG = "board-lab"
+# A two-step lab for the admin's progress board; its first step's title is HTML that must show as text.
+LAB_CHALLENGE = """# Written by tests/browser/test_web_app.py: a lab for the progress board.
+name: Board lab
+author: Berth browser test
+category: test
+description: A lab whose progress the admin console shows.
+value: 10
+type: standard
+image: berth/base:latest
+berth:
+  command: ["sleep", "infinity"]
+  terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
+steps:
+  - id: first
+    title: "<img src=x onerror=window.boardXSS=1> First step"
+    text: Read this.
+  - id: second
+    title: Second step
+    text: Then this.
+"""
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
 STOPPED_WITHIN = 5.0
@@ -156,6 +178,8 @@ class WebAppTest(TerminalPageTest):
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
         (folder / SHORT_SLUG).mkdir()
         (folder / SHORT_SLUG / "challenge.yml").write_text(SHORT_CHALLENGE)
+        (folder / LAB_SLUG).mkdir()
+        (folder / LAB_SLUG / "challenge.yml").write_text(LAB_CHALLENGE)
         # A broken folder the catalog leaves out; the admin console lists its problems as text.
         (folder / BROKEN_SLUG).mkdir()
         (folder / BROKEN_SLUG / "challenge.yml").write_text(BROKEN_CHALLENGE)
@@ -470,6 +494,24 @@ class WebAppTest(TerminalPageTest):
         rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
         if not any(self.player in row.text and "correct" in row.text for row in rows):
             raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
+        # The lab progress board: the admin opens the lab (progress starts on its first step) and
+        # finds their own row, working on step 1 of 2, the step's HTML title shown as text.
+        opened = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "Berth.api('GET', '/api/v1/environments/" + LAB_SLUG + "/lab').then((p) => done(p.currentStep), (e) => done('error ' + e.status))"
+        )
+        if opened != "first":
+            raise CheckFailed(f"opening {LAB_SLUG} answered {opened!r}, not its first step")
+        rows = self.admin_tab("labs", f'#admin-labs tr[data-environment="{LAB_SLUG}"]', "the lab progress board")
+        board = rows[0].text
+        if "1/2" not in board or "<img src=x" not in board or "working" not in board:
+            raise CheckFailed(f"the lab progress board shows {board!r}, not step 1/2 with its title as text and 'working'")
+        if self.finds("#admin-labs img", driver) or driver.execute_script("return window.boardXSS === 1"):
+            raise CheckFailed("a step title became HTML on the lab progress board")
+        option = self.find(f'#labs-environment option[value="{LAB_SLUG}"]', driver)
+        if "2 steps" not in option.text:
+            raise CheckFailed(f"the board's lab filter offers {option.text!r}, not the lab with its 2 steps")
+        self.passed.append("admin console: the lab progress board lists a learner's step and time on it, the lab filter offers the lab, titles are text")
         self.admin_tab("settings", "#setting-registrationOpen:checked", "the settings tab (registration open)")
         self.admin_tab("audit", "#admin-audit tr", "the audit tab")
         self.passed.append("admin console: environments (a no-instance challenge says so, with no Build button; a broken folder's problems, as text), submissions, settings and audit tabs load")
@@ -681,7 +723,7 @@ class WebAppTest(TerminalPageTest):
         driver.get(self.admin_url + "/admin")
         wait_for("the admin console at phone width", lambda: self.find("#console", driver).is_displayed(), self.timeout)
         for tab, css in (("environments", "#admin-environments tr"), ("instances", "#admin-instances tr"), ("users", "#admin-users tr"),
-                         ("submissions", "#admin-submissions tr"), ("audit", "#admin-audit tr")):
+                         ("submissions", "#admin-submissions tr"), ("labs", "#admin-labs tr"), ("audit", "#admin-audit tr")):
             self.admin_tab(tab, css, f"the {tab} tab at phone width")
             time.sleep(0.3)
             self.no_overflow(f"admin {tab} tab at phone width", driver)

@@ -1,6 +1,6 @@
 // Berth admin console: environments (build with live progress, enable, disable), live instances
 // (owner, age, expiry, resources; watch, kill, purge), users and teams, flag submissions (shared
-// flags highlighted), settings and the audit log. Every value from the server is shown with
+// flags highlighted), the lab progress board (who is stuck), settings and the audit log. Every value from the server is shown with
 // textContent only; container build output is hostile text too.
 "use strict";
 
@@ -21,6 +21,7 @@
     instances: loadInstances,
     users: loadUsers,
     submissions: loadSubmissions,
+    labs: loadLabs,
     settings: loadSettings,
     audit: loadAudit,
   };
@@ -392,6 +393,52 @@
   }
 
   $("submissions-outcome").addEventListener("change", () => reload("submissions"));
+
+  // -- lab progress ---------------------------------------------------------------------
+
+  /** Fills the lab filter with the catalog's labs, keeping the chosen one. */
+  async function loadLabChoices() {
+    const select = $("labs-environment");
+    const chosen = select.value;
+    const catalog = await api("GET", "/api/v1/environments");
+    const labs = (catalog.items || []).filter((env) => env.lab);
+    select.replaceChildren(el("option", { value: "" }, "all labs"));
+    for (const env of labs) {
+      select.append(el("option", { value: env.slug }, env.name + " (" + env.lab.stepCount + (env.lab.stepCount === 1 ? " step)" : " steps)")));
+    }
+    select.value = labs.some((env) => env.slug === chosen) ? chosen : "";
+  }
+
+  async function loadLabs() {
+    await loadLabChoices();
+    const minutes = Math.min(10080, Math.max(1, parseInt($("labs-stuck").value, 10) || 15));
+    $("labs-stuck").value = String(minutes);
+    const query = new URLSearchParams({ stuckAfterMinutes: String(minutes) });
+    if ($("labs-environment").value) query.set("environment", $("labs-environment").value);
+    const answer = await api("GET", "/api/v1/admin/labs/progress?" + query);
+    const items = answer.items || [];
+    const body = $("admin-labs");
+    body.replaceChildren();
+    for (const item of items) {
+      const done = Boolean(item.completedAt);
+      const row = el("tr", { className: item.stuck ? "stuck" : "", dataset: { owner: item.owner.kind + ":" + item.owner.id, environment: item.environment, stuck: String(item.stuck) } });
+      cell(row, [item.owner.name, item.owner.kind === "team" ? el("span", { className: "muted" }, " (team)") : null], "Learner");
+      cell(row, item.environment, "Lab");
+      cell(row, done ? "all " + item.stepCount + " done" : [String(item.stepIndex + 1) + "/" + item.stepCount + " ", item.stepTitle || item.step || ""], "Step");
+      cell(row, done ? "" : Berth.duration(item.timeOnStepSeconds), "Time on step", "num");
+      cell(row, item.lastCheckAt ? Berth.when(item.lastCheckAt) : "never", "Last check");
+      cell(row, item.lastFailure ? el("span", { className: "failure" }, item.lastFailure) : "", "Last failure");
+      const status = done ? el("span", { className: "badge ok" }, "completed") : item.stuck ? el("span", { className: "badge bad" }, "stuck") : el("span", { className: "badge" }, "working");
+      cell(row, status, "Status");
+      body.append(row);
+    }
+    const stuck = items.filter((item) => item.stuck).length;
+    $("labs-summary").textContent = items.length === 0 ? "" : items.length + (items.length === 1 ? " learner, " : " learners, ") + stuck + " stuck";
+    $("no-labs").hidden = items.length > 0;
+  }
+
+  $("labs-environment").addEventListener("change", () => reload("labs"));
+  $("labs-stuck").addEventListener("change", () => reload("labs"));
 
   // -- settings -------------------------------------------------------------------------
 
