@@ -53,12 +53,13 @@ help:
 	@echo "Berth make targets:"
 	@awk '/^## / { sub(/^## /, ""); split($$0, part, ": "); printf "  %-15s %s\n", part[1], substr($$0, length(part[1]) + 3) }' $(MAKEFILE_LIST)
 
-## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, xterm.js
+## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, xterm.js, CodeMirror
 prerequisites:
 	scripts/ensure-apt-packages.sh $(APT_PACKAGES)
 	scripts/ensure-docker.sh
 	scripts/build-base-image.sh
 	scripts/fetch-xterm.sh
+	scripts/fetch-codemirror.sh
 
 ## setup: prerequisites plus a debug build of the berth binary (.build/debug/berth)
 setup: prerequisites
