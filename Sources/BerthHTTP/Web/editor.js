@@ -318,7 +318,8 @@ const BerthEditor = (() => {
   // -- saving ---------------------------------------------------------------------------
 
   async function save(tab = active, overwrite = false) {
-    if (!tab || tab.kind !== "text") return;
+    if (!tab || tab.kind !== "text" || tab.saving) return;
+    tab.saving = true;
     const generation = tab.doc.changeGeneration();
     const body = new TextEncoder().encode(tab.doc.getValue());
     const headers = { "Content-Type": "application/octet-stream", "Accept": "application/json" };
@@ -342,6 +343,7 @@ const BerthEditor = (() => {
         status("Not saved: " + error.message, "error");
       }
     } finally {
+      tab.saving = false;
       renderTabs();
     }
   }
@@ -427,6 +429,8 @@ const BerthEditor = (() => {
     });
     // Ctrl-S anywhere in the editor (the tree, the tabs) saves instead of the browser's Save Page.
     $("editor").addEventListener("keydown", (event) => {
+      // CodeMirror's own Ctrl-S (extraKeys) already saved and prevented the default.
+      if (event.defaultPrevented) return;
       if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
         event.preventDefault();
         save();

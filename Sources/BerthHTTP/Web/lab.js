@@ -47,7 +47,7 @@ const BerthLab = (() => {
     const steps = progress.steps || [];
     $("lab-steps").replaceChildren(...steps.map((step, index) => {
       const state = STATE_LABELS[step.state] ? step.state : "locked";
-      const mark = state === "passed" ? "✓" : state === "current" ? "▶" : "🔒";
+      const mark = state === "passed" ? "✓" : state === "current" ? "▶" : "○";
       return el("li", { className: "lab-step", dataset: { step: step.id, state } },
         el("span", { className: "lab-step-mark", attrs: { "aria-hidden": "true" } }, mark),
         el("span", { className: "lab-step-title" }, (index + 1) + ". " + step.title),
