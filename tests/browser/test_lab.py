@@ -252,7 +252,13 @@ class LabPageTest(WebAppTest):
         self.start_lab_instance()
         self.wait_editor()
 
-        # Create greeting.txt with the New file form (opened on the selected folder).
+        # Open (and so select) the working directory's folder, then create greeting.txt with the New
+        # file form, which starts with the selected folder.
+        root = self.find(f'#editor-roots > .tree-folder[data-path="{WORKDIR}"] > .tree-item')
+        if root.get_attribute("aria-expanded") == "true":
+            root.click()
+        root.click()
+        wait_for(f"{WORKDIR} open in the tree", lambda: root.get_attribute("aria-expanded") == "true", self.timeout)
         self.find("#editor-new").click()
         field = wait_for("the new-file field", lambda: (lambda f: f if f.is_displayed() else None)(self.find("#editor-new-path")), self.timeout)
         if field.get_attribute("value") != WORKDIR + "/":
