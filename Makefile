@@ -48,7 +48,7 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-labs clean clean-images
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs clean clean-images
 
 ## help: list the targets
 help:
@@ -125,6 +125,11 @@ bench-labs: prerequisites
 	scripts/ensure-browser.sh
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/lab-check-roundtrip.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## bench-hints: lab hint latency through a local chat-completions server (0 ms model delay) against the authored fallback (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-hints:
+	$(SWIFT) build -c $(BENCH_CONFIG) --product HintLatencyBench
+	.build/$(BENCH_CONFIG)/HintLatencyBench $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:

@@ -99,10 +99,11 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthMetrics", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine",
+                "BerthCore", "BerthMetrics", "BerthRecording", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,6 +157,7 @@ let package = Package(
             name: "BerthTestSupport",
             dependencies: [
                 "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "DockerEngine", "HTTPTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -220,6 +222,25 @@ let package = Package(
                 "BerthCore", "BerthEngine", "BerthTerminal", "BerthTestSupport", "DockerEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The hint advisor against a local chat-completions server, its prompt and its fallback.
+        .testTarget(
+            name: "LabHintTests",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthTerminal", "BerthTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `make bench-hints`: hint latency through the local chat-completions server against the authored fallback.
+        .executableTarget(
+            name: "HintLatencyBench",
+            dependencies: [
+                "BerthCore", "BerthEngine", "BerthTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/HintLatencyBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -24,7 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
             generated on first start and printed once. GET /metrics (Prometheus text) is off until \
             BERTH_METRICS_TOKEN (metricsToken; scrapers send 'Authorization: Bearer <token>' to the main port) \
             or --metrics-address / BERTH_METRICS_ADDRESS (a separate HOST:PORT listener, e.g. 127.0.0.1:9464, \
-            and then the main port does not serve it) is set.
+            and then the main port does not serve it) is set. Lab hints come from an OpenAI-compatible \
+            chat-completions endpoint when BERTH_AI_URL (--ai-url, e.g. https://llm.example.org/v1) and \
+            BERTH_AI_MODEL (--ai-model) are set, with the key from BERTH_AI_KEY or BERTH_AI_KEY_FILE \
+            (--ai-key-file; never logged) and BERTH_AI_TIMEOUT (--ai-timeout, default 10s); without one, or \
+            when it fails, the step's authored hints are given in order. BERTH_HINT_LIMIT (--hint-limit, \
+            default 5/1m) caps hints per user. See docs/hints.md.
             """
     )
 
@@ -52,6 +57,21 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var metricsAddress: String?
 
+    @Option(name: .customLong("ai-url"), help: "OpenAI-compatible chat-completions base URL for lab hints, e.g. https://llm.example.org/v1 (default: none, authored hints only).")
+    var aiURL: String?
+
+    @Option(name: .customLong("ai-model"), help: "Model named in hint requests; required with --ai-url.")
+    var aiModel: String?
+
+    @Option(name: .customLong("ai-key-file"), help: "File holding the hint endpoint's API key (or BERTH_AI_KEY; never logged).")
+    var aiKeyFile: String?
+
+    @Option(name: .customLong("ai-timeout"), help: "How long a hint request may take before the authored hints answer (default 10s; 500ms accepted).")
+    var aiTimeout: String?
+
+    @Option(name: .customLong("hint-limit"), help: "Hints one user may ask for, COUNT/DURATION (default 5/1m).")
+    var hintLimit: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
@@ -60,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["environments"] = environments
         flags["logLevel"] = logLevel
         flags["metricsAddress"] = metricsAddress
+        (flags["aiUrl"], flags["aiModel"], flags["aiKeyFile"], flags["aiTimeout"], flags["hintLimit"]) = (aiURL, aiModel, aiKeyFile, aiTimeout, hintLimit)
         let configuration = try CLISupport.resolveConfiguration(flags: flags, configFile: config)
         let logger = CLISupport.bootstrapLogging(level: configuration.logLevel)
         let app = try await buildApplication(configuration, logger: logger) { url, generatedToken in

@@ -21,6 +21,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case buildFailed = "build_failed"
         case buildUnsupported = "build_unsupported"
         case cannotDemoteSelf = "cannot_demote_self"
+        case checkInProgress = "check_in_progress"
         case contractInvalid = "contract_invalid"
         case contractUnavailable = "contract_unavailable"
         case csrfFailed = "csrf_failed"
@@ -77,6 +78,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case namespaceInUse = "namespace_in_use"
         case noFlag = "no_flag"
         case noInstance = "no_instance"
+        case notALab = "not_a_lab"
         case notAcceptable = "not_acceptable"
         case originNotAllowed = "origin_not_allowed"
         case ownerCapReached = "owner_cap_reached"
@@ -95,6 +97,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case serverIdInvalid = "server_id_invalid"
         case serverIdUnavailable = "server_id_unavailable"
         case sessionExists = "session_exists"
+        case storeRowInvalid = "store_row_invalid"
         case storeUnavailable = "store_unavailable"
         case submissionExists = "submission_exists"
         case teamNameTaken = "team_name_taken"
@@ -106,6 +109,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case tokenExists = "token_exists"
         case tokenNotFound = "token_not_found"
         case tooManyAttempts = "too_many_attempts"
+        case tooManyHints = "too_many_hints"
         case tooManySubmissions = "too_many_submissions"
         case unauthorized = "unauthorized"
         case unsupportedMediaType = "unsupported_media_type"
@@ -122,11 +126,14 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
     public var code: Code
     /// Human-readable explanation; never contains secrets.
     public var message: String
+    /// Seconds until the caller may try again, for rate limits (HTTP answers it as `Retry-After`).
+    public var retryAfterSeconds: Int?
 
     /// Creates an error with `code` and `message`.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

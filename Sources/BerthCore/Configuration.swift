@@ -118,6 +118,21 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// ``metricsToken`` is also set, and the main port then does not serve metrics.
     public var metricsAddress: ListenAddress?
 
+    /// The OpenAI-compatible chat-completions endpoint hints are asked from (`BERTH_AI_URL`, e.g.
+    /// `https://llm.example.org/v1`; `/chat/completions` is appended). Nil (the default): authored hints only.
+    public var aiURL: String?
+    /// The model named in each request (`BERTH_AI_MODEL`); required with ``aiURL``.
+    public var aiModel: String?
+    /// The endpoint's API key, sent as `Authorization: Bearer` (`BERTH_AI_KEY`); never logged.
+    public var aiKey: String?
+    /// A file holding the key instead (`BERTH_AI_KEY_FILE`), read when the server starts.
+    public var aiKeyFile: String?
+    /// Milliseconds a whole hint request may take before the authored hints answer instead
+    /// (`BERTH_AI_TIMEOUT`, default `10s`; `500ms` is accepted).
+    public var aiTimeoutMilliseconds = 10_000
+    /// Hints one user may ask for (`BERTH_HINT_LIMIT`, default `5/1m`; a plain number is per minute).
+    public var hintLimit = EventLimit(count: 5, windowSeconds: 60)
+
     /// Creates the defaults.
     public init() {}
 
@@ -132,6 +147,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress",
+        "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
     ]
 
     /// The environment variable for a setting name.
@@ -166,7 +182,18 @@ public struct BerthConfiguration: Sendable, Equatable {
             }
             try config.apply(name: name, value: value, source: source)
         }
+        try config.checkHintSettings()
         return config
+    }
+
+    /// The AI hint settings that only make sense together.
+    private func checkHintSettings() throws {
+        if aiURL != nil, aiModel == nil {
+            throw BerthError(.invalidConfig, "BERTH_AI_URL (aiUrl) is set but BERTH_AI_MODEL (aiModel) is not: name the model the endpoint should use")
+        }
+        if aiKey != nil, aiKeyFile != nil {
+            throw BerthError(.invalidConfig, "BERTH_AI_KEY (aiKey) and BERTH_AI_KEY_FILE (aiKeyFile) are both set: keep one")
+        }
     }
 
     /// The config file's settings as text. Read as a node tree (as environment files are), so a
@@ -315,6 +342,32 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "metricsAddress":
             guard let address = ListenAddress(parsing: value) else { throw invalid("HOST:PORT such as 127.0.0.1:9464 or [::1]:9464 (port 1-65535)") }
             metricsAddress = address
+        case "aiUrl":
+            let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
+            if let url = URLComponents(string: trimmed), url.user != nil || url.password != nil {
+                // Credentials belong in BERTH_AI_KEY; the error does not repeat them.
+                throw BerthError(.invalidConfig, "\(source): the URL must not hold credentials; put the key in BERTH_AI_KEY or BERTH_AI_KEY_FILE")
+            }
+            guard let url = URLComponents(string: trimmed), ["http", "https"].contains(url.scheme ?? ""),
+                  !(url.host ?? "").isEmpty, url.query == nil, url.fragment == nil
+            else { throw invalid("an http:// or https:// URL such as https://llm.example.org/v1 (no query)") }
+            aiURL = trimmed
+        case "aiModel":
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { throw invalid("a model name") }
+            aiModel = value
+        case "aiKey":
+            // The value is a secret: the error never repeats it.
+            guard !value.contains(where: \.isNewline) else { throw BerthError(.invalidConfig, "\(source): the key must be one line") }
+            aiKey = value
+        case "aiKeyFile": aiKeyFile = value
+        case "aiTimeout":
+            let milliseconds = value.hasSuffix("ms") ? Int(value.dropLast(2)) : DurationText.seconds(value).map { $0 * 1000 }
+            guard let milliseconds, (100...300_000).contains(milliseconds) else { throw invalid("a duration from 100ms to 5m, e.g. 10s") }
+            aiTimeoutMilliseconds = milliseconds
+        case "hintLimit":
+            let parsed = Int(value).flatMap { $0 >= 1 && $0 <= 1_000_000 ? EventLimit(count: $0, windowSeconds: 60) : nil } ?? EventLimit(parsing: value)
+            guard let parsed else { throw invalid("COUNT/DURATION such as 5/1m, or a count per minute") }
+            hintLimit = parsed
         case "namespace":
             let valid = !value.isEmpty && value.count <= 63
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }

@@ -123,14 +123,20 @@ public struct LabHintRequest: Sendable, Equatable {
     public var screenTail: String
     /// How many authored hints of this step the owner was already given.
     public var authoredHintsGiven: Int
+    /// Texts that must never reach the hint endpoint (the environment's static flags, the
+    /// instance's flag): each is redacted from every part of the prompt, the screen included.
+    public var secrets: [String]
 
     /// Creates a request.
-    public init(environmentName: String, step: LabStep, failures: [CheckFailure], screenTail: String, authoredHintsGiven: Int) {
+    public init(
+        environmentName: String, step: LabStep, failures: [CheckFailure], screenTail: String, authoredHintsGiven: Int, secrets: [String] = []
+    ) {
         self.environmentName = environmentName
         self.step = step
         self.failures = failures
         self.screenTail = screenTail
         self.authoredHintsGiven = authoredHintsGiven
+        self.secrets = secrets
     }
 }
 

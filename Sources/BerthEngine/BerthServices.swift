@@ -46,6 +46,8 @@ public struct BerthServices: Sendable {
     public let flagSecret: FlagSecret?
     /// Environments' attachments, hashed once per catalog load.
     public let attachments: AttachmentLibrary
+    /// Lab progress, checks and hints.
+    public let labs: LabProgress
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -59,7 +61,7 @@ public struct BerthServices: Sendable {
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
-        flagSecret: FlagSecret? = nil, logger: Logger
+        flagSecret: FlagSecret? = nil, labChecks: any LabCheckRunning, labHints: any LabHintGiving, hintLimit: EventLimit, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.flagSecret = flagSecret
         self.attachments = AttachmentLibrary(catalog: catalog)
@@ -86,6 +88,10 @@ public struct BerthServices: Sendable {
             guard let instance = await lifecycle.activeInstance(id) else { return nil }
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
         }
+        self.labs = LabProgress(
+            store: store, catalog: catalog, scores: scores, checks: labChecks, hints: labHints, terminals: terminals, flagSecret: flagSecret,
+            hintLimit: hintLimit, clock: clock, logger: logger
+        )
     }
 
     /// Connects the services: stored settings and the flag secret reach the lifecycle, every new

@@ -186,9 +186,9 @@ public actor Scorekeeper {
                 ])
             }
         }
-        if record.outcome == .correct {
-            let new = try await store.insertSolve(SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time))
-            if new { cachedBoard = nil } else { record.outcome = .alreadySolved }
+        if record.outcome == .correct,
+           try await recordSolve(SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time)) == false {
+            record.outcome = .alreadySolved
         }
         try await store.insertSubmission(record)
         let points = value(of: environment, solves: try await store.solves(environment: slug).count)
@@ -207,6 +207,14 @@ public actor Scorekeeper {
             }
             return SubmissionResult(correct: false, outcome: "incorrect", points: points, message: message, attemptsLeft: left)
         }
+    }
+
+    /// Records that `solve.scorer` solved the environment (a right flag, or a lab's last step
+    /// passed) and refreshes the scoreboard; false when they had already solved it.
+    func recordSolve(_ solve: SolveRecord) async throws -> Bool {
+        let new = try await store.insertSolve(solve)
+        if new { cachedBoard = nil }
+        return new
     }
 
     /// The instance whose per-instance flag `submitted` is, with its owner.

@@ -35,12 +35,18 @@ public enum BerthAssembly {
         public var clock: @Sendable () -> Date
         /// Environments served besides the environments folder's, until the next reload.
         public var extraEnvironments: [EnvironmentSpec]
+        /// The lab check runner; nil for the real one.
+        public var labChecks: (any LabCheckRunning)?
+        /// The lab hint advisor; nil for the real one (the configured endpoint, else authored hints).
+        public var labHints: (any LabHintGiving)?
 
         /// Creates the parts; the defaults are production's.
         public init(
             engine: EngineChoice = .docker, bcryptCost: UInt8? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-            extraEnvironments: [EnvironmentSpec] = []
+            extraEnvironments: [EnvironmentSpec] = [], labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil
         ) {
+            self.labChecks = labChecks
+            self.labHints = labHints
             self.engine = engine
             self.bcryptCost = bcryptCost
             self.clock = clock
@@ -198,7 +204,9 @@ public enum BerthAssembly {
         }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, recordings: recordings, flagSecret: flagSecret, logger: logger
+            configuration: configuration, recordings: recordings, flagSecret: flagSecret,
+            labChecks: parts.labChecks ?? UnavailableLabChecks(), labHints: parts.labHints ?? UnavailableLabHints(),
+            hintLimit: EventLimit(count: 5, windowSeconds: 60), clock: parts.clock, logger: logger
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
@@ -288,5 +296,20 @@ extension BerthAssembly {
         case .unix: true
         case .tcp(let host, _): ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
         }
+    }
+}
+
+/// Stand-ins until the check runner and hint advisor are merged.
+struct UnavailableLabChecks: LabCheckRunning {
+    func run(script: String, in instance: Instance, environment: EnvironmentSpec) async -> CheckOutcome {
+        CheckOutcome(status: .checkError, operatorDetail: "no check runner in this build")
+    }
+}
+
+struct UnavailableLabHints: LabHintGiving {
+    func hint(_ request: LabHintRequest) async -> LabHint {
+        let index = request.authoredHintsGiven
+        guard request.step.hints.indices.contains(index) else { return LabHint(source: .none, text: "") }
+        return LabHint(source: .authored, text: request.step.hints[index], authoredIndex: index)
     }
 }

@@ -33,13 +33,13 @@ extension BerthError.Code {
         case .assetNotFound, .attachmentNotFound, .environmentNotFound, .environmentsNotFound, .folderNotFound, .githubNotConfigured, .hintNotFound, .instanceNotFound, .metricsDisabled, .metricsNotHere, .recordingFileMissing, .recordingKeyNotFound, .recordingNotFound, .routeNotFound, .teamNotFound, .tokenNotFound, .userNotFound: 404
         case .methodNotAllowed: 405
         case .notAcceptable: 406
-        case .alreadyMember, .auditConflict, .cannotDemoteSelf, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
+        case .alreadyMember, .auditConflict, .cannotDemoteSelf, .checkInProgress, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
         case .bodyTooLarge: 413
         case .unsupportedMediaType: 415
-        case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .noInstance, .weakPassword: 422
+        case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .notALab, .noInstance, .weakPassword: 422
         case .websocketRequired: 426
-        case .globalCapReached, .ownerCapReached, .tooManyAttempts, .tooManySubmissions: 429
-        case .analysisInvalid, .assetMissing, .auditEntryInvalid, .buildFailed, .contractInvalid, .contractUnavailable, .flagSecretInvalid, .flagSecretUnwritable, .flagWriteFailed, .instanceResetFailed, .instanceStartFailed, .internalError, .recordingDeleteFailed: 500
+        case .globalCapReached, .ownerCapReached, .tooManyAttempts, .tooManyHints, .tooManySubmissions: 429
+        case .analysisInvalid, .assetMissing, .auditEntryInvalid, .buildFailed, .contractInvalid, .contractUnavailable, .flagSecretInvalid, .flagSecretUnwritable, .flagWriteFailed, .instanceResetFailed, .instanceStartFailed, .internalError, .recordingDeleteFailed, .storeRowInvalid: 500
         case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
         }
     }
@@ -57,6 +57,7 @@ extension BerthError: HTTPResponseError {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"berth\"" }
+        if let retryAfterSeconds { headers[.retryAfter] = "\(retryAfterSeconds)" }
         let body = (try? JSONEncoder().encode(ErrorEnvelope(self))) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -144,6 +144,21 @@ public protocol BerthStore: Sendable {
     /// Hint unlocks, optionally of one scorer.
     func hintUnlocks(scorer: Owner?) async throws -> [HintUnlockRecord]
 
+    /// An owner's progress in a lab, nil before they opened it.
+    func labProgress(owner: Owner, environment: String) async throws -> LabProgressRecord?
+    /// Every owner's progress, optionally in one lab, oldest start first.
+    func labProgress(environment: String?) async throws -> [LabProgressRecord]
+    /// Stores an owner's progress in a lab, replacing what was stored.
+    func saveLabProgress(_ progress: LabProgressRecord) async throws
+    /// Stores one check result.
+    func insertLabCheck(_ check: LabCheckRecord) async throws
+    /// Check results matching `query`, newest first.
+    func labChecks(_ query: LabCheckQuery) async throws -> [LabCheckRecord]
+    /// Stores one hint given.
+    func insertLabHint(_ hint: LabHintRecord) async throws
+    /// Hints given to an owner in a lab (every owner's with nil), oldest first.
+    func labHints(owner: Owner?, environment: String?) async throws -> [LabHintRecord]
+
     /// Releases the store's connections.
     func close() async throws
 }

@@ -106,5 +106,32 @@ enum SQLiteMigrations {
                 PRIMARY KEY (scorer_kind, scorer_id, environment, hint))
             """,
         ]),
+        Migration(name: "0005_labs", statements: [
+            // One row per owner and lab, keyed without the instance so progress outlives it. The
+            // steps reached are one JSON column, so a check's advance is one atomic statement.
+            """
+            CREATE TABLE lab_progress (
+                owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL, environment TEXT NOT NULL, current_step TEXT,
+                steps TEXT NOT NULL, started_at REAL NOT NULL, updated_at REAL NOT NULL, completed_at REAL,
+                PRIMARY KEY (owner_kind, owner_id, environment))
+            """,
+            "CREATE INDEX lab_progress_environment ON lab_progress(environment)",
+            """
+            CREATE TABLE lab_checks (
+                id TEXT PRIMARY KEY, owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL, environment TEXT NOT NULL,
+                user_id TEXT NOT NULL, instance_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,
+                failures TEXT NOT NULL, metrics TEXT NOT NULL, notes TEXT NOT NULL, exit_code INTEGER,
+                duration_ms INTEGER NOT NULL, operator_detail TEXT, time REAL NOT NULL)
+            """,
+            "CREATE INDEX lab_checks_owner ON lab_checks(owner_kind, owner_id, environment, time)",
+            "CREATE INDEX lab_checks_environment ON lab_checks(environment, time)",
+            """
+            CREATE TABLE lab_hints (
+                id TEXT PRIMARY KEY, owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL, environment TEXT NOT NULL,
+                user_id TEXT NOT NULL, instance_id TEXT NOT NULL, step TEXT NOT NULL, source TEXT NOT NULL,
+                authored_index INTEGER, time REAL NOT NULL)
+            """,
+            "CREATE INDEX lab_hints_owner ON lab_hints(owner_kind, owner_id, environment, time)",
+        ]),
     ]
 }

@@ -109,6 +109,18 @@ public actor TerminalHub {
     /// Number of live terminals.
     public var count: Int { sessions.count }
 
+    /// The last `lines` lines (at most `maxBytes` bytes) of an instance's live terminal as plain
+    /// text, escape sequences removed: its `main` terminal, else the first by name. "" when it has none.
+    public func screenTail(instanceID: String, lines: Int = 40, maxBytes: Int = 4096) async -> String {
+        let names = terminals(of: instanceID)
+        guard let name = names.contains("main") ? "main" : names.first, let session = sessions[Key(instanceID: instanceID, name: name)] else {
+            return ""
+        }
+        // Escape sequences can outweigh the text many times over: read far more than is kept.
+        let raw = await session.screenSnapshot(last: max(maxBytes, 1) * 16)
+        return TerminalText.tail(TerminalText.plain(raw), lines: lines, bytes: maxBytes)
+    }
+
     /// Runs the PTYs and the sweep until cancelled.
     public nonisolated func run() async {
         await withDiscardingTaskGroup { group in

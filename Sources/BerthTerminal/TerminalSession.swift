@@ -135,6 +135,9 @@ public actor TerminalSession {
     /// Bytes held in the screen buffer.
     public var screenBytes: Int { screen.count }
 
+    /// The newest `limit` bytes of the screen buffer, raw (escape sequences included).
+    public func screenSnapshot(last limit: Int) -> [UInt8] { screen.snapshot(last: limit) }
+
     // MARK: - Clients
 
     /// Attaches a client: its stream starts with `ready` and the recent screen, then live output.

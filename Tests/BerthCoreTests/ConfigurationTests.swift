@@ -65,6 +65,7 @@ struct ConfigurationTests {
             "BERTH_REGISTRATION_LIMIT": "20/1h",
             "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
             "BERTH_METRICS_TOKEN": "metrics-0123456789", "BERTH_METRICS_ADDRESS": "[::1]:9464",
+            "BERTH_AI_URL": "http://127.0.0.1:11434/v1", "BERTH_AI_MODEL": "tutor", "BERTH_AI_KEY": "sk-0123", "BERTH_AI_TIMEOUT": "3s", "BERTH_HINT_LIMIT": "2/1m",
         ]
         let config = try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
         #expect(config.host == "0.0.0.0")
@@ -103,8 +104,10 @@ struct ConfigurationTests {
         #expect(config.namespaceLockTimeoutSeconds == 120)
         #expect(config.metricsToken == "metrics-0123456789")
         #expect(config.metricsAddress == ListenAddress(host: "::1", port: 9464))
-        // Fails when a setting is added without being covered here.
-        #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).isSubset(of: Set(environment.keys)))
+        #expect(config.aiURL == "http://127.0.0.1:11434/v1" && config.aiModel == "tutor" && config.aiKey == "sk-0123")
+        #expect(config.aiTimeoutMilliseconds == 3000 && config.hintLimit == EventLimit(count: 2, windowSeconds: 60))
+        // Fails when a setting is added without being covered here (the AI key file excludes the key: HintConfigurationTests covers it).
+        #expect(Set(BerthConfiguration.settingNames.map(BerthConfiguration.environmentVariable(for:))).subtracting(["BERTH_AI_KEY_FILE"]).isSubset(of: Set(environment.keys)))
     }
 
     @Test("config file values are read as written: YAML's off is text, and a list joins with commas")

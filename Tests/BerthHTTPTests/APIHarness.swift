@@ -53,7 +53,8 @@ struct APIHarness {
     /// On Docker the environments' images are built first.
     static func make(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
-        policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }
+        policy: (inout BerthConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() },
+        labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil
     ) async throws -> APIHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-http-\(UUID().uuidString)", isDirectory: true)
         let envDirectory = directory.appendingPathComponent("environments", isDirectory: true)
@@ -87,7 +88,7 @@ struct APIHarness {
         #expect(scan.isValid, "test environments must be valid: \(scan.problems)")
         let docker = try DockerClient.fromEnvironment()
         // bcrypt's lowest cost keeps password tests quick; production uses 12.
-        var parts = BerthAssembly.Parts(bcryptCost: 4, clock: clock, extraEnvironments: specs)
+        var parts = BerthAssembly.Parts(bcryptCost: 4, clock: clock, extraEnvironments: specs, labChecks: labChecks, labHints: labHints)
         var fake: FakeInstanceRuntime?
         var pty: FakePTYConnector?
         switch engine {
@@ -115,9 +116,12 @@ struct APIHarness {
     static func with(
         environments: [String: String] = [:], specs: [EnvironmentSpec] = [], engine: HarnessEngine = .fake,
         policy: (inout BerthConfiguration) -> Void = { _ in },
-        clock: @escaping @Sendable () -> Date = { Date() }, _ body: (APIHarness) async throws -> Void
+        clock: @escaping @Sendable () -> Date = { Date() }, labChecks: (any LabCheckRunning)? = nil, labHints: (any LabHintGiving)? = nil,
+        _ body: (APIHarness) async throws -> Void
     ) async throws {
-        let harness = try await make(environments: environments, specs: specs, engine: engine, policy: policy, clock: clock)
+        let harness = try await make(
+            environments: environments, specs: specs, engine: engine, policy: policy, clock: clock, labChecks: labChecks, labHints: labHints
+        )
         do {
             try await body(harness)
         } catch {

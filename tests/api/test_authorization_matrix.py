@@ -205,6 +205,11 @@ RECIPES: dict[str, Callable[[Context, str], Call]] = {
     "buildEnvironment": constant(Call(params=SLUG)),
     "adminSubmissions": constant(Call()),
     "setUserPassword": lambda context, role: Call(params={"id": context.victim.id}, body={"password": "Victim-password-42"}),
+    # Not labs: callers let through get 422 not_a_lab, so nothing is started, checked or counted.
+    "getLabProgress": constant(Call(params=SLUG)),
+    "runLabCheck": owner_instance,
+    "requestLabHint": owner_instance,
+    "listLabProgress": constant(Call(query="stuckAfterMinutes=15")),
 }
 
 

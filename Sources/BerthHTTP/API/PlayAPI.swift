@@ -169,7 +169,8 @@ extension Components.Schemas.Environment {
                 maxLifetimeSeconds: spec.berth.lifetime.maxLifetimeSeconds
             ),
             readOnlyRoot: spec.berth.readOnlyRoot, writable: spec.berth.writable, privileged: spec.berth.privileged,
-            warnings: forAdmin ? spec.warnings.map(\.description) : nil
+            warnings: forAdmin ? spec.warnings.map(\.description) : nil,
+            lab: spec.lab.map { .init(stepCount: $0.steps.count) }
         )
     }
 }
