@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             Each setting comes, in order of precedence, from its flag, its BERTH_* environment variable \
             (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
             BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
-            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, ...), the --config YAML file (keys: \
+            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
             host, port, dataDir, environments, ...), or the default. DOCKER_HOST selects the engine \
             (default unix:///var/run/docker.sock); every ordinary engine call fails after \
             BERTH_ENGINE_TIMEOUT (default 30s), so a wedged engine stops start-up with engine_unavailable \
@@ -72,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("hint-limit"), help: "Hints one user may ask for, COUNT/DURATION (default 5/1m).")
     var hintLimit: String?
 
+    @Option(
+        name: .customLong("check-timeout"),
+        help: "How long a lab's script (setup, a check) may run before it is killed and the check is check_error (default 60s; BERTH_CHECK_TIMEOUT)."
+    )
+    var checkTimeout: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
@@ -81,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["logLevel"] = logLevel
         flags["metricsAddress"] = metricsAddress
         (flags["aiUrl"], flags["aiModel"], flags["aiKeyFile"], flags["aiTimeout"], flags["hintLimit"]) = (aiURL, aiModel, aiKeyFile, aiTimeout, hintLimit)
+        flags["checkTimeout"] = checkTimeout
         let configuration = try CLISupport.resolveConfiguration(flags: flags, configFile: config)
         let logger = CLISupport.bootstrapLogging(level: configuration.logLevel)
         let app = try await buildApplication(configuration, logger: logger) { url, generatedToken in

@@ -37,6 +37,9 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// (`BERTH_ENGINE_TIMEOUT`, default `30s`). Image builds, the event stream and terminal
     /// streams are not limited by it; `/readyz` waits at most 2 s whatever this says.
     public var engineTimeoutSeconds = 30
+    /// Seconds a lab's script (`setup`, a check) may run before it is killed and the check is a
+    /// `check_error` (`BERTH_CHECK_TIMEOUT`, default `60s`).
+    public var checkTimeoutSeconds = 60
     /// Host address service ports are published on (`BERTH_PUBLISH_ADDRESS`, default `127.0.0.1`).
     public var publishAddress = "127.0.0.1"
     /// Host name shown to players in endpoints (`BERTH_PUBLIC_HOST`, default: the publish address).
@@ -146,7 +149,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
-        "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress",
+        "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
         "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
     ]
 
@@ -315,6 +318,9 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "engineTimeout":
             guard let seconds = DurationText.seconds(value), seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
             engineTimeoutSeconds = seconds
+        case "checkTimeout":
+            guard let seconds = DurationText.seconds(value), seconds >= 1, seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 60s") }
+            checkTimeoutSeconds = seconds
         case "namespaceLockTimeout":
             guard let seconds = DurationText.seconds(value), seconds >= 6, seconds <= 3600 else { throw invalid("a duration from 6s to 1h, e.g. 30s") }
             namespaceLockTimeoutSeconds = seconds

@@ -15,10 +15,24 @@ public struct ChallengeFolder: Sendable {
 
     /// What the relative path ("." for the environment's own folder) is.
     public var entry: @Sendable (String) -> Entry
+    /// What the folder's `checks/` holds.
+    public var checks: @Sendable () -> ChecksListing
+    /// The text of a file inside the folder (a step's `file:`), by relative path without `..`.
+    public var text: @Sendable (String) -> FolderText
 
-    /// Creates facts from a lookup.
+    /// Creates facts from a lookup; the folder has no `checks/` and no other files.
     public init(entry: @escaping @Sendable (String) -> Entry) {
+        self.init(entry: entry, checks: { .absent }, text: { _ in .missing })
+    }
+
+    /// Creates facts from lookups of sub-folders, `checks/` and files.
+    public init(
+        entry: @escaping @Sendable (String) -> Entry, checks: @escaping @Sendable () -> ChecksListing,
+        text: @escaping @Sendable (String) -> FolderText
+    ) {
         self.entry = entry
+        self.checks = checks
+        self.text = text
     }
 
     /// A folder with a `Dockerfile` and nothing else known: every path looks like a folder with a
@@ -53,10 +67,11 @@ public struct EnvironmentParser: Sendable {
         "name", "author", "category", "description", "attribution", "value", "type", "extra", "image",
         "protocol", "host", "connection_info", "healthcheck", "attempts", "logic", "flags", "topics", "tags",
         "files", "hints", "requirements", "next", "state", "version", "berth", "initial", "decay", "minimum",
+        "steps",
     ]
     static let berthFields: Set<String> = [
         "terminal", "command", "ports", "resources", "network", "lifetime", "readOnlyRoot", "writable",
-        "tmpfsSize", "capabilities", "privileged", "recording", "flag",
+        "tmpfsSize", "capabilities", "privileged", "recording", "flag", "lab",
     ]
     /// ctfcli `type` values Berth scores itself; any other is read as `standard` with a warning.
     static let knownTypes: Set<String> = ["standard", "dynamic"]
@@ -144,6 +159,12 @@ public struct EnvironmentParser: Sendable {
             // CTFd's max_attempts: 0 means no limit.
             spec.maxAttempts = attempts == 0 ? nil : attempts
         }
+        let berthBlock = root["berth"].flatMap { node -> YAMLMap? in
+            guard case .mapping = node else { return nil }
+            var quiet = FieldReader(file: file)
+            return quiet.map(node, path: "berth")
+        }
+        spec.lab = LabParser().read(root: root, berth: berthBlock, spec: spec, folder: folder, reader: &reader)
         if let flag = spec.berth.flag, spec.berth.readOnlyRoot, !spec.berth.writable.contains(where: { flag.path.hasPrefix($0 + "/") }) {
             // The flag is written by the terminal's user after start: it must land somewhere writable.
             reader.error("berth.flag.path", "'\(flag.path)' is on the read-only root; put it under one of berth.writable (\(spec.berth.writable.joined(separator: ", ")))")

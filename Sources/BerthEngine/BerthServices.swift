@@ -48,6 +48,8 @@ public struct BerthServices: Sendable {
     public let attachments: AttachmentLibrary
     /// Lab progress, checks and hints.
     public let labs: LabProgress
+    /// Runs labs' `checks/` scripts in instances, nil when the runtime cannot run them.
+    public let labChecks: LabChecks?
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -61,9 +63,14 @@ public struct BerthServices: Sendable {
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
-        flagSecret: FlagSecret? = nil, labChecks: any LabCheckRunning, labHints: any LabHintGiving, hintLimit: EventLimit, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
+        labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.flagSecret = flagSecret
+        self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
+            LabChecks(host: $0, catalog: catalog, timeout: .seconds(configuration.checkTimeoutSeconds), logger: logger)
+        }
         self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
@@ -89,7 +96,7 @@ public struct BerthServices: Sendable {
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
         }
         self.labs = LabProgress(
-            store: store, catalog: catalog, scores: scores, checks: labChecks, hints: labHints, terminals: terminals, flagSecret: flagSecret,
+            store: store, catalog: catalog, scores: scores, checks: checkRunner ?? labChecks ?? LabChecksUnavailable(), hints: labHints, terminals: terminals, flagSecret: flagSecret,
             hintLimit: hintLimit, clock: clock, logger: logger
         )
     }
@@ -100,6 +107,7 @@ public struct BerthServices: Sendable {
     public func connect() async throws {
         try await settings.load()
         if let flagSecret { await lifecycle.useFlagSecret(flagSecret) }
+        if let labChecks { await lifecycle.useLabHooks(labChecks) }
         await wireTerminals()
     }
 

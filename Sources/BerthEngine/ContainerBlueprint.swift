@@ -28,6 +28,8 @@ public struct ContainerBlueprint: Sendable {
     public var userProcessLimit: Int64 = 32768
     /// Size limit of the container's JSON log, so a chatty service cannot fill the disk.
     public var logMaxSize = "1m"
+    /// Size cap of a lab's script folder, `/run/berth-checks` (scripts and their result files).
+    public var labScriptsTmpfsBytes: Int64 = 16 << 20
 
     /// Creates a blueprint with the default ulimits and log cap.
     public init() {}
@@ -61,6 +63,11 @@ public struct ContainerBlueprint: Sendable {
                 options += ",mode=1777"
             }
             tmpfs[path] = options
+        }
+        if environment.lab != nil {
+            // Lab scripts: root only, so the learner (the terminal's user) can neither list nor read
+            // them; `exec`, because Docker mounts a tmpfs noexec unless told otherwise.
+            tmpfs[LabChecks.scriptFolder] = "rw,exec,nosuid,nodev,size=\(labScriptsTmpfsBytes),uid=0,gid=0,mode=0700"
         }
         host.tmpfs = tmpfs
         host.networkMode = networkName ?? "none"

@@ -169,7 +169,7 @@ extension ChallengeFolder {
     /// Facts about the environment folder at `folder`, read when the parser asks.
     public init(folder: URL) {
         let path = folder.standardizedFileURL.path
-        self.init { relative in
+        self.init(entry: { relative in
             // The parser only asks about relative paths without '..'; a symlink that leads out of the folder is refused too.
             let candidate = relative == "." ? path : path + "/" + relative
             let resolved = URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
@@ -178,6 +178,6 @@ extension ChallengeFolder {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else { return .missing }
             return FileManager.default.fileExists(atPath: resolved + "/Dockerfile") ? .folderWithDockerfile : .folderWithoutDockerfile
-        }
+        }, checks: { LabFolder.checks(in: folder) }, text: { LabFolder.text($0, in: folder) })
     }
 }

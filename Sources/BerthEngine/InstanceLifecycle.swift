@@ -70,6 +70,7 @@ public actor InstanceLifecycle {
     private let catalog: EnvironmentCatalog
     private var policy: LifecyclePolicy
     private var flagSecret: FlagSecret?
+    private var labs: (any LabInstanceHooks)?
     private let logger: Logger
     private let clock: @Sendable () -> Date
     /// Where starts, start failures and start latency are counted.
@@ -93,6 +94,11 @@ public actor InstanceLifecycle {
         self.logger = logger
         self.clock = clock
         self.portCursor = policy.portRange.lowerBound
+    }
+
+    /// Runs labs' scripts when their instances start (install, `setup`) and stop (`cleanup`).
+    public func useLabHooks(_ hooks: any LabInstanceHooks) {
+        labs = hooks
     }
 
     /// Applies new settings; instances already running keep their expiry and renewals.
@@ -426,6 +432,17 @@ public actor InstanceLifecycle {
                         throw error
                     }
                 }
+                if let labs, environment.lab != nil {
+                    // The learner is told the instance is ready only once the lab's setup passed.
+                    do {
+                        try await labs.prepare(instance, containerID: placement.containerID, environment: environment)
+                    } catch {
+                        try? await runtime.destroy(containerID: placement.containerID, networkID: placement.networkID)
+                        guard let failure = error as? LabSetupFailure else { throw error }
+                        await record("lab.setup_failed", instance, user: user, detail: failure.operatorDetail)
+                        throw BerthError(.instanceStartFailed, LabSetupFailure.learnerMessage)
+                    }
+                }
                 instance.containerID = placement.containerID
                 instance.networkID = placement.networkID
                 instance.state = .running
@@ -454,6 +471,9 @@ public actor InstanceLifecycle {
             instance.state = .stopping
             instance.reason = reason
             try await save(&instance, "instance.stopping", user: user, detail: reason)
+        }
+        if let labs, instance.containerID != nil, let environment = await catalog.environment(instance.environment), environment.lab != nil {
+            await labs.cleanup(instance, environment: environment)
         }
         do {
             try await destroyResources(of: &instance)

@@ -270,7 +270,7 @@ public actor LabProgress {
         let given = try await store.labHints(owner: owner, environment: environment.slug).filter { $0.step == step.id && $0.source == .authored }
         let request = LabHintRequest(
             environmentName: environment.name, step: step, failures: failures, screenTail: await terminals.labScreenTail(instanceID: instance.id),
-            authoredHintsGiven: given.count
+            authoredHintsGiven: given.count, secrets: secrets(of: environment, instance: instance)
         )
         let hint = await hints.hint(request)
         let now = clock()
@@ -285,6 +285,13 @@ public actor LabProgress {
         ])
         let authoredGiven = given.count + (hint.source == .authored ? 1 : 0)
         return HintResult(step: step.id, hint: hint, hintsLeft: max(0, step.hints.count - authoredGiven))
+    }
+
+    /// What a hint prompt must never hold: the environment's static flags and the instance's own flag.
+    func secrets(of environment: EnvironmentSpec, instance: Instance) -> [String] {
+        var secrets = environment.flags.filter { $0.kind == .static }.map(\.content)
+        if let spec = environment.berth.flag, let flagSecret { secrets.append(spec.flag(instanceID: instance.id, secret: flagSecret)) }
+        return secrets.filter { !$0.isEmpty }
     }
 
     // MARK: - The board
@@ -408,5 +415,13 @@ public actor LabProgress {
 }
 
 extension TerminalHub: LabTerminalAccess {
-    public func labScreenTail(instanceID: String) async -> String { "" }
+    public func labScreenTail(instanceID: String) async -> String { await screenTail(instanceID: instanceID) }
+}
+
+/// The check runner of an engine that cannot run lab scripts: every check is `check_error`,
+/// never the learner's failure.
+struct LabChecksUnavailable: LabCheckRunning {
+    func run(script: String, in instance: Instance, environment: EnvironmentSpec) async -> CheckOutcome {
+        CheckOutcome(status: .checkError, operatorDetail: "this engine cannot run lab scripts")
+    }
 }

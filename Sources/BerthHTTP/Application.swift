@@ -39,6 +39,8 @@ public enum BerthAssembly {
         public var labChecks: (any LabCheckRunning)?
         /// The lab hint advisor; nil for the real one (the configured endpoint, else authored hints).
         public var labHints: (any LabHintGiving)?
+        /// Where labs' scripts run when the engine is not Docker's (a fake in tests); nil: the runtime's own.
+        public var labScriptHost: (any LabScriptHost)?
 
         /// Creates the parts; the defaults are production's.
         public init(
@@ -204,9 +206,9 @@ public enum BerthAssembly {
         }
         let services = BerthServices(
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
-            configuration: configuration, recordings: recordings, flagSecret: flagSecret,
-            labChecks: parts.labChecks ?? UnavailableLabChecks(), labHints: parts.labHints ?? UnavailableLabHints(),
-            hintLimit: EventLimit(count: 5, windowSeconds: 60), clock: parts.clock, logger: logger
+            configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost,
+            checkRunner: parts.labChecks, labHints: try parts.labHints ?? AIHintAdvisor(configuration: configuration, logger: logger),
+            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
@@ -296,20 +298,5 @@ extension BerthAssembly {
         case .unix: true
         case .tcp(let host, _): ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
         }
-    }
-}
-
-/// Stand-ins until the check runner and hint advisor are merged.
-struct UnavailableLabChecks: LabCheckRunning {
-    func run(script: String, in instance: Instance, environment: EnvironmentSpec) async -> CheckOutcome {
-        CheckOutcome(status: .checkError, operatorDetail: "no check runner in this build")
-    }
-}
-
-struct UnavailableLabHints: LabHintGiving {
-    func hint(_ request: LabHintRequest) async -> LabHint {
-        let index = request.authoredHintsGiven
-        guard request.step.hints.indices.contains(index) else { return LabHint(source: .none, text: "") }
-        return LabHint(source: .authored, text: request.step.hints[index], authoredIndex: index)
     }
 }

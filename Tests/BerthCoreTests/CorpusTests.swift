@@ -21,6 +21,21 @@ enum Corpus {
         }
     }
 
+    /// The folder a corpus file is read with: `# checks: setup check-one` lists the scripts its
+    /// `checks/` holds (small regular files), `# folder: no-dockerfile` takes the Dockerfile away,
+    /// and `# folder-file: NAME` is a Markdown file in the folder a step's `file:` may name.
+    static func challengeFolder(for text: String) -> ChallengeFolder {
+        let scripts = directives("# checks:", in: text).flatMap { $0.split(separator: " ").map(String.init) }
+        let dockerfile = !directives("# folder:", in: text).contains("no-dockerfile")
+        let files = Set(directives("# folder-file:", in: text))
+        guard !scripts.isEmpty || !dockerfile || !files.isEmpty else { return challengeFolder }
+        return ChallengeFolder(
+            entry: { $0 == "." && dockerfile ? .folderWithDockerfile : .missing },
+            checks: { scripts.isEmpty ? .absent : .entries(Dictionary(uniqueKeysWithValues: scripts.map { ($0, ScriptFile.regular(bytes: 100)) })) },
+            text: { files.contains($0) ? .text("Text of \($0)") : .missing }
+        )
+    }
+
     static func directives(_ prefix: String, in text: String) -> [String] {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             line.hasPrefix(prefix) ? line.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces) : nil
@@ -57,7 +72,7 @@ struct CorpusTests {
     func corpusOutcomes() throws {
         for (name, text) in try Corpus.files() {
             let file = "corpus/\(name)"
-            let outcome = parser.parse(yaml: text, file: file, slug: "corpus", folder: Corpus.challengeFolder)
+            let outcome = parser.parse(yaml: text, file: file, slug: "corpus", folder: Corpus.challengeFolder(for: text))
             let errors = outcome.problems.filter { $0.severity == .error }
             let warnings = Set(outcome.problems.filter { $0.severity == .warning }.map(\.field))
             for problem in outcome.problems {
@@ -83,9 +98,9 @@ struct CorpusTests {
 
     @Test("corpus files are read into the right fields")
     func corpusFields() throws {
-        func spec(_ name: String, folder: ChallengeFolder = Corpus.challengeFolder) throws -> EnvironmentSpec {
+        func spec(_ name: String, folder: ChallengeFolder? = nil) throws -> EnvironmentSpec {
             let text = try #require(try Corpus.files().first { $0.name == name }?.text)
-            return try #require(parser.parse(yaml: text, file: name, slug: "c", folder: folder).spec, "\(name)")
+            return try #require(parser.parse(yaml: text, file: name, slug: "c", folder: folder ?? Corpus.challengeFolder(for: text)).spec, "\(name)")
         }
         let noDockerfile = ChallengeFolder { _ in .missing }
         let template = try spec("valid-ctfcli-template-filled.yml")
@@ -118,6 +133,20 @@ struct CorpusTests {
         #expect(try spec("valid-crlf.yml").name == "Windows author")
         #expect(try spec("valid-bom.yml").name == "BOM author")
         #expect(try spec("valid-numbers-as-text.yml").name == "1337")
+        #expect(try spec("valid-image-dot.yml").lab == nil)
+        let lab = try #require(try spec("valid-lab-steps.yml").lab)
+        #expect(lab.steps.map(\.id) == ["intro", "step-2", "wrap-up"])
+        #expect(lab.steps.map(\.checkScript) == ["check-intro", "check-step-2", nil])
+        #expect(lab.steps.map(\.solveScript) == ["solve-intro", nil, nil])
+        #expect(lab.steps[0].hints == ["Try ls."])
+        #expect(lab.steps[1].hints == ["Look in /tmp.", "Use cat."])
+        #expect(lab.steps[1].text == "Text of docs/step-2.md")
+        #expect(lab.steps[2].text.contains("Well done"))
+        #expect(!lab.awardsPoints)
+        #expect(lab.scripts == ["check-intro", "check-step-2", "cleanup", "setup", "solve-intro"])
+        let implicit = try #require(try spec("valid-lab-checks-only.yml").lab)
+        #expect(implicit.steps == [LabStep(id: "step-1", title: "Checks only", checkScript: "check", solveScript: "solve")])
+        #expect(implicit.awardsPoints)
         #expect(try spec("valid-numbers-as-text.yml").flags.first?.matches("12345") == true)
         let regex = try spec("valid-regex-python-brace.yml")
         #expect(regex.flags[0].matches("flag{I LOVE YAML}"))
