@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -79,10 +80,16 @@ class LabPageTest(WebAppTest):
     # -- set-up --------------------------------------------------------------------------
 
     def required_images(self) -> list[str]:
-        return ["berth/base:latest", f"berth-env/{EDITOR_LAB}:latest", f"berth-env/{SHELL_LAB}:latest"]
+        return ["berth/base:latest"]
 
     def check_prerequisites(self) -> None:
         super().check_prerequisites()
+        # Berth starts from the build of the folder's content (berth-env/<slug>:<hash>), not from
+        # :latest, which the next build of the slug on this engine moves: any build will do here.
+        for slug in (EDITOR_LAB, SHELL_LAB):
+            built = subprocess.run(["docker", "images", "-q", f"berth-env/{slug}"], capture_output=True, text=True).stdout.strip()
+            if not built:
+                raise Prerequisite(f"no image of {slug} is built; run {self.args.berth} env build --environments {self.args.environments}")
         missing = [name for name in CODEMIRROR_FILES if not (REPO / "vendor" / "codemirror" / name).is_file()]
         if missing:
             raise Prerequisite(f"CodeMirror files missing from vendor/codemirror ({', '.join(missing)}); run scripts/fetch-codemirror.sh")
@@ -452,6 +459,7 @@ class LabPageTest(WebAppTest):
         self.check_prerequisites()
         self.start_server()
         self.create_player()
+        self.player_url = self.base_url
         self.driver = self.new_driver("player", DESKTOP)
         self.admin_driver = self.new_driver("phone", PHONE)
         self.open_as_player(self.driver, DESKTOP)
@@ -466,6 +474,26 @@ class LabPageTest(WebAppTest):
 
     def stale_screenshots(self) -> list[Path]:
         return list(self.artifacts.glob("lab-*.png")) if self.artifacts.is_dir() else []
+
+    def print_diagnostics(self, failure_shot: Path) -> None:
+        """As the web app test's, with this test's names: the desktop and the phone browser."""
+        for name, driver in (("desktop", self.driver), ("phone", self.admin_driver)):
+            if driver is None:
+                continue
+            try:
+                driver.switch_to.default_content()
+                print(f"browser-test: the {name} browser's page at the failure: {driver.current_url}", file=sys.stderr)
+                text = driver.execute_script("return document.body ? document.body.innerText : ''")
+                for line in [line for line in text.splitlines() if line.strip()][:40]:
+                    print("  | " + line, file=sys.stderr)
+                shot = failure_shot.with_name(f"lab-failure-{name}.png")
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                driver.save_screenshot(str(shot))
+                print(f"browser-test: screenshot at the failure: {shot}", file=sys.stderr)
+            except Exception:  # noqa: BLE001 - diagnostics only
+                pass
+        self.print_browser_log()
+        self.print_server_log()
 
 
 def main(argv: list[str] | None = None) -> int:
