@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     server = BerthServer(args.berth, workdir / "data", Path(args.environments).resolve(), namespace, admin_token,
                          workdir / "server.log", cwd=REPO)
     driver = None
+    api = None
+    token = instance_id = None
     status = 0
     try:
         server.start_or_exit(args.ready_timeout, PROGRAM)
@@ -198,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                 driver.quit()
             except Exception:  # noqa: BLE001 - clean-up goes on
                 pass
+        if api and token and instance_id and server.running:
+            try:
+                api.call("DELETE", f"/api/v1/instances/{instance_id}", token)
+            except (APIError, OSError) as error:
+                say(f"warning: DELETE instance {instance_id}: {error}")
         server.stop()
         removed = remove_namespace(namespace)
         if removed:
