@@ -117,6 +117,17 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case userNotFound = "user_not_found"
         case weakPassword = "weak_password"
         case websocketRequired = "websocket_required"
+        // The instance file API.
+        case directoryNotEmpty = "directory_not_empty"
+        case fileChanged = "file_changed"
+        case fileNotFound = "file_not_found"
+        case fileOperationFailed = "file_operation_failed"
+        case filePermissionDenied = "file_permission_denied"
+        case filesUnavailable = "files_unavailable"
+        case fileTooLarge = "file_too_large"
+        case notADirectory = "not_a_directory"
+        case notAFile = "not_a_file"
+        case pathNotAllowed = "path_not_allowed"
 
         /// The code as callers see it, also in logs and string interpolation.
         public var description: String { rawValue }

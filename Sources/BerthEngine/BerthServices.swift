@@ -59,6 +59,11 @@ public struct BerthServices: Sendable {
         (runtime as? DockerRuntime).map { ImageBuilder(docker: $0.docker) }
     }
 
+    /// The file API of instances, when the runtime can reach files (Docker and the test fake).
+    public var files: InstanceFiles? {
+        (runtime as? any InstanceFileSystem).map { InstanceFiles(fileSystem: $0, catalog: catalog) }
+    }
+
     /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
     public init(
         store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,

@@ -40,6 +40,13 @@ extension BerthError.Code {
         case .websocketRequired: 426
         case .globalCapReached, .ownerCapReached, .tooManyAttempts, .tooManyHints, .tooManySubmissions: 429
         case .analysisInvalid, .assetMissing, .auditEntryInvalid, .buildFailed, .contractInvalid, .contractUnavailable, .flagSecretInvalid, .flagSecretUnwritable, .flagWriteFailed, .instanceResetFailed, .instanceStartFailed, .internalError, .recordingDeleteFailed, .storeRowInvalid: 500
+        // The instance file API.
+        case .filePermissionDenied, .pathNotAllowed: 403
+        case .fileNotFound: 404
+        case .directoryNotEmpty, .notADirectory, .notAFile: 409
+        case .fileChanged: 412
+        case .fileTooLarge: 413
+        case .fileOperationFailed, .filesUnavailable: 422
         case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
         }
     }

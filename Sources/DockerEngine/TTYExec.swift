@@ -193,9 +193,10 @@ extension DockerClient {
 
     // MARK: - Plumbing
 
-    /// The bytes of the exec start request that asks the daemon to hijack the connection.
-    static func execStartRequest(execID: String, address: TransportAddress) -> ByteBuffer {
-        let body = #"{"Detach":false,"Tty":true}"#
+    /// The bytes of the exec start request that asks the daemon to hijack the connection; `tty`
+    /// must match the exec's creation (without a TTY the stream is multiplexed).
+    static func execStartRequest(execID: String, address: TransportAddress, tty: Bool = true) -> ByteBuffer {
+        let body = #"{"Detach":false,"Tty":"# + (tty ? "true" : "false") + "}"
         let host: String
         switch address {
         case .unix: host = "localhost"

@@ -119,7 +119,9 @@ def run_schemathesis(st: str, spec: str, url: str, role: str, token: str, fixtur
         command += ["--exclude-operation-id", operation]
     print(f"{PROGRAM}: as the {role}: " + " ".join(command), flush=True)
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    # The hooks teach schemathesis to send application/x-tar bodies (the file API's uploads).
+    hooks = str(Path(__file__).resolve().parent / "schemathesis_hooks.py")
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": hooks})
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     (work / f"schemathesis-{role}.log").write_text(output)

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import secrets
 import sys
+import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,12 +57,14 @@ LAST = ("leaveMyTeam", "deleteMyToken", "deleteRecording", "deleteInstance", "lo
 
 @dataclass
 class Call:
-    """One request: path parameters, query, JSON body and extra headers."""
+    """One request: path parameters, query, JSON body (or raw bytes of `content_type`) and extra headers."""
 
     params: dict[str, str] = field(default_factory=dict)
     query: str = ""
     body: object | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/octet-stream"
 
 
 @dataclass
@@ -131,6 +135,50 @@ def join_team(context: Context, role: str) -> Call:
     return Call(body={"inviteCode": context.invite_code})
 
 
+def put_instance_file(context: Context, path: str, data: bytes) -> None:
+    """Writes a file into the owner's instance through the file API, for a recipe that reads or deletes it."""
+    server = context.deployment.server
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        connection.request(
+            "PUT", f"/api/v1/instances/{context.instance}/files/content?path={path}", body=data,
+            headers={"Authorization": f"Bearer {context.owner.token}", "Content-Type": "application/octet-stream"},
+        )
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"writing {path} into the owner's instance answered {response.status}")
+    finally:
+        connection.close()
+
+
+def instance_file(context: Context, role: str) -> Call:
+    """The path of a file the owner's instance holds (written first for callers let through)."""
+    path = "/tmp/matrix-read.txt"
+    if role in ("owner", "admin"):
+        put_instance_file(context, path, b"matrix\n")
+    return Call(params={"id": context.instance}, query=f"path={path}")
+
+
+def deleted_instance_file(context: Context, role: str) -> Call:
+    """A file of the owner's instance for each caller to delete (written first for callers let through)."""
+    path = f"/tmp/matrix-delete-{role}.txt"
+    if role in ("owner", "admin"):
+        put_instance_file(context, path, b"delete me\n")
+    return Call(params={"id": context.instance}, query=f"path={path}")
+
+
+def small_tar() -> bytes:
+    """A tar archive with one small file."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        content = b"uploaded by the matrix\n"
+        info = tarfile.TarInfo("matrix/upload.txt")
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
 def constant(call: Call) -> Callable[[Context, str], Call]:
     return lambda context, role: call
 
@@ -156,6 +204,14 @@ RECIPES: dict[str, Callable[[Context, str], Call]] = {
     "renewInstance": owner_instance,
     "resetInstance": owner_instance,
     "listInstanceEvents": owner_instance,
+    "listInstanceFiles": lambda context, role: Call(params={"id": context.instance}, query="path=/tmp"),
+    "readInstanceFile": instance_file,
+    "writeInstanceFile": lambda context, role: Call(params={"id": context.instance}, query="path=/tmp/matrix-write.txt", raw=b"written\n"),
+    "deleteInstanceFile": deleted_instance_file,
+    "downloadInstanceFiles": lambda context, role: Call(params={"id": context.instance}, query="path=/tmp"),
+    "uploadInstanceFiles": lambda context, role: Call(
+        params={"id": context.instance}, query="path=/tmp", raw=small_tar(), content_type="application/x-tar"
+    ),
     "purge": constant(Call()),
     "listEvents": constant(Call()),
     "createUser": lambda context, role: Call(body={"name": unique("made"), "role": "player"}),
@@ -241,6 +297,9 @@ def request(context: Context, role: str, method: str, path: str, call: Call) -> 
     if call.body is not None:
         data = json.dumps(call.body).encode()
         headers["Content-Type"] = "application/json"
+    elif call.raw is not None:
+        data = call.raw
+        headers["Content-Type"] = call.content_type
     server = context.deployment.server
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     try:

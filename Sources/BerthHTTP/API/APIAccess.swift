@@ -29,6 +29,9 @@ public struct ContractOperation: Hashable, Sendable {
     public var id: String
     /// Who may call it.
     public var access: APIAccess
+    /// The largest request body it accepts, from `x-berth-max-body` (bytes); nil for the default
+    /// ``BerthRequestContext/maxRequestBody``. File uploads declare a larger one.
+    public var maxBody: Int? = nil
 }
 
 /// The operations of `openapi.yaml`, read once from the contract shipped with the server.
@@ -61,7 +64,8 @@ public struct APIContractIndex: Sendable {
                 guard let text = operation["x-berth-access"] as? String, let access = APIAccess(rawValue: text) else {
                     throw BerthError(.contractInvalid, "openapi.yaml: \(id) has no valid x-berth-access (public, signed-in, admin or ticket).")
                 }
-                operations.append(ContractOperation(method: method.uppercased(), path: path, id: id, access: access))
+                let maxBody = operation["x-berth-max-body"] as? Int
+                operations.append(ContractOperation(method: method.uppercased(), path: path, id: id, access: access, maxBody: maxBody))
             }
         }
         self.operations = operations.sorted { ($0.path, $0.method) < ($1.path, $1.method) }

@@ -29,7 +29,7 @@ struct AccessGroupTransport: ServerTransport {
         }
         let served: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?) = {
             request, body, metadata in
-            try await handler(request, try await Self.collect(body), metadata)
+            try await handler(request, try await Self.collect(body, limit: operation.maxBody ?? BerthRequestContext.maxRequestBody), metadata)
         }
         // Where the generated code writes an answer differently from the contract.
         let repaired = ContractAnswers.repairing(served, operation: operation.id)
@@ -43,13 +43,13 @@ struct AccessGroupTransport: ServerTransport {
         table.record(method, path)
     }
 
-    /// The request's body read whole, refused past ``BerthRequestContext/maxRequestBody`` (the
-    /// generated code would read any size), and nil when empty: Hummingbird hands every request a
+    /// The request's body read whole, refused past `limit` (``BerthRequestContext/maxRequestBody``
+    /// unless the operation declares `x-berth-max-body`; the generated code would read any size),
+    /// and nil when empty: Hummingbird hands every request a
     /// body, and the generated code must see an empty one as none, so an optional body (a terminal
     /// ticket's) may be left out, also by a client that sends an empty chunked body.
-    static func collect(_ body: HTTPBody?) async throws -> HTTPBody? {
+    static func collect(_ body: HTTPBody?, limit: Int = BerthRequestContext.maxRequestBody) async throws -> HTTPBody? {
         guard let body else { return nil }
-        let limit = BerthRequestContext.maxRequestBody
         let tooLarge = BerthError(.bodyTooLarge, "The request body is too large (at most \(limit) bytes).")
         if case .known(let length) = body.length, length > limit { throw tooLarge }
         var bytes: [UInt8] = []
