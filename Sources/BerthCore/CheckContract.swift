@@ -28,7 +28,8 @@ public enum CheckBounds {
 /// - exit code 0 passes, any other code fails;
 /// - each stdout line starting with `FAIL: ` is a failure message;
 /// - the JSON at `$BERTH_RESULT` (`{passed, failures: [{code, message, hint}], metrics, notes}`)
-///   adds failures, metrics and notes;
+///   adds failures, metrics and notes (a failure whose message is also a `FAIL: ` line is shown
+///   once, with the JSON's code and hint);
 /// - when the JSON's `passed` and the exit code disagree, the exit code wins (the JSON's messages
 ///   are kept, and the disagreement is noted for operators);
 /// - a result file that is not valid JSON is ignored, with a note for operators.
@@ -71,7 +72,13 @@ public enum CheckContract {
                     }
                     let code = (entry["code"] as? String).map { clean($0, limit: CheckBounds.maximumCodeLength) }.flatMap { $0.isEmpty ? nil : $0 }
                     let hint = (entry["hint"] as? String).map { clean($0, limit: CheckBounds.maximumHintLength) }.flatMap { $0.isEmpty ? nil : $0 }
-                    add(CheckFailure(code: code, message: message, hint: hint))
+                    let failure = CheckFailure(code: code, message: message, hint: hint)
+                    // A script may print a FAIL: line and describe the same failure in the JSON: show it once, with its code and hint.
+                    if let same = failures.firstIndex(where: { $0.code == nil && $0.hint == nil && $0.message == message }) {
+                        failures[same] = failure
+                    } else {
+                        add(failure)
+                    }
                 }
                 if object["failures"] != nil, !(object["failures"] is [Any]) {
                     operatorNotes.append("$BERTH_RESULT: failures is not a list; ignored")

@@ -113,6 +113,15 @@ struct LabParser {
                 "a lab needs an instance to check; set image: or add a Dockerfile to the folder"
             )
         }
+        let user = spec.berth.terminal.user ?? ""
+        if user.isEmpty || user == "0" || user == "root" || user.hasPrefix("0:") || user.hasPrefix("root:") {
+            reader.warning(
+                "berth.terminal.user",
+                user.isEmpty
+                    ? "not set, so the learner may be root and able to read the lab's scripts; set a non-root user such as \"1000:1000\""
+                    : "the learner is root and can read the lab's scripts; set a non-root user such as \"1000:1000\""
+            )
+        }
         let failed = reader.problems.filter { $0.severity == .error }.count > errorsBefore
         guard !failed, !steps.isEmpty else { return nil }
         return LabSpec(steps: steps, scripts: scripts.sorted(), awardsPoints: awardsPoints)

@@ -47,7 +47,13 @@ public struct ContainerBlueprint: Sendable {
         host.pidsLimit = Int64(settings.resources.pids)
         host.privileged = settings.privileged
         host.capDrop = settings.privileged ? nil : ["ALL"]
-        host.capAdd = settings.privileged || settings.capabilities.isEmpty ? nil : settings.capabilities
+        var capabilities = settings.capabilities
+        if environment.lab != nil {
+            // Lab scripts run as root and must read and fix the learner's files. The learner's
+            // processes (non-root, no-new-privileges) never hold these capabilities.
+            capabilities += LabChecks.scriptCapabilities.filter { !capabilities.contains($0) }
+        }
+        host.capAdd = settings.privileged || capabilities.isEmpty ? nil : capabilities
         host.securityOpt = settings.privileged ? nil : ["no-new-privileges:true"]
         host.initProcess = true
         host.readonlyRootfs = settings.readOnlyRoot
@@ -80,6 +86,13 @@ public struct ContainerBlueprint: Sendable {
         var request = ContainerCreateRequest(image: environment.imageReference ?? "", hostConfig: host)
         request.command = settings.command
         request.user = settings.terminal.user
+        if environment.lab != nil {
+            // Docker (20.10) gives an exec its capabilities only when the container's own user is
+            // root, so a lab's container runs as root for its root-run scripts to get them. The
+            // terminal, flag writes and file access name the terminal's user explicitly, and a
+            // non-root exec holds no capabilities.
+            request.user = "0"
+        }
         request.workingDir = settings.terminal.workdir
         request.openStdin = true
         request.hostname = environment.slug

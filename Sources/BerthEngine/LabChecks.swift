@@ -75,6 +75,9 @@ public struct LabSetupFailure: Error, Sendable {
 public struct LabChecks: LabCheckRunning, LabInstanceHooks {
     /// The folder scripts live in inside an instance.
     public static let scriptFolder = "/run/berth-checks"
+    /// Capabilities a lab's container gets so its root-run scripts can read, write and chown the
+    /// learner's files (the learner's own processes, not root, never hold them).
+    public static let scriptCapabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
     /// The longest `cleanup` may run: it must never hold up a stop.
     public static let cleanupTimeout: Duration = .seconds(10)
 

@@ -49,6 +49,12 @@ struct CheckContractTests {
         #expect(outcome.operatorDetail?.contains("disagree") != true)
     }
 
+    @Test("a FAIL: line the JSON repeats is shown once, with the JSON's code and hint")
+    func mergedFailure() {
+        let outcome = conclude(1, stdout: "FAIL: no greeting.txt\nFAIL: other\n", result: #"{"failures": [{"code": "missing_file", "message": "no greeting.txt", "hint": "Create it"}]}"#)
+        #expect(outcome.failures == [CheckFailure(code: "missing_file", message: "no greeting.txt", hint: "Create it"), CheckFailure(message: "other")])
+    }
+
     @Test("when the JSON and the exit code disagree, the exit code wins and the JSON's messages stay")
     func disagreement() throws {
         let passing = conclude(0, result: #"{"passed": false, "failures": [{"message": "JSON says no"}]}"#)

@@ -19,6 +19,7 @@ struct ConfigurationTests {
         #expect(config.endpointHost == "127.0.0.1")
         #expect(config.namespace == nil)
         #expect(config.namespaceLockTimeoutSeconds == 30)
+        #expect(config.checkTimeoutSeconds == 60)
         #expect(config.hostFirewall == .auto)
         #expect(config.engineTimeoutSeconds == 30)
         #expect(config.metricsToken == nil && config.metricsAddress == nil)
@@ -63,7 +64,7 @@ struct ConfigurationTests {
             "BERTH_PUBLIC_URL": "https://ctf.example.org", "BERTH_HOST_FIREWALL": "off",
             "BERTH_TRUSTED_PROXIES": "10.0.0.0/8", "BERTH_SIGN_IN_LIMIT": "3/1m", "BERTH_SIGN_IN_ADDRESS_LIMIT": "40/10m",
             "BERTH_REGISTRATION_LIMIT": "20/1h",
-            "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "BERTH_CHECK_TIMEOUT": "90s", "DOCKER_HOST": "tcp://127.0.0.1:2375",
             "BERTH_METRICS_TOKEN": "metrics-0123456789", "BERTH_METRICS_ADDRESS": "[::1]:9464",
             "BERTH_AI_URL": "http://127.0.0.1:11434/v1", "BERTH_AI_MODEL": "tutor", "BERTH_AI_KEY": "sk-0123", "BERTH_AI_TIMEOUT": "3s", "BERTH_HINT_LIMIT": "2/1m",
         ]
@@ -102,6 +103,7 @@ struct ConfigurationTests {
         #expect(config.registrationLimit == EventLimit(count: 20, windowSeconds: 3600))
         #expect(config.engineTimeoutSeconds == 60)
         #expect(config.namespaceLockTimeoutSeconds == 120)
+        #expect(config.checkTimeoutSeconds == 90)
         #expect(config.metricsToken == "metrics-0123456789")
         #expect(config.metricsAddress == ListenAddress(host: "::1", port: 9464))
         #expect(config.aiURL == "http://127.0.0.1:11434/v1" && config.aiModel == "tutor" && config.aiKey == "sk-0123")
@@ -157,6 +159,8 @@ struct ConfigurationTests {
         ([:], ["BERTH_ADMIN_TOKEN": "short"], nil, "BERTH_ADMIN_TOKEN"),
         ([:], ["BERTH_LOG_LEVEL": "loud"], nil, "BERTH_LOG_LEVEL"),
         ([:], ["BERTH_NAMESPACE": "no spaces"], nil, "BERTH_NAMESPACE"),
+        ([:], ["BERTH_CHECK_TIMEOUT": "0s"], nil, "BERTH_CHECK_TIMEOUT"),
+        (["checkTimeout": "2h"], [:], nil, "--checkTimeout"),
         ([:], ["BERTH_ALLOWED_ORIGINS": "ctf.example.org"], nil, "BERTH_ALLOWED_ORIGINS"),
         ([:], ["BERTH_ALLOWED_ORIGINS": "https://ctf.example.org/"], nil, "BERTH_ALLOWED_ORIGINS"),
         ([:], ["BERTH_RECONNECT_WINDOW": "2d"], nil, "BERTH_RECONNECT_WINDOW"),
