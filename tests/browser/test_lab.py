@@ -64,7 +64,7 @@ WRONG = "hello world"
 RIGHT = "hello, berth"
 CODEMIRROR_FILES = ("codemirror.js", "codemirror.css", "mode-python.js", "mode-shell.js")
 # What the first step of examples/environments/lab-shell-steps asks for, typed in its terminal.
-SHELL_STEP_ONE = "mkdir -p ~/work/project && echo done"
+SHELL_STEP_ONE = "mkdir -p ~/project && cd ~/project && echo done"
 CONFLICT_TEXT = "this file changed in the container since you opened it"
 
 
@@ -291,6 +291,7 @@ class LabPageTest(WebAppTest):
         if not hints or not any("greeting.txt" in hint for hint in hints):
             raise CheckFailed(f"the failure's hint does not name greeting.txt: messages {[f.text for f in failures]!r}")
         self.passed.append(f"Check: the failure shows its message and hint ({failures[0].text.splitlines()[0]!r})")
+        self.driver.execute_script("document.getElementById('lab-result').scrollIntoView({block: 'center'})")
         self.shot(self.driver, "lab-failed")
 
         self.type_in_editor(RIGHT + "\n")
@@ -302,6 +303,7 @@ class LabPageTest(WebAppTest):
         if len(states) == 1:
             wait_for("the lab complete line", lambda: self.visible_text("#lab-complete"), self.timeout)
         self.passed.append(f"Check: the fixed file passes ({passed['text'].splitlines()[0]!r}); the step reads passed")
+        self.driver.execute_script("document.getElementById('lab-result').scrollIntoView({block: 'center'})")
         self.shot(self.driver, "lab-passed")
 
     # -- 3. the editor's guards ----------------------------------------------------------
@@ -412,6 +414,7 @@ class LabPageTest(WebAppTest):
         if self.find("#lab-current").get_attribute("data-step") != second or not self.visible_text("#lab-step-text"):
             raise CheckFailed(f"the panel shows {shown!r} ({self.find('#lab-current').get_attribute('data-step')}), not step {second} with its text")
         self.passed.append(f"{SHELL_LAB}: after the first step's pass, step {second!r} is current with its text, without a reload")
+        self.driver.execute_script("document.getElementById('lab-panel').scrollIntoView()")
         self.shot(self.driver, "lab-next-step")
 
         self.find("#lab-hint").click()

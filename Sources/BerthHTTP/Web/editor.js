@@ -188,16 +188,29 @@ const BerthEditor = (() => {
 
   /** Lists `path` again if its folder is open in the tree. */
   async function relist(path) {
-    const item = Array.from(document.querySelectorAll("#editor-tree .tree-folder")).find((node) => node.dataset.path === path);
+    const item = folderNode(path);
     if (item && item.dataset.loaded === "true") await listFolder(item).catch(() => {});
   }
 
+  function folderNode(path) {
+    return Array.from(document.querySelectorAll("#editor-tree .tree-folder")).find((node) => node.dataset.path === path) || null;
+  }
+
+  /** Lists the roots; opens the folders that were open (Refresh), or the first root. */
   async function loadRoots() {
+    const open = Array.from(document.querySelectorAll("#editor-tree .tree-folder > .tree-item[aria-expanded='true']"))
+      .map((button) => button.parentElement.dataset.path);
+    const selected = selectedFolder;
     const answer = await api("GET", filesPath(""), undefined, { notice: false });
     roots = answer.roots || [];
     $("editor-roots").replaceChildren(...roots.map((root) => treeItem({ name: root, path: root, type: "directory" })));
-    const first = document.querySelector("#editor-roots > .tree-folder");
-    if (first) await toggleFolder(first, true);
+    if (open.length === 0 && roots.length > 0) open.push(roots[0]);
+    // Parents before children: a child's node exists once its parent is listed.
+    for (const path of open.sort((a, b) => a.length - b.length)) {
+      const node = folderNode(path);
+      if (node) await toggleFolder(node, true);
+    }
+    if (selected && folderNode(selected)) selectFolder(selected);
   }
 
   // -- tabs -----------------------------------------------------------------------------
