@@ -47,7 +47,8 @@
     $("env-locked").textContent = locked ? "Locked: solve " + listNames(env.lockedBy || []) + " first." : "";
     const hasFlag = env.hasFlag !== false;
     $("flag-section").hidden = !hasFlag || locked;
-    $("no-flag").hidden = hasFlag || env.hasInstance === false;
+    // A lab has its steps to do instead of a flag to find.
+    $("no-flag").hidden = hasFlag || env.hasInstance === false || Boolean(env.lab);
     renderAttempts(env.attemptsLeft);
     // A challenge without an instance (or a locked one) has nothing to start.
     $("instance-panel").hidden = env.hasInstance === false || locked;
