@@ -20,8 +20,9 @@ APT_PACKAGES := busybox-static unzip curl ca-certificates
 
 # The browser tests: Chromium, chromedriver and Selenium (installed when missing), the example
 # images (cached), then headless Chromium against $(BERTH_DEBUG): the terminal page, the recording
-# player, the Markdown renderer and the whole web app journey (register, start, solve, score,
-# admin kill). Screenshots land in test-artifacts/.
+# player, the Markdown renderer, the whole web app journey (register, start, solve, score,
+# admin kill) and a lab (the lab panel, the file editor, Check and Hint). Screenshots land in
+# test-artifacts/.
 define BROWSER_TEST
 scripts/ensure-browser.sh
 $(BERTH_DEBUG) env build --environments $(ENVIRONMENTS)
@@ -29,6 +30,7 @@ python3 tests/browser/test_terminal_page.py --berth $(BERTH_DEBUG) --environment
 python3 tests/browser/test_recording_player.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 python3 tests/browser/test_markdown.py
 python3 tests/browser/test_web_app.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+python3 tests/browser/test_lab.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
 # The API checks against $(BERTH_DEBUG): the spec validated (and its examples against their
@@ -46,19 +48,20 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints clean clean-images
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs clean clean-images
 
 ## help: list the targets
 help:
 	@echo "Berth make targets:"
 	@awk '/^## / { sub(/^## /, ""); split($$0, part, ": "); printf "  %-15s %s\n", part[1], substr($$0, length(part[1]) + 3) }' $(MAKEFILE_LIST)
 
-## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, xterm.js
+## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, xterm.js, CodeMirror
 prerequisites:
 	scripts/ensure-apt-packages.sh $(APT_PACKAGES)
 	scripts/ensure-docker.sh
 	scripts/build-base-image.sh
 	scripts/fetch-xterm.sh
+	scripts/fetch-codemirror.sh
 
 ## setup: prerequisites plus a debug build of the berth binary (.build/debug/berth)
 setup: prerequisites
@@ -116,6 +119,12 @@ bench-terminal: prerequisites
 bench-recording: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/recording.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## bench-labs: a lab's check round trip, Check pressed → result shown in headless Chromium, against the API call alone, p50/p90 over 20 trivial checks (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-labs: prerequisites
+	scripts/ensure-browser.sh
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/lab-check-roundtrip.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
 ## bench-hints: lab hint latency through a local chat-completions server (0 ms model delay) against the authored fallback: the advisor alone, then end to end through POST /api/v1/instances/{id}/hints (BENCH_CONFIG as for bench; HINT_BENCH_ARGS, BENCH_ARGS for each)
 bench-hints: prerequisites

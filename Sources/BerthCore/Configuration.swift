@@ -61,7 +61,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Origins allowed to open terminal WebSockets (`BERTH_ALLOWED_ORIGINS`, comma-separated,
     /// e.g. `https://ctf.example.org`). Empty (the default) allows only the server's own origin.
     public var allowedOrigins: [String] = []
-    /// Folder holding `xterm/xterm.min.js` and friends, fetched by `make setup` (`BERTH_ASSETS_DIR`, default `./vendor`).
+    /// Folder holding `xterm/` and `codemirror/` (the browser libraries), fetched by `make setup` (`BERTH_ASSETS_DIR`, default `./vendor`).
     public var assetsDirectory = "./vendor"
     /// Seconds a terminal outlives its last client, waiting for a reconnect (`BERTH_RECONNECT_WINDOW`, default 300).
     public var reconnectWindowSeconds = 300

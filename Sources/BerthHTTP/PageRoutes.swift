@@ -13,7 +13,7 @@ struct PageRoutes {
         var assets: [String: String] = ["berth.css": "text/css; charset=utf-8", "app.css": "text/css; charset=utf-8"]
         for script in [
             "terminal.js", "home.js", "recordings.js", "player.js", "app.js", "markdown.js", "login.js", "environment.js",
-            "scoreboard.js", "team.js", "account.js", "admin.js",
+            "scoreboard.js", "team.js", "account.js", "admin.js", "lab.js", "editor.js",
         ] {
             assets[script] = "text/javascript; charset=utf-8"
         }
@@ -32,6 +32,17 @@ struct PageRoutes {
         "xterm.min.css": "text/css; charset=utf-8",
     ]
 
+    /// CodeMirror 5 files copied from Debian's libjs-codemirror by `make setup` (scripts/fetch-codemirror.sh) into the
+    /// assets folder: the core, the `simple` addon, `meta.js` and the language modes the editor picks by file extension.
+    static let codemirrorAssets: [String: String] = {
+        var assets = ["codemirror.css": "text/css; charset=utf-8"]
+        let modes = ["shell", "python", "javascript", "css", "xml", "htmlmixed", "markdown", "yaml", "clike", "go", "rust", "sql", "dockerfile"]
+        for script in ["codemirror.js", "simple.js", "meta.js"] + modes.map({ "mode-\($0).js" }) {
+            assets[script] = "text/javascript; charset=utf-8"
+        }
+        return assets
+    }()
+
     func register(on table: RouteTable) {
         for (path, file) in Self.pages.sorted(by: { $0.key < $1.key }) {
             table.on(.get, path) { _, _ in try Self.page(file) }
@@ -47,12 +58,18 @@ struct PageRoutes {
             guard let type = Self.ownAssets[name] else { throw Self.missing(name) }
             return try Self.file(try Self.bundled(name), type: type)
         }
-        let assets = URL(fileURLWithPath: services.configuration.assetsDirectory, isDirectory: true).appendingPathComponent("xterm", isDirectory: true)
-        table.on(.get, "/assets/xterm/:file") { _, context in
+        vendored(on: table, folder: "xterm", files: Self.xtermAssets, library: "xterm.js", script: "scripts/fetch-xterm.sh")
+        vendored(on: table, folder: "codemirror", files: Self.codemirrorAssets, library: "CodeMirror", script: "scripts/fetch-codemirror.sh")
+    }
+
+    /// Serves `/assets/<folder>/<file>` from the assets folder for the allowed `files` of a library fetched at setup.
+    private func vendored(on table: RouteTable, folder: String, files: [String: String], library: String, script: String) {
+        let assets = URL(fileURLWithPath: services.configuration.assetsDirectory, isDirectory: true).appendingPathComponent(folder, isDirectory: true)
+        table.on(.get, "/assets/\(folder)/:file") { _, context in
             let name = try context.parameters.require("file")
-            guard let type = Self.xtermAssets[name] else { throw Self.missing(name) }
+            guard let type = files[name] else { throw Self.missing(name) }
             guard let data = FileManager.default.contents(atPath: assets.appendingPathComponent(name).path) else {
-                throw BerthError(.assetNotFound, "xterm.js is not installed at \(assets.path); run `make setup` (scripts/fetch-xterm.sh).")
+                throw BerthError(.assetNotFound, "\(library) is not installed at \(assets.path); run `make setup` (\(script)).")
             }
             return try Self.file(data, type: type)
         }

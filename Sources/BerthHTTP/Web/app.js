@@ -67,6 +67,9 @@ const Berth = (() => {
     const error = new Error(envelope.message || ("The server answered HTTP " + response.status + "."));
     error.code = envelope.code || "http_" + response.status;
     error.status = response.status;
+    // Seconds to wait before asking again (429 answers say it); null when not given.
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    error.retryAfter = Number.isFinite(retryAfter) ? retryAfter : null;
     return error;
   }
 
@@ -84,11 +87,14 @@ const Berth = (() => {
    * something, and the saved API token when there is one. Answers the parsed JSON (null for an
    * empty body); with `options.raw` the Response itself, for streamed bodies. Failures throw an
    * Error with .code, .status and .message, which is also shown in #notice unless
-   * `options.notice` is false. `options.headers` adds request headers (a Range, say).
+   * `options.notice` is false. `options.headers` adds request headers (a Range, say). A body that
+   * is a Blob, an ArrayBuffer or a typed array is sent as it is (the caller names its type in
+   * `options.headers`); any other body is sent as JSON.
    */
   async function api(method, path, body, options = {}) {
+    const raw = body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
     const headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined && !raw) headers["Content-Type"] = "application/json";
     if (method !== "GET" && method !== "HEAD") {
       const current = await session();
       if (current.csrfToken) headers["X-CSRF-Token"] = current.csrfToken;
@@ -98,7 +104,7 @@ const Berth = (() => {
     try {
       response = await fetch(path, {
         method, headers, credentials: "same-origin", cache: "no-store",
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
       });
     } catch (cause) {
       const error = new Error("Berth did not answer (" + cause.message + "). Check the connection and try again.");

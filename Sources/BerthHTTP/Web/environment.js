@@ -1,7 +1,8 @@
 // Berth environment page: description and hints (Markdown, rendered as DOM nodes), the flag
 // form, and the caller's instance of this environment: Start, Renew, Reset, Stop, a countdown,
-// connection info with copy buttons and the terminal in an iframe. The instance is polled so
-// the page notices within seconds when an admin stops it or it expires.
+// connection info with copy buttons and the terminal in an iframe, with the file editor beside
+// it (editor.js) while the instance runs; for a lab, the lab panel (lab.js). The instance is
+// polled so the page notices within seconds when an admin stops it or it expires.
 "use strict";
 
 (() => {
@@ -46,7 +47,8 @@
     $("env-locked").textContent = locked ? "Locked: solve " + listNames(env.lockedBy || []) + " first." : "";
     const hasFlag = env.hasFlag !== false;
     $("flag-section").hidden = !hasFlag || locked;
-    $("no-flag").hidden = hasFlag || env.hasInstance === false;
+    // A lab has its steps to do instead of a flag to find.
+    $("no-flag").hidden = hasFlag || env.hasInstance === false || Boolean(env.lab);
     renderAttempts(env.attemptsLeft);
     // A challenge without an instance (or a locked one) has nothing to start.
     $("instance-panel").hidden = env.hasInstance === false || locked;
@@ -245,9 +247,19 @@
     $("endpoints").replaceChildren(...(active ? instance.endpoints || [] : []).map(endpointItem));
     if (env) renderConnectionInfo();
     showTerminal(state === "running");
+    showEditor();
+    if (env && env.lab) BerthLab.instanceChanged(instance);
     if (active && !polling) polling = setInterval(poll, POLL_MS);
     if (!active && polling) { clearInterval(polling); polling = null; }
     tick();
+  }
+
+  /** The editor beside the terminal while the instance runs (and has folders to edit). */
+  function showEditor() {
+    BerthEditor.show(instance).then((shown) => {
+      document.querySelector(".env-layout").classList.toggle("with-editor", shown);
+      $("workspace").classList.toggle("with-editor", shown);
+    });
   }
 
   /** Renew shows only once a renewal adds time (the server's renewableAt: half of the TTL left). */
@@ -323,10 +335,13 @@
   buttons.reset.addEventListener("click", () => {
     if (!confirm("Reset this instance to a fresh copy? Everything changed in it is lost.")) return;
     showTerminal(false);
+    BerthEditor.hide();
     act("POST", "/reset");
   });
   buttons.stop.addEventListener("click", () => {
-    if (!confirm("Stop this instance? Its container and everything in it are removed.")) return;
+    const unsaved = BerthEditor.unsavedCount();
+    const lost = unsaved > 0 ? " " + unsaved + " file(s) in the editor are not saved." : "";
+    if (!confirm("Stop this instance? Its container and everything in it are removed." + lost)) return;
     act("DELETE", "");
   });
   $("flag-form").addEventListener("submit", submitFlag);
@@ -342,6 +357,7 @@
       }
       throw error;
     }
+    if (env.lab && !env.locked) await BerthLab.mount(slug, { unsavedFiles: BerthEditor.unsavedCount });
     if (env.hasInstance !== false && !env.locked) await findInstance();
     setInterval(tick, 1000);
   }
