@@ -99,17 +99,7 @@ extension Components.Schemas.LabStepProgress.StatePayload {
     }
 }
 
-extension Components.Schemas.LabCheck.StatusPayload {
-    init(_ status: CheckOutcome.Status) {
-        self = switch status {
-        case .passed: .passed
-        case .failed: .failed
-        case .checkError: .checkError
-        }
-    }
-}
-
-extension Components.Schemas.LabCheckResult.StatusPayload {
+extension Components.Schemas.LabCheckStatus {
     init(_ status: CheckOutcome.Status) {
         self = switch status {
         case .passed: .passed
