@@ -70,6 +70,9 @@ CONFLICT_TEXT = "this file changed in the container since you opened it"
 
 class LabPageTest(WebAppTest):
     kept_artifacts = "server log and chromedriver logs"
+    diagnostic_browsers = ("desktop", "phone")
+    diagnostic_lines = 40
+    diagnostic_prefix = "lab-failure"
 
     def __init__(self, args: argparse.Namespace):
         super().__init__(args)
@@ -477,26 +480,6 @@ class LabPageTest(WebAppTest):
 
     def stale_screenshots(self) -> list[Path]:
         return list(self.artifacts.glob("lab-*.png")) if self.artifacts.is_dir() else []
-
-    def print_diagnostics(self, failure_shot: Path) -> None:
-        """As the web app test's, with this test's names: the desktop and the phone browser."""
-        for name, driver in (("desktop", self.driver), ("phone", self.admin_driver)):
-            if driver is None:
-                continue
-            try:
-                driver.switch_to.default_content()
-                print(f"browser-test: the {name} browser's page at the failure: {driver.current_url}", file=sys.stderr)
-                text = driver.execute_script("return document.body ? document.body.innerText : ''")
-                for line in [line for line in text.splitlines() if line.strip()][:40]:
-                    print("  | " + line, file=sys.stderr)
-                shot = failure_shot.with_name(f"lab-failure-{name}.png")
-                shot.parent.mkdir(parents=True, exist_ok=True)
-                driver.save_screenshot(str(shot))
-                print(f"browser-test: screenshot at the failure: {shot}", file=sys.stderr)
-            except Exception:  # noqa: BLE001 - diagnostics only
-                pass
-        self.print_browser_log()
-        self.print_server_log()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1001,18 +1001,24 @@ class WebAppTest(TerminalPageTest):
     def stale_screenshots(self) -> list[Path]:
         return list(self.artifacts.glob("web-*.png")) if self.artifacts.is_dir() else []
 
+    # What print_diagnostics calls the two browsers, how many lines of each page it prints, and
+    # how it names their screenshots; a subclass with other browsers names them here.
+    diagnostic_browsers = ("player", "admin")
+    diagnostic_lines = 25
+    diagnostic_prefix = "web-app-failure"
+
     def print_diagnostics(self, failure_shot: Path) -> None:
         """What the browsers and the server show at a failure."""
-        for name, driver in (("player", self.driver), ("admin", self.admin_driver)):
+        for name, driver in zip(self.diagnostic_browsers, (self.driver, self.admin_driver)):
             if driver is None:
                 continue
             try:
                 driver.switch_to.default_content()
-                print(f"browser-test: the {name}'s page at the failure: {driver.current_url}", file=sys.stderr)
+                print(f"browser-test: the {name} browser's page at the failure: {driver.current_url}", file=sys.stderr)
                 text = driver.execute_script("return document.body ? document.body.innerText : ''")
-                for line in [line for line in text.splitlines() if line.strip()][:25]:
+                for line in [line for line in text.splitlines() if line.strip()][: self.diagnostic_lines]:
                     print("  | " + line, file=sys.stderr)
-                shot = failure_shot.with_name(f"web-app-failure-{name}.png")
+                shot = failure_shot.with_name(f"{self.diagnostic_prefix}-{name}.png")
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 driver.save_screenshot(str(shot))
                 print(f"browser-test: screenshot at the failure: {shot}", file=sys.stderr)
