@@ -244,7 +244,39 @@ public struct DockerClient: Sendable {
         _ containerID: String, command: [String], user: String? = nil, workingDir: String? = nil, env: [String] = [],
         maxOutputBytes: Int = 16 << 20, outputTimeout: Duration? = nil
     ) async throws -> ExecResult {
+        let execID = try await createPlainExec(
+            containerID, PlainExecRequest(command: command, user: user, workingDir: workingDir, env: env), attachStdin: false
+        )
+        let start = try JSONSerialization.data(withJSONObject: ["Detach": false, "Tty": false])
+        let output: (stdout: [UInt8], stderr: [UInt8])
+        do {
+            output = try await execOutput(execID, start: start, maxOutputBytes: maxOutputBytes, outputTimeout: outputTimeout)
+        } catch let error as TransportError {
+            throw DockerError(status: 0, message: "\(error)", operation: "start exec")
+        }
+        struct ExecInspect: Decodable {
+            var ExitCode: Int?
+            var Running: Bool
+        }
+        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(execID)/json", operation: "inspect exec"))
+        var attempts = 0
+        while inspect.Running && attempts < 50 {
+            try await Task.sleep(for: .milliseconds(20))
+            inspect = try await decode(call(.GET, "/exec/\(execID)/json", operation: "inspect exec"))
+            attempts += 1
+        }
+        return ExecResult(
+            exitCode: inspect.ExitCode ?? -1,
+            stdout: String(decoding: output.stdout, as: UTF8.self),
+            stderr: String(decoding: output.stderr, as: UTF8.self)
+        )
+    }
+
+    /// `POST /containers/{id}/exec` for a command without a TTY that writes to stdout and stderr:
+    /// the new exec's id.
+    func createPlainExec(_ containerID: String, _ request: PlainExecRequest, attachStdin: Bool) async throws -> String {
         struct ExecCreate: Encodable {
+            var AttachStdin: Bool
             var AttachStdout = true
             var AttachStderr = true
             var Tty = false
@@ -254,31 +286,9 @@ public struct DockerClient: Sendable {
             var Env: [String]
         }
         struct Created: Decodable { var Id: String }
-        let create = ExecCreate(Cmd: command, User: user, WorkingDir: workingDir, Env: env)
+        let create = ExecCreate(AttachStdin: attachStdin, Cmd: request.command, User: request.user, WorkingDir: request.workingDir, Env: request.env)
         let created: Created = try await decode(call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: "create exec"))
-        let start = try JSONSerialization.data(withJSONObject: ["Detach": false, "Tty": false])
-        let output: (stdout: [UInt8], stderr: [UInt8])
-        do {
-            output = try await execOutput(created.Id, start: start, maxOutputBytes: maxOutputBytes, outputTimeout: outputTimeout)
-        } catch let error as TransportError {
-            throw DockerError(status: 0, message: "\(error)", operation: "start exec")
-        }
-        struct ExecInspect: Decodable {
-            var ExitCode: Int?
-            var Running: Bool
-        }
-        var inspect: ExecInspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-        var attempts = 0
-        while inspect.Running && attempts < 50 {
-            try await Task.sleep(for: .milliseconds(20))
-            inspect = try await decode(call(.GET, "/exec/\(created.Id)/json", operation: "inspect exec"))
-            attempts += 1
-        }
-        return ExecResult(
-            exitCode: inspect.ExitCode ?? -1,
-            stdout: String(decoding: output.stdout, as: UTF8.self),
-            stderr: String(decoding: output.stderr, as: UTF8.self)
-        )
+        return created.Id
     }
 
     /// Starts an exec attached and collects its demultiplexed output.

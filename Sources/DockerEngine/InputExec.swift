@@ -61,25 +61,7 @@ extension DockerClient {
         _ containerID: String, _ request: PlainExecRequest, input: [UInt8]? = nil, timeout: Duration? = nil,
         stdout: (ByteBuffer) async throws -> Void
     ) async throws -> (exitCode: Int, stderr: [UInt8]) {
-        struct ExecCreate: Encodable {
-            var AttachStdin: Bool
-            var AttachStdout = true
-            var AttachStderr = true
-            var Tty = false
-            var Cmd: [String]
-            var User: String?
-            var WorkingDir: String?
-            var Env: [String]
-        }
-        struct Created: Decodable { var Id: String }
-        let create = ExecCreate(AttachStdin: input != nil, Cmd: request.command, User: request.user, WorkingDir: request.workingDir, Env: request.env)
-        let response = try await call(.POST, "/containers/\(Self.escape(containerID))/exec", json: create, operation: "create exec")
-        let execID: String
-        do {
-            execID = try JSONDecoder().decode(Created.self, from: response.body).Id
-        } catch {
-            throw DockerError(status: 0, message: "unexpected answer from the engine: \(error)", operation: "create exec")
-        }
+        let execID = try await createPlainExec(containerID, request, attachStdin: input != nil)
         let operation = "start exec"
         let connection: ExecConnection
         do {
