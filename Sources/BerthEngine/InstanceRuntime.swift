@@ -240,12 +240,25 @@ public struct DockerRuntime: InstanceRuntime {
         try await docker.events(filters: ["type": ["container"], "event": ["die"], "label": [BerthLabel.instance, namespaceFilter]]) { event in
             if let instanceID = event.actor.attributes?[BerthLabel.instance] {
                 let exitCode = Int(event.actor.attributes?["exitCode"] ?? "") ?? -1
-                // The die event does not say why; the container's state does, until Berth removes it.
-                let oomKilled = (try? await docker.inspectContainer(event.actor.id))?.state.oomKilled ?? false
+                let oomKilled = await Self.wasKilledForMemory(event.actor.id, exitCode: exitCode, docker: docker)
                 await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled))
             }
             return !Task.isCancelled
         }
+    }
+
+    /// Whether the kernel killed a container that just died for memory. The die event does not say;
+    /// the container's state does, until Berth removes it. The engine can handle containerd's OOM
+    /// event after the exit (seen on a loaded machine: `OOMKilled` false at the die event, exit 137),
+    /// so a container killed by SIGKILL is asked again for up to a second before it counts as killed.
+    static func wasKilledForMemory(_ containerID: String, exitCode: Int, docker: DockerClient) async -> Bool {
+        let attempts = exitCode == 137 ? 6 : 1
+        for attempt in 0..<attempts {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
+            guard let state = try? await docker.inspectContainer(containerID).state else { return false }
+            if state.oomKilled { return true }
+        }
+        return false
     }
 
     public func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws {
