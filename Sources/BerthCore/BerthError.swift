@@ -128,6 +128,13 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case notADirectory = "not_a_directory"
         case notAFile = "not_a_file"
         case pathNotAllowed = "path_not_allowed"
+        // Workspaces and their object-storage sync.
+        case workspaceFull = "workspace_full"
+        case workspaceInUse = "workspace_in_use"
+        case workspaceInvalidArchive = "workspace_invalid_archive"
+        case workspaceNotFound = "workspace_not_found"
+        case workspaceUnavailable = "workspace_unavailable"
+        case objectStorageUnavailable = "object_storage_unavailable"
 
         /// The code as callers see it, also in logs and string interpolation.
         public var description: String { rawValue }

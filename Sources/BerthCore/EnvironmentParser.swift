@@ -55,6 +55,10 @@ public enum EnvironmentBounds {
     public static let maximumNameLength = 200
     /// Folders an instance may never get a writable tmpfs over (they are the kernel's and devices').
     public static let forbiddenWritableRoots = ["/proc", "/sys", "/dev"]
+    /// The least size of a workspace.
+    public static let minimumWorkspaceBytes: Int64 = 1 << 20
+    /// The most size of a workspace (64 GiB); it is disk, not memory.
+    public static let maximumWorkspaceBytes: Int64 = 64 << 30
 }
 
 /// Reads a ctfcli `challenge.yml` (with an optional `berth:` block) into an ``EnvironmentSpec``,
@@ -71,7 +75,7 @@ public struct EnvironmentParser: Sendable {
     ]
     static let berthFields: Set<String> = [
         "terminal", "command", "ports", "resources", "network", "lifetime", "readOnlyRoot", "writable",
-        "tmpfsSize", "capabilities", "privileged", "recording", "flag", "lab",
+        "tmpfsSize", "capabilities", "privileged", "recording", "flag", "lab", "workspace", "containers",
     ]
     /// ctfcli `type` values Berth scores itself; any other is read as `standard` with a warning.
     static let knownTypes: Set<String> = ["standard", "dynamic"]
@@ -367,7 +371,36 @@ public struct EnvironmentParser: Sendable {
             settings.privileged = privileged
             if privileged { reader.warning("berth.privileged", "instances run privileged: they can reach the host kernel") }
         }
+        if let workspace = reader.mapping(block, "workspace", path: "berth.workspace") {
+            settings.workspace = readWorkspace(workspace, reader: &reader)
+        }
+        if let containers = reader.boolean(block, "containers", path: "berth.containers") {
+            settings.containers = containers
+            if containers && settings.privileged {
+                reader.error("berth.containers", "runs rootless containers without privileges; it cannot be combined with privileged: true")
+            }
+        }
         return settings
+    }
+
+    /// `berth.workspace: {path, size}`; the path is required and may not be a kernel folder.
+    private func readWorkspace(_ map: YAMLMap, reader: inout FieldReader) -> WorkspaceSpec? {
+        for key in map.keys where !["path", "size"].contains(key) {
+            reader.warning("berth.workspace.\(key)", "unknown field, kept but not used")
+        }
+        let size = reader.byteSize(
+            map, "size", path: "berth.workspace.size",
+            range: EnvironmentBounds.minimumWorkspaceBytes...EnvironmentBounds.maximumWorkspaceBytes, example: "256m"
+        )
+        guard let path = reader.string(map, "path", path: "berth.workspace.path") else {
+            if map["path"] == nil { reader.error("berth.workspace.path", "required: where the files are mounted, e.g. /home/player/work") }
+            return nil
+        }
+        if let problem = Self.writableProblem(path) {
+            reader.error("berth.workspace.path", "\(FieldReader.quote(path)) \(problem)")
+            return nil
+        }
+        return WorkspaceSpec(path: path, sizeBytes: size ?? WorkspaceSpec.defaultSizeBytes)
     }
 
     /// Why `path` may not get a writable tmpfs, or nil when it may: it must be absolute, without

@@ -130,6 +130,11 @@ public struct BerthSettings: Codable, Sendable, Equatable {
     public var recording: RecordingPolicy = .inputOutput
     /// A flag made for each instance and written into its container at start (`berth.flag`).
     public var flag: DynamicFlagSpec?
+    /// A folder whose files outlive instances, one per owner and environment (`berth.workspace`).
+    public var workspace: WorkspaceSpec?
+    /// The learner may build and run containers inside the instance with rootless Podman and
+    /// Buildah (`berth.containers`), without `Privileged` and without `SYS_ADMIN`.
+    public var containers = false
 
     /// Capabilities an environment may add back. Anything that reaches the host kernel or other
     /// containers (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, …) requires `privileged: true` instead.
@@ -157,6 +162,23 @@ public struct BerthSettings: Codable, Sendable, Equatable {
         self.capabilities = capabilities
         self.privileged = privileged
     }
+}
+
+/// `berth.workspace`: where an owner's persistent files are mounted in the instance, and their quota.
+public struct WorkspaceSpec: Codable, Sendable, Equatable {
+    /// Absolute path in the container, e.g. `/home/player/work`.
+    public var path: String
+    /// The most the files may hold, in bytes (the file system's usable size).
+    public var sizeBytes: Int64
+
+    /// Creates a workspace declaration.
+    public init(path: String, sizeBytes: Int64 = WorkspaceSpec.defaultSizeBytes) {
+        self.path = path
+        self.sizeBytes = sizeBytes
+    }
+
+    /// The size when `size` is left out.
+    public static let defaultSizeBytes: Int64 = 256 << 20
 }
 
 /// One problem found in an environment file, reported as `file: field: reason`.

@@ -47,6 +47,12 @@ extension BerthError.Code {
         case .fileChanged: 412
         case .fileTooLarge: 413
         case .fileOperationFailed, .filesUnavailable: 422
+        // Workspaces.
+        case .workspaceNotFound: 404
+        case .workspaceInUse: 409
+        case .workspaceInvalidArchive: 422
+        case .workspaceFull: 507
+        case .objectStorageUnavailable, .workspaceUnavailable: 503
         case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
         }
     }
