@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Stops instances whose environment sets `lifetime.idle` once nobody has been connected to
 /// their terminals for that long (counted from the start when nobody ever connected).
-public struct IdleReaper: Service {
+public struct DisconnectReaper: Service {
     let services: BerthServices
     let interval: Duration
     let logger: Logger
