@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Stops instances whose environment sets `lifetime.idle` once nobody has been connected to
-/// their terminals for that long (counted from the start when nobody ever connected).
+/// Stops instances whose environment sets `lifetime.whenDisconnected` once none of their owners'
+/// terminals or editors has been connected for that long (counted from the start when nobody ever
+/// connected; see ``Presence``). The stop is the lifecycle's own (``InstanceLifecycle/end(_:reason:)``),
+/// the path that keeps an instance's workspace.
 public struct DisconnectReaper: Service {
     let services: BerthServices
     let interval: Duration
@@ -21,14 +23,40 @@ public struct DisconnectReaper: Service {
         await repeatUntilShutdown(every: interval) { await sweep(now: Date()) }
     }
 
-    /// Ends every running instance idle for longer than its environment allows at `now`.
+    /// Ends every running instance that nobody has been connected to for longer than its
+    /// environment allows at `now`, and forgets the presence of instances no longer active.
     public func sweep(now: Date) async {
-        for instance in await services.lifecycle.activeInstances() where instance.state == .running {
-            guard let idle = await services.catalog.environment(instance.environment)?.berth.lifetime.idleSeconds else { continue }
-            let since = max(instance.createdAt, await services.terminals.lastConnected(instanceID: instance.id) ?? instance.createdAt)
-            guard now.timeIntervalSince(since) > TimeInterval(idle) else { continue }
-            logger.info("stopping idle instance", metadata: ["instance.id": "\(instance.id)", "idle.seconds": "\(idle)"])
-            await services.lifecycle.end(instance.id, reason: "nobody was connected for \(DurationText.format(idle))")
+        let active = await services.lifecycle.activeInstances()
+        await services.presence.keepOnly(Set(active.map(\.id)))
+        for instance in active where instance.state == .running {
+            guard let environment = await services.catalog.environment(instance.environment),
+                  let seconds = environment.berth.lifetime.whenDisconnectedSeconds,
+                  let stopAt = await services.presence.disconnectStopAt(instance, after: seconds, now: now), now >= stopAt
+            else { continue }
+            logger.info("stopping instance nobody is connected to", metadata: [
+                "instance.id": "\(instance.id)", "when_disconnected.seconds": "\(seconds)",
+            ])
+            await services.lifecycle.end(instance.id, reason: EndReason.disconnected(seconds: seconds, hasWorkspace: environment.berth.workspace != nil))
         }
+    }
+}
+
+extension EndReason {
+    /// Nobody was connected for the environment's `lifetime.whenDisconnected`.
+    public static func disconnected(seconds: Int, hasWorkspace: Bool) -> String {
+        let after = hasWorkspace ? "your workspace was saved; press Start to carry on" : "press Start for a fresh one"
+        return "stopped because nobody was connected for \(spoken(seconds)); \(after)"
+    }
+
+    /// A duration in words: `600` → "10 minutes", `5400` → "1 hour 30 minutes", `1` → "1 second".
+    static func spoken(_ seconds: Int) -> String {
+        var parts: [String] = []
+        var rest = max(seconds, 0)
+        for (unit, name) in [(86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")] where rest >= unit {
+            let count = rest / unit
+            rest %= unit
+            parts.append("\(count) \(name)\(count == 1 ? "" : "s")")
+        }
+        return parts.isEmpty ? "0 seconds" : parts.joined(separator: " ")
     }
 }
