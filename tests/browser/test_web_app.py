@@ -46,9 +46,14 @@ What it does, in one run:
 7b. an instance with two minutes to live (`short-lived`): on its terminal page the expiry
    warning shows above the terminal and reads the same M:SS as the countdown
    (web-terminal-expiring.png);
+7c. an instance nobody connects to (`left-alone`, lifetime.whenDisconnected: 10s; the test blocks
+   the terminal's ticket, the file API and the editor's heartbeat in the player's browser): the
+   environment page shows the banner "Nobody is connected: this instance stops at … unless you
+   open its terminal or editor." before the stop, then the reason it stopped
+   (web-disconnect-warning.png);
 8. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
    causes on purpose (the wrong password, the taken name, and the killed instance's terminal
-   and status requests);
+   and status requests, and the requests 7c blocks);
 9. always, even on failure: closes both browsers, deletes the instances, stops the server and
    removes any container or network labelled with its namespace.
 
@@ -122,6 +127,26 @@ berth:
   terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
   lifetime: {ttl: 2m, renewals: 1, maxLifetime: 10m}
 """
+LEFT_SLUG = "left-alone"
+LEFT_SETTING_SECONDS = 10
+# Stops once nobody has been connected for 10 s: the page warns from 5 s before (half the setting).
+LEFT_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: an instance that stops when nobody is connected.
+name: Left alone
+author: Berth browser test
+category: test
+description: Stops when nobody is connected.
+value: 10
+type: standard
+flags:
+  - berth{{left_alone}}
+image: berth/base:latest
+berth:
+  command: ["sleep", "infinity"]
+  terminal: {{command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}}
+  lifetime: {{ttl: 10m, whenDisconnected: {LEFT_SETTING_SECONDS}s}}
+"""
+# What 7c blocks in the player's browser, so neither the terminal nor the editor connects.
+BLOCKED_ON_PURPOSE = ["/terminal/ticket", "/presence", "/files"]
 LAB_SLUG = "board-lab"
 # A two-step lab for the admin's progress board; its first step's title is HTML that must show as text.
 LAB_CHALLENGE = """# Written by tests/browser/test_web_app.py: a lab for the progress board.
@@ -178,6 +203,8 @@ class WebAppTest(TerminalPageTest):
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
         (folder / SHORT_SLUG).mkdir()
         (folder / SHORT_SLUG / "challenge.yml").write_text(SHORT_CHALLENGE)
+        (folder / LEFT_SLUG).mkdir()
+        (folder / LEFT_SLUG / "challenge.yml").write_text(LEFT_CHALLENGE)
         (folder / LAB_SLUG).mkdir()
         (folder / LAB_SLUG / "challenge.yml").write_text(LAB_CHALLENGE)
         # A broken folder the catalog leaves out; the admin console lists its problems as text.
@@ -782,6 +809,39 @@ class WebAppTest(TerminalPageTest):
         wait_for("Start after Stop", lambda: self.find("#start").is_displayed(), self.timeout)
         self.instance_id = None
 
+    def disconnect_warning(self) -> None:
+        """With its terminal and editor kept from connecting, the environment page warns before the
+        instance stops for nobody being connected, then says why it stopped."""
+        driver = self.driver
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": [f"*{path}*" for path in BLOCKED_ON_PURPOSE]})
+        try:
+            driver.get(self.env_url(LEFT_SLUG))
+            start = wait_for("the Start button of left-alone",
+                             lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+            start.click()
+
+            def shown(css):
+                element = self.find(css)
+                return element.text if element.is_displayed() and element.text else None
+
+            banner = wait_for("the banner before the stop for nobody being connected", lambda: shown("#disconnect-warning"), self.timeout)
+            if not re.fullmatch(r"Nobody is connected: this instance stops at \S.* \(in 0:0\d\) unless you open its terminal or editor\.", banner):
+                raise CheckFailed(f"the disconnect banner reads {banner!r}")
+            if self.find("#disconnect-warning").get_attribute("role") != "alert":
+                raise CheckFailed("the disconnect banner is not an alert")
+            self.shot(driver, "web-disconnect-warning")
+            reason = wait_for("the reason the instance stopped", lambda: shown("#instance-reason"), self.timeout)
+            if f"stopped because nobody was connected for {LEFT_SETTING_SECONDS} seconds" not in reason:
+                raise CheckFailed(f"the stopped instance's reason reads {reason!r}")
+            if self.find("#disconnect-warning").is_displayed():
+                raise CheckFailed("the disconnect banner still shows after the stop")
+            if self.state() != "stopped":
+                raise CheckFailed(f"the instance shows {self.state()!r}, not stopped")
+        finally:
+            driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        self.passed.append(f"environment page: the banner before a stop for nobody being connected ({banner!r}), then the reason ({reason!r})")
+
     def not_found_page(self) -> None:
         driver = self.driver
         self.expected_failures.append(("/no/such/page", "404"))
@@ -943,6 +1003,8 @@ class WebAppTest(TerminalPageTest):
     def expected(self, message: str) -> bool:
         if "/favicon.ico" in message:
             return True
+        if "ERR_BLOCKED_BY_CLIENT" in message and any(path in message for path in BLOCKED_ON_PURPOSE):
+            return True
         return any(path in message and f"status of {status}" in message for path, status in self.expected_failures)
 
     def check_console(self) -> None:
@@ -993,6 +1055,7 @@ class WebAppTest(TerminalPageTest):
         self.markdown_safety()
         self.no_instance_challenge()
         self.expiry_warning()
+        self.disconnect_warning()
         self.check_console()
 
     def failure_screenshot(self) -> Path:
