@@ -105,14 +105,15 @@ const BerthEditor = (() => {
 
   /** `who` (editor, lab) shows instance `id` (null: no longer); heartbeats run while any does. */
   function attend(who, id) {
-    const before = attending.get(who) || null;
+    // A heartbeat at once only for an instance nobody on the page attended yet.
+    const already = id !== null && id !== undefined && [...attending.values()].includes(id);
     if (id) attending.set(who, id); else attending.delete(who);
     if (attending.size === 0) {
       if (heartbeatTimer) { clearInterval(heartbeatTimer); heartbeatTimer = null; }
       return;
     }
     if (!heartbeatTimer) heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
-    if (id && id !== before) heartbeat();
+    if (id && !already) heartbeat();
   }
 
   document.addEventListener("visibilitychange", () => {
