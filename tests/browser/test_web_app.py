@@ -50,7 +50,8 @@ What it does, in one run:
    the terminal's ticket, the file API and the editor's heartbeat in the player's browser): the
    environment page shows the banner "Nobody is connected: this instance stops at … unless you
    open its terminal or editor." before the stop, then the reason it stopped
-   (web-disconnect-warning.png);
+   (web-disconnect-warning.png); started again, the owner's terminal page (its terminal blocked
+   too) shows the same warning, then the reason;
 8. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
    causes on purpose (the wrong password, the taken name, and the killed instance's terminal
    and status requests, and the requests 7c blocks);
@@ -838,9 +839,23 @@ class WebAppTest(TerminalPageTest):
                 raise CheckFailed("the disconnect banner still shows after the stop")
             if self.state() != "stopped":
                 raise CheckFailed(f"the instance shows {self.state()!r}, not stopped")
+            self.passed.append(f"environment page: the banner before a stop for nobody being connected ({banner!r}), then the reason ({reason!r})")
+
+            # The owner's own terminal page, its terminal not connected, warns the same way.
+            stopped_id = self.find("#instance-panel").get_attribute("data-instance-id")
+            wait_for("Start after the stop", lambda: self.find("#start").is_displayed() and self.find("#start").is_enabled(), self.timeout)
+            self.find("#start").click()
+            fresh = wait_for("the new instance's id", lambda: (lambda i: i if i and i != stopped_id else None)(
+                self.find("#instance-panel").get_attribute("data-instance-id")), self.timeout)
+            driver.get(f"{self.player_url}/instances/{fresh}/terminal")
+            notice = wait_for("the terminal page's warning", lambda: shown("#notice"), self.timeout)
+            if not re.fullmatch(r"Nobody is connected: this instance stops at \S.* \(in 0:0\d\) unless you open its terminal or editor\.", notice):
+                raise CheckFailed(f"the terminal page's disconnect warning reads {notice!r}")
+            status = wait_for("the terminal page to say why it stopped",
+                              lambda: (lambda t: t if "nobody was connected" in t else None)(self.find("#status").text), self.timeout)
+            self.passed.append(f"terminal page without its terminal: the same warning ({notice!r}), then {status!r}")
         finally:
             driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
-        self.passed.append(f"environment page: the banner before a stop for nobody being connected ({banner!r}), then the reason ({reason!r})")
 
     def not_found_page(self) -> None:
         driver = self.driver
