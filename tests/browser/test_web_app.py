@@ -46,7 +46,7 @@ What it does, in one run:
 7b. an instance with two minutes to live (`short-lived`): on its terminal page the expiry
    warning shows above the terminal and reads the same M:SS as the countdown
    (web-terminal-expiring.png);
-7c. an instance nobody connects to (`left-alone`, lifetime.whenDisconnected: 10s; the test blocks
+7c. an instance nobody connects to (`left-alone`, lifetime.whenDisconnected: 16s; the test blocks
    the terminal's ticket, the file API and the editor's heartbeat in the player's browser): the
    environment page shows the banner "Nobody is connected: this instance stops at … unless you
    open its terminal or editor." before the stop, then the reason it stopped
@@ -129,8 +129,9 @@ berth:
   lifetime: {ttl: 2m, renewals: 1, maxLifetime: 10m}
 """
 LEFT_SLUG = "left-alone"
-LEFT_SETTING_SECONDS = 10
-# Stops once nobody has been connected for 10 s: the page warns from 5 s before (half the setting).
+LEFT_SETTING_SECONDS = 16
+# Stops once nobody has been connected for 16 s: the pages warn from 8 s before (half the setting), which
+# leaves the terminal page, read once as it opens, time to load on a loaded machine.
 LEFT_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: an instance that stops when nobody is connected.
 name: Left alone
 author: Berth browser test
