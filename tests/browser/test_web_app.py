@@ -513,9 +513,11 @@ class WebAppTest(TerminalPageTest):
         badge = plain.find_element("css selector", "[data-image-status]")
         if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
             raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
-        problems = wait_for("the catalog's problems under the environments table",
-                            lambda: self.finds("#environment-problems:not([hidden]) #environment-problem-list li", driver), self.timeout)
-        texts = [problem.text for problem in problems]
+        # Read in one go: the console redraws the list when it refreshes, which leaves elements found
+        # a moment earlier stale.
+        texts = wait_for("the catalog's problems under the environments table", lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#environment-problems:not([hidden]) #environment-problem-list li')].map((li) => li.innerText)"
+        ) or None, self.timeout)
         if not any(f"{BROKEN_SLUG}/challenge.yml: value" in text and "{{easy}}" in text for text in texts):
             raise CheckFailed(f"the admin console does not list {BROKEN_SLUG}'s problem: {texts}")
         if not any(UNSAFE_HTML_FOR_PROBLEMS in text for text in texts) or self.finds("#environment-problem-list img", driver):
