@@ -311,11 +311,11 @@ public struct EnvironmentParser: Sendable {
             if let maximum = reader.duration(lifetime, "maxLifetime", path: "berth.lifetime.maxLifetime") {
                 settings.lifetime.maxLifetimeSeconds = maximum
             }
-            settings.lifetime.idleSeconds = reader.duration(lifetime, "idle", path: "berth.lifetime.idle")
+            settings.lifetime.whenDisconnectedSeconds = readWhenDisconnected(lifetime, reader: &reader)
             if settings.lifetime.maxLifetimeSeconds < settings.lifetime.ttlSeconds {
                 reader.error("berth.lifetime.maxLifetime", "must be at least the ttl (\(DurationText.format(settings.lifetime.ttlSeconds)))")
             }
-            for key in lifetime.keys where !["ttl", "renewals", "maxLifetime", "idle"].contains(key) {
+            for key in lifetime.keys where !["ttl", "renewals", "maxLifetime", "whenDisconnected", "idle"].contains(key) {
                 reader.warning("berth.lifetime.\(key)", "unknown field, kept but not used")
             }
         }
@@ -381,6 +381,21 @@ public struct EnvironmentParser: Sendable {
             }
         }
         return settings
+    }
+
+    /// `berth.lifetime.whenDisconnected`, or its older name `idle` with a warning that names the
+    /// new one; both at once is an error (they would disagree sooner or later). Durations are positive, so 0s is refused.
+    private func readWhenDisconnected(_ lifetime: YAMLMap, reader: inout FieldReader) -> Int? {
+        let hasNew = lifetime["whenDisconnected"] != nil
+        let hasOld = lifetime["idle"] != nil
+        if hasNew && hasOld {
+            reader.error("berth.lifetime.idle", "is the older name of whenDisconnected; give only whenDisconnected")
+            return nil
+        }
+        let key = hasOld ? "idle" : "whenDisconnected"
+        guard let seconds = reader.duration(lifetime, key, path: "berth.lifetime.\(key)") else { return nil }
+        if hasOld { reader.warning("berth.lifetime.idle", "is the older name of whenDisconnected; rename it to whenDisconnected") }
+        return seconds
     }
 
     /// `berth.workspace: {path, size}`; the path is required and may not be a kernel folder.

@@ -88,17 +88,18 @@ public struct LifetimeSpec: Codable, Sendable, Equatable {
     public var renewals: Int
     /// Hard limit in seconds after creation, whatever the renewals.
     public var maxLifetimeSeconds: Int
-    /// Seconds without a connected terminal after which the instance stops, nil to never stop for idleness.
-    public var idleSeconds: Int?
+    /// Seconds with no terminal and no editor of its owner connected after which the instance
+    /// stops (`lifetime.whenDisconnected`, formerly `idle`), nil to never stop for that.
+    public var whenDisconnectedSeconds: Int?
     /// Whether `ttl` was written in the file; when not, the server's default TTL setting applies.
     public var ttlDeclared = false
 
     /// Creates a lifetime policy.
-    public init(ttlSeconds: Int = 1800, renewals: Int = 3, maxLifetimeSeconds: Int = 7200, idleSeconds: Int? = nil) {
+    public init(ttlSeconds: Int = 1800, renewals: Int = 3, maxLifetimeSeconds: Int = 7200, whenDisconnectedSeconds: Int? = nil) {
         self.ttlSeconds = ttlSeconds
         self.renewals = renewals
         self.maxLifetimeSeconds = maxLifetimeSeconds
-        self.idleSeconds = idleSeconds
+        self.whenDisconnectedSeconds = whenDisconnectedSeconds
     }
 }
 

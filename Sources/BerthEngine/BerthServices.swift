@@ -24,6 +24,8 @@ public struct BerthServices: Sendable {
     public let tickets: TicketBook
     /// Terminal share links.
     public let shares: ShareBook
+    /// Who is connected to each instance (owners' terminals and editors), for `lifetime.whenDisconnected`.
+    public let presence: Presence
     /// Terminal limits.
     public let terminalSettings: TerminalSettings
     /// Server settings routes depend on (origins, assets).
@@ -96,6 +98,7 @@ public struct BerthServices: Sendable {
         self.terminalSettings = settings
         self.tickets = TicketBook(lifetime: settings.ticketLifetime)
         self.shares = ShareBook()
+        self.presence = Presence(since: clock())
         self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
             guard let instance = await lifecycle.activeInstance(id) else { return nil }
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)

@@ -270,7 +270,7 @@ func makeApplication(
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
         TerminalHubService(hub: services.terminals),
-        IdleReaper(services: services, interval: .seconds(1), logger: logger),
+        DisconnectReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
     ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host

@@ -75,6 +75,7 @@ struct TerminalRoutes {
             instanceID: instance.id, name: grant.terminal, containerID: containerID, terminal: environment.berth.terminal, size: size
         )
         let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
+        if grant.countsAsPresence { await services.presence.terminalOpened(instance.id) }
         // The hub warns each terminal once a minute; a client that joins in between hears it now.
         if let secondsLeft = services.terminalSettings.secondsLeftToWarn(before: instance.expiresAt) {
             await session.notify(clientID, .expiring(secondsLeft: max(0, secondsLeft)))
@@ -135,6 +136,7 @@ struct TerminalRoutes {
             logger.info("terminal connection ended with an error", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
         await session.detach(clientID)
+        if grant.countsAsPresence { await services.presence.terminalClosed(instance.id, at: Date()) }
         metrics.terminalConnections(change: -1)
         logger.info("terminal disconnected", metadata: metadata)
     }

@@ -32,7 +32,6 @@ public actor TerminalHub {
     private let status: @Sendable (String) async -> TerminalInstanceStatus?
     private var sessions: [Key: TerminalSession] = [:]
     private var lastWarning: [String: Int] = [:]
-    private var lastConnected: [String: Date] = [:]
     private nonisolated let jobs: AsyncStream<TerminalSession>
     private nonisolated let jobsContinuation: AsyncStream<TerminalSession>.Continuation
     private var shellExited: (@Sendable (String, String, Int?) async -> Void)?
@@ -100,12 +99,6 @@ public actor TerminalHub {
         }
     }
 
-    /// When a client was last attached to any terminal of the instance (within a second), or nil
-    /// if none ever was.
-    public func lastConnected(instanceID: String) -> Date? {
-        lastConnected[instanceID]
-    }
-
     /// Number of live terminals.
     public var count: Int { sessions.count }
 
@@ -157,7 +150,6 @@ public actor TerminalHub {
         var checked: [String: TerminalInstanceStatus?] = [:]
         for (key, session) in sessions {
             await session.flushObserver()
-            if await session.clientCount > 0 { lastConnected[key.instanceID] = Date() }
             let current: TerminalInstanceStatus?
             if let known = checked[key.instanceID] { current = known } else {
                 current = await status(key.instanceID)

@@ -11,13 +11,17 @@ public struct TerminalGrant: Sendable, Equatable {
     public var access: TerminalAccess
     /// The terminal (tab) name.
     public var terminal: String
+    /// Whether the connection keeps the instance attended (`lifetime.whenDisconnected`): an
+    /// owner's own terminal does, a spectator's (share link, admin watching) does not.
+    public var countsAsPresence: Bool
 
     /// Creates a grant.
-    public init(instanceID: String, userID: String, access: TerminalAccess, terminal: String) {
+    public init(instanceID: String, userID: String, access: TerminalAccess, terminal: String, countsAsPresence: Bool = false) {
         self.instanceID = instanceID
         self.userID = userID
         self.access = access
         self.terminal = terminal
+        self.countsAsPresence = countsAsPresence
     }
 }
 

@@ -24,7 +24,7 @@ struct EnvironmentParserTests {
               ports: [{port: 8080, protocol: http}, {port: 2222, protocol: tcp}, 9000]
               resources: {memory: 128m, cpus: 0.5, pids: 64}
               network: isolated
-              lifetime: {ttl: 30m, renewals: 3, maxLifetime: 2h, idle: 10m}
+              lifetime: {ttl: 30m, renewals: 3, maxLifetime: 2h, whenDisconnected: 10m}
               readOnlyRoot: true
               writable: [/home/player, /tmp]
               tmpfsSize: 32m
@@ -53,7 +53,7 @@ struct EnvironmentParserTests {
         ])
         #expect(berth.resources == ResourceSpec(memoryBytes: 128 << 20, cpus: 0.5, pids: 64))
         #expect(berth.network == .isolated)
-        var lifetime = LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: 600)
+        var lifetime = LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, whenDisconnectedSeconds: 600)
         lifetime.ttlDeclared = true
         #expect(berth.lifetime == lifetime)
         #expect(berth.readOnlyRoot)
@@ -92,22 +92,22 @@ struct EnvironmentParserTests {
         #expect(spec.berth.ports.isEmpty)
         #expect(spec.berth.network == .none)
         #expect(spec.berth.resources == ResourceSpec(memoryBytes: 256 << 20, cpus: 1.0, pids: 128))
-        #expect(spec.berth.lifetime == LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, idleSeconds: nil))
+        #expect(spec.berth.lifetime == LifetimeSpec(ttlSeconds: 1800, renewals: 3, maxLifetimeSeconds: 7200, whenDisconnectedSeconds: nil))
         #expect(!spec.berth.readOnlyRoot)
         #expect(spec.berth.writable == ["/tmp"])
     }
 
-    @Test("recording, terminal.onExit and lifetime.idle are read; a bare `off` (YAML false) means off")
+    @Test("recording, terminal.onExit and lifetime.whenDisconnected are read; a bare `off` (YAML false) means off")
     func recordingAndExit() throws {
         let cases: [(String, RecordingPolicy)] = [
             ("off", .off), ("\"off\"", .off), ("output", .output), ("input-output", .inputOutput), ("on", .inputOutput),
         ]
         for (text, expected) in cases {
-            let yaml = "name: X\nberth:\n  recording: \(text)\n  terminal: {onExit: stop}\n  lifetime: {idle: 15m}\n"
+            let yaml = "name: X\nberth:\n  recording: \(text)\n  terminal: {onExit: stop}\n  lifetime: {whenDisconnected: 15m}\n"
             let spec = try #require(parser.parse(yaml: yaml, file: "x/challenge.yml", slug: "x").spec, "recording: \(text)")
             #expect(spec.berth.recording == expected, "recording: \(text)")
             #expect(spec.berth.terminal.onExit == .stop)
-            #expect(spec.berth.lifetime.idleSeconds == 900)
+            #expect(spec.berth.lifetime.whenDisconnectedSeconds == 900)
         }
         let defaults = try #require(parser.parse(yaml: "name: X\n", file: "x/challenge.yml", slug: "x").spec)
         #expect(defaults.berth.recording == .inputOutput)
@@ -115,6 +115,27 @@ struct EnvironmentParserTests {
         let bad = parser.parse(yaml: "name: X\nberth:\n  recording: sometimes\n  terminal: {onExit: reboot}\n", file: "x/challenge.yml", slug: "x")
         #expect(bad.spec == nil)
         #expect(Set(bad.problems.map(\.field)).isSuperset(of: ["berth.recording", "berth.terminal.onExit"]))
+    }
+
+    @Test("lifetime.idle is the older name of whenDisconnected: read with a warning naming the new one; both at once is an error")
+    func idleIsTheOlderName() throws {
+        let old = parser.parse(yaml: "name: X\nberth:\n  lifetime: {idle: 15m}\n", file: "x/challenge.yml", slug: "x")
+        #expect(try #require(old.spec).berth.lifetime.whenDisconnectedSeconds == 900)
+        let warning = try #require(old.problems.first)
+        #expect(old.problems.count == 1)
+        #expect(warning.severity == .warning)
+        #expect(warning.field == "berth.lifetime.idle")
+        #expect(warning.reason.contains("whenDisconnected"))
+
+        let both = parser.parse(yaml: "name: X\nberth:\n  lifetime: {idle: 15m, whenDisconnected: 10m}\n", file: "x/challenge.yml", slug: "x")
+        #expect(both.spec == nil)
+        let error = try #require(both.problems.first { $0.severity == .error })
+        #expect(error.field == "berth.lifetime.idle")
+        #expect(error.reason.contains("only whenDisconnected"))
+
+        let new = parser.parse(yaml: "name: X\nberth:\n  lifetime: {whenDisconnected: 90s}\n", file: "x/challenge.yml", slug: "x")
+        #expect(new.problems.isEmpty)
+        #expect(try #require(new.spec).berth.lifetime.whenDisconnectedSeconds == 90)
     }
 
     @Test("a prebuilt image reference is used as is")
@@ -204,6 +225,8 @@ struct EnvironmentParserTests {
         ("berth:\n  lifetime: {ttl: 30 minutes}", "berth.lifetime.ttl", "30 minutes"),
         ("berth:\n  lifetime: {ttl: 0s}", "berth.lifetime.ttl", "0s"),
         ("berth:\n  lifetime: {idle: -5m}", "berth.lifetime.idle", "-5m"),
+        ("berth:\n  lifetime: {whenDisconnected: 5 minutes}", "berth.lifetime.whenDisconnected", "5 minutes"),
+        ("berth:\n  lifetime: {whenDisconnected: 0s}", "berth.lifetime.whenDisconnected", "0s"),
         ("berth:\n  lifetime: {ttl: 9999999999999999d}", "berth.lifetime.ttl", "9999999999999999d"),
         ("berth:\n  lifetime: {ttl: 2h, maxLifetime: 1h}", "berth.lifetime.maxLifetime", "2h"),
         ("berth:\n  resources: {memory: 12 parsecs}", "berth.resources.memory", "12 parsecs"),

@@ -755,31 +755,4 @@ struct IdleTests {
             } }
         }
     }
-
-    @Test("an environment with lifetime.idle stops an instance nobody connects to")
-    func idleInstanceStops() async throws {
-        let idleEnvironment = """
-            name: Idle test
-            berth:
-              command: ["sleep", "infinity"]
-              lifetime: {ttl: 10m, idle: 2s}
-            """
-        try await APIHarness.with(environments: ["term-idle": idleEnvironment]) { harness in
-            try await harness.application.test(.live) { client in try await withTimeout(60) {
-                let owner = try await harness.player("ivan")
-                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"term-idle"}"#)
-                let id = try #require(created.body["id"] as? String)
-                var state = ""
-                var reason = ""
-                for _ in 0..<40 where state != "stopped" {
-                    try await Task.sleep(for: .milliseconds(250))
-                    let current = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
-                    state = current.body["state"] as? String ?? ""
-                    reason = current.body["reason"] as? String ?? ""
-                }
-                #expect(state == "stopped")
-                #expect(reason.contains("nobody was connected"))
-            } }
-        }
-    }
 }

@@ -204,6 +204,7 @@ RECIPES: dict[str, Callable[[Context, str], Call]] = {
     "renewInstance": owner_instance,
     "resetInstance": owner_instance,
     "listInstanceEvents": owner_instance,
+    "reportPresence": owner_instance,
     "listInstanceFiles": lambda context, role: Call(params={"id": context.instance}, query="path=/tmp"),
     "readInstanceFile": instance_file,
     "writeInstanceFile": lambda context, role: Call(params={"id": context.instance}, query="path=/tmp/matrix-write.txt", raw=b"written\n"),

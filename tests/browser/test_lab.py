@@ -182,6 +182,13 @@ class LabPageTest(WebAppTest):
         if not (editor["x"] + editor["width"] <= terminal["x"] + 1):
             raise CheckFailed(f"at {DESKTOP[0]} px the editor {editor} is not beside (left of) the terminal {terminal}")
         self.passed.append(f"editor: shown beside the terminal with the roots {roots}")
+        # The editor (and the lab panel) tell the server someone is there, for lifetime.whenDisconnected.
+        script = ("return performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/"
+                  + self.instance_id + "/presence')).map((e) => e.responseStatus || 0)")
+        beats = wait_for("the page's presence heartbeat", lambda: self.driver.execute_script(script) or None, self.timeout)
+        if any(status not in (0, 204) for status in beats):
+            raise CheckFailed(f"the presence heartbeat was answered {beats}, not 204")
+        self.passed.append(f"editor: the page sent its presence heartbeat ({len(beats)} so far, answered {sorted(set(beats))})")
 
     def code_mirror(self):
         return wait_for("CodeMirror", lambda: (lambda cm: cm if cm.is_displayed() else None)(self.find("#editor .CodeMirror")), self.timeout)

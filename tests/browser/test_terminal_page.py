@@ -236,7 +236,9 @@ class TerminalPageTest:
 
         driver = self.driver
         driver.get(self.base_url + "/")
-        form_input = wait_for("the token field #token", lambda: driver.find_element(By.ID, "token"), self.timeout)
+        # The start page shows its token form once it has asked who is signed in.
+        form_input = wait_for("the token field #token", lambda: (lambda field: field if field.is_displayed() else None)(
+            driver.find_element(By.ID, "token")), self.timeout)
         form_input.send_keys(self.user_token)
         driver.find_element(By.CSS_SELECTOR, "#token-form button:not([type=button])").click()
         stored = wait_for(

@@ -46,9 +46,15 @@ What it does, in one run:
 7b. an instance with two minutes to live (`short-lived`): on its terminal page the expiry
    warning shows above the terminal and reads the same M:SS as the countdown
    (web-terminal-expiring.png);
+7c. an instance nobody connects to (`left-alone`, lifetime.whenDisconnected: 16s; the test blocks
+   the terminal's ticket, the file API and the editor's heartbeat in the player's browser): the
+   environment page shows the banner "Nobody is connected: this instance stops at … unless you
+   open its terminal or editor." before the stop, then the reason it stopped
+   (web-disconnect-warning.png); started again, the owner's terminal page (its terminal blocked
+   too) shows the same warning, then the reason;
 8. both browsers' consoles hold no errors, apart from /favicon.ico and the 4xx answers the test
    causes on purpose (the wrong password, the taken name, and the killed instance's terminal
-   and status requests);
+   and status requests, and the requests 7c blocks);
 9. always, even on failure: closes both browsers, deletes the instances, stops the server and
    removes any container or network labelled with its namespace.
 
@@ -122,6 +128,27 @@ berth:
   terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
   lifetime: {ttl: 2m, renewals: 1, maxLifetime: 10m}
 """
+LEFT_SLUG = "left-alone"
+LEFT_SETTING_SECONDS = 16
+# Stops once nobody has been connected for 16 s: the pages warn from 8 s before (half the setting), which
+# leaves the terminal page, read once as it opens, time to load on a loaded machine.
+LEFT_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: an instance that stops when nobody is connected.
+name: Left alone
+author: Berth browser test
+category: test
+description: Stops when nobody is connected.
+value: 10
+type: standard
+flags:
+  - berth{{left_alone}}
+image: berth/base:latest
+berth:
+  command: ["sleep", "infinity"]
+  terminal: {{command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}}
+  lifetime: {{ttl: 10m, whenDisconnected: {LEFT_SETTING_SECONDS}s}}
+"""
+# What 7c blocks in the player's browser, so neither the terminal nor the editor connects.
+BLOCKED_ON_PURPOSE = ["/terminal/ticket", "/presence", "/files"]
 LAB_SLUG = "board-lab"
 # A two-step lab for the admin's progress board; its first step's title is HTML that must show as text.
 LAB_CHALLENGE = """# Written by tests/browser/test_web_app.py: a lab for the progress board.
@@ -178,6 +205,8 @@ class WebAppTest(TerminalPageTest):
         (folder / UNSAFE_SLUG / "challenge.yml").write_text(UNSAFE_CHALLENGE)
         (folder / SHORT_SLUG).mkdir()
         (folder / SHORT_SLUG / "challenge.yml").write_text(SHORT_CHALLENGE)
+        (folder / LEFT_SLUG).mkdir()
+        (folder / LEFT_SLUG / "challenge.yml").write_text(LEFT_CHALLENGE)
         (folder / LAB_SLUG).mkdir()
         (folder / LAB_SLUG / "challenge.yml").write_text(LAB_CHALLENGE)
         # A broken folder the catalog leaves out; the admin console lists its problems as text.
@@ -484,9 +513,11 @@ class WebAppTest(TerminalPageTest):
         badge = plain.find_element("css selector", "[data-image-status]")
         if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
             raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
-        problems = wait_for("the catalog's problems under the environments table",
-                            lambda: self.finds("#environment-problems:not([hidden]) #environment-problem-list li", driver), self.timeout)
-        texts = [problem.text for problem in problems]
+        # Read in one go: the console redraws the list when it refreshes, which leaves elements found
+        # a moment earlier stale.
+        texts = wait_for("the catalog's problems under the environments table", lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#environment-problems:not([hidden]) #environment-problem-list li')].map((li) => li.innerText)"
+        ) or None, self.timeout)
         if not any(f"{BROKEN_SLUG}/challenge.yml: value" in text and "{{easy}}" in text for text in texts):
             raise CheckFailed(f"the admin console does not list {BROKEN_SLUG}'s problem: {texts}")
         if not any(UNSAFE_HTML_FOR_PROBLEMS in text for text in texts) or self.finds("#environment-problem-list img", driver):
@@ -782,6 +813,53 @@ class WebAppTest(TerminalPageTest):
         wait_for("Start after Stop", lambda: self.find("#start").is_displayed(), self.timeout)
         self.instance_id = None
 
+    def disconnect_warning(self) -> None:
+        """With its terminal and editor kept from connecting, the environment page warns before the
+        instance stops for nobody being connected, then says why it stopped."""
+        driver = self.driver
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": [f"*{path}*" for path in BLOCKED_ON_PURPOSE]})
+        try:
+            driver.get(self.env_url(LEFT_SLUG))
+            start = wait_for("the Start button of left-alone",
+                             lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+            start.click()
+
+            def shown(css):
+                element = self.find(css)
+                return element.text if element.is_displayed() and element.text else None
+
+            banner = wait_for("the banner before the stop for nobody being connected", lambda: shown("#disconnect-warning"), self.timeout)
+            if not re.fullmatch(r"Nobody is connected: this instance stops at \S.* \(in 0:0\d\) unless you open its terminal or editor\.", banner):
+                raise CheckFailed(f"the disconnect banner reads {banner!r}")
+            if self.find("#disconnect-warning").get_attribute("role") != "alert":
+                raise CheckFailed("the disconnect banner is not an alert")
+            self.shot(driver, "web-disconnect-warning")
+            reason = wait_for("the reason the instance stopped", lambda: shown("#instance-reason"), self.timeout)
+            if f"stopped because nobody was connected for {LEFT_SETTING_SECONDS} seconds" not in reason:
+                raise CheckFailed(f"the stopped instance's reason reads {reason!r}")
+            if self.find("#disconnect-warning").is_displayed():
+                raise CheckFailed("the disconnect banner still shows after the stop")
+            if self.state() != "stopped":
+                raise CheckFailed(f"the instance shows {self.state()!r}, not stopped")
+            self.passed.append(f"environment page: the banner before a stop for nobody being connected ({banner!r}), then the reason ({reason!r})")
+
+            # The owner's own terminal page, its terminal not connected, warns the same way.
+            stopped_id = self.find("#instance-panel").get_attribute("data-instance-id")
+            wait_for("Start after the stop", lambda: self.find("#start").is_displayed() and self.find("#start").is_enabled(), self.timeout)
+            self.find("#start").click()
+            fresh = wait_for("the new instance's id", lambda: (lambda i: i if i and i != stopped_id else None)(
+                self.find("#instance-panel").get_attribute("data-instance-id")), self.timeout)
+            driver.get(f"{self.player_url}/instances/{fresh}/terminal")
+            notice = wait_for("the terminal page's warning", lambda: shown("#notice"), self.timeout)
+            if not re.fullmatch(r"Nobody is connected: this instance stops at \S.* \(in 0:0\d\) unless you open its terminal or editor\.", notice):
+                raise CheckFailed(f"the terminal page's disconnect warning reads {notice!r}")
+            status = wait_for("the terminal page to say why it stopped",
+                              lambda: (lambda t: t if "nobody was connected" in t else None)(self.find("#status").text), self.timeout)
+            self.passed.append(f"terminal page without its terminal: the same warning ({notice!r}), then {status!r}")
+        finally:
+            driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+
     def not_found_page(self) -> None:
         driver = self.driver
         self.expected_failures.append(("/no/such/page", "404"))
@@ -943,6 +1021,8 @@ class WebAppTest(TerminalPageTest):
     def expected(self, message: str) -> bool:
         if "/favicon.ico" in message:
             return True
+        if "ERR_BLOCKED_BY_CLIENT" in message and any(path in message for path in BLOCKED_ON_PURPOSE):
+            return True
         return any(path in message and f"status of {status}" in message for path, status in self.expected_failures)
 
     def check_console(self) -> None:
@@ -993,6 +1073,7 @@ class WebAppTest(TerminalPageTest):
         self.markdown_safety()
         self.no_instance_challenge()
         self.expiry_warning()
+        self.disconnect_warning()
         self.check_console()
 
     def failure_screenshot(self) -> Path:

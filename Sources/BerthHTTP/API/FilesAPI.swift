@@ -86,7 +86,10 @@ extension BerthAPIHandler {
     private func filesOf(_ id: String) async throws -> (InstanceFiles, Instance) {
         let here = try APIRequest.here()
         here.facts.target = id
-        let instance = try await services.lifecycle.instance(id, for: try APIRequest.caller())
+        let caller = try APIRequest.caller()
+        let instance = try await services.lifecycle.instance(id, for: caller)
+        // The editor works through these calls: each one is a sign its owner is there.
+        try await services.editorSeen(instance, by: caller, at: Date())
         guard let files = services.files else {
             throw BerthError(.filesUnavailable, "This engine cannot reach files inside instances.")
         }

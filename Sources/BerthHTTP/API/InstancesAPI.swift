@@ -77,11 +77,13 @@ extension BerthAPIHandler {
         return .ok(.init(body: .json(.init(items: events.map(Components.Schemas.Event.init)))))
     }
 
-    /// `instance` as the API shows it, with its environment's terminal and when Renew opens.
+    /// `instance` as the API shows it, with its environment's terminal, when Renew opens and when
+    /// it stops for nobody being connected.
     func schema(of instance: Instance) async -> Components.Schemas.Instance {
         Components.Schemas.Instance(
             instance, environment: await services.catalog.environment(instance.environment),
-            renewableAt: await services.lifecycle.renewableAt(instance)
+            renewableAt: await services.lifecycle.renewableAt(instance),
+            disconnectStopAt: await services.disconnectStopAt(instance, now: Date())
         )
     }
 }
@@ -90,7 +92,7 @@ extension Components.Schemas.Instance {
     /// `instance` as the API shows it: endpoints while it is active, the terminal of `environment`
     /// when that is still in the catalog, and the environment's `connection_info` filled from the
     /// first endpoint.
-    init(_ instance: BerthCore.Instance, environment: EnvironmentSpec?, renewableAt: Date?) {
+    init(_ instance: BerthCore.Instance, environment: EnvironmentSpec?, renewableAt: Date?, disconnectStopAt: Date? = nil) {
         let endpoints = instance.state.isActive ? instance.endpoints : []
         let terminal = environment.map {
             TerminalPayload(command: $0.berth.terminal.command, user: $0.berth.terminal.user, workdir: $0.berth.terminal.workdir)
@@ -103,7 +105,8 @@ extension Components.Schemas.Instance {
             id: instance.id, environment: instance.environment, owner: OwnerPayload(instance.owner), requestedBy: instance.requestedBy,
             state: StatePayload(instance.state), createdAt: instance.createdAt, updatedAt: instance.updatedAt, expiresAt: instance.expiresAt,
             maxExpiresAt: instance.maxExpiresAt, renewalsLeft: instance.renewalsLeft, endpoints: endpoints.map(Components.Schemas.Endpoint.init),
-            terminal: terminal, reason: instance.reason, connectionInfo: connectionInfo, renewableAt: renewableAt
+            terminal: terminal, reason: instance.reason, connectionInfo: connectionInfo, renewableAt: renewableAt,
+            disconnectStopAt: disconnectStopAt
         )
     }
 }

@@ -166,7 +166,8 @@ extension Components.Schemas.Environment {
             network: network,
             lifetime: .init(
                 ttlSeconds: spec.berth.lifetime.ttlSeconds, renewals: spec.berth.lifetime.renewals,
-                maxLifetimeSeconds: spec.berth.lifetime.maxLifetimeSeconds
+                maxLifetimeSeconds: spec.berth.lifetime.maxLifetimeSeconds,
+                whenDisconnectedSeconds: spec.berth.lifetime.whenDisconnectedSeconds
             ),
             readOnlyRoot: spec.berth.readOnlyRoot, writable: spec.berth.writable, privileged: spec.berth.privileged,
             warnings: forAdmin ? spec.warnings.map(\.description) : nil,

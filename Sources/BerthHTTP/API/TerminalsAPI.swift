@@ -17,7 +17,11 @@ extension BerthAPIHandler {
         }
         let access = try await terminalAccess(of: caller, to: id, share: body.share)
         let instance = try await services.runningInstance(id)
-        let issued = await services.tickets.issue(TerminalGrant(instanceID: instance.id, userID: caller.id, access: access, terminal: terminal))
+        // Only an owner's own terminal keeps the instance attended, never a share link's.
+        let grant = TerminalGrant(
+            instanceID: instance.id, userID: caller.id, access: access, terminal: terminal, countsAsPresence: body.share == nil && access == .write
+        )
+        let issued = await services.tickets.issue(grant)
         here.logger.info("terminal ticket issued", metadata: [
             "instance.id": "\(id)", "user.id": "\(caller.id)", "client.ip": "\(here.clientIP)", "access": "\(access.rawValue)",
         ])

@@ -311,6 +311,22 @@ const Berth = (() => {
     return (new Date(value).getTime() - Date.now()) / 1000;
   }
 
+  /**
+   * The warning that `instance` stops because nobody is connected (its disconnectStopAt, for the
+   * environment's lifetime.whenDisconnected of `settingSeconds`): shown from 2 minutes before, or
+   * half the setting when that is shorter. "" before then, and when nothing is due.
+   */
+  function disconnectWarning(instance, settingSeconds) {
+    const stopAt = instance && instance.disconnectStopAt ? new Date(instance.disconnectStopAt) : null;
+    if (!stopAt || isNaN(stopAt)) return "";
+    const setting = Number(settingSeconds);
+    const lead = setting > 0 ? Math.min(120, setting / 2) : 120;
+    const left = secondsUntil(stopAt);
+    if (left > lead) return "";
+    const at = stopAt.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: lead < 60 ? "2-digit" : undefined });
+    return "Nobody is connected: this instance stops at " + at + " (in " + clock(left) + ") unless you open its terminal or editor.";
+  }
+
   // -- widgets --------------------------------------------------------------------------
 
   async function copyText(text) {
@@ -419,7 +435,7 @@ const Berth = (() => {
   }
 
   return {
-    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, download, duration, el, isAdmin, loginURL, notice, relativeTime, when,
+    api, append, bindTokenForm, busy, cell, clearNotice, clock, copyButton, dateTime, disconnectWarning, download, duration, el, isAdmin, loginURL, notice, relativeTime, when,
     refreshSession, run, safeNext, say, secondsUntil, session, setToken, start, token,
   };
 })();

@@ -86,6 +86,40 @@ const BerthEditor = (() => {
     for (const file of mode.files) await loadScript(file);
   }
 
+  // -- presence -------------------------------------------------------------------------
+
+  // The server counts an open editor (or lab panel) as someone connected, for the environment's
+  // lifetime.whenDisconnected: while one is shown for a running instance and the page is visible,
+  // it says so every 30 s (PUT .../presence; the server keeps each for 75 s). `attending` maps who
+  // asks (editor, lab) to the instance id, so two panels on one page send one heartbeat.
+  const HEARTBEAT_MS = 30 * 1000;
+  const attending = new Map();
+  let heartbeatTimer = null;
+
+  function heartbeat() {
+    if (document.visibilityState !== "visible") return;
+    for (const id of new Set(attending.values())) {
+      api("PUT", "/api/v1/instances/" + encodeURIComponent(id) + "/presence", undefined, { notice: false }).catch(() => {});
+    }
+  }
+
+  /** `who` (editor, lab) shows instance `id` (null: no longer); heartbeats run while any does. */
+  function attend(who, id) {
+    // A heartbeat at once only for an instance nobody on the page attended yet.
+    const already = id !== null && id !== undefined && [...attending.values()].includes(id);
+    if (id) attending.set(who, id); else attending.delete(who);
+    if (attending.size === 0) {
+      if (heartbeatTimer) { clearInterval(heartbeatTimer); heartbeatTimer = null; }
+      return;
+    }
+    if (!heartbeatTimer) heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
+    if (id && !already) heartbeat();
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (attending.size > 0) heartbeat();
+  });
+
   // -- state ----------------------------------------------------------------------------
 
   let instanceId = null;
@@ -492,18 +526,21 @@ const BerthEditor = (() => {
       // Not ready yet (a reset, a start): the next poll tries again.
       if (error.code === "instance_not_running" || error.status === 0 || error.status >= 500) mountedFor = null;
       $("editor").hidden = true;
+      attend("editor", null);
       return false;
     }
     $("editor").hidden = roots.length === 0;
+    attend("editor", roots.length > 0 ? instance.id : null);
     return roots.length > 0;
   }
 
   /** Hides the editor and forgets its files (the instance stopped or was reset). */
   function hide() {
+    attend("editor", null);
     mountedFor = null;
     clear();
     $("editor").hidden = true;
   }
 
-  return { show, hide, unsavedCount, modeFor };
+  return { show, hide, unsavedCount, modeFor, attend };
 })();

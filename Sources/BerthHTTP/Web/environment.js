@@ -2,7 +2,8 @@
 // form, and the caller's instance of this environment: Start, Renew, Reset, Stop, a countdown,
 // connection info with copy buttons and the terminal in an iframe, with the file editor beside
 // it (editor.js) while the instance runs; for a lab, the lab panel (lab.js). The instance is
-// polled so the page notices within seconds when an admin stops it or it expires.
+// polled so the page notices within seconds when an admin stops it or it expires, and warns
+// before it stops because nobody is connected (lifetime.whenDisconnected).
 "use strict";
 
 (() => {
@@ -268,8 +269,18 @@
     buttons.renew.hidden = !(opens <= Date.now());
   }
 
+  /** The banner before a stop for nobody being connected (lifetime.whenDisconnected), as text. */
+  function showDisconnectWarning() {
+    const active = instance !== null && isActive(instance.state);
+    const text = active && env && env.lifetime ? Berth.disconnectWarning(instance, env.lifetime.whenDisconnectedSeconds) : "";
+    const banner = $("disconnect-warning");
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+
   function tick() {
     showRenew();
+    showDisconnectWarning();
     const countdown = $("instance-countdown");
     if (!instance || !isActive(instance.state)) { countdown.textContent = ""; return; }
     countdown.textContent = "expires in " + Berth.clock(Berth.secondsUntil(instance.expiresAt));

@@ -231,6 +231,8 @@ const BerthLab = (() => {
   function instanceChanged(next) {
     const wasRunning = instance && instance.state === "running";
     instance = next || null;
+    // The lab panel is a place to work, like the editor: it keeps a running instance attended.
+    if (typeof BerthEditor !== "undefined") BerthEditor.attend("lab", instance && instance.state === "running" ? instance.id : null);
     renderButtons();
     // Progress survives resets and restarts: re-read it when an instance comes up.
     if (progress && !wasRunning && instance && instance.state === "running") refresh().catch(() => {});

@@ -342,6 +342,12 @@ let environmentSlug = null;
 let renewableAt = null;
 let ended = false;
 let expiryWarning = false;
+// When the instance stops because nobody is connected (lifetime.whenDisconnected), and that
+// setting in seconds (read once from its environment): the page warns while its own terminal is
+// not connected, as the environment page does (app.js's disconnectWarning says the same).
+let disconnectStopAt = null;
+let whenDisconnectedSeconds = null;
+let disconnectWarningShown = false;
 
 async function refreshInstance() {
   try {
@@ -349,6 +355,11 @@ async function refreshInstance() {
     environmentSlug = instance.environment;
     expiresAt = new Date(instance.expiresAt);
     renewableAt = instance.renewableAt ? new Date(instance.renewableAt) : null;
+    disconnectStopAt = instance.disconnectStopAt ? new Date(instance.disconnectStopAt) : null;
+    if (disconnectStopAt && whenDisconnectedSeconds === null && !share && !embedded) {
+      const environment = await api("GET", "/api/v1/environments/" + encodeURIComponent(instance.environment));
+      whenDisconnectedSeconds = Number((environment.lifetime || {}).whenDisconnectedSeconds) || 0;
+    }
     buttons.renew.disabled = instance.renewalsLeft <= 0 || instance.state !== "running";
     buttons.renew.textContent = "Renew (" + instance.renewalsLeft + " left)";
     ended = instance.state !== "running" && instance.state !== "starting";
@@ -387,6 +398,25 @@ function tick() {
   const seconds = String(left % 60).padStart(2, "0");
   countdown.textContent = "expires in " + minutes + ":" + seconds;
   if (expiryWarning) showNotice("This instance expires in " + minutes + ":" + seconds + " unless renewed.");
+  showDisconnectWarning();
+}
+
+/** The owner's page without a connected terminal: warn before the stop for nobody being connected. */
+function showDisconnectWarning() {
+  const connected = socket !== null && socket.readyState === WebSocket.OPEN;
+  let text = "";
+  if (!share && !embedded && !ended && !connected && disconnectStopAt && !isNaN(disconnectStopAt)) {
+    const lead = whenDisconnectedSeconds > 0 ? Math.min(120, whenDisconnectedSeconds / 2) : 120;
+    const left = Math.max(0, Math.round((disconnectStopAt - Date.now()) / 1000));
+    if (left <= lead) {
+      const at = disconnectStopAt.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: lead < 60 ? "2-digit" : undefined });
+      text = "Nobody is connected: this instance stops at " + at + " (in " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")
+        + ") unless you open its terminal or editor.";
+    }
+  }
+  if (text) showNotice(text);
+  else if (disconnectWarningShown && !expiryWarning) showNotice("");
+  disconnectWarningShown = Boolean(text);
 }
 
 /** Starts a fresh instance of the same environment and opens its terminal. */

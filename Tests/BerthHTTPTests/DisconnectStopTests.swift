@@ -1,0 +1,252 @@
+import BerthCore
+import BerthEngine
+import BerthHTTP
+import BerthTerminal
+import DockerEngine
+import Foundation
+import HummingbirdTesting
+import HummingbirdWSTesting
+import Testing
+import WSClient
+
+/// An environment that stops once nobody has been connected for 10 minutes: long enough that the
+/// server's own reaper (sweeping with the real clock) never fires during a test, so the tests
+/// sweep with a clock of their own.
+private let tenMinutes = """
+    name: Disconnect test
+    berth:
+      command: ["sleep", "infinity"]
+      terminal: {command: ["/bin/sh"], user: "1000:1000", workdir: /tmp}
+      lifetime: {ttl: 1h, whenDisconnected: 10m}
+    """
+
+@Suite("Presence: who keeps an instance attended (no engine)")
+struct PresenceTests {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func instance(createdAt: Date, state: InstanceState = .running) -> Instance {
+        Instance(
+            id: "inst_presence", environment: "e", owner: Owner(kind: .user, id: "usr_a"), requestedBy: "usr_a", state: state,
+            createdAt: createdAt, updatedAt: createdAt, expiresAt: createdAt + 3600, maxExpiresAt: createdAt + 7200, renewalsLeft: 3
+        )
+    }
+
+    @Test("an open terminal is presence; absence counts from when the last one closed")
+    func terminals() async {
+        let presence = Presence(since: Self.start)
+        let instance = Self.instance(createdAt: Self.start + 10)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 20) == .absent(lastSeen: nil))
+        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 20) == Self.start + 610)
+
+        await presence.terminalOpened(instance.id)
+        await presence.terminalOpened(instance.id)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 5000) == .present)
+        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 5000) == nil)
+        await presence.terminalClosed(instance.id, at: Self.start + 6000)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 6001) == .present, "one of two terminals is still open")
+        await presence.terminalClosed(instance.id, at: Self.start + 7000)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 7001) == .absent(lastSeen: Self.start + 7000))
+        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 7001) == Self.start + 7600)
+        // A close without an open (an instance forgotten meanwhile) never goes below zero.
+        await presence.terminalClosed(instance.id, at: Self.start + 8000)
+        await presence.terminalOpened(instance.id)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 8001) == .present)
+    }
+
+    @Test("an editor heartbeat lasts 75 seconds")
+    func editor() async {
+        let presence = Presence(since: Self.start)
+        let instance = Self.instance(createdAt: Self.start)
+        await presence.editorSeen(instance.id, at: Self.start + 100)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 174) == .present)
+        #expect(await presence.disconnectStopAt(instance, after: 60, now: Self.start + 174) == nil)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 175) == .absent(lastSeen: Self.start + 175))
+        #expect(await presence.disconnectStopAt(instance, after: 60, now: Self.start + 176) == Self.start + 235)
+        // An older heartbeat arriving late never shortens a newer one.
+        await presence.editorSeen(instance.id, at: Self.start + 300)
+        await presence.editorSeen(instance.id, at: Self.start + 200)
+        #expect(await presence.attendance(of: instance.id, at: Self.start + 374) == .present)
+    }
+
+    @Test("absence never counts from before the server started tracking, and only running instances stop")
+    func trackingStartAndState() async {
+        let presence = Presence(since: Self.start + 1000)
+        let old = Self.instance(createdAt: Self.start)
+        #expect(await presence.disconnectStopAt(old, after: 600, now: Self.start + 1200) == Self.start + 1600)
+        #expect(await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .starting), after: 600, now: Self.start + 1200) == nil)
+        #expect(await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .stopped), after: 600, now: Self.start + 1200) == nil)
+        await presence.terminalOpened(old.id)
+        await presence.keepOnly([])
+        #expect(await presence.attendance(of: old.id, at: Self.start + 1200) == .absent(lastSeen: nil), "an ended instance is forgotten")
+    }
+
+    @Test("the end reason says how long, and that the workspace was saved only when there is one")
+    func reasons() {
+        #expect(EndReason.disconnected(seconds: 600, hasWorkspace: false) == "stopped because nobody was connected for 10 minutes; press Start for a fresh one")
+        #expect(EndReason.disconnected(seconds: 600, hasWorkspace: true).contains("your workspace was saved"))
+        #expect(EndReason.disconnected(seconds: 5401, hasWorkspace: false).contains("1 hour 30 minutes 1 second"))
+        #expect(EndReason.disconnected(seconds: 3, hasWorkspace: false).contains("3 seconds"))
+    }
+}
+
+@Suite("Stopping when everyone has left (lifetime.whenDisconnected)", .serialized, .timeLimit(.minutes(3)))
+struct DisconnectStopTests {
+    static func date(_ value: Any?) -> Date? {
+        guard let text = value as? String else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
+    static func reaper(_ harness: APIHarness) -> DisconnectReaper {
+        DisconnectReaper(services: harness.services, interval: .seconds(1), logger: harness.logger)
+    }
+
+    static func state(_ harness: APIHarness, _ id: String) async throws -> Instance {
+        try #require(try await harness.services.store.instance(id: id))
+    }
+
+    @Test("nobody connected for longer than the setting: stopped through the lifecycle, with the reason")
+    func nobodyConnected() async throws {
+        try await APIHarness.with(environments: ["disc": tenMinutes]) { harness in
+            try await harness.application.test(.router) { client in
+                let owner = try await harness.player("nadia")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc"}"#)
+                let id = try #require(created.body["id"] as? String)
+                let createdAt = try #require(Self.date(created.body["createdAt"]))
+                let stopAt = try #require(Self.date(created.body["disconnectStopAt"]), "\(created.body)")
+                #expect(abs(stopAt.timeIntervalSince(createdAt) - 600) < 1.5)
+
+                await Self.reaper(harness).sweep(now: createdAt + 590)
+                #expect(try await Self.state(harness, id).state == .running)
+                await Self.reaper(harness).sweep(now: createdAt + 602)
+                let stopped = try await Self.state(harness, id)
+                #expect(stopped.state == .stopped)
+                #expect(stopped.reason == "stopped because nobody was connected for 10 minutes; press Start for a fresh one")
+                let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                #expect(shown.body["state"] as? String == "stopped")
+                #expect(shown.body["disconnectStopAt"] == nil, "an ended instance has no stop time: \(shown.body)")
+            }
+        }
+    }
+
+    @Test("an editor heartbeat keeps it for 75 s; another player's is 404, an admin's is accepted and not counted")
+    func heartbeat() async throws {
+        try await APIHarness.with(environments: ["disc": tenMinutes]) { harness in
+            try await harness.application.test(.router) { client in
+                let owner = try await harness.player("olga")
+                let other = try await harness.player("mallory")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc"}"#)
+                let id = try #require(created.body["id"] as? String)
+                let path = "/api/v1/instances/\(id)/presence"
+
+                #expect(try await client.call(.put, path).status == 401)
+                let foreign = try await client.call(.put, path, token: other.token)
+                #expect(foreign.status == 404)
+                #expect(errorCode(foreign.body) == "instance_not_found")
+                #expect(try await client.call(.put, path, token: APIHarness.adminToken).status == 204)
+                let watched = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                #expect(Self.date(watched.body["disconnectStopAt"]) != nil, "an admin's heartbeat does not count: \(watched.body)")
+
+                let beat = Date()
+                #expect(try await client.call(.put, path, token: owner.token).status == 204)
+                let attended = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                #expect(attended.body["state"] as? String == "running")
+                #expect(attended.body["disconnectStopAt"] == nil, "\(attended.body)")
+
+                await Self.reaper(harness).sweep(now: beat + 70)
+                #expect(try await Self.state(harness, id).state == .running)
+                let stopAt = try #require(await harness.services.disconnectStopAt(try await Self.state(harness, id), now: beat + 80))
+                #expect(stopAt >= beat + 675 && stopAt < beat + 680, "75 s of presence, then 10 minutes")
+                await Self.reaper(harness).sweep(now: beat + 600)
+                #expect(try await Self.state(harness, id).state == .running, "10 minutes from the heartbeat is not 10 minutes from its end")
+                await Self.reaper(harness).sweep(now: beat + 700)
+                #expect(try await Self.state(harness, id).state == .stopped)
+            }
+        }
+    }
+
+    @Test("a file API call counts as the editor")
+    func fileCallCounts() async throws {
+        try await APIHarness.with(environments: ["disc": tenMinutes]) { harness in
+            try await harness.application.test(.router) { client in
+                let owner = try await harness.player("pia")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc"}"#)
+                let id = try #require(created.body["id"] as? String)
+                #expect(created.body["disconnectStopAt"] != nil)
+                let listed = try await client.call(.get, "/api/v1/instances/\(id)/files?path=/tmp", token: owner.token)
+                #expect(listed.status == 200, "\(listed.body)")
+                let attended = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                #expect(attended.body["disconnectStopAt"] == nil, "\(attended.body)")
+            }
+        }
+    }
+
+    @Test("the owner's terminal keeps the instance; a share link's does not")
+    func terminalKeepsItShareDoesNot() async throws {
+        try await APIHarness.with(environments: ["disc": tenMinutes]) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(60) {
+                let owner = try await harness.player("quinn")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc"}"#)
+                let id = try #require(created.body["id"] as? String)
+                let url = try await TerminalTests.ticket(client, id, token: owner.token)
+                try await client.ws(url, configuration: TerminalTests.configuration(origin: nil)) { inbound, _, _ in
+                    var reader = TerminalReader(inbound)
+                    _ = try await reader.waitForControl("ready")
+                    let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                    #expect(shown.body["disconnectStopAt"] == nil, "\(shown.body)")
+                    await Self.reaper(harness).sweep(now: Date() + 3600)
+                    #expect(try await Self.state(harness, id).state == .running, "a connected terminal keeps the instance")
+                }
+                // The server notes the close when its side of the bridge ends.
+                var stopAt: Date?
+                for _ in 0..<100 where stopAt == nil {
+                    stopAt = await harness.services.disconnectStopAt(try await Self.state(harness, id), now: Date())
+                    if stopAt == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(stopAt != nil, "closing the terminal starts the count")
+
+                let share = try await client.call(.post, "/api/v1/instances/\(id)/shares", token: owner.token, json: #"{"access":"write"}"#)
+                let secret = try #require(share.body["share"] as? String)
+                let helper = try await harness.player("rosa")
+                let shared = try await TerminalTests.ticket(client, id, token: helper.token, body: "{\"share\":\"\(secret)\"}")
+                try await client.ws(shared, configuration: TerminalTests.configuration(origin: nil)) { inbound, _, _ in
+                    var reader = TerminalReader(inbound)
+                    _ = try await reader.waitForControl("ready")
+                    let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                    #expect(Self.date(shown.body["disconnectStopAt"]) != nil, "a share link is a spectator: \(shown.body)")
+                    await Self.reaper(harness).sweep(now: Date() + 3600)
+                    #expect(try await Self.state(harness, id).state == .stopped)
+                }
+            } }
+        }
+    }
+
+    @Test("on the real engine, a 3 s setting stops an instance nobody opens and removes its container")
+    func realEngine() async throws {
+        let shortSetting = """
+            name: Disconnect test (short)
+            berth:
+              command: ["sleep", "infinity"]
+              lifetime: {ttl: 10m, whenDisconnected: 3s}
+            """
+        try await APIHarness.with(environments: ["disc-short": shortSetting], engine: .docker) { harness in
+            try await harness.application.test(.live) { client in try await withTimeout(90) {
+                let owner = try await harness.player("sven")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc-short"}"#)
+                #expect(created.status == 201, "\(created.body)")
+                let id = try #require(created.body["id"] as? String)
+                let containerID = try #require(try await Self.state(harness, id).containerID)
+                #expect(try await harness.docker.inspectContainer(containerID).state.running)
+                var shown: [String: Any] = [:]
+                for _ in 0..<120 where shown["state"] as? String != "stopped" {
+                    try await Task.sleep(for: .milliseconds(250))
+                    shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token).body
+                }
+                #expect(shown["state"] as? String == "stopped")
+                #expect((shown["reason"] as? String)?.contains("nobody was connected for 3 seconds") == true, "\(shown)")
+                await #expect(throws: DockerError.self) { try await harness.docker.inspectContainer(containerID) }
+            } }
+        }
+    }
+}
