@@ -169,6 +169,7 @@ extension Components.Schemas.Environment {
                 maxLifetimeSeconds: spec.berth.lifetime.maxLifetimeSeconds
             ),
             readOnlyRoot: spec.berth.readOnlyRoot, writable: spec.berth.writable, privileged: spec.berth.privileged,
+            containers: spec.berth.containers,
             warnings: forAdmin ? spec.warnings.map(\.description) : nil,
             lab: spec.lab.map { .init(stepCount: $0.steps.count) }
         )
