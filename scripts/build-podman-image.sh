@@ -124,6 +124,10 @@ chmod 0644 "$rootfs/usr/share/berth/rootfs.tar"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/debootstrap \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/info/*
 echo berth > "$rootfs/etc/hostname"
+# Small tools a learner reaches for that minbase lacks, from busybox-static.
+for applet in wget nc vi less; do
+    [ -e "$rootfs/usr/bin/$applet" ] || ln -s /bin/busybox "$rootfs/usr/local/bin/$applet"
+done
 
 say "importing $image"
 tar --numeric-owner -C "$rootfs" -cf "$workdir/rootfs.tar" .
