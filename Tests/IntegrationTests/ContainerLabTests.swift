@@ -130,7 +130,7 @@ struct ContainerLabBlueprintTests {
         for name in ContainerLabProfile.rootlessAdditions + ["read", "write", "execve", "clone", "unshare", "mount", "setns", "pivot_root"] {
             #expect(allowed.contains(name), "\(name) is allowed")
         }
-        for name in ["keyctl", "bpf", "perf_event_open", "init_module", "finit_module", "kexec_load", "open_by_handle_at", "reboot", "swapon", "add_key", "request_key", "userfaultfd", "fsopen", "open_tree", "move_mount", "clone3", "umount"] {
+        for name in ["keyctl", "bpf", "perf_event_open", "init_module", "finit_module", "kexec_load", "open_by_handle_at", "reboot", "swapon", "add_key", "request_key", "userfaultfd", "fsopen", "open_tree", "move_mount", "clone3", "umount", "io_uring_setup"] {
             #expect(!allowed.contains(name), "\(name) stays refused")
         }
         let clone3 = rules.first { ($0["names"] as? [String]) == ["clone3"] }
