@@ -48,18 +48,19 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs clean clean-images
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs clean clean-images
 
 ## help: list the targets
 help:
 	@echo "Berth make targets:"
 	@awk '/^## / { sub(/^## /, ""); split($$0, part, ": "); printf "  %-15s %s\n", part[1], substr($$0, length(part[1]) + 3) }' $(MAKEFILE_LIST)
 
-## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, xterm.js, CodeMirror
+## prerequisites: Debian packages, a running Docker Engine, the base image berth/base:latest, the container-lab image berth/podman:latest, xterm.js, CodeMirror
 prerequisites:
 	scripts/ensure-apt-packages.sh $(APT_PACKAGES)
 	scripts/ensure-docker.sh
 	scripts/build-base-image.sh
+	scripts/build-podman-image.sh
 	scripts/fetch-xterm.sh
 	scripts/fetch-codemirror.sh
 
@@ -126,6 +127,11 @@ bench-labs: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/lab-check-roundtrip.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
 
+## bench-container-labs: start-to-prompt (POST → running → shell prompt on the terminal WebSocket) of the container-basics lab against a plain lab, interleaved, medians (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-container-labs: prerequisites
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/container-labs.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
 ## bench-hints: lab hint latency through a local chat-completions server (0 ms model delay) against the authored fallback: the advisor alone, then end to end through POST /api/v1/instances/{id}/hints (BENCH_CONFIG as for bench; HINT_BENCH_ARGS, BENCH_ARGS for each)
 bench-hints: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product HintLatencyBench
@@ -145,3 +151,4 @@ clean:
 clean-images:
 	docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^berth-env/' | xargs -r docker rmi -f
 	docker rmi -f berth/base:latest 2>/dev/null || true
+	docker rmi -f berth/podman:latest 2>/dev/null || true

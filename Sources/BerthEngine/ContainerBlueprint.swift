@@ -52,9 +52,18 @@ public struct ContainerBlueprint: Sendable {
             // Lab scripts run as root and must read and fix the learner's files. The learner's
             // processes (non-root, no-new-privileges) never hold these capabilities.
             capabilities += LabChecks.scriptCapabilities.filter { !capabilities.contains($0) }
+            if settings.containers {
+                capabilities += ContainerLabProfile.labScriptCapabilities.filter { !capabilities.contains($0) }
+            }
         }
         host.capAdd = settings.privileged || capabilities.isEmpty ? nil : capabilities
         host.securityOpt = settings.privileged ? nil : ["no-new-privileges:true"]
+        if settings.containers && !settings.privileged {
+            // Rootless Podman inside: Docker's default seccomp profile plus the namespace and mount
+            // calls, and /dev/fuse. Never Privileged, never SYS_ADMIN, never the Docker socket.
+            host.securityOpt?.append("seccomp=" + ContainerLabProfile.seccompJSON(capabilities: capabilities))
+            host.devices = [DeviceMapping(path: ContainerLabProfile.fuseDevice)]
+        }
         host.initProcess = true
         host.readonlyRootfs = settings.readOnlyRoot
         host.ulimits = [

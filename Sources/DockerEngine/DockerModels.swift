@@ -86,6 +86,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ulimits: [Ulimit]?
     /// Logging driver and options.
     public var logConfig: LogConfig?
+    /// Host devices made available in the container (`/dev/fuse` for container labs).
+    public var devices: [DeviceMapping]?
 
     /// Creates an empty host config.
     public init() {}
@@ -95,6 +97,28 @@ public struct HostConfig: Codable, Sendable, Equatable {
         case capDrop = "CapDrop", capAdd = "CapAdd", securityOpt = "SecurityOpt", readonlyRootfs = "ReadonlyRootfs"
         case tmpfs = "Tmpfs", networkMode = "NetworkMode", portBindings = "PortBindings", initProcess = "Init"
         case privileged = "Privileged", ulimits = "Ulimits", logConfig = "LogConfig"
+        case devices = "Devices"
+    }
+}
+
+/// A host device exposed in a container, with its device-cgroup permissions.
+public struct DeviceMapping: Codable, Sendable, Equatable {
+    /// The device on the host.
+    public var pathOnHost: String
+    /// Where it appears in the container.
+    public var pathInContainer: String
+    /// Device-cgroup permissions: `r`, `w` and `m` (mknod).
+    public var cgroupPermissions: String
+
+    /// Creates a mapping of `path` to the same path in the container.
+    public init(path: String, cgroupPermissions: String = "rw") {
+        self.pathOnHost = path
+        self.pathInContainer = path
+        self.cgroupPermissions = cgroupPermissions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions"
     }
 }
 

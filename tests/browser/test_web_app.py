@@ -93,6 +93,8 @@ BROKEN_CHALLENGE = f"name: Broken\nvalue: {{{{easy}}}}\nberth: {{network: \"{UNS
 UNSAFE_SLUG = "markdown-safety"
 # examples/environments/crypto-rot13: a challenge without an instance and one attachment.
 NO_INSTANCE_SLUG = "crypto-rot13"
+# An example whose berth block says containers: true (the admin console marks it).
+CONTAINERS_SLUG = "container-basics"
 NO_INSTANCE_FILE = "cipher.txt"
 UNSAFE_HTML = "<img src=x onerror=alert(1)>"
 UNSAFE_CHALLENGE = f"""# Written by tests/browser/test_web_app.py: raw HTML and a javascript: link that the
@@ -513,6 +515,12 @@ class WebAppTest(TerminalPageTest):
         badge = plain.find_element("css selector", "[data-image-status]")
         if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
             raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
+        # Environments whose learners run containers (berth.containers: true) are marked.
+        lab = self.find(f'#admin-environments tr[data-slug="{CONTAINERS_SLUG}"]', driver)
+        if "runs containers (rootless)" not in lab.text:
+            raise CheckFailed(f"the environments tab does not mark {CONTAINERS_SLUG} as running containers: {lab.text!r}")
+        if "runs containers" in rows[0].text:
+            raise CheckFailed(f"the environments tab marks {ENVIRONMENT} as running containers: {rows[0].text!r}")
         # Read in one go: the console redraws the list when it refreshes, which leaves elements found
         # a moment earlier stale.
         texts = wait_for("the catalog's problems under the environments table", lambda: driver.execute_script(

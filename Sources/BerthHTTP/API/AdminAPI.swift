@@ -168,7 +168,8 @@ extension BerthAPIHandler {
             slug: spec.slug, name: spec.name, category: spec.category, enabled: !facts.disabled.contains(spec.slug),
             image: spec.imageReference, imageBuilt: built, imageStatus: status, hasInstance: spec.hasInstance,
             visibility: spec.visibility == .hidden ? .hidden : .visible,
-            activeInstances: facts.active[spec.slug] ?? 0, points: spec.scoring.value(solves: solves + 1), solves: solves
+            activeInstances: facts.active[spec.slug] ?? 0, points: spec.scoring.value(solves: solves + 1), solves: solves,
+            containers: spec.berth.containers
         )
     }
 }

@@ -170,6 +170,7 @@ extension Components.Schemas.Environment {
                 whenDisconnectedSeconds: spec.berth.lifetime.whenDisconnectedSeconds
             ),
             readOnlyRoot: spec.berth.readOnlyRoot, writable: spec.berth.writable, privileged: spec.berth.privileged,
+            containers: spec.berth.containers,
             warnings: forAdmin ? spec.warnings.map(\.description) : nil,
             lab: spec.lab.map { .init(stepCount: $0.steps.count) }
         )

@@ -109,6 +109,9 @@
       const image = IMAGE_STATUS[env.imageStatus] || (env.imageBuilt ? IMAGE_STATUS.built : IMAGE_STATUS.not_built);
       cell(row, [el("span", { className: "badge " + image[0], dataset: { imageStatus: env.imageStatus || "" } }, image[1]), " ", el("code", {}, env.image || "")], "Image");
       if (env.visibility === "hidden") row.cells[2].append(" ", el("span", { className: "badge warn" }, "hidden"));
+      if (env.containers) {
+        row.cells[2].append(" ", el("span", { className: "badge warn containers", title: "berth.containers: the learner builds and runs containers with rootless Podman (no --privileged)" }, "runs containers (rootless)"));
+      }
       cell(row, String(env.activeInstances ?? 0), "Active", "num");
       cell(row, String(env.points ?? ""), "Points", "num");
       cell(row, String(env.solves ?? 0), "Solves", "num");
