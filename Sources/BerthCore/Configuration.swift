@@ -136,6 +136,24 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Hints one user may ask for (`BERTH_HINT_LIMIT`, default `5/1m`; a plain number is per minute).
     public var hintLimit = EventLimit(count: 5, windowSeconds: 60)
 
+    // Object storage for workspaces (docs/object-storage.md); parsed in Configuration+ObjectStorage.swift.
+    /// S3-compatible endpoint, `http(s)://host[:port]` (`BERTH_S3_ENDPOINT`); nil: workspaces stay local.
+    public var s3Endpoint: String?
+    /// The bucket (`BERTH_S3_BUCKET`); required with ``s3Endpoint``.
+    public var s3Bucket: String?
+    /// The region requests are signed for (`BERTH_S3_REGION`, default `us-east-1`).
+    public var s3Region = "us-east-1"
+    /// The access key id (`BERTH_S3_ACCESS_KEY_ID`); required with ``s3Endpoint``.
+    public var s3AccessKeyID: String?
+    /// The secret (`BERTH_S3_SECRET_ACCESS_KEY`); never logged.
+    public var s3SecretAccessKey: String?
+    /// A file holding the secret instead (`BERTH_S3_SECRET_ACCESS_KEY_FILE`), read when the server starts.
+    public var s3SecretAccessKeyFile: String?
+    /// Prepended to `<workspace id>.tar` (`BERTH_S3_PREFIX`, default `workspaces/`).
+    public var s3Prefix = "workspaces/"
+    /// Seconds between uploads of workspaces in use (`BERTH_S3_SYNC_INTERVAL`, default `5m`).
+    public var s3SyncIntervalSeconds = 300
+
     /// Creates the defaults.
     public init() {}
 
@@ -151,6 +169,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
         "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
+        "s3Endpoint", "s3Bucket", "s3Region", "s3AccessKeyId", "s3SecretAccessKey", "s3SecretAccessKeyFile", "s3Prefix", "s3SyncInterval",
     ]
 
     /// The environment variable for a setting name.
@@ -186,6 +205,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             try config.apply(name: name, value: value, source: source)
         }
         try config.checkHintSettings()
+        try config.checkObjectStorageSettings()
         return config
     }
 
@@ -379,6 +399,8 @@ public struct BerthConfiguration: Sendable, Equatable {
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
             guard valid else { throw invalid("1-63 letters, digits, '-', '_' or '.'") }
             namespace = value
+        case _ where name.hasPrefix("s3"):
+            try applyObjectStorage(name: name, value: value, source: source)
         default:
             break
         }

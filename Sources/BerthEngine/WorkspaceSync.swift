@@ -298,3 +298,66 @@ public actor WorkspaceSync: WorkspaceSyncing {
         init(_ message: String) { self.message = message }
     }
 }
+
+// MARK: From the settings
+
+extension WorkspaceSync {
+    /// The S3 client the `BERTH_S3_*` settings describe, nil when `BERTH_S3_ENDPOINT` is unset.
+    /// Reads `BERTH_S3_SECRET_ACCESS_KEY_FILE`; an unreadable or empty file is `invalid_config`
+    /// (naming the file, never its content).
+    public static func client(for configuration: BerthConfiguration) throws -> S3Client? {
+        guard let endpoint = configuration.s3Endpoint else { return nil }
+        guard let bucket = configuration.s3Bucket, let accessKeyID = configuration.s3AccessKeyID else {
+            throw BerthError(.invalidConfig, "BERTH_S3_ENDPOINT is set but BERTH_S3_BUCKET or BERTH_S3_ACCESS_KEY_ID is not")
+        }
+        var secret = configuration.s3SecretAccessKey
+        if let file = configuration.s3SecretAccessKeyFile {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw BerthError(.invalidConfig, "BERTH_S3_SECRET_ACCESS_KEY_FILE: cannot read \(file): \(error.localizedDescription)")
+            }
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, !trimmed.contains(where: \.isNewline) else {
+                throw BerthError(.invalidConfig, "BERTH_S3_SECRET_ACCESS_KEY_FILE: \(file) must hold the secret on one line")
+            }
+            secret = trimmed
+        }
+        guard let secret else {
+            throw BerthError(.invalidConfig, "BERTH_S3_ENDPOINT is set but neither BERTH_S3_SECRET_ACCESS_KEY nor BERTH_S3_SECRET_ACCESS_KEY_FILE is")
+        }
+        do {
+            return try S3Client(
+                S3Configuration(
+                    endpoint: endpoint, bucket: bucket, region: configuration.s3Region,
+                    credentials: S3Credentials(accessKeyID: accessKeyID, secretAccessKey: secret)
+                )
+            )
+        } catch {
+            throw BerthError(.invalidConfig, "BERTH_S3_ENDPOINT: \(error)")
+        }
+    }
+
+    /// The sync the settings describe, over the workspace service's local copies and records; nil
+    /// when `BERTH_S3_ENDPOINT` is unset. Temporary archives go to `<data-dir>/workspace-sync/`
+    /// (emptied here: leftovers of a crash), on the data disk since they are as large as a workspace.
+    public static func fromSettings(
+        _ configuration: BerthConfiguration, archiving: any WorkspaceArchiving, ledger: any WorkspaceSyncLedger, logger: Logger
+    ) throws -> WorkspaceSync? {
+        guard let client = try client(for: configuration) else { return nil }
+        let temporary = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true).appendingPathComponent("workspace-sync", isDirectory: true)
+        try? FileManager.default.removeItem(at: temporary)
+        logger.info(
+            "workspaces sync to object storage",
+            metadata: [
+                "s3.endpoint": "\(client.configuration.endpoint)", "s3.bucket": "\(client.configuration.bucket)",
+                "s3.prefix": "\(configuration.s3Prefix)", "s3.interval.seconds": "\(configuration.s3SyncIntervalSeconds)",
+            ]
+        )
+        return WorkspaceSync(
+            client: client, prefix: configuration.s3Prefix, archiving: archiving, ledger: ledger,
+            interval: .seconds(configuration.s3SyncIntervalSeconds), temporaryDirectory: temporary, logger: logger
+        )
+    }
+}

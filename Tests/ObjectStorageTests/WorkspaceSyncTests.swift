@@ -316,3 +316,38 @@ struct WorkspaceSyncBackoffTests {
         #expect(backoff.delay(afterAttempts: 1000, random: 1) == 720)
     }
 }
+
+@Suite("Workspace sync from the settings")
+struct WorkspaceSyncSettingsTests {
+    static func settings(_ environment: [String: String]) throws -> BerthConfiguration {
+        try BerthConfiguration.resolve(flags: [:], environment: environment, configFileYAML: nil)
+    }
+
+    @Test("no endpoint: no client; the secret file is read, and its problems are invalid_config without its content")
+    func client() async throws {
+        #expect(try WorkspaceSync.client(for: Self.settings([:])) == nil)
+        try await TemporaryDirectory.with { directory in
+            let secret = try directory.write("secret", "file-secret-value\n")
+            let base = [
+                "BERTH_S3_ENDPOINT": "https://s3.example.com:8443", "BERTH_S3_BUCKET": "bucket", "BERTH_S3_ACCESS_KEY_ID": "AKIA1",
+                "BERTH_S3_SECRET_ACCESS_KEY_FILE": secret.path,
+            ]
+            let client = try #require(try WorkspaceSync.client(for: Self.settings(base)))
+            #expect(client.configuration.credentials.secretAccessKey == "file-secret-value")
+            #expect(client.configuration.endpoint == "https://s3.example.com:8443")
+            #expect(!"\(client.configuration)".contains("file-secret-value"))
+
+            var missing = base
+            missing["BERTH_S3_SECRET_ACCESS_KEY_FILE"] = directory.path("absent").path
+            let unreadable = #expect(throws: BerthError.self) { try WorkspaceSync.client(for: Self.settings(missing)) }
+            #expect(unreadable?.code == .invalidConfig)
+            #expect(unreadable?.message.contains("BERTH_S3_SECRET_ACCESS_KEY_FILE") == true)
+
+            let twoLines = try directory.write("two", "line-one\nline-two\n")
+            var bad = base
+            bad["BERTH_S3_SECRET_ACCESS_KEY_FILE"] = twoLines.path
+            let error = #expect(throws: BerthError.self) { try WorkspaceSync.client(for: Self.settings(bad)) }
+            #expect(error?.message.contains("line-one") == false)
+        }
+    }
+}
