@@ -85,11 +85,12 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
-	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
+	moto_venv="$$(scripts/ensure-moto.sh)"; \
+	BERTH_TEST_MOTO_PYTHON="$$moto_venv/bin/python" BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
