@@ -223,6 +223,8 @@ public actor WorkspaceSync: WorkspaceSyncing {
             case .failed: guard (workspace.sync.nextAttemptAt ?? .distantPast) <= now else { continue }
             case .localOnly, .synced: continue
             }
+            // An upload of it is running or queued (the one that made it pending): no second one.
+            if held.contains(workspace.id) { continue }
             tried += 1
             await sync(workspace, reason: .retry)
         }
