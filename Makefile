@@ -48,7 +48,7 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs clean clean-images
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -133,6 +133,12 @@ bench-hints: prerequisites
 	.build/$(BENCH_CONFIG)/HintLatencyBench $(HINT_BENCH_ARGS)
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/hint-latency.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## bench-workspaces: start-to-prompt with an empty workspace, a 100 MiB one restored from local storage and one restored from S3 (a moto server on loopback), medians of 5 runs each (BENCH_CONFIG, BENCH_ARGS as for bench; as root)
+bench-workspaces: prerequisites
+	moto_venv="$$(scripts/ensure-moto.sh)"; \
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth && \
+	python3 bench/workspace-start.py --berth .build/$(BENCH_CONFIG)/berth --moto-python "$$moto_venv/bin/python" $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:

@@ -9,14 +9,15 @@ user must be allowed the action. So this script:
 1. starts the server (moto's ThreadedMotoServer) on --host/--port (port 0: a free one);
 2. seeds moto's random generator with --seed, so the same seed gives the same access key again
    (a test stops the server and starts another on the same port, and the client must keep working);
-3. creates the IAM user `berth-tests` with an access key and an inline policy allowing everything;
+3. creates the IAM user `berth-tests` with an access key and an inline policy allowing everything,
+   and the --bucket buckets;
 4. switches authentication on for every later request;
 5. prints one JSON line: {"endpoint", "region", "accessKeyId", "secretAccessKey"};
 6. serves until SIGTERM/SIGINT, until its parent dies, or with --until-stdin-closes until its
    standard input closes (so a crashed test run leaves no server behind).
 
 Run it with the python of the venv scripts/ensure-moto.sh makes.
-Usage: moto-server.py [--host 127.0.0.1] [--port 0] [--seed 4242] [--until-stdin-closes]
+Usage: moto-server.py [--host 127.0.0.1] [--port 0] [--seed 4242] [--bucket NAME]... [--until-stdin-closes]
 """
 
 import argparse
@@ -35,9 +36,11 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--bucket", action="append", default=[], help="create this bucket too (repeatable)")
     parser.add_argument("--until-stdin-closes", action="store_true", help="also stop when standard input reaches its end")
     args = parser.parse_args()
 
+    import botocore.config
     import botocore.session
     from moto.server import ThreadedMotoServer
 
@@ -64,6 +67,14 @@ def main() -> int:
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
     )
     key = iam.create_access_key(UserName="berth-tests")["AccessKey"]
+    if args.bucket:
+        s3 = botocore.session.get_session().create_client(
+            "s3", endpoint_url=endpoint, region_name=args.region,
+            aws_access_key_id="setup", aws_secret_access_key="setup",
+            config=botocore.config.Config(s3={"addressing_style": "path"}),
+        )
+        for bucket in args.bucket:
+            s3.create_bucket(Bucket=bucket)
     post("/moto-api/reset-auth", b"0")
 
     print(json.dumps({
