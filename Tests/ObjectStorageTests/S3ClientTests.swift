@@ -6,7 +6,7 @@ import Testing
 
 /// The S3 client against a real moto server with signature checking on.
 @Suite(
-    "S3 client against moto",
+    "S3 client against moto", .serialized,
     .enabled(if: MotoServer.shouldRun, "needs moto[server] (scripts/ensure-moto.sh; BERTH_TEST_MOTO_PYTHON)")
 )
 struct S3ClientTests {

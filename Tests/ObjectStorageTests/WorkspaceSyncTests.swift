@@ -100,7 +100,7 @@ final class MemoryLedger: WorkspaceSyncLedger {
 }
 
 @Suite(
-    "Workspace sync against moto",
+    "Workspace sync against moto", .serialized,
     .enabled(if: MotoServer.shouldRun, "needs moto[server] (scripts/ensure-moto.sh; BERTH_TEST_MOTO_PYTHON)")
 )
 struct WorkspaceSyncTests {
