@@ -29,7 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
             BERTH_AI_MODEL (--ai-model) are set, with the key from BERTH_AI_KEY or BERTH_AI_KEY_FILE \
             (--ai-key-file; never logged) and BERTH_AI_TIMEOUT (--ai-timeout, default 10s); without one, or \
             when it fails, the step's authored hints are given in order. BERTH_HINT_LIMIT (--hint-limit, \
-            default 5/1m) caps hints per user. See docs/hints.md.
+            default 5/1m) caps hints per user. See docs/hints.md. Workspaces (berth.workspace) are \
+            loop-mounted ext4 images under <data-dir>/workspaces, so Berth must run as root with loop \
+            devices to start such environments; BERTH_WORKSPACE_RETENTION (default 30d; 0 keeps them \
+            forever) deletes workspaces unused for longer. See docs/workspaces.md.
             """
     )
 

@@ -51,7 +51,7 @@ public struct WorkspaceVolumes: Sendable {
 
     /// The workspaces mounted under `<root>/mnt` now, by id.
     public func mountedIDs() -> [String] {
-        let prefix = mountPoint("").path
+        let prefix = root.appendingPathComponent("mnt", isDirectory: true).path + "/"
         return Self.mountPoints().compactMap { point in
             guard point.hasPrefix(prefix) else { return nil }
             let id = String(point.dropFirst(prefix.count))

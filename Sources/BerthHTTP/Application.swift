@@ -274,6 +274,7 @@ func makeApplication(
         TerminalHubService(hub: services.terminals),
         IdleReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
+        WorkspaceRetention(services: services, retentionSeconds: configuration.workspaceRetentionSeconds, interval: .seconds(600), logger: logger),
     ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host
     return Application(

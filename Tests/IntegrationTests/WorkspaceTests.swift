@@ -101,6 +101,7 @@ extension Integration {
                     #expect(written.exitCode == 0, "\(written.stderr)")
                     let digest = try await Self.sha(harness, instance, "/home/player/work/data.bin")
                     let view = try #require(await workspaces.workspace(ofInstance: instance.id))
+                    #expect(workspaces.volumes.mountedIDs() == [view.id])
                     #expect(view.path == "/home/player/work" && view.sizeBytes == 8 << 20)
                     #expect(view.usedBytes >= 1 << 20)
                     // nosuid,nodev reach the container through the bind.
@@ -170,6 +171,7 @@ extension Integration {
                     // At least the quota fits, and not much more than it.
                     #expect(bytes >= 8 << 20 && bytes < 12 << 20, "\(bytes)")
                     let view = try #require(await workspaces.workspace(ofInstance: instance.id))
+                    #expect(workspaces.volumes.mountedIDs() == [view.id])
                     #expect(view.usedBytes >= 8 << 20)
                     #expect(Double(view.usedBytes) / Double(view.sizeBytes) >= 0.95)
                     _ = try await harness.lifecycle.stop(instance.id, by: user)
