@@ -104,11 +104,12 @@ public struct WorkspaceVolumes: Sendable {
     }
 
     /// Writes the mounted workspace's files as a tar to `file`: names relative to the workspace,
-    /// symlinks stored as links, numeric owners.
+    /// symlinks stored as links, numeric owners. Exit status 1 ("file changed as we read it",
+    /// while an instance writes) still gives a complete archive of what was read.
     public func writeArchive(_ id: String, to file: URL) async throws {
-        try await Self.run("tar", [
+        try await Self.run("tar", acceptedStatuses: [0, 1], [
             "--create", "--file", file.path, "--directory", mountPoint(id).path, "--numeric-owner", "--format=gnu",
-            "--one-file-system", "--sort=name", ".",
+            "--one-file-system", "--sort=name", "--warning=no-file-ignored", ".",
         ])
     }
 
@@ -197,7 +198,7 @@ public struct WorkspaceVolumes: Sendable {
         let current = (try FileManager.default.attributesOfItem(atPath: image(id).path)[.size] as? NSNumber)?.int64Value ?? 0
         let missing = sizeBytes - capacity
         try Self.allocate(image(id), bytes: current + missing + missing / 8 + (1 << 20))
-        try await Self.run("e2fsck", ["-f", "-p", image(id).path], acceptedStatuses: [0, 1])
+        try await Self.run("e2fsck", acceptedStatuses: [0, 1], ["-f", "-p", image(id).path])
         try await Self.run("resize2fs", [image(id).path])
     }
 
@@ -249,7 +250,7 @@ public struct WorkspaceVolumes: Sendable {
 
     /// Runs a host tool; a failure is `workspace_unavailable` naming the tool and its output.
     @discardableResult
-    static func run(_ tool: String, _ arguments: [String], acceptedStatuses: Set<Int32> = [0]) async throws -> String {
+    static func run(_ tool: String, acceptedStatuses: Set<Int32> = [0], _ arguments: [String]) async throws -> String {
         guard let executable = locate(tool) else {
             throw BerthError(.workspaceUnavailable, "Workspaces need \(tool), which is not installed on this host.")
         }

@@ -126,8 +126,15 @@ extension Integration {
                     instance = try await harness.lifecycle.request(environment: WorkspaceEnvironments.slug, by: user)
                     #expect(try await Self.sha(harness, instance, "/home/player/work/data.bin") == digest)
 
+                    // A mount a crash left behind: a workspace no instance uses, still mounted.
+                    let environment = try #require(await harness.catalog.environment(WorkspaceEnvironments.slug))
+                    let stray = try await workspaces.workspace(for: Owner(kind: .user, id: "usr_stray"), environment: environment)
+                    try await workspaces.volumes.prepare(stray.id, sizeBytes: 1 << 20, owner: nil)
+                    #expect(workspaces.volumes.isMounted(stray.id))
+
                     // A restart of Berth: new lifecycle and workspace service over the same store,
-                    // engine and data directory adopt the running instance and its mount.
+                    // engine and data directory adopt the running instance and its mount, and
+                    // unmount the stray one.
                     let restarted = InstanceLifecycle(
                         store: harness.store, runtime: harness.runtime, catalog: harness.catalog, policy: harness.policy, logger: harness.logger,
                         clock: clock.now
@@ -137,6 +144,7 @@ extension Integration {
                     let report = try await restarted.reconcile()
                     #expect(report.adopted == 1)
                     #expect(await again.inUse(view.id))
+                    #expect(!again.volumes.isMounted(stray.id) && again.volumes.isMounted(view.id))
                     #expect(try await Self.sha(harness, instance, "/home/player/work/data.bin") == digest)
                     _ = try await restarted.stop(instance.id, by: user)
                     #expect(again.volumes.mountedIDs().isEmpty)
