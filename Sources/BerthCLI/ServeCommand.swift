@@ -29,7 +29,11 @@ struct ServeCommand: AsyncParsableCommand {
             BERTH_AI_MODEL (--ai-model) are set, with the key from BERTH_AI_KEY or BERTH_AI_KEY_FILE \
             (--ai-key-file; never logged) and BERTH_AI_TIMEOUT (--ai-timeout, default 10s); without one, or \
             when it fails, the step's authored hints are given in order. BERTH_HINT_LIMIT (--hint-limit, \
-            default 5/1m) caps hints per user. See docs/hints.md. Workspaces are synced to S3-compatible \
+            default 5/1m) caps hints per user. See docs/hints.md. Workspaces (berth.workspace) are \
+            loop-mounted ext4 images under <data-dir>/workspaces, so Berth must run as root with loop \
+            devices to start such environments; BERTH_WORKSPACE_RETENTION (default 30d; 0 keeps them \
+            forever) deletes workspaces unused for longer. See docs/workspaces.md. \
+            Workspaces are synced to S3-compatible \
             object storage when BERTH_S3_ENDPOINT (--s3-endpoint, e.g. https://s3.eu-central-1.amazonaws.com or \
             http://minio:9000) is set, with BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY or \
             BERTH_S3_SECRET_ACCESS_KEY_FILE (never logged); BERTH_S3_REGION (default us-east-1), BERTH_S3_PREFIX \

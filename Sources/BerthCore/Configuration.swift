@@ -77,6 +77,9 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var namespaceLockTimeoutSeconds = 30
     /// Days an ended recording is kept before Berth deletes it (`BERTH_RECORDING_RETENTION`, default 90; 0 keeps them forever).
     public var recordingRetentionDays = 90
+    /// Seconds a workspace is kept after its last use before Berth deletes it
+    /// (`BERTH_WORKSPACE_RETENTION`, default 30d; 0 keeps them forever).
+    public var workspaceRetentionSeconds = 30 * 86400
     /// Default paste threshold of recording analysis: this many input characters within 100 ms
     /// count as a paste (`BERTH_ANALYSIS_PASTE_CHARS`, default 20).
     public var analysisPasteCharacters = 20
@@ -169,6 +172,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
         "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
+        "workspaceRetention",
         "s3Endpoint", "s3Bucket", "s3Region", "s3AccessKeyId", "s3SecretAccessKey", "s3SecretAccessKeyFile", "s3Prefix", "s3SyncInterval",
     ]
 
@@ -314,6 +318,15 @@ public struct BerthConfiguration: Sendable, Equatable {
                 throw invalid("a number of days, e.g. 90 or 90d (0 keeps recordings forever)")
             }
             recordingRetentionDays = days
+        case "workspaceRetention":
+            // A bare number is days, as for recordings; `0` keeps workspaces forever.
+            if let days = Int(value), (0...36500).contains(days) {
+                workspaceRetentionSeconds = days * 86400
+            } else if let seconds = DurationText.seconds(value), seconds <= 36500 * 86400 {
+                workspaceRetentionSeconds = seconds
+            } else {
+                throw invalid("a duration such as 30d, 12h or a number of days (0 keeps workspaces forever)")
+            }
         case "analysisPasteChars":
             guard let count = Int(value), (2...100_000).contains(count) else { throw invalid("a number of characters between 2 and 100000") }
             analysisPasteCharacters = count

@@ -191,6 +191,8 @@ public enum BerthAssembly {
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics
         )
+        let workspaces = WorkspaceService(store: store, dataDirectory: dataDirectory, catalog: catalog, logger: logger, clock: parts.clock)
+        await lifecycle.useWorkspaceHooks(workspaces)
         try await lifecycle.reconcile()
         let recordings: RecordingLibrary
         do {
@@ -208,7 +210,7 @@ public enum BerthAssembly {
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
             configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost,
             checkRunner: parts.labChecks, labHints: try parts.labHints ?? AIHintAdvisor(configuration: configuration, logger: logger),
-            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger
+            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger, workspaces: workspaces
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
@@ -272,6 +274,7 @@ func makeApplication(
         TerminalHubService(hub: services.terminals),
         IdleReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
+        WorkspaceRetention(services: services, retentionSeconds: configuration.workspaceRetentionSeconds, interval: .seconds(600), logger: logger),
     ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host
     return Application(

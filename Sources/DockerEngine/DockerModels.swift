@@ -86,6 +86,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ulimits: [Ulimit]?
     /// Logging driver and options.
     public var logConfig: LogConfig?
+    /// Bind mounts (workspaces).
+    public var mounts: [Mount]?
 
     /// Creates an empty host config.
     public init() {}
@@ -94,7 +96,49 @@ public struct HostConfig: Codable, Sendable, Equatable {
         case memory = "Memory", memorySwap = "MemorySwap", nanoCpus = "NanoCpus", pidsLimit = "PidsLimit"
         case capDrop = "CapDrop", capAdd = "CapAdd", securityOpt = "SecurityOpt", readonlyRootfs = "ReadonlyRootfs"
         case tmpfs = "Tmpfs", networkMode = "NetworkMode", portBindings = "PortBindings", initProcess = "Init"
-        case privileged = "Privileged", ulimits = "Ulimits", logConfig = "LogConfig"
+        case privileged = "Privileged", ulimits = "Ulimits", logConfig = "LogConfig", mounts = "Mounts"
+    }
+}
+
+/// One entry of `HostConfig.Mounts`.
+public struct Mount: Codable, Sendable, Equatable {
+    /// Bind options.
+    public struct BindOptions: Codable, Sendable, Equatable {
+        /// Mount propagation, e.g. `rprivate`.
+        public var propagation: String?
+
+        /// Creates options.
+        public init(propagation: String?) {
+            self.propagation = propagation
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case propagation = "Propagation"
+        }
+    }
+
+    /// `bind`, `volume` or `tmpfs`.
+    public var type: String
+    /// The host path of a bind.
+    public var source: String
+    /// The path in the container.
+    public var target: String
+    /// Read-only.
+    public var readOnly: Bool
+    /// Bind options.
+    public var bindOptions: BindOptions?
+
+    /// Creates a mount.
+    public init(type: String, source: String, target: String, readOnly: Bool, bindOptions: BindOptions? = nil) {
+        self.type = type
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+        self.bindOptions = bindOptions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly", bindOptions = "BindOptions"
     }
 }
 
