@@ -267,7 +267,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine", "HTTPTransport",
+                "BerthCore", "BerthEngine", "BerthStore", "BerthTerminal", "BerthTestSupport", "DockerEngine", "HTTPTransport", "ObjectStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
