@@ -80,11 +80,31 @@ public struct WorkspaceVolumes: Sendable {
         return try usage(id).capacity
     }
 
-    /// Unmounts the workspace when mounted.
+    /// Unmounts the workspace when mounted and detaches its loop device.
     public func unmount(_ id: String) async throws {
-        guard isMounted(id) else { return }
-        try await Self.run("umount", [mountPoint(id).path])
+        if isMounted(id) {
+            try await Self.run("umount", [mountPoint(id).path])
+        }
         try? FileManager.default.removeItem(at: mountPoint(id))
+        await detach(id)
+    }
+
+    /// Detaches every loop device still associated with the image. Berth attaches and detaches
+    /// them itself rather than with `mount -o loop`, whose automatic release is asynchronous: a
+    /// mount right after an unmount then found the image "already mounted".
+    private func detach(_ id: String) async {
+        for device in await devices(of: id) {
+            _ = try? await Self.run("losetup", ["-d", device])
+        }
+    }
+
+    /// The loop devices associated with the image (`losetup -j`).
+    private func devices(of id: String) async -> [String] {
+        guard let listing = try? await Self.run("losetup", ["-j", image(id).path]) else { return [] }
+        return listing.split(separator: "\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":"), line.hasPrefix("/dev/") else { return nil }
+            return String(line[..<colon])
+        }
     }
 
     /// Bytes used and the usable size of a mounted workspace (statfs).
@@ -198,13 +218,25 @@ public struct WorkspaceVolumes: Sendable {
         let current = (try FileManager.default.attributesOfItem(atPath: image(id).path)[.size] as? NSNumber)?.int64Value ?? 0
         let missing = sizeBytes - capacity
         try Self.allocate(image(id), bytes: current + missing + missing / 8 + (1 << 20))
+        await detach(id)
         try await Self.run("e2fsck", acceptedStatuses: [0, 1], ["-f", "-p", image(id).path])
         try await Self.run("resize2fs", [image(id).path])
     }
 
     private func mount(_ id: String) async throws {
         try FileManager.default.createDirectory(at: mountPoint(id), withIntermediateDirectories: true)
-        try await Self.run("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev,noatime", image(id).path, mountPoint(id).path])
+        // --nooverlap reuses a device still associated with the image instead of a second one.
+        let device = try await Self.run("losetup", ["--find", "--show", "--nooverlap", image(id).path])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard device.hasPrefix("/dev/") else {
+            throw BerthError(.workspaceUnavailable, "losetup gave no loop device for \(image(id).path): \(device)")
+        }
+        do {
+            try await Self.run("mount", ["-t", "ext4", "-o", "nosuid,nodev,noatime", device, mountPoint(id).path])
+        } catch {
+            _ = try? await Self.run("losetup", ["-d", device])
+            throw error
+        }
     }
 
     /// Sets the image's length (sparse: blocks are allocated as files are written).
@@ -223,12 +255,29 @@ public struct WorkspaceVolumes: Sendable {
 
     /// Mount points of this mount namespace, unescaped.
     static func mountPoints() -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        let text = readProcFile("/proc/self/mountinfo")
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
             return unescape(String(fields[4]))
         }
+    }
+
+    /// The whole of a /proc file. Its size reads as 0, and Foundation's readers then stop early
+    /// on a host with many mounts, so it is read with read(2) until the end.
+    static func readProcFile(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func unescape(_ field: String) -> String {

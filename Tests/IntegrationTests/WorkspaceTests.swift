@@ -57,6 +57,19 @@ struct WorkspaceTar {
     var finished: [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
 }
 
+/// Runs `body` with an in-memory store, closed on every path (an unclosed connection traps).
+func withMemoryStore<Result: Sendable>(_ body: (SQLiteStore) async throws -> Result) async throws -> Result {
+    let store = try await SQLiteStore.open(path: nil)
+    do {
+        let result = try await body(store)
+        try await store.close()
+        return result
+    } catch {
+        try? await store.close()
+        throw error
+    }
+}
+
 /// Runs `body` with a workspace service over a data directory under /tmp (a loop mount there is
 /// seen by the engine), unmounting whatever is left mounted afterwards.
 func withWorkspaces<Result: Sendable>(
@@ -246,8 +259,7 @@ struct WorkspaceArchiveTests {
 
     @Test("export then import gives back the same files, owned by the terminal's user; symlinks stay links and are never followed")
     func roundTrip() async throws {
-        let store = try await SQLiteStore.open(path: nil)
-        try await withWorkspaces(store: store) { workspaces, directory in
+        try await withMemoryStore { store in try await withWorkspaces(store: store) { workspaces, directory in
             guard workspaces.volumes.unavailableReason() == nil else { return }
             let record = try await Self.setUp(workspaces)
             // A decoy outside the workspace that a hostile link points at.
@@ -298,14 +310,12 @@ struct WorkspaceArchiveTests {
             let first = try CheckedArchive(tar: Array(try Data(contentsOf: exported)), maxEntries: 100, wholeWorkspace: true).entries.map(\.path)
             let copy = try CheckedArchive(tar: Array(try Data(contentsOf: again)), maxEntries: 100, wholeWorkspace: true).entries.map(\.path)
             #expect(first == copy)
-        }
-        try await store.close()
+        } }
     }
 
     @Test("a tar with '..', an absolute path, a device or an entry under one of its own symlinks is refused and nothing changes")
     func refusals() async throws {
-        let store = try await SQLiteStore.open(path: nil)
-        try await withWorkspaces(store: store) { workspaces, directory in
+        try await withMemoryStore { store in try await withWorkspaces(store: store) { workspaces, directory in
             guard workspaces.volumes.unavailableReason() == nil else { return }
             let record = try await Self.setUp(workspaces)
             var dotDot = WorkspaceTar()
@@ -335,7 +345,6 @@ struct WorkspaceArchiveTests {
             try await workspaces.writeArchive(of: record, to: exported)
             let paths = try CheckedArchive(tar: Array(try Data(contentsOf: exported)), maxEntries: 100, wholeWorkspace: true).entries.map(\.path)
             #expect(paths == ["hello.txt"])
-        }
-        try await store.close()
+        } }
     }
 }
