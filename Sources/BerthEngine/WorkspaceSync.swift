@@ -247,9 +247,12 @@ public actor WorkspaceSync: WorkspaceSyncing {
             let sync = sync
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    await repeatUntilShutdown(every: sync.interval) {
-                        // The first round waits one interval: nothing changed at start.
-                        await sync.syncWorkspacesInUse()
+                    // The first round waits one interval: nothing changed at start.
+                    await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(for: sync.interval) } catch { return }
+                            await sync.syncWorkspacesInUse()
+                        }
                     }
                 }
                 group.addTask {

@@ -302,6 +302,49 @@ struct WorkspaceSyncTests {
     }
 }
 
+extension WorkspaceSyncTests {
+    @Test("the scheduler uploads workspaces in use every interval and retries a due failure, until cancelled")
+    func scheduler() async throws {
+        try await MotoServer.with { moto in
+            try await TemporaryDirectory.with { directory in
+                let client = try await moto.client()
+                let archiving = FolderArchiving(root: directory.path("local"))
+                let ledger = MemoryLedger()
+                let clock = TestClock()
+                let sync = WorkspaceSync(
+                    client: client, prefix: "workspaces/", archiving: archiving, ledger: ledger, interval: .milliseconds(300),
+                    temporaryDirectory: directory.path("tmp"), clock: { clock.now() }
+                )
+                let used = Self.record()
+                var failed = Self.record()
+                failed.sync = WorkspaceSyncStatus(state: .failed, attempts: 2, nextAttemptAt: clock.now().addingTimeInterval(60), lastError: "earlier")
+                for workspace in [used, failed] {
+                    ledger.add(workspace)
+                    try archiving.write(workspace.id, "f", Data(workspace.id.utf8))
+                }
+                ledger.inUse.withLock { $0 = [used.id] }
+                let running = Task { try await WorkspaceSync.Scheduler(sync: sync, retryTick: .milliseconds(100)).run() }
+                defer { running.cancel() }
+                func waitFor(_ condition: () -> Bool) async throws {
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while !condition() {
+                        try #require(ContinuousClock.now < deadline, "the scheduler did not get there in 30 s")
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                try await waitFor { (ledger.record(used.id)?.sync.remoteVersion ?? 0) >= 2 }
+                // Not due yet: untouched.
+                #expect(ledger.record(failed.id)?.sync.attempts == 2)
+                clock.advance(seconds: 61)
+                try await waitFor { ledger.record(failed.id)?.sync.state == .synced }
+                #expect(ledger.record(failed.id)?.sync.lastError == nil)
+                running.cancel()
+                _ = try? await running.value
+            }
+        }
+    }
+}
+
 @Suite("Workspace sync backoff")
 struct WorkspaceSyncBackoffTests {
     @Test("10 s doubling, capped at 10 min, jitter adds at most 20 %")
