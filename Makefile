@@ -48,7 +48,7 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs clean clean-images
+.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -86,11 +86,12 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
-	BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
+	moto_venv="$$(scripts/ensure-moto.sh)"; \
+	BERTH_TEST_MOTO_PYTHON="$$moto_venv/bin/python" BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
@@ -138,6 +139,12 @@ bench-hints: prerequisites
 	.build/$(BENCH_CONFIG)/HintLatencyBench $(HINT_BENCH_ARGS)
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/hint-latency.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+
+## bench-workspaces: start-to-prompt with an empty workspace, a 100 MiB one restored from local storage and one restored from S3 (a moto server on loopback), medians of 5 runs each (BENCH_CONFIG, BENCH_ARGS as for bench; as root)
+bench-workspaces: prerequisites
+	moto_venv="$$(scripts/ensure-moto.sh)"; \
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth && \
+	python3 bench/workspace-start.py --berth .build/$(BENCH_CONFIG)/berth --moto-python "$$moto_venv/bin/python" $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:

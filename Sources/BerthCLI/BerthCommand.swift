@@ -8,11 +8,11 @@ public struct BerthCommand: AsyncParsableCommand {
         discussion: """
             `berth serve` runs the server. The other commands either read an environments folder \
             directly (`env`) or talk to a running server's REST API (`instances`, `users`, `tokens`, \
-            `teams`, `recordings`, `audit`) with --server and --token (or BERTH_URL and BERTH_TOKEN).
+            `teams`, `recordings`, `audit`, `workspaces`) with --server and --token (or BERTH_URL and BERTH_TOKEN).
             """,
         subcommands: [
             ServeCommand.self, EnvCommand.self, InstancesCommand.self, UsersCommand.self, TokensCommand.self, TeamsCommand.self,
-            RecordingsCommand.self, AuditCommand.self,
+            RecordingsCommand.self, AuditCommand.self, WorkspacesCommand.self,
         ]
     )
 

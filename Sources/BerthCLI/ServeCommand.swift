@@ -29,7 +29,16 @@ struct ServeCommand: AsyncParsableCommand {
             BERTH_AI_MODEL (--ai-model) are set, with the key from BERTH_AI_KEY or BERTH_AI_KEY_FILE \
             (--ai-key-file; never logged) and BERTH_AI_TIMEOUT (--ai-timeout, default 10s); without one, or \
             when it fails, the step's authored hints are given in order. BERTH_HINT_LIMIT (--hint-limit, \
-            default 5/1m) caps hints per user. See docs/hints.md.
+            default 5/1m) caps hints per user. See docs/hints.md. Workspaces (berth.workspace) are \
+            loop-mounted ext4 images under <data-dir>/workspaces, so Berth must run as root with loop \
+            devices to start such environments; BERTH_WORKSPACE_RETENTION (default 30d; 0 keeps them \
+            forever) deletes workspaces unused for longer. See docs/workspaces.md. \
+            Workspaces are synced to S3-compatible \
+            object storage when BERTH_S3_ENDPOINT (--s3-endpoint, e.g. https://s3.eu-central-1.amazonaws.com or \
+            http://minio:9000) is set, with BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY or \
+            BERTH_S3_SECRET_ACCESS_KEY_FILE (never logged); BERTH_S3_REGION (default us-east-1), BERTH_S3_PREFIX \
+            (default workspaces/) and BERTH_S3_SYNC_INTERVAL (default 5m: how often workspaces in use are uploaded). \
+            A half configuration is refused. See docs/object-storage.md.
             """
     )
 
@@ -78,6 +87,27 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var checkTimeout: String?
 
+    @Option(name: .customLong("s3-endpoint"), help: "S3-compatible endpoint workspaces are synced to, http(s)://host[:port] (default: none, workspaces stay local).")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("s3-bucket"), help: "Bucket for workspaces; required with --s3-endpoint.")
+    var s3Bucket: String?
+
+    @Option(name: .customLong("s3-region"), help: "Region requests are signed for (default us-east-1).")
+    var s3Region: String?
+
+    @Option(name: .customLong("s3-access-key-id"), help: "Access key id; required with --s3-endpoint.")
+    var s3AccessKeyID: String?
+
+    @Option(name: .customLong("s3-secret-access-key-file"), help: "File holding the secret access key (or BERTH_S3_SECRET_ACCESS_KEY; never logged).")
+    var s3SecretAccessKeyFile: String?
+
+    @Option(name: .customLong("s3-prefix"), help: "Key prefix of workspace objects, <prefix><workspace id>.tar (default workspaces/).")
+    var s3Prefix: String?
+
+    @Option(name: .customLong("s3-sync-interval"), help: "How often workspaces in use are uploaded, 10s to 24h (default 5m).")
+    var s3SyncInterval: String?
+
     func run() async throws {
         var flags: [String: String] = [:]
         flags["host"] = host
@@ -88,6 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags["metricsAddress"] = metricsAddress
         (flags["aiUrl"], flags["aiModel"], flags["aiKeyFile"], flags["aiTimeout"], flags["hintLimit"]) = (aiURL, aiModel, aiKeyFile, aiTimeout, hintLimit)
         flags["checkTimeout"] = checkTimeout
+        (flags["s3Endpoint"], flags["s3Bucket"], flags["s3Region"], flags["s3AccessKeyId"]) = (s3Endpoint, s3Bucket, s3Region, s3AccessKeyID)
+        (flags["s3SecretAccessKeyFile"], flags["s3Prefix"], flags["s3SyncInterval"]) = (s3SecretAccessKeyFile, s3Prefix, s3SyncInterval)
         let configuration = try CLISupport.resolveConfiguration(flags: flags, configFile: config)
         let logger = CLISupport.bootstrapLogging(level: configuration.logLevel)
         let app = try await buildApplication(configuration, logger: logger) { url, generatedToken in

@@ -77,6 +77,9 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var namespaceLockTimeoutSeconds = 30
     /// Days an ended recording is kept before Berth deletes it (`BERTH_RECORDING_RETENTION`, default 90; 0 keeps them forever).
     public var recordingRetentionDays = 90
+    /// Seconds a workspace is kept after its last use before Berth deletes it
+    /// (`BERTH_WORKSPACE_RETENTION`, default 30d; 0 keeps them forever).
+    public var workspaceRetentionSeconds = 30 * 86400
     /// Default paste threshold of recording analysis: this many input characters within 100 ms
     /// count as a paste (`BERTH_ANALYSIS_PASTE_CHARS`, default 20).
     public var analysisPasteCharacters = 20
@@ -136,6 +139,24 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// Hints one user may ask for (`BERTH_HINT_LIMIT`, default `5/1m`; a plain number is per minute).
     public var hintLimit = EventLimit(count: 5, windowSeconds: 60)
 
+    // Object storage for workspaces (docs/object-storage.md); parsed in Configuration+ObjectStorage.swift.
+    /// S3-compatible endpoint, `http(s)://host[:port]` (`BERTH_S3_ENDPOINT`); nil: workspaces stay local.
+    public var s3Endpoint: String?
+    /// The bucket (`BERTH_S3_BUCKET`); required with ``s3Endpoint``.
+    public var s3Bucket: String?
+    /// The region requests are signed for (`BERTH_S3_REGION`, default `us-east-1`).
+    public var s3Region = "us-east-1"
+    /// The access key id (`BERTH_S3_ACCESS_KEY_ID`); required with ``s3Endpoint``.
+    public var s3AccessKeyID: String?
+    /// The secret (`BERTH_S3_SECRET_ACCESS_KEY`); never logged.
+    public var s3SecretAccessKey: String?
+    /// A file holding the secret instead (`BERTH_S3_SECRET_ACCESS_KEY_FILE`), read when the server starts.
+    public var s3SecretAccessKeyFile: String?
+    /// Prepended to `<workspace id>.tar` (`BERTH_S3_PREFIX`, default `workspaces/`).
+    public var s3Prefix = "workspaces/"
+    /// Seconds between uploads of workspaces in use (`BERTH_S3_SYNC_INTERVAL`, default `5m`).
+    public var s3SyncIntervalSeconds = 300
+
     /// Creates the defaults.
     public init() {}
 
@@ -151,6 +172,8 @@ public struct BerthConfiguration: Sendable, Equatable {
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
         "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
+        "workspaceRetention",
+        "s3Endpoint", "s3Bucket", "s3Region", "s3AccessKeyId", "s3SecretAccessKey", "s3SecretAccessKeyFile", "s3Prefix", "s3SyncInterval",
     ]
 
     /// The environment variable for a setting name.
@@ -186,6 +209,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             try config.apply(name: name, value: value, source: source)
         }
         try config.checkHintSettings()
+        try config.checkObjectStorageSettings()
         return config
     }
 
@@ -294,6 +318,15 @@ public struct BerthConfiguration: Sendable, Equatable {
                 throw invalid("a number of days, e.g. 90 or 90d (0 keeps recordings forever)")
             }
             recordingRetentionDays = days
+        case "workspaceRetention":
+            // A bare number is days, as for recordings; `0` keeps workspaces forever.
+            if let days = Int(value), (0...36500).contains(days) {
+                workspaceRetentionSeconds = days * 86400
+            } else if let seconds = DurationText.seconds(value), seconds <= 36500 * 86400 {
+                workspaceRetentionSeconds = seconds
+            } else {
+                throw invalid("a duration such as 30d, 12h or a number of days (0 keeps workspaces forever)")
+            }
         case "analysisPasteChars":
             guard let count = Int(value), (2...100_000).contains(count) else { throw invalid("a number of characters between 2 and 100000") }
             analysisPasteCharacters = count
@@ -379,6 +412,8 @@ public struct BerthConfiguration: Sendable, Equatable {
                 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
             guard valid else { throw invalid("1-63 letters, digits, '-', '_' or '.'") }
             namespace = value
+        case _ where name.hasPrefix("s3"):
+            try applyObjectStorage(name: name, value: value, source: source)
         default:
             break
         }

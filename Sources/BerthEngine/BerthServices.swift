@@ -52,6 +52,8 @@ public struct BerthServices: Sendable {
     public let labs: LabProgress
     /// Runs labs' `checks/` scripts in instances, nil when the runtime cannot run them.
     public let labChecks: LabChecks?
+    /// Owners' persistent workspaces, nil when the server was built without them (some tests).
+    public let workspaces: WorkspaceService?
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -72,8 +74,9 @@ public struct BerthServices: Sendable {
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
         flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
         labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
-        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger, workspaces: WorkspaceService? = nil
     ) {
+        self.workspaces = workspaces
         self.flagSecret = flagSecret
         self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
             LabChecks(host: $0, catalog: catalog, timeout: .seconds(configuration.checkTimeoutSeconds), logger: logger)

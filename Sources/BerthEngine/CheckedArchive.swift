@@ -71,8 +71,11 @@ public struct CheckedArchive: Sendable, Equatable {
         return ordered
     }
 
-    /// Reads and checks `bytes`; `limits` bounds the number of entries.
-    public init(tar bytes: [UInt8], maxEntries: Int) throws {
+    /// Reads and checks `bytes`; `limits` bounds the number of entries. With `wholeWorkspace` (a
+    /// workspace's files restored on the host), symlinks are kept whatever they point to, since
+    /// Berth never follows them there and a learner's `ln -s /usr/bin/python3 py` must survive,
+    /// and FIFOs are skipped; entries under a symlink are still refused.
+    public init(tar bytes: [UInt8], maxEntries: Int, wholeWorkspace: Bool = false) throws {
         var entries: [Entry] = []
         var symlinks = Set<String>()
         var offset = 0
@@ -129,7 +132,7 @@ public struct CheckedArchive: Sendable, Equatable {
             case UInt8(ascii: "5"):
                 entryKind = .directory
             case UInt8(ascii: "2"):
-                guard Self.linkStaysInside(rawLink, from: path) else {
+                guard Self.linkStaysInside(rawLink, from: path) || (wholeWorkspace && !rawLink.isEmpty && !rawLink.utf8.contains(0)) else {
                     throw Self.refusal("the symlink '\(rawName)' points to '\(rawLink)', outside the folder it is extracted into")
                 }
                 entryKind = .symlink(target: rawLink)
@@ -144,6 +147,8 @@ public struct CheckedArchive: Sendable, Equatable {
                 entryKind = .hardLink(target: target)
             case UInt8(ascii: "3"), UInt8(ascii: "4"):
                 throw Self.refusal("'\(rawName)' is a device; only files, folders and links can be uploaded")
+            case UInt8(ascii: "6") where wholeWorkspace:
+                continue
             case UInt8(ascii: "6"):
                 throw Self.refusal("'\(rawName)' is a FIFO; only files, folders and links can be uploaded")
             default:

@@ -35,9 +35,12 @@ public struct ContainerBlueprint: Sendable {
     public init() {}
 
     /// The container request for `instance` of `environment`, publishing each declared port on
-    /// `hostPorts` (same order) at `publishAddress`, attached to `networkName` (nil for no network).
+    /// `hostPorts` (same order) at `publishAddress`, attached to `networkName` (nil for no network),
+    /// with `mounts` (workspaces) bound read-write. A workspace's host mount is `nosuid,nodev`, and a
+    /// bind keeps its source's flags.
     public func request(
-        instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], publishAddress: String, networkName: String?
+        instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], publishAddress: String, networkName: String?,
+        mounts: [InstanceMount] = []
     ) -> ContainerCreateRequest {
         let settings = environment.berth
         var host = HostConfig()
@@ -91,6 +94,9 @@ public struct ContainerBlueprint: Sendable {
             bindings["\(declared.port)/tcp"] = [PortBinding(hostIP: publishAddress, hostPort: String(hostPort))]
         }
         host.portBindings = bindings.isEmpty ? nil : bindings
+        host.mounts = mounts.isEmpty ? nil : mounts.map {
+            Mount(type: "bind", source: $0.hostPath, target: $0.containerPath, readOnly: false, bindOptions: Mount.BindOptions(propagation: "rprivate"))
+        }
 
         var request = ContainerCreateRequest(image: environment.imageReference ?? "", hostConfig: host)
         request.command = settings.command

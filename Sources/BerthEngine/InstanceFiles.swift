@@ -51,10 +51,11 @@ public enum FilePaths {
         root == "/" || path == root || path.hasPrefix(root + "/")
     }
 
-    /// The roots files of `environment` live in: its writable paths, plus the terminal's working
-    /// folder when the root file system is writable; normalised, in that order, without duplicates.
+    /// The roots files of `environment` live in: its workspace, its writable paths, plus the
+    /// terminal's working folder when the root file system is writable; normalised, in that
+    /// order, without duplicates.
     public static func roots(of environment: EnvironmentSpec) -> [String] {
-        var candidates = environment.berth.writable
+        var candidates = (environment.berth.workspace.map { [$0.path] } ?? []) + environment.berth.writable
         if !environment.berth.readOnlyRoot, let workdir = environment.berth.terminal.workdir { candidates.append(workdir) }
         var roots: [String] = []
         for candidate in candidates {
@@ -156,7 +157,10 @@ public struct InstanceFiles: Sendable {
             }
         }
         let scope = try await scope(of: instance)
-        let entry = try await fileSystem.writeFile(try allowed(path, in: scope), contents: bytes, condition: condition, in: scope)
+        let target = try allowed(path, in: scope)
+        let entry = try await whenWorkspaceFull(instance, path: target) {
+            try await fileSystem.writeFile(target, contents: bytes, condition: condition, in: scope)
+        }
         guard entry.size == Int64(bytes.count) else {
             throw BerthError(.fileOperationFailed, "The file \(entry.path) holds \(entry.size) bytes after writing \(bytes.count); it may have changed meanwhile, or the disk is full.")
         }
@@ -208,8 +212,28 @@ public struct InstanceFiles: Sendable {
         let scope = try await scope(of: instance)
         let folder = try allowed(path, in: scope)
         let archive = try CheckedArchive(tar: tar, maxEntries: limits.uploadEntries)
-        try await fileSystem.extractArchive(archive, into: folder, in: scope)
+        try await whenWorkspaceFull(instance, path: folder) {
+            try await fileSystem.extractArchive(archive, into: folder, in: scope)
+        }
         return FilesUploaded(path: folder, files: archive.fileCount, bytes: archive.byteCount)
+    }
+
+    /// Runs a write; a full file system under the environment's workspace is `workspace_full`
+    /// (507) with words the learner can act on, not the generic `file_too_large`.
+    func whenWorkspaceFull<T: Sendable>(_ instance: Instance, path: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as BerthError where error.code == .fileTooLarge && error.message.contains("file system is full") {
+            guard let workspace = await catalog.environment(instance.environment)?.berth.workspace,
+                  FilePaths.isInside(path, root: (try? FilePaths.normalise(workspace.path)) ?? workspace.path)
+            else { throw error }
+            throw BerthError(.workspaceFull, Self.workspaceFullMessage(path: workspace.path, sizeBytes: workspace.sizeBytes))
+        }
+    }
+
+    /// What a learner reads when their workspace is full (the page shows the same words).
+    public static func workspaceFullMessage(path: String, sizeBytes: Int64) -> String {
+        "Your workspace is full: \(path) holds its quota of \(EndReason.mebibytes(sizeBytes)) and nothing more can be written. Delete files you no longer need, or export it and reset with a clean workspace."
     }
 
     // MARK: - Checks

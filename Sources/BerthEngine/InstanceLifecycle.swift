@@ -71,6 +71,7 @@ public actor InstanceLifecycle {
     private var policy: LifecyclePolicy
     private var flagSecret: FlagSecret?
     private var labs: (any LabInstanceHooks)?
+    private var workspaces: (any WorkspaceInstanceHooks)?
     private let logger: Logger
     private let clock: @Sendable () -> Date
     /// Where starts, start failures and start latency are counted.
@@ -99,6 +100,11 @@ public actor InstanceLifecycle {
     /// Runs labs' scripts when their instances start (install, `setup`) and stop (`cleanup`).
     public func useLabHooks(_ hooks: any LabInstanceHooks) {
         labs = hooks
+    }
+
+    /// Mounts owners' persistent workspaces into instances of environments that declare one.
+    public func useWorkspaceHooks(_ hooks: any WorkspaceInstanceHooks) {
+        workspaces = hooks
     }
 
     /// Applies new settings; instances already running keep their expiry and renewals.
@@ -255,8 +261,9 @@ public actor InstanceLifecycle {
         expiresAt.addingTimeInterval(-TimeInterval(ttlSeconds) / 2)
     }
 
-    /// Replaces the instance's container with a fresh one; the id, expiry and renewals stay.
-    public func reset(_ id: String, by user: User) async throws -> Instance {
+    /// Replaces the instance's container with a fresh one; the id, expiry and renewals stay, and so
+    /// does the owner's workspace unless `cleanWorkspace` asks for it to be emptied.
+    public func reset(_ id: String, by user: User, cleanWorkspace: Bool = false) async throws -> Instance {
         var instance = try await claim(id, for: user)
         defer { busy.remove(id) }
         guard instance.state == .running || instance.state == .starting else {
@@ -266,9 +273,10 @@ public actor InstanceLifecycle {
         // The state stays as it is until the old container is gone: if the engine fails to remove
         // it, the instance (and the player's work in it) is left exactly as it was, and a restart
         // of Berth in between adopts it instead of failing it.
-        await record("instance.reset", instance, user: user.id, detail: "")
+        await record("instance.reset", instance, user: user.id, detail: cleanWorkspace ? "clean workspace" : "")
         do {
             try await destroyResources(of: &instance)
+            await workspaces?.release(instance)
         } catch {
             let reason = (error as? DockerError)?.message ?? "\(error)"
             await record("instance.reset_failed", instance, user: user.id, detail: reason)
@@ -280,6 +288,10 @@ public actor InstanceLifecycle {
             throw BerthError(.engineUnavailable, unchanged)
         }
         do {
+            if cleanWorkspace, let workspaces, environment.berth.workspace != nil {
+                try await workspaces.clean(instance, environment: environment)
+                await record("workspace.cleaned", instance, user: user.id, detail: "reset with a clean workspace")
+            }
             return try await launch(&instance, environment: environment, user: user.id)
         } catch let failure as BerthError {
             // The old container is gone and the new one did not start: the instance has ended.
@@ -395,6 +407,12 @@ public actor InstanceLifecycle {
             try await runtime.destroy(containerID: nil, networkID: network.id)
             report.orphansRemoved += 1
         }
+        if let workspaces {
+            // After the orphans are gone, so no removed container still holds a workspace's mount.
+            var adopted: [(Instance, EnvironmentSpec?)] = []
+            for instance in active.values { adopted.append((instance, await catalog.environment(instance.environment))) }
+            await workspaces.adopt(adopted)
+        }
         logger.info("reconciled store and engine", metadata: [
             "adopted": "\(report.adopted)", "closed": "\(report.closed)", "orphans.removed": "\(report.orphansRemoved)",
         ])
@@ -409,6 +427,7 @@ public actor InstanceLifecycle {
         try await save(&instance, "instance.starting", user: user)
         let started = ContinuousClock.now
         var attempt = 0
+        var mounts: [InstanceMount] = []
         while true {
             attempt += 1
             let ports = allocatePorts(environment.berth.ports.count, for: instance.id)
@@ -420,7 +439,10 @@ public actor InstanceLifecycle {
             }
             active[instance.id] = instance
             do {
-                let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: ports)
+                if attempt == 1, let workspaces, environment.berth.workspace != nil {
+                    mounts = try await workspaces.attach(instance, environment: environment).map { [$0] } ?? []
+                }
+                let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: ports, mounts: mounts)
                 if let flag = environment.berth.flag, let secret = flagSecret {
                     do {
                         try await runtime.writeFile(
@@ -455,6 +477,7 @@ public actor InstanceLifecycle {
                 continue
             } catch {
                 let failure = Self.launchError(error, environment: environment)
+                await workspaces?.release(instance)
                 metrics.instanceStartFailed(environment: environment.slug, code: failure.code.rawValue)
                 instance.state = .failed
                 instance.reason = failure.message
@@ -480,6 +503,7 @@ public actor InstanceLifecycle {
         } catch {
             throw BerthError(.engineUnavailable, "The engine could not remove instance \(instance.id): \(error). Berth retries automatically.")
         }
+        await workspaces?.release(instance)
         instance.state = state
         instance.reason = reason
         active[instance.id] = nil

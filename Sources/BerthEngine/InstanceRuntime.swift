@@ -51,8 +51,9 @@ public protocol InstanceRuntime: Sendable {
     func ping() async throws
     /// Succeeds when the engine answers within `timeout`; fails as unreachable otherwise.
     func ping(timeout: Duration) async throws
-    /// Creates and starts a hardened container (and its network) for `instance`.
-    func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement
+    /// Creates and starts a hardened container (and its network) for `instance`, binding each of
+    /// `mounts` (a mounted workspace) read-write into it.
+    func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], mounts: [InstanceMount]) async throws -> RuntimePlacement
     /// Writes `contents` and a newline to `path` in a running container as `user` (mode 0600),
     /// creating its folder. Used for per-instance flags, which must never be environment variables.
     func writeFile(containerID: String, path: String, contents: String, user: String?) async throws
@@ -90,6 +91,13 @@ extension InstanceRuntime {
     /// Engines that cannot tell an out-of-memory kill report plain exits.
     public func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws {
         try await watchExits { instanceID, exitCode in await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: false)) }
+    }
+}
+
+extension InstanceRuntime {
+    /// Creates and starts a container without host mounts.
+    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
+        try await launch(instance: instance, environment: environment, hostPorts: hostPorts, mounts: [])
     }
 }
 
@@ -154,7 +162,7 @@ public struct DockerRuntime: InstanceRuntime {
         try await docker.ping(timeout: timeout)
     }
 
-    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
+    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], mounts: [InstanceMount]) async throws -> RuntimePlacement {
         // By id, not tag: whatever another build tags meanwhile, this container runs this image.
         let environment = try await pinnedImage(environment)
         let name = "berth-\(instance.id)"
@@ -178,7 +186,7 @@ public struct DockerRuntime: InstanceRuntime {
             }
             var request = blueprint.request(
                 instance: instance, environment: environment, hostPorts: hostPorts, publishAddress: publishAddress,
-                networkName: networkID == nil ? nil : name
+                networkName: networkID == nil ? nil : name, mounts: mounts
             )
             request.labels[BerthLabel.namespace] = namespace
             let id = try await docker.createContainer(name: name, request)

@@ -64,6 +64,8 @@ public enum BerthAssembly {
         public var generatedAdminToken: String?
         /// This server's lock on its namespace, held until ``NamespaceLockService`` releases it.
         public var namespaceLock: NamespaceLock?
+        /// Workspace sync to object storage (`BERTH_S3_ENDPOINT`), nil without it.
+        public var workspaceSync: WorkspaceSync? = nil
     }
 
     /// Opens everything for `configuration` from `parts`. Fails with a message that names what is missing.
@@ -191,6 +193,11 @@ public enum BerthAssembly {
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics
         )
+        let workspaces = WorkspaceService(store: store, dataDirectory: dataDirectory, catalog: catalog, logger: logger, clock: parts.clock)
+        // Object storage before reconcile: an adopted instance's workspace may need its restore.
+        let workspaceSync = try WorkspaceSync.fromSettings(configuration, archiving: workspaces, ledger: workspaces, logger: logger)
+        if let workspaceSync { await workspaces.useSync(workspaceSync) }
+        await lifecycle.useWorkspaceHooks(workspaces)
         try await lifecycle.reconcile()
         let recordings: RecordingLibrary
         do {
@@ -208,10 +215,10 @@ public enum BerthAssembly {
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
             configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost,
             checkRunner: parts.labChecks, labHints: try parts.labHints ?? AIHintAdvisor(configuration: configuration, logger: logger),
-            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger
+            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger, workspaces: workspaces
         )
         try await services.connect()
-        return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock)
+        return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock, workspaceSync: workspaceSync)
     }
 }
 
@@ -244,7 +251,9 @@ public func buildApplication(
     let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
     let application: Application<RouterResponder<BerthRequestContext>>
     do {
-        application = try makeApplication(configuration, services: opened.services, logger: logger, extraServices: lockService) { url in
+        application = try makeApplication(
+            configuration, services: opened.services, logger: logger, extraServices: lockService, workspaceSync: opened.workspaceSync
+        ) { url in
             await onRunning(url, opened.generatedAdminToken)
         }
     } catch {
@@ -259,7 +268,7 @@ public func buildApplication(
 /// The application over opened services (see ``buildApplication(_:parts:logger:onRunning:)``).
 func makeApplication(
     _ configuration: BerthConfiguration, services: BerthServices, logger: Logger, extraServices: [any Service] = [],
-    onRunning: @escaping @Sendable (String) async -> Void = { _ in }
+    workspaceSync: WorkspaceSync? = nil, onRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> Application<RouterResponder<BerthRequestContext>> {
     let table = try buildRouter(services)
     // ServiceLifecycle stops services in reverse order, so the store closes last (and the
@@ -272,7 +281,8 @@ func makeApplication(
         TerminalHubService(hub: services.terminals),
         DisconnectReaper(services: services, interval: .seconds(1), logger: logger),
         RecordingRetention(services: services, days: configuration.recordingRetentionDays, interval: .seconds(3600), logger: logger),
-    ] + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
+        WorkspaceRetention(services: services, retentionSeconds: configuration.workspaceRetentionSeconds, interval: .seconds(600), logger: logger),
+    ] + [workspaceSync.map { WorkspaceSync.Scheduler(sync: $0) as any Service }].compactMap { $0 } + [MetricsRoutes.listener(services, logger: logger)].compactMap { $0 }
     let host = configuration.host
     return Application(
         router: table.router,

@@ -159,6 +159,26 @@ public protocol BerthStore: Sendable {
     /// Hints given to an owner in a lab (every owner's with nil), oldest first.
     func labHints(owner: Owner?, environment: String?) async throws -> [LabHintRecord]
 
+    /// Records a new workspace; fails with `internal_error` when its owner already has one for
+    /// the environment or its id is taken (the workspace service creates each one once).
+    func insertWorkspace(_ workspace: WorkspaceRecord) async throws
+    /// The workspace with this id.
+    func workspace(id: String) async throws -> WorkspaceRecord?
+    /// An owner's workspace for an environment.
+    func workspace(owner: Owner, environment: String) async throws -> WorkspaceRecord?
+    /// Workspaces, optionally of one owner, oldest first.
+    func workspaces(owner: Owner?) async throws -> [WorkspaceRecord]
+    /// Records that an instance or Berth used the workspace at `time`, and its quota (a size change
+    /// in the environment grows it). False when it does not exist.
+    @discardableResult
+    func markWorkspaceUsed(id: String, at time: Date, sizeBytes: Int64) async throws -> Bool
+    /// Replaces a workspace's sync status. False when it does not exist.
+    @discardableResult
+    func saveWorkspaceSyncStatus(_ status: WorkspaceSyncStatus, workspaceID: String) async throws -> Bool
+    /// Forgets a workspace (its files are the caller's to remove). False when it did not exist.
+    @discardableResult
+    func deleteWorkspace(id: String) async throws -> Bool
+
     /// Releases the store's connections.
     func close() async throws
 }

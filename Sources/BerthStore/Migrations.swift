@@ -133,5 +133,18 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX lab_hints_owner ON lab_hints(owner_kind, owner_id, environment, time)",
         ]),
+        Migration(name: "0006_workspaces", statements: [
+            // One row per owner and environment: the workspace outlives instances, so it is keyed
+            // without them. The sync status columns are the object-storage copy's state.
+            """
+            CREATE TABLE workspaces (
+                id TEXT PRIMARY KEY, owner_kind TEXT NOT NULL, owner_id TEXT NOT NULL, environment TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL, created_at REAL NOT NULL, last_used_at REAL NOT NULL,
+                sync_state TEXT NOT NULL DEFAULT 'local_only', synced_at REAL, remote_version INTEGER NOT NULL DEFAULT 0,
+                sync_attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL, last_error TEXT,
+                UNIQUE (owner_kind, owner_id, environment))
+            """,
+            "CREATE INDEX workspaces_last_used ON workspaces(last_used_at)",
+        ]),
     ]
 }

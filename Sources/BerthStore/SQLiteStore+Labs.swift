@@ -116,7 +116,7 @@ extension SQLiteStore {
     }
 
     /// The row's columns, read or failing with an error that names the table, the row and the column.
-    private struct RowReader {
+    struct RowReader {
         let row: SQLiteRow
         let name: String
 

@@ -222,7 +222,7 @@ public actor FakeInstanceRuntime: InstanceRuntime {
         try await answer("ping", limit: callTimeout.map { min($0, timeout) } ?? timeout)
     }
 
-    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int]) async throws -> RuntimePlacement {
+    public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], mounts: [InstanceMount]) async throws -> RuntimePlacement {
         calls.append(.launch(instanceID: instance.id, environment: environment.slug, hostPorts: hostPorts))
         do {
             try await answer("create container", limit: callTimeout)
@@ -253,7 +253,7 @@ public actor FakeInstanceRuntime: InstanceRuntime {
         if let networkID { networks[networkID] = instance.id }
         var request = blueprint.request(
             instance: instance, environment: environment, hostPorts: hostPorts, publishAddress: publishAddress,
-            networkName: networkID == nil ? nil : name
+            networkName: networkID == nil ? nil : name, mounts: mounts
         )
         request.labels[BerthLabel.instance] = instance.id
         let ports = zip(environment.berth.ports, hostPorts).map { declared, hostPort in

@@ -88,6 +88,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var logConfig: LogConfig?
     /// Host devices made available in the container (`/dev/fuse` for container labs).
     public var devices: [DeviceMapping]?
+    /// Bind mounts (workspaces).
+    public var mounts: [Mount]?
 
     /// Creates an empty host config.
     public init() {}
@@ -97,7 +99,7 @@ public struct HostConfig: Codable, Sendable, Equatable {
         case capDrop = "CapDrop", capAdd = "CapAdd", securityOpt = "SecurityOpt", readonlyRootfs = "ReadonlyRootfs"
         case tmpfs = "Tmpfs", networkMode = "NetworkMode", portBindings = "PortBindings", initProcess = "Init"
         case privileged = "Privileged", ulimits = "Ulimits", logConfig = "LogConfig"
-        case devices = "Devices"
+        case devices = "Devices", mounts = "Mounts"
     }
 }
 
@@ -119,6 +121,48 @@ public struct DeviceMapping: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions"
+    }
+}
+
+/// One entry of `HostConfig.Mounts`.
+public struct Mount: Codable, Sendable, Equatable {
+    /// Bind options.
+    public struct BindOptions: Codable, Sendable, Equatable {
+        /// Mount propagation, e.g. `rprivate`.
+        public var propagation: String?
+
+        /// Creates options.
+        public init(propagation: String?) {
+            self.propagation = propagation
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case propagation = "Propagation"
+        }
+    }
+
+    /// `bind`, `volume` or `tmpfs`.
+    public var type: String
+    /// The host path of a bind.
+    public var source: String
+    /// The path in the container.
+    public var target: String
+    /// Read-only.
+    public var readOnly: Bool
+    /// Bind options.
+    public var bindOptions: BindOptions?
+
+    /// Creates a mount.
+    public init(type: String, source: String, target: String, readOnly: Bool, bindOptions: BindOptions? = nil) {
+        self.type = type
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+        self.bindOptions = bindOptions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly", bindOptions = "BindOptions"
     }
 }
 

@@ -57,6 +57,8 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
     case prematureClose
     /// The server did not answer completely within the request's time limit.
     case timedOut(address: String, limit: TimeAmount)
+    /// A streamed request body was not as long as declared (`missing` < 0: too long).
+    case bodyLengthMismatch(declared: Int64, missing: Int64)
 
     public var description: String {
         switch self {
@@ -64,6 +66,8 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
         case .connectFailed(let address, let reason): "cannot connect to \(address): \(reason)"
         case .prematureClose: "the server closed the connection before the response was complete"
         case .timedOut(let address, let limit): "\(address) did not answer within \(Self.text(limit))"
+        case .bodyLengthMismatch(let declared, let missing):
+            "the request body was not the \(declared) bytes declared (\(missing) missing; a file changed while it was sent?)"
         }
     }
 
@@ -154,8 +158,8 @@ public struct HTTPTransport: Sendable {
         self.init(address: .tcp(host: host, port: port), tlsServerName: secure ? host : nil, connectTimeout: connectTimeout)
     }
 
-    /// The `Host` header: default ports are left out.
-    var hostHeader: String {
+    /// The `Host` header every request carries: default ports are left out (signers sign it).
+    public var hostHeader: String {
         if case .tcp(let host, let port) = address, (tlsServerName != nil && port == 443) || (tlsServerName == nil && port == 80) {
             return host.contains(":") ? "[\(host)]" : host
         }
@@ -192,6 +196,24 @@ public struct HTTPTransport: Sendable {
         method: HTTPMethod, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil, timeout: TimeAmount? = nil,
         _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
     ) async throws -> Result {
+        try await perform(method: method, path: path, headers: headers, body: body.map { .buffer($0) } ?? .none, timeout: timeout, handle)
+    }
+
+    /// Like ``stream(method:path:headers:body:timeout:_:)``, with a body of `length` bytes that
+    /// `writeBody` writes piece by piece (a large file is never held in memory). Writing more or
+    /// fewer bytes than `length` fails the request.
+    public func stream<Result: Sendable>(
+        method: HTTPMethod, path: String, headers: [(String, String)] = [], bodyLength length: Int64,
+        writeBody: @escaping (inout TransportBodyWriter) async throws -> Void, timeout: TimeAmount? = nil,
+        _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
+    ) async throws -> Result {
+        try await perform(method: method, path: path, headers: headers, body: .stream(length, writeBody), timeout: timeout, handle)
+    }
+
+    private func perform<Result: Sendable>(
+        method: HTTPMethod, path: String, headers: [(String, String)], body: RequestBody, timeout: TimeAmount?,
+        _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
+    ) async throws -> Result {
         let started = NIODeadline.now()
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
@@ -223,7 +245,7 @@ public struct HTTPTransport: Sendable {
 
     private func exchange<Result: Sendable>(
         _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
-        method: HTTPMethod, path: String, headers: [(String, String)], body: ByteBuffer?,
+        method: HTTPMethod, path: String, headers: [(String, String)], body: RequestBody,
         _ handle: (TransportResponseHead, inout TransportBodyReader) async throws -> Result
     ) async throws -> Result {
         try await channel.executeThenClose { inbound, outbound in
@@ -231,13 +253,23 @@ public struct HTTPTransport: Sendable {
             head.headers.add(name: "Host", value: hostHeader)
             head.headers.add(name: "User-Agent", value: "berth")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
-            if let body {
-                head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-            } else if method == .POST || method == .PUT {
-                head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+            switch body {
+            case .buffer(let buffer):
+                head.headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
+            case .stream(let length, _):
+                head.headers.replaceOrAdd(name: "Content-Length", value: String(length))
+            case .none:
+                if method == .POST || method == .PUT { head.headers.replaceOrAdd(name: "Content-Length", value: "0") }
             }
             try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(body))) }
+            switch body {
+            case .buffer(let buffer): try await outbound.write(.body(.byteBuffer(buffer)))
+            case .stream(let length, let write):
+                var writer = TransportBodyWriter(outbound: outbound, remaining: length)
+                try await write(&writer)
+                guard writer.remaining == 0 else { throw TransportError.bodyLengthMismatch(declared: length, missing: writer.remaining) }
+            case .none: break
+            }
             try await outbound.write(.end(nil))
 
             var reader = TransportBodyReader(iterator: inbound.makeAsyncIterator())
@@ -273,6 +305,29 @@ public struct HTTPTransport: Sendable {
         } catch {
             throw TransportError.connectFailed(address: address.description, reason: "\(error)")
         }
+    }
+}
+
+/// A request body: none, one buffer, or written piece by piece.
+private enum RequestBody {
+    case none
+    case buffer(ByteBuffer)
+    case stream(Int64, (inout TransportBodyWriter) async throws -> Void)
+}
+
+/// Writes a streamed request body.
+public struct TransportBodyWriter {
+    let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    /// Bytes still to write of the declared length.
+    public internal(set) var remaining: Int64
+
+    /// Sends the next piece of the body.
+    public mutating func write(_ buffer: ByteBuffer) async throws {
+        guard Int64(buffer.readableBytes) <= remaining else {
+            throw TransportError.bodyLengthMismatch(declared: remaining, missing: remaining - Int64(buffer.readableBytes))
+        }
+        remaining -= Int64(buffer.readableBytes)
+        try await outbound.write(.body(.byteBuffer(buffer)))
     }
 }
 

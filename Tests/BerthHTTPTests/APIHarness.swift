@@ -149,6 +149,7 @@ struct APIHarness {
     /// namespace lock when the application never ran to release it) and its folder.
     func shutdown() async {
         guard fake == nil else {
+            await services.workspaces?.unmountIdle(all: true)
             try? await services.store.close()
             try? FileManager.default.removeItem(at: directory)
             return
@@ -160,6 +161,8 @@ struct APIHarness {
         for network in (try? await docker.listNetworks(labels: [filter])) ?? [] {
             try? await docker.removeNetwork(network.id)
         }
+        // Workspaces' loop mounts, once no container holds them.
+        await services.workspaces?.unmountIdle(all: true)
         try? await services.store.close()
         try? FileManager.default.removeItem(at: directory)
     }

@@ -81,6 +81,7 @@ class Context:
     invite_code: str
     login_name: str
     login_password: str
+    workspace: str
     spare_tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, role: str) -> str | None:
@@ -179,6 +180,25 @@ def small_tar() -> bytes:
     return buffer.getvalue()
 
 
+WORKSPACE_ENVIRONMENT = "workspace-notes"
+
+
+def workspace_of(context_api: api_server.BerthAPI, token: str) -> str:
+    """Starts and stops an instance of the workspace example for the token's owner and returns
+    the id of the workspace it left behind (not in use)."""
+    instance = api_server.start_instance(context_api, token, WORKSPACE_ENVIRONMENT)
+    context_api.call("DELETE", f"/api/v1/instances/{instance['id']}", token)
+    _, listed = context_api.call("GET", "/api/v1/workspaces", token)
+    return next(item["id"] for item in listed["items"] if item["environment"] == WORKSPACE_ENVIRONMENT)
+
+
+def fresh_admin_workspace(context: Context, role: str) -> Call:
+    """A workspace of the admin's own for the admin's delete; the fixture for callers refused anyway."""
+    if role == "admin":
+        return Call(params={"id": workspace_of(context.deployment.api, context.deployment.admin.token)})
+    return Call(params={"id": context.workspace})
+
+
 def constant(call: Call) -> Callable[[Context, str], Call]:
     return lambda context, role: call
 
@@ -267,6 +287,12 @@ RECIPES: dict[str, Callable[[Context, str], Call]] = {
     "runLabCheck": owner_instance,
     "requestLabHint": owner_instance,
     "listLabProgress": constant(Call(query="stuckAfterMinutes=15")),
+    "listWorkspaces": constant(Call()),
+    "exportWorkspace": lambda context, role: Call(params={"id": context.workspace}),
+    "importWorkspace": lambda context, role: Call(params={"id": context.workspace}, raw=small_tar(), content_type="application/x-tar"),
+    "syncWorkspace": lambda context, role: Call(params={"id": context.workspace}),
+    "listAllWorkspaces": constant(Call()),
+    "deleteWorkspace": fresh_admin_workspace,
 }
 
 
@@ -361,6 +387,7 @@ def make_context(deployment: api_server.Deployment) -> Context:
     while recording.get("endedAt") is None and time.monotonic() < deadline:
         time.sleep(0.3)
         _, recording = api.call("GET", f"/api/v1/recordings/{recording['id']}", admin.token)
+    workspace = workspace_of(api, owner.token)
     instance = api_server.start_instance(api, owner.token)
     _, team = api.call("POST", "/api/v1/teams", admin.token, {"name": unique("matrix-team")})
     _, teams = api.call("GET", "/api/v1/teams", admin.token)
@@ -373,7 +400,7 @@ def make_context(deployment: api_server.Deployment) -> Context:
     api.call("PUT", f"/api/v1/users/{login_id}/password", admin.token, {"password": login_password})
     return Context(
         deployment=deployment, owner=owner, other=other, victim=victim, instance=instance["id"], recording=recording["id"],
-        team=team["id"], invite_code=invite, login_name=login_name, login_password=login_password, spare_tokens={"owner": spare["id"]},
+        team=team["id"], invite_code=invite, login_name=login_name, login_password=login_password, workspace=workspace, spare_tokens={"owner": spare["id"]},
     )
 
 

@@ -51,7 +51,10 @@ extension BerthAPIHandler {
     }
 
     public func resetInstance(_ input: Operations.ResetInstance.Input) async throws -> Operations.ResetInstance.Output {
-        let instance = try await services.lifecycle.reset(input.path.id, by: try APIRequest.caller())
+        var clean = false
+        if case .json(let request)? = input.body { clean = request.cleanWorkspace ?? false }
+        if clean { try APIRequest.here().facts.detail = "clean workspace" }
+        let instance = try await services.lifecycle.reset(input.path.id, by: try APIRequest.caller(), cleanWorkspace: clean)
         return .ok(.init(body: .json(await schema(of: instance))))
     }
 
@@ -80,11 +83,15 @@ extension BerthAPIHandler {
     /// `instance` as the API shows it, with its environment's terminal, when Renew opens and when
     /// it stops for nobody being connected.
     func schema(of instance: Instance) async -> Components.Schemas.Instance {
-        Components.Schemas.Instance(
+        var schema = Components.Schemas.Instance(
             instance, environment: await services.catalog.environment(instance.environment),
             renewableAt: await services.lifecycle.renewableAt(instance),
             disconnectStopAt: await services.disconnectStopAt(instance, now: Date())
         )
+        if instance.state.isActive, let workspace = await services.workspaces?.workspace(ofInstance: instance.id) {
+            schema.workspace = .init(workspace)
+        }
+        return schema
     }
 }
 

@@ -22,6 +22,7 @@
     users: loadUsers,
     submissions: loadSubmissions,
     labs: loadLabs,
+    workspaces: loadWorkspaces,
     settings: loadSettings,
     audit: loadAudit,
   };
@@ -438,6 +439,46 @@
     const stuck = items.filter((item) => item.stuck).length;
     $("labs-summary").textContent = items.length === 0 ? "" : items.length + (items.length === 1 ? " learner, " : " learners, ") + stuck + " stuck";
     $("no-labs").hidden = items.length > 0;
+  }
+
+  /** Mebibytes with one decimal. */
+  function mebibytes(bytes) {
+    return (Number(bytes || 0) / 1048576).toFixed(1) + " MiB";
+  }
+
+  // Every value is text (textContent through el/cell): owner names and errors come from users and remote servers.
+  async function loadWorkspaces() {
+    const answer = await api("GET", "/api/v1/admin/workspaces");
+    const items = answer.items || [];
+    const body = $("admin-workspaces");
+    body.replaceChildren();
+    for (const item of items) {
+      const row = el("tr", { dataset: { id: item.id, inUse: String(item.inUse), sync: item.sync.state } });
+      const owner = item.ownerName || item.owner.id;
+      cell(row, [owner, item.owner.kind === "team" ? el("span", { className: "muted" }, " (team)") : null], "Owner");
+      cell(row, item.environment, "Environment");
+      cell(row, item.usedBytes === undefined || item.usedBytes === null ? "not measured" : mebibytes(item.usedBytes), "Used", "num");
+      cell(row, mebibytes(item.sizeBytes), "Size", "num");
+      cell(row, Berth.when(item.lastUsedAt), "Last used");
+      cell(row, item.inUse ? el("span", { className: "badge ok" }, "in use") : "no", "In use");
+      cell(row, item.sync.state.replace("_", " ") + (item.sync.syncedAt ? ", " + Berth.dateTime(item.sync.syncedAt) : ""), "Sync");
+      cell(row, item.sync.lastError ? el("span", { className: "failure" }, item.sync.lastError) : "", "Last error");
+      const remove = el("button", { type: "button", className: "danger delete-workspace", disabled: item.inUse }, "Delete");
+      remove.addEventListener("click", async () => {
+        if (!confirm("Delete the workspace of " + owner + " in " + item.environment + "? Its files are removed for good (also from object storage).")) return;
+        remove.disabled = true;
+        try {
+          await api("DELETE", "/api/v1/admin/workspaces/" + encodeURIComponent(item.id));
+          Berth.notice("Workspace " + item.id + " was deleted.", null, "ok");
+          await loadWorkspaces();
+        } catch (error) {
+          remove.disabled = false;
+        }
+      });
+      cell(row, remove);
+      body.append(row);
+    }
+    $("no-workspaces").hidden = items.length > 0;
   }
 
   $("labs-environment").addEventListener("change", () => reload("labs"));

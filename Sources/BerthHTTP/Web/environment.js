@@ -245,6 +245,7 @@
     const reason = instance && !active && instance.reason ? instance.reason : "";
     $("instance-reason").textContent = reason;
     $("instance-reason").hidden = !reason;
+    showWorkspace(active ? instance.workspace : null);
     $("endpoints").replaceChildren(...(active ? instance.endpoints || [] : []).map(endpointItem));
     if (env) renderConnectionInfo();
     showTerminal(state === "running");
@@ -253,6 +254,28 @@
     if (active && !polling) polling = setInterval(poll, POLL_MS);
     if (!active && polling) { clearInterval(polling); polling = null; }
     tick();
+  }
+
+  /** Mebibytes with one decimal, for workspace usage. */
+  function mebibytes(bytes) {
+    return (Number(bytes || 0) / 1048576).toFixed(1) + " MiB";
+  }
+
+  /** The workspace's usage and, at 95 % or more, a warning in words the learner can act on. */
+  function showWorkspace(workspace) {
+    const usage = $("workspace-usage");
+    const full = $("workspace-full");
+    usage.hidden = !workspace;
+    full.hidden = true;
+    if (!workspace) return;
+    const ratio = workspace.sizeBytes > 0 ? workspace.usedBytes / workspace.sizeBytes : 0;
+    usage.textContent = "Workspace " + workspace.path + ": " + mebibytes(workspace.usedBytes) + " of " + mebibytes(workspace.sizeBytes) +
+      " used (" + Math.round(ratio * 100) + " %). It is kept when you stop, reset or start again.";
+    if (ratio >= 0.95) {
+      full.textContent = "Your workspace is full: " + workspace.path + " holds " + mebibytes(workspace.usedBytes) + " of its " +
+        mebibytes(workspace.sizeBytes) + ", and writing more fails. Delete files you no longer need, or export it and reset with a clean workspace.";
+      full.hidden = false;
+    }
   }
 
   /** The editor beside the terminal while the instance runs (and has folders to edit). */
@@ -326,13 +349,13 @@
   }
 
   /** Runs an instance action; answers the instance it returns, or the instance re-read. */
-  async function act(method, suffix) {
+  async function act(method, suffix, body) {
     if (!instance) return;
     const id = instance.id;
     Berth.clearNotice();
     for (const name of ["renew", "reset", "stop"]) buttons[name].disabled = true;
     try {
-      const answer = await api(method, instancePath(id, suffix));
+      const answer = await api(method, instancePath(id, suffix), body);
       if (answer && answer.id) instance = answer;
       else await poll();
     } catch (error) {
@@ -344,10 +367,13 @@
   buttons.start.addEventListener("click", startInstance);
   buttons.renew.addEventListener("click", () => act("POST", "/renew"));
   buttons.reset.addEventListener("click", () => {
-    if (!confirm("Reset this instance to a fresh copy? Everything changed in it is lost.")) return;
+    const workspace = instance && instance.workspace;
+    const kept = workspace ? " Your workspace " + workspace.path + " is kept." : "";
+    if (!confirm("Reset this instance to a fresh copy? Everything changed in it is lost." + kept)) return;
+    const clean = workspace ? confirm("Also empty your workspace " + workspace.path + "? OK deletes its files; Cancel keeps them.") : false;
     showTerminal(false);
     BerthEditor.hide();
-    act("POST", "/reset");
+    act("POST", "/reset", clean ? { cleanWorkspace: true } : undefined);
   });
   buttons.stop.addEventListener("click", () => {
     const unsaved = BerthEditor.unsavedCount();
