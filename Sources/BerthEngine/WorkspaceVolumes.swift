@@ -38,8 +38,8 @@ public struct WorkspaceVolumes: Sendable {
         guard FileManager.default.fileExists(atPath: "/dev/loop-control") else {
             return "this host has no loop devices (/dev/loop-control is missing; load the loop module or give the container /dev/loop-control and /dev/loop*)"
         }
-        for tool in ["mkfs.ext4", "mount", "umount", "resize2fs", "e2fsck", "tar"] where Self.locate(tool) == nil {
-            return "the tool \(tool) is not installed (e2fsprogs, mount and tar are needed)"
+        for tool in ["mkfs.ext4", "losetup", "mount", "umount", "resize2fs", "e2fsck", "tar", "find", "chown"] where Self.locate(tool) == nil {
+            return "the tool \(tool) is not installed (e2fsprogs, util-linux and tar are needed)"
         }
         return nil
     }

@@ -868,6 +868,54 @@ class WebAppTest(TerminalPageTest):
         finally:
             driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
 
+    def workspace_full(self) -> None:
+        """A workspace at 95 % or more: the environment page shows its usage and the warning
+        "Your workspace is full", and the admin console's Workspaces tab lists it in use."""
+        import urllib.error
+        import urllib.request
+
+        driver = self.driver
+        driver.get(self.env_url("workspace-notes"))
+        start = wait_for("the Start button of workspace-notes",
+                         lambda: (lambda b: b if b.is_displayed() and b.is_enabled() else None)(self.find("#start")), self.timeout)
+        start.click()
+        self.wait_running()
+        instance = self.instance_id
+        usage = wait_for("the workspace usage line", lambda: self.visible_text("#workspace-usage"), self.timeout)
+        if "/home/player/work" not in usage or "64.0 MiB" not in usage:
+            raise CheckFailed(f"the workspace usage line does not name the path and size: {usage!r}")
+        # Fill it through the file API (8 MiB a file) until the file system refuses with 507.
+        refused = None
+        for index in range(12):
+            request = urllib.request.Request(
+                f"{self.base_url}/api/v1/instances/{instance}/files/content?path=/home/player/work/fill{index}.bin",
+                data=b"\0" * (8 << 20), method="PUT",
+                headers={"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/octet-stream"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=120) as answer:
+                    answer.read()
+            except urllib.error.HTTPError as error:
+                refused = (error.code, error.read().decode("utf-8", "replace"))
+                break
+        if refused is None or refused[0] != 507 or "workspace_full" not in refused[1]:
+            raise CheckFailed(f"filling the workspace did not end in 507 workspace_full: {refused}")
+        warning = wait_for("the workspace-full warning", lambda: self.visible_text("#workspace-full"), self.timeout)
+        if not warning.startswith("Your workspace is full: /home/player/work"):
+            raise CheckFailed(f"the workspace warning is not in plain words: {warning!r}")
+        self.shot(driver, "web-workspace-full")
+        admin = self.admin_driver
+        admin.get(self.admin_url + "/admin#workspaces")
+        row = wait_for("the workspace in the admin console", lambda: (self.finds('#admin-workspaces tr[data-in-use="true"]', admin) or [None])[0], self.timeout)
+        if "workspace-notes" not in row.text or self.player not in row.text:
+            raise CheckFailed(f"the admin's Workspaces row does not name the owner and environment: {row.text!r}")
+        self.expected_failures += [(f"/api/v1/instances/{instance}/terminal/ticket", "409"), (f"/api/v1/instances/{instance}/terminal/ticket", "404")]
+        self.find("#stop").click()
+        wait_for("the Stop confirmation", lambda: driver.switch_to.alert, self.timeout).accept()
+        wait_for("the workspace instance to stop", lambda: self.state() == "stopped", self.timeout)
+        self.instance_id = None
+        self.passed.append(f"workspace: the page shows usage and, when full, the warning ({warning[:60]!r}…); the admin console lists it")
+
     def not_found_page(self) -> None:
         driver = self.driver
         self.expected_failures.append(("/no/such/page", "404"))
@@ -1082,6 +1130,7 @@ class WebAppTest(TerminalPageTest):
         self.no_instance_challenge()
         self.expiry_warning()
         self.disconnect_warning()
+        self.workspace_full()
         self.check_console()
 
     def failure_screenshot(self) -> Path:
