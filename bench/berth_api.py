@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -53,6 +54,25 @@ def instance_of(payload):
     if isinstance(payload, dict) and "id" not in payload and isinstance(payload.get("instance"), dict):
         return payload["instance"]
     return payload
+
+
+FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
+
+
+def wait_until_running(api: BerthAPI, token: str, instance: dict, timeout: float) -> None:
+    """Polls the instance (as answered by POST /api/v1/instances) every 10 ms until it is running;
+    raises RuntimeError when it ends in a final state or is not running within `timeout` seconds."""
+    instance_id = instance["id"]
+    state = instance.get("state")
+    deadline = time.monotonic() + timeout
+    while state != "running":
+        if state in FINAL_FAILED_STATES:
+            raise RuntimeError(f"instance {instance_id} ended in state {state}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"instance {instance_id} not running after {timeout}s (state {state})")
+        time.sleep(0.01)
+        _, payload = api.call("GET", f"/api/v1/instances/{instance_id}", token)
+        state = instance_of(payload).get("state")
 
 
 def free_port() -> int:

@@ -29,14 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from berth_api import APIError, BerthAPI, instance_of
+from berth_api import APIError, BerthAPI, instance_of, wait_until_running
 from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_namespace, write_results
 from terminal import COLS, ROWS, BenchError, BerthTerminal, visible, wait_for_prompt
 
 REPO = Path(__file__).resolve().parent.parent
 CONTAINER_LAB = "container-basics"
 PLAIN_LAB = "lab-shell-steps"
-FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
 
 
 def log(message: str) -> None:
@@ -96,16 +95,10 @@ class Benchmark:
         instance = instance_of(payload)
         instance_id = instance["id"]
         try:
-            state = instance.get("state")
-            deadline = time.monotonic() + self.args.timeout
-            while state != "running":
-                if state in FINAL_FAILED_STATES:
-                    raise BenchError(f"{slug}: instance {instance_id} ended in state {state}")
-                if time.monotonic() > deadline:
-                    raise BenchError(f"{slug}: instance {instance_id} not running after {self.args.timeout}s")
-                time.sleep(0.01)
-                _, payload = self.api.call("GET", f"/api/v1/instances/{instance_id}", self.user_token)
-                state = instance_of(payload).get("state")
+            try:
+                wait_until_running(self.api, self.user_token, instance, self.args.timeout)
+            except RuntimeError as error:
+                raise BenchError(f"{slug}: {error}") from None
             running = time.perf_counter()
             _, ticket = self.api.call("POST", f"/api/v1/instances/{instance_id}/terminal/ticket", self.user_token)
             term = BerthTerminal(self.server.port, f"{ticket['url']}&cols={COLS}&rows={ROWS}")

@@ -66,10 +66,9 @@ BASELINE_COMMAND = ["sleep", "infinity"]
 BASELINE_LABEL = "berth.bench=baseline"
 
 ACTIVE_STATES = {"requested", "starting", "running", "stopping"}
-FINAL_FAILED_STATES = {"failed", "stopped", "expired"}
 
 
-from berth_api import APIError, BerthAPI, instance_of
+from berth_api import APIError, BerthAPI, instance_of, wait_until_running
 from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_containers, remove_namespace, write_results
 
 
@@ -157,16 +156,7 @@ class Benchmark:
         instance_id = instance["id"]
         with self.created_lock:
             self.created.add(instance_id)
-        state = instance.get("state")
-        deadline = time.monotonic() + self.args.timeout
-        while state != "running":
-            if state in FINAL_FAILED_STATES:
-                raise RuntimeError(f"instance {instance_id} ended in state {state}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"instance {instance_id} not running after {self.args.timeout}s (state {state})")
-            time.sleep(0.01)
-            _, payload = self.api.call("GET", f"/api/v1/instances/{instance_id}", self.user_token)
-            state = instance_of(payload).get("state")
+        wait_until_running(self.api, self.user_token, instance, self.args.timeout)
         return (time.perf_counter() - started) * 1000, instance_id
 
     def berth_delete(self, instance_id: str, wait: bool = True) -> None:

@@ -9,28 +9,6 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="${MOTO_VENV:-$here/../.build-moto-venv}"
-requirements=("moto[server]==5.2.1")
-
-say() { echo "ensure-moto: $*" >&2; }
-
-stamp="$venv/.berth-requirements"
-if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${requirements[*]}" ]; then
-    cd "$venv" && pwd
-    exit 0
-fi
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    "$here/ensure-apt-packages.sh" python3-venv
-fi
-say "making $venv with ${requirements[*]}"
-python3 -m venv "$venv"
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "${requirements[@]}" >"$log" 2>&1; then
-    cat "$log" >&2
-    say "error: pip could not install ${requirements[*]}"
-    exit 1
-fi
-"$venv/bin/python" -c 'import moto.server, botocore.auth, flask' || { say "error: the venv cannot import moto's server"; exit 1; }
-echo "${requirements[*]}" >"$stamp"
-cd "$venv" && pwd
+source "$here/python-venv.sh"
+ensure_python_venv ensure-moto "${MOTO_VENV:-$here/../.build-moto-venv}" bin/python \
+    'import moto.server, botocore.auth, flask' "moto[server]==5.2.1"
