@@ -42,8 +42,6 @@ Usage: python3 tests/browser/test_lab.py [--berth PATH] [--environments DIR]
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -54,7 +52,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_terminal_page import PROMPT, REPO, CheckFailed, Prerequisite, log, wait_for  # noqa: E402
-from test_web_app import DESKTOP, KEY_INTERVAL, PHONE, WebAppTest  # noqa: E402
+from test_web_app import DESKTOP, KEY_INTERVAL, PHONE, WebAppTest, run_browser_test  # noqa: E402
 
 EDITOR_LAB = "lab-editor-basics"
 SHELL_LAB = "lab-shell-steps"
@@ -490,20 +488,7 @@ class LabPageTest(WebAppTest):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Browser test of a lab: the lab panel and the file editor (headless Chromium).")
-    parser.add_argument("--berth", default=str(REPO / ".build" / "debug" / "berth"), help="the berth binary (default: .build/debug/berth)")
-    parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder")
-    parser.add_argument("--artifacts", default=str(REPO / "test-artifacts"), help="where to save the screenshots")
-    parser.add_argument("--timeout", type=float, default=float(os.environ.get("BROWSER_TEST_TIMEOUT", "30")), help="seconds for each wait (default 30)")
-    parser.add_argument("--keep-artifacts", action="store_true", help="keep the temporary folder (server and driver logs) even on success")
-    args = parser.parse_args(argv)
-    args.screenshot = str(Path(args.artifacts) / "lab.png")
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    return LabPageTest(args).run()
+    return run_browser_test(LabPageTest, "Browser test of a lab: the lab panel and the file editor (headless Chromium).", "lab.png", argv)
 
 
 if __name__ == "__main__":

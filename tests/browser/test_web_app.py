@@ -1166,23 +1166,28 @@ class WebAppTest(TerminalPageTest):
         self.print_server_log()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Browser test of Berth's web app (headless Chromium).")
+def run_browser_test(test_class, description: str, screenshot: str, argv: list[str] | None = None) -> int:
+    """Parses the arguments the web app and lab tests share and runs `test_class`; the base class
+    names its failure screenshot `screenshot` in the artifacts folder."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--berth", default=str(REPO / ".build" / "debug" / "berth"), help="the berth binary (default: .build/debug/berth)")
     parser.add_argument("--environments", default=str(REPO / "examples" / "environments"), help="environments folder to copy")
     parser.add_argument("--artifacts", default=str(REPO / "test-artifacts"), help="where to save the screenshots")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("BROWSER_TEST_TIMEOUT", "30")), help="seconds for each wait (default 30)")
     parser.add_argument("--keep-artifacts", action="store_true", help="keep the temporary folder (server and driver logs) even on success")
     args = parser.parse_args(argv)
-    # The base class names its screenshot from this; this test names its own.
-    args.screenshot = str(Path(args.artifacts) / "web-app.png")
+    args.screenshot = str(Path(args.artifacts) / screenshot)
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
     # `make` and CI end a run with SIGTERM: clean up as on Ctrl-C.
     signal.signal(signal.SIGTERM, interrupted)
-    return WebAppTest(args).run()
+    return test_class(args).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_browser_test(WebAppTest, "Browser test of Berth's web app (headless Chromium).", "web-app.png", argv)
 
 
 if __name__ == "__main__":
