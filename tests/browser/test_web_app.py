@@ -482,11 +482,15 @@ class WebAppTest(TerminalPageTest):
 
     # -- 3. the admin console ------------------------------------------------------------
 
-    def admin_tab(self, tab: str, css: str, what: str):
-        """Opens an admin tab and waits for rows matching `css`; answers them."""
+    def admin_tab(self, tab: str, css: str, what: str) -> list[str]:
+        """Opens an admin tab, waits for rows matching `css` and answers their texts.
+
+        The texts are read in one script: the console may draw a tab twice (the page's first load
+        and the click's reload), and an element found a moment before a redraw is stale when read.
+        """
         driver = self.admin_driver
-        # A click reloads the tab, which draws its table anew: rows already drawn (by the page's
-        # first load or an earlier visit) are about to go stale, so only rows drawn since count.
+        # Rows already drawn (by the page's first load or an earlier visit) are about to be
+        # replaced, so only rows drawn since the click count.
         driver.execute_script(
             "for (const row of document.querySelectorAll(arguments[0])) if (row.tagName === 'TR') row.dataset.drawnBefore = '1'", css
         )
@@ -494,10 +498,17 @@ class WebAppTest(TerminalPageTest):
 
         def rows():
             self.fail_on_notice(driver)
-            found = [row for row in self.finds(css, driver) if row.get_attribute("data-drawn-before") is None]
-            return found if found and found[0].is_displayed() else None
+            return self.texts(css, driver, fresh=True) or None
 
         return wait_for(what, rows, self.timeout)
+
+    def texts(self, css: str, driver, fresh: bool = False) -> list[str]:
+        """The visible text of every element matching `css`, read in one go (never stale)."""
+        return driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])]"
+            ".filter((e) => !(arguments[1] && e.dataset.drawnBefore) && e.getClientRects().length > 0)"
+            ".map((e) => e.innerText)", css, fresh
+        )
 
     def admin(self) -> None:
         driver = self.admin_driver
@@ -508,19 +519,24 @@ class WebAppTest(TerminalPageTest):
         if "Admin" not in self.find("#nav", driver).text:
             raise CheckFailed("the navigation bar has no Admin link for an admin")
 
-        rows = self.admin_tab("environments", f'#admin-environments tr[data-slug="{ENVIRONMENT}"]', "the environments tab")
-        if "built" not in rows[0].text:
-            raise CheckFailed(f"the environments tab does not say {ENVIRONMENT}'s image is built: {rows[0].text!r}")
-        plain = self.find(f'#admin-environments tr[data-slug="{NO_INSTANCE_SLUG}"]', driver)
-        badge = plain.find_element("css selector", "[data-image-status]")
-        if badge.get_attribute("data-image-status") != "none" or badge.text != "no instance" or plain.find_elements("css selector", "button.build:not([hidden])"):
-            raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain.text!r}, not 'no instance' without a Build button")
+        row = self.admin_tab("environments", f'#admin-environments tr[data-slug="{ENVIRONMENT}"]', "the environments tab")[0]
+        if "built" not in row:
+            raise CheckFailed(f"the environments tab does not say {ENVIRONMENT}'s image is built: {row!r}")
+        plain = driver.execute_script(
+            "const row = document.querySelector(`#admin-environments tr[data-slug='${arguments[0]}']`);"
+            "if (!row) return null;"
+            "const badge = row.querySelector('[data-image-status]');"
+            "return {text: row.innerText, status: badge && badge.dataset.imageStatus, badge: badge && badge.innerText,"
+            " build: [...row.querySelectorAll('button.build')].some((b) => !b.hidden)}", NO_INSTANCE_SLUG
+        )
+        if not plain or plain["status"] != "none" or plain["badge"] != "no instance" or plain["build"]:
+            raise CheckFailed(f"the environments tab shows {NO_INSTANCE_SLUG} as {plain!r}, not 'no instance' without a Build button")
         # Environments whose learners run containers (berth.containers: true) are marked.
-        lab = self.find(f'#admin-environments tr[data-slug="{CONTAINERS_SLUG}"]', driver)
-        if "runs containers (rootless)" not in lab.text:
-            raise CheckFailed(f"the environments tab does not mark {CONTAINERS_SLUG} as running containers: {lab.text!r}")
-        if "runs containers" in rows[0].text:
-            raise CheckFailed(f"the environments tab marks {ENVIRONMENT} as running containers: {rows[0].text!r}")
+        lab = self.texts(f'#admin-environments tr[data-slug="{CONTAINERS_SLUG}"]', driver)
+        if not lab or "runs containers (rootless)" not in lab[0]:
+            raise CheckFailed(f"the environments tab does not mark {CONTAINERS_SLUG} as running containers: {lab!r}")
+        if "runs containers" in row:
+            raise CheckFailed(f"the environments tab marks {ENVIRONMENT} as running containers: {row!r}")
         # Read in one go: the console redraws the list when it refreshes, which leaves elements found
         # a moment earlier stale.
         texts = wait_for("the catalog's problems under the environments table", lambda: driver.execute_script(
@@ -531,8 +547,8 @@ class WebAppTest(TerminalPageTest):
         if not any(UNSAFE_HTML_FOR_PROBLEMS in text for text in texts) or self.finds("#environment-problem-list img", driver):
             raise CheckFailed(f"a problem's text must show as text, never as HTML: {texts}")
         rows = self.admin_tab("submissions", "#admin-submissions tr", "the submissions tab")
-        if not any(self.player in row.text and "correct" in row.text for row in rows):
-            raise CheckFailed(f"the submissions tab does not list the player's correct flag: {[row.text for row in rows]}")
+        if not any(self.player in row and "correct" in row for row in rows):
+            raise CheckFailed(f"the submissions tab does not list the player's correct flag: {rows}")
         # The lab progress board: the admin opens the lab (progress starts on its first step) and
         # finds their own row, working on step 1 of 2, the step's HTML title shown as text.
         opened = driver.execute_async_script(
@@ -541,8 +557,7 @@ class WebAppTest(TerminalPageTest):
         )
         if opened != "first":
             raise CheckFailed(f"opening {LAB_SLUG} answered {opened!r}, not its first step")
-        rows = self.admin_tab("labs", f'#admin-labs tr[data-environment="{LAB_SLUG}"]', "the lab progress board")
-        board = rows[0].text
+        board = self.admin_tab("labs", f'#admin-labs tr[data-environment="{LAB_SLUG}"]', "the lab progress board")[0]
         if "1/2" not in board or "<img src=x" not in board or "working" not in board:
             raise CheckFailed(f"the lab progress board shows {board!r}, not step 1/2 with its title as text and 'working'")
         if self.finds("#admin-labs img", driver) or driver.execute_script("return window.boardXSS === 1"):
@@ -560,11 +575,11 @@ class WebAppTest(TerminalPageTest):
         wait_for("the admin console", lambda: self.find("#console", driver).is_displayed(), self.timeout)
 
         css = f'#admin-instances tr[data-instance-id="{self.instance_id}"]'
-        row = self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")[0]
+        self.admin_tab("instances", css, f"instance {self.instance_id} in the instances tab")
 
         def described():
-            cells = [cell.text for cell in row.find_elements("css selector", "td")]
-            return cells if cells[2] == self.player and re.search(r"MiB .* CPU .* pids", cells[6]) and cells[4] else None
+            cells = self.texts(f"{css} td", driver)
+            return cells if len(cells) > 6 and cells[2] == self.player and re.search(r"MiB .* CPU .* pids", cells[6]) and cells[4] else None
 
         cells = wait_for("the instance's owner, age and resources", described, self.timeout)
         self.passed.append("admin console: the player's instance with owner, age, expiry and resources")
@@ -906,9 +921,9 @@ class WebAppTest(TerminalPageTest):
         self.shot(driver, "web-workspace-full")
         admin = self.admin_driver
         admin.get(self.admin_url + "/admin#workspaces")
-        row = wait_for("the workspace in the admin console", lambda: (self.finds('#admin-workspaces tr[data-in-use="true"]', admin) or [None])[0], self.timeout)
-        if "workspace-notes" not in row.text or self.player not in row.text:
-            raise CheckFailed(f"the admin's Workspaces row does not name the owner and environment: {row.text!r}")
+        row = wait_for("the workspace in the admin console", lambda: (self.texts('#admin-workspaces tr[data-in-use="true"]', admin) or [None])[0], self.timeout)
+        if "workspace-notes" not in row or self.player not in row:
+            raise CheckFailed(f"the admin's Workspaces row does not name the owner and environment: {row!r}")
         self.expected_failures += [(f"/api/v1/instances/{instance}/terminal/ticket", "409"), (f"/api/v1/instances/{instance}/terminal/ticket", "404")]
         self.find("#stop").click()
         wait_for("the Stop confirmation", lambda: driver.switch_to.alert, self.timeout).accept()

@@ -38,9 +38,12 @@
     reload(tab);
   }
 
+  /** The last load of each tab: loads of one tab run one after the other, so an older answer never draws over a newer one. */
+  const loading = {};
+
   /** Runs a tab's loader. API errors are in #notice already; anything else is a bug. */
   function reload(name) {
-    loaders[name]().catch((error) => {
+    loading[name] = (loading[name] || Promise.resolve()).then(() => loaders[name]()).catch((error) => {
       if (error && error.status !== undefined) return;
       Berth.notice("This page failed: " + (error && error.message));
       console.error(error);
