@@ -97,6 +97,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case serverIdInvalid = "server_id_invalid"
         case serverIdUnavailable = "server_id_unavailable"
         case sessionExists = "session_exists"
+        case storeConflict = "store_conflict"
         case storeRowInvalid = "store_row_invalid"
         case storeUnavailable = "store_unavailable"
         case submissionExists = "submission_exists"

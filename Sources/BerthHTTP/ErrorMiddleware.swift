@@ -33,7 +33,7 @@ extension BerthError.Code {
         case .assetNotFound, .attachmentNotFound, .environmentNotFound, .environmentsNotFound, .folderNotFound, .githubNotConfigured, .hintNotFound, .instanceNotFound, .metricsDisabled, .metricsNotHere, .recordingFileMissing, .recordingKeyNotFound, .recordingNotFound, .routeNotFound, .teamNotFound, .tokenNotFound, .userNotFound: 404
         case .methodNotAllowed: 405
         case .notAcceptable: 406
-        case .alreadyMember, .auditConflict, .cannotDemoteSelf, .checkInProgress, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
+        case .alreadyMember, .auditConflict, .cannotDemoteSelf, .checkInProgress, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .storeConflict, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
         case .bodyTooLarge: 413
         case .unsupportedMediaType: 415
         case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .notALab, .noInstance, .weakPassword: 422

@@ -13,7 +13,7 @@ public actor SQLiteStore: BerthStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     /// Pass `nil` for an in-memory database.
     /// Names of every migration this version knows, in order.
-    public static var migrationNames: [String] { SQLiteMigrations.all.map(\.name) }
+    public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
 
     /// With `metrics`, every statement's duration is recorded under the store method that ran it.
     public static func open(path: String?, logger: Logger = Logger(label: "berth.store"), metrics: BerthMetrics? = nil) async throws -> SQLiteStore {
@@ -40,10 +40,10 @@ public actor SQLiteStore: BerthStore {
         _ = try await run("PRAGMA foreign_keys = ON")
         _ = try await run("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
         let applied = Set(try await appliedMigrations())
-        for migration in SQLiteMigrations.all where !applied.contains(migration.name) {
+        for migration in StoreMigrations.all where !applied.contains(migration.name) {
             _ = try await run("BEGIN IMMEDIATE")
             do {
-                for statement in migration.statements { _ = try await run(statement) }
+                for statement in migration.sqlite { _ = try await run(statement) }
                 _ = try await run("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", [.text(migration.name), .float(Date().timeIntervalSince1970)])
                 _ = try await run("COMMIT")
                 logger.info("applied migration", metadata: ["migration.name": "\(migration.name)"])
