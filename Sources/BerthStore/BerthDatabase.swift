@@ -32,6 +32,11 @@ public final class BerthDatabase: Sendable {
         try await open(location: DatabaseLocation.parse(url), logger: logger, metrics: metrics)
     }
 
+    /// Opens a SQLite database (in memory with nil).
+    public static func open(path: String?, logger: Logger = Logger(label: "berth.store"), metrics: BerthMetrics? = nil) async throws -> BerthDatabase {
+        try await open(location: .sqlite(path: path), logger: logger, metrics: metrics)
+    }
+
     public static func open(location: DatabaseLocation, logger: Logger = Logger(label: "berth.store"), metrics: BerthMetrics? = nil) async throws -> BerthDatabase {
         let record: @Sendable (String, Duration) -> Void = { operation, duration in metrics?.storeCall(operation, duration: duration) }
         let driver: any StoreDriver
