@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             Each setting comes, in order of precedence, from its flag, its BERTH_* environment variable \
             (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
             BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
-            BERTH_REAPER_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
+            BERTH_REAPER_INTERVAL, BERTH_RECONCILE_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
             host, port, dataDir, environments, ...), or the default. DOCKER_HOST selects the engine \
             (default unix:///var/run/docker.sock); every ordinary engine call fails after \
             BERTH_ENGINE_TIMEOUT (default 30s), so a wedged engine stops start-up with engine_unavailable \

@@ -54,6 +54,9 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var globalCap = 100
     /// How often the reaper looks for expired instances, in seconds (`BERTH_REAPER_INTERVAL`, default 1).
     public var reaperIntervalSeconds = 1.0
+    /// How often store and engine are reconciled while serving, in seconds
+    /// (`BERTH_RECONCILE_INTERVAL`, default 30): a container that died unseen is noticed within it.
+    public var reconcileIntervalSeconds = 30.0
     /// The bootstrap admin token (`BERTH_ADMIN_TOKEN`); generated and printed once when unset.
     public var adminToken: String?
     /// Log level (`BERTH_LOG_LEVEL`, default `info`).
@@ -167,7 +170,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
     public static let settingNames = [
         "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
-        "ownerCap", "globalCap", "reaperInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
+        "ownerCap", "globalCap", "reaperInterval", "reconcileInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
@@ -290,6 +293,9 @@ public struct BerthConfiguration: Sendable, Equatable {
         case "reaperInterval":
             guard let seconds = Double(value), seconds > 0, seconds <= 60 else { throw invalid("seconds between 0 and 60") }
             reaperIntervalSeconds = seconds
+        case "reconcileInterval":
+            guard let seconds = Double(value), seconds >= 1, seconds <= 3600 else { throw invalid("seconds between 1 and 3600") }
+            reconcileIntervalSeconds = seconds
         case "adminToken":
             guard value.count >= 16 else {
                 throw BerthError(.invalidConfig, "\(source): the admin token must be at least 16 characters")

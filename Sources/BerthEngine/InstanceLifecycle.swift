@@ -60,6 +60,8 @@ public struct ReconcileReport: Sendable, Equatable {
     public var closed = 0
     /// Labelled containers and networks removed because no active instance owns them.
     public var orphansRemoved = 0
+    /// Orphans whose removal failed (logged; the next pass tries again).
+    public var orphanRemovalsFailed = 0
 }
 
 /// The brain of Berth: requests, renews, resets, stops and reaps instances, enforcing the
@@ -399,14 +401,7 @@ public actor InstanceLifecycle {
             await record("instance.reconciled", instance, user: nil, detail: reason)
             report.closed += 1
         }
-        for container in containers where !keep.contains(container.instanceID) {
-            try await runtime.destroy(containerID: container.id, networkID: nil)
-            report.orphansRemoved += 1
-        }
-        for network in networks where !keep.contains(network.instanceID) {
-            try await runtime.destroy(containerID: nil, networkID: network.id)
-            report.orphansRemoved += 1
-        }
+        await removeOrphans(containers: containers, networks: networks, keep: { keep.contains($0) }, into: &report)
         if let workspaces {
             // After the orphans are gone, so no removed container still holds a workspace's mount.
             var adopted: [(Instance, EnvironmentSpec?)] = []
@@ -415,8 +410,73 @@ public actor InstanceLifecycle {
         }
         logger.info("reconciled store and engine", metadata: [
             "adopted": "\(report.adopted)", "closed": "\(report.closed)", "orphans.removed": "\(report.orphansRemoved)",
+            "orphans.failed": "\(report.orphanRemovalsFailed)",
         ])
         return report
+    }
+
+    /// Reconciliation while serving, every few seconds (``ReconcileLoop``): ends running
+    /// instances whose container died or vanished without an event reaching Berth (while the
+    /// engine's event stream was down, say), and removes labelled containers and networks that no
+    /// active instance owns. Instances changing state right now are left to whoever changes them.
+    @discardableResult
+    public func sweep() async throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let containers = try await runtime.managedContainers()
+        let networks = try await runtime.managedNetworks()
+        for (id, candidate) in active where candidate.state == .running && !busy.contains(id) {
+            let container = containers.first { $0.instanceID == id }
+            if let container, container.running { continue }
+            // The engine was asked while other work went on: check again now.
+            guard var instance = active[id], instance.state == .running, !busy.contains(id) else { continue }
+            busy.insert(id)
+            let reason = container == nil ? "its container vanished" : "its container was no longer running"
+            do {
+                try await finish(&instance, state: .failed, reason: reason, user: nil)
+                report.closed += 1
+            } catch {
+                logger.warning("ending an instance whose container died failed; will retry", metadata: ["instance.id": "\(id)", "error": "\(error)"])
+            }
+            busy.remove(id)
+        }
+        // A container is only created for an instance already in `active` (or busy), so one whose
+        // instance is in neither now belongs to no live instance.
+        await removeOrphans(containers: containers, networks: networks, keep: { self.active[$0] != nil || self.busy.contains($0) }, into: &report)
+        if report.closed > 0 || report.orphansRemoved > 0 || report.orphanRemovalsFailed > 0 {
+            logger.notice("reconciled store and engine", metadata: [
+                "closed": "\(report.closed)", "orphans.removed": "\(report.orphansRemoved)", "orphans.failed": "\(report.orphanRemovalsFailed)",
+            ])
+        }
+        return report
+    }
+
+    /// Removes labelled containers and networks whose instance `keep` rejects. A removal that
+    /// fails is logged and counted, and the next pass tries again: it never stops the others.
+    private func removeOrphans(
+        containers: [ManagedResource], networks: [ManagedResource], keep: (String) -> Bool, into report: inout ReconcileReport
+    ) async {
+        for container in containers where !keep(container.instanceID) {
+            do {
+                try await runtime.destroy(containerID: container.id, networkID: nil)
+                report.orphansRemoved += 1
+            } catch {
+                report.orphanRemovalsFailed += 1
+                logger.warning("orphan removal failed; retrying next pass", metadata: [
+                    "instance.id": "\(container.instanceID)", "container.id": "\(container.id)", "error": "\(error)",
+                ])
+            }
+        }
+        for network in networks where !keep(network.instanceID) {
+            do {
+                try await runtime.destroy(containerID: nil, networkID: network.id)
+                report.orphansRemoved += 1
+            } catch {
+                report.orphanRemovalsFailed += 1
+                logger.warning("orphan removal failed; retrying next pass", metadata: [
+                    "instance.id": "\(network.instanceID)", "network.id": "\(network.id)", "error": "\(error)",
+                ])
+            }
+        }
     }
 
     // MARK: - Internals

@@ -32,6 +32,33 @@ public struct ExpiryReaper: Service {
     }
 }
 
+/// Brings store and engine into agreement every `interval` while serving
+/// (``InstanceLifecycle/sweep()``): a container that died while the engine's event stream was
+/// down is noticed within `interval`, and orphans whose removal failed are tried again.
+public struct ReconcileLoop: Service {
+    let lifecycle: InstanceLifecycle
+    let interval: Duration
+    let logger: Logger
+
+    public init(lifecycle: InstanceLifecycle, interval: Duration, logger: Logger) {
+        self.lifecycle = lifecycle
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // The start-up reconciliation has just run: the first pass waits one interval.
+        do { try await Task.sleep(for: interval) } catch { return }
+        await repeatUntilShutdown(every: interval) {
+            do {
+                try await lifecycle.sweep()
+            } catch {
+                logger.warning("reconciliation failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
 /// Follows the engine's container events and tells the lifecycle when an instance's container
 /// dies on its own; reconnects with a pause when the event stream drops.
 public struct ContainerExitWatcher: Service {

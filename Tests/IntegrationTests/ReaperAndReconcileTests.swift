@@ -87,6 +87,46 @@ extension Integration {
             }
         }
 
+        @Test("while serving, the reconcile loop ends an instance whose container died unseen and removes orphans; live instances are untouched")
+        func reconcileWhileServing() async throws {
+            try await LifecycleHarness.with(environments: [Environments.shell]) { harness in
+                let alice = try await harness.player("alice")
+                let bob = try await harness.player("bob")
+                let kept = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
+                let died = try await harness.lifecycle.request(environment: Environments.shellSlug, by: bob)
+                let keptContainer = try #require(kept.containerID)
+                // No exit watcher runs: the engine's event stream is "down", so only reconciliation can notice.
+                try await harness.docker.removeContainer(try #require(died.containerID), force: true)
+                try await EngineFixture.with { fixture in
+                    let orphan = try await fixture.runContainer("orphan", command: ["sleep", "300"]) {
+                        $0.labels.merge([
+                            BerthLabel.instance: Identifier.make("inst"), BerthLabel.environment: Environments.shellSlug,
+                            BerthLabel.owner: "user:\(alice.id)", BerthLabel.namespace: harness.runtime.namespace,
+                        ]) { $1 }
+                    }
+                    let loop = ReconcileLoop(lifecycle: harness.lifecycle, interval: .seconds(1), logger: harness.logger)
+                    let noticed = try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await loop.run() }
+                        defer { group.cancelAll() }
+                        return try await eventually(within: 15) {
+                            let ended = try await harness.store.instance(id: died.id)?.state == .failed
+                            let orphanLeft = try await harness.containerExists(orphan)
+                            return ended && !orphanLeft
+                        }
+                    }
+                    #expect(noticed, "the loop did not end the instance and remove the orphan within 15 s")
+                }
+                let diedNow = try #require(try await harness.store.instance(id: died.id))
+                #expect(diedNow.reason == "its container vanished")
+                #expect(try await harness.store.instance(id: kept.id)?.state == .running)
+                #expect(try await harness.containerExists(keptContainer), "a live instance's container is never an orphan")
+                #expect(await harness.lifecycle.activeCount == 1)
+                // A second pass has nothing left to do.
+                let again = try await harness.lifecycle.sweep()
+                #expect(again.closed == 0 && again.orphansRemoved == 0 && again.orphanRemovalsFailed == 0)
+            }
+        }
+
         @Test("after a restart: running instances are adopted, vanished ones closed, half-done ones failed, orphans removed")
         func reconcile() async throws {
             try await LifecycleHarness.with(environments: [Environments.shell, Environments.web]) { harness in
