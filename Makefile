@@ -48,7 +48,7 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+.PHONY: help prerequisites setup demo test postgres test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -86,15 +86,20 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
 	moto_venv="$$(scripts/ensure-moto.sh)"; \
-	BERTH_TEST_MOTO_PYTHON="$$moto_venv/bin/python" BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
+	postgres_url="$$(scripts/ensure-postgres.sh)"; \
+	BERTH_TEST_MOTO_PYTHON="$$moto_venv/bin/python" BERTH_TEST_POSTGRES_URL="$$postgres_url" BERTH_TEST_REQUIRE_POSTGRES=1 BERTH_TEST_EXAMPLES="$(CURDIR)/$(ENVIRONMENTS)" BERTH_ASCIINEMA_CHECK=1 $(SWIFT) test
 	$(BROWSER_TEST)
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+
+## postgres: install and start the PostgreSQL cluster the tests use (`berthtest`, 127.0.0.1:55432) and print its URL, e.g. for BERTH_DATABASE_URL
+postgres:
+	@scripts/ensure-postgres.sh
 
 ## test-browser: only the browser tests (headless Chromium: terminal page, recording player, Markdown, web app), with the existing .build/debug/berth
 test-browser: prerequisites
