@@ -111,10 +111,11 @@ test-api: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-api: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(API_TEST)
 
-## bench: time POST /api/v1/instances to running against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
+## bench: time POST /api/v1/instances to running on SQLite and on PostgreSQL against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
-	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth $(BENCH_ARGS)
+	postgres_url="$$(scripts/ensure-postgres.sh)"; \
+	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
 
 ## bench-terminal: terminal keystroke echo and output throughput against docker exec and terminado (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-terminal: prerequisites

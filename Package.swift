@@ -203,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "BerthStoreTests",
             dependencies: ["BerthStore", "BerthCore", "BerthEngine", "BerthTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -84,9 +84,9 @@ public struct BerthServices: Sendable {
         self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
-        self.signInFailures = RateLimiter(configuration.signInLimit)
-        self.signInFailuresByAddress = RateLimiter(configuration.signInAddressLimit)
-        self.registrations = RateLimiter(configuration.registrationLimit)
+        self.signInFailures = RateLimiter(configuration.signInLimit, scope: "signin.account")
+        self.signInFailuresByAddress = RateLimiter(configuration.signInAddressLimit, scope: "signin.address")
+        self.registrations = RateLimiter(configuration.registrationLimit, scope: "register")
         self.recordings = recordings
         self.audit = AuditLog(store: store, logger: logger)
         self.store = store

@@ -46,7 +46,7 @@ public actor LabProgress {
         self.hints = hints
         self.terminals = terminals
         self.flagSecret = flagSecret
-        self.hintRequests = RateLimiter(hintLimit, clock: clock)
+        self.hintRequests = RateLimiter(hintLimit, scope: "hint", clock: clock)
         self.clock = clock
         self.logger = logger
     }
@@ -257,10 +257,10 @@ public actor LabProgress {
     public func hint(_ instance: Instance, by user: User) async throws -> HintResult {
         let environment = try await self.environment(of: instance)
         let lab = try Self.lab(of: environment)
-        if let wait = await hintRequests.retryAfter(user.id) {
+        if let wait = try await hintRequests.retryAfter(user.id) {
             throw BerthError(.tooManyHints, "You asked for \(hintRequests.limit) hints in a short time; try again in \(wait) s.", retryAfterSeconds: wait)
         }
-        await hintRequests.record(user.id)
+        try await hintRequests.record(user.id)
         let owner = try await progressOwner(of: instance, user: user)
         let record = try await loadOrStart(owner: owner, environment: environment, lab: lab)
         let step = lab.steps[record.currentStep.flatMap(lab.stepIndex) ?? (lab.steps.count - 1)]

@@ -31,7 +31,7 @@ public actor Scorekeeper {
         self.catalog = catalog
         self.lifecycle = lifecycle
         self.flagSecret = flagSecret
-        self.submissions = RateLimiter(limit: submissionsPerMinute, window: 60)
+        self.submissions = RateLimiter(limit: submissionsPerMinute, window: 60, scope: "flag")
         self.logger = logger
     }
 
@@ -149,12 +149,12 @@ public actor Scorekeeper {
             outcome: .incorrect, clientIP: clientIP
         )
         let key = "\(user.id) \(slug)"
-        if let wait = await submissions.retryAfter(key) {
+        if let wait = try await submissions.retryAfter(key) {
             record.outcome = .rateLimited
             try await store.insertSubmission(record)
             throw BerthError(.tooManySubmissions, "Too many flags for '\(slug)'; try again in \(wait) s.")
         }
-        await submissions.record(key)
+        try await submissions.record(key)
         var attemptsLeft: Int?
         let attemptKey = "\(scorer.kind.rawValue) \(scorer.id) \(slug)"
         let othersInFlight = attemptsInFlight[attemptKey, default: 0]

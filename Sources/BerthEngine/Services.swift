@@ -53,6 +53,8 @@ public struct ReconcileLoop: Service {
             do {
                 try await lifecycle.sweep()
             } catch {
+                // A pass cut short by the shutdown is no failure.
+                guard !Task.isCancelled else { return }
                 logger.warning("reconciliation failed; will retry", metadata: ["error": "\(error)"])
             }
         }

@@ -39,7 +39,7 @@ struct TerminalRoutes {
         guard let ticket = request.uri.queryParameters.get("ticket"), !ticket.isEmpty else {
             throw BerthError(.ticketRequired, "A terminal needs a ticket: POST /api/v1/instances/{id}/terminal/ticket, then connect with ?ticket=.")
         }
-        guard let grant = await services.tickets.peek(ticket, instanceID: id) else {
+        guard let grant = try await services.tickets.peek(ticket, instanceID: id) else {
             context.logger.notice("terminal ticket refused", metadata: ["instance.id": "\(id)", "client.ip": "\(context.clientIP)"])
             throw BerthError(.ticketInvalid, "The ticket is unknown, expired or already used; ask for a new one.")
         }
@@ -48,7 +48,7 @@ struct TerminalRoutes {
         }
         _ = try await services.runningInstance(id)
         // Two connections racing with one ticket: only the first gets through.
-        guard await services.tickets.redeem(ticket, instanceID: id) != nil else {
+        guard try await services.tickets.redeem(ticket, instanceID: id) != nil else {
             throw BerthError(.ticketInvalid, "The ticket is unknown, expired or already used; ask for a new one.")
         }
     }
@@ -57,7 +57,7 @@ struct TerminalRoutes {
     func bridge(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketUpgradeContext) async throws {
         let request = context.request
         let logger = context.requestContext.logger
-        guard let ticket = request.uri.queryParameters.get("ticket"), let grant = await services.tickets.take(ticket) else {
+        guard let ticket = request.uri.queryParameters.get("ticket"), let grant = try await services.tickets.take(ticket) else {
             try await outbound.close(.policyViolation, reason: "ticket")
             return
         }

@@ -21,6 +21,7 @@ public final class BerthDatabase: Sendable {
     public var play: PlayRepository { PlayRepository(sql: driver) }
     public var labs: LabRepository { LabRepository(sql: driver) }
     public var workspaces: WorkspaceRepository { WorkspaceRepository(sql: driver) }
+    public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -95,6 +96,7 @@ public struct Repositories: Sendable {
     public let play: PlayRepository
     public let labs: LabRepository
     public let workspaces: WorkspaceRepository
+    public let sharedState: SharedStateRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -105,5 +107,6 @@ public struct Repositories: Sendable {
         play = PlayRepository(sql: sql)
         labs = LabRepository(sql: sql)
         workspaces = WorkspaceRepository(sql: sql)
+        sharedState = SharedStateRepository(sql: sql)
     }
 }

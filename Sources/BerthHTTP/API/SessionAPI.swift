@@ -29,12 +29,12 @@ extension BerthAPIHandler {
             throw BerthError(.registrationClosed, "Registration is closed; ask the organisers for an account.")
         }
         let address = "register \(here.clientIP)"
-        if let wait = await services.registrations.retryAfter(address) {
+        if let wait = try await services.registrations.retryAfter(address) {
             throw BerthError(.tooManyAttempts, "Too many registrations from your address; try again in \(wait) s.")
         }
         let body = switch input.body { case .json(let json): json }
         let user = try await services.accounts.register(name: body.name, password: body.password)
-        await services.registrations.record(address)
+        try await services.registrations.record(address)
         here.facts.caller = user
         here.facts.target = user.id
         here.logger.info("user registered", metadata: ["user.id": "\(user.id)", "client.ip": "\(here.clientIP)"])
@@ -47,20 +47,20 @@ extension BerthAPIHandler {
         // One account at one address is throttled early; an address alone only at a much higher
         // count, so one person's typos never lock out others behind the same NAT.
         let accountKey = "\(body.name.trimmingCharacters(in: .whitespaces).lowercased()) at \(here.clientIP)"
-        if let wait = await services.signInFailures.retryAfter(accountKey) {
+        if let wait = try await services.signInFailures.retryAfter(accountKey) {
             throw BerthError(.tooManyAttempts, "Too many failed sign-ins for this account; try again in \(wait) s.")
         }
-        if let wait = await services.signInFailuresByAddress.retryAfter(here.clientIP) {
+        if let wait = try await services.signInFailuresByAddress.retryAfter(here.clientIP) {
             throw BerthError(.tooManyAttempts, "Too many failed sign-ins from your address; try again in \(wait) s.")
         }
         guard let user = try await services.accounts.checkPassword(name: body.name, password: body.password) else {
-            await services.signInFailures.record(accountKey)
-            await services.signInFailuresByAddress.record(here.clientIP)
+            try await services.signInFailures.record(accountKey)
+            try await services.signInFailuresByAddress.record(here.clientIP)
             here.facts.detail = "name \(body.name.prefix(64))"
             here.logger.notice("failed sign-in", metadata: ["client.ip": "\(here.clientIP)"])
             throw BerthError(.invalidCredentials, "Wrong name or password.")
         }
-        await services.signInFailures.reset(accountKey)
+        try await services.signInFailures.reset(accountKey)
         here.facts.caller = user
         return .ok(.init(body: .json(try await signIn(user, here))))
     }

@@ -21,7 +21,7 @@ extension BerthAPIHandler {
         let grant = TerminalGrant(
             instanceID: instance.id, userID: caller.id, access: access, terminal: terminal, countsAsPresence: body.share == nil && access == .write
         )
-        let issued = await services.tickets.issue(grant)
+        let issued = try await services.tickets.issue(grant)
         here.logger.info("terminal ticket issued", metadata: [
             "instance.id": "\(id)", "user.id": "\(caller.id)", "client.ip": "\(here.clientIP)", "access": "\(access.rawValue)",
         ])
@@ -56,7 +56,7 @@ extension BerthAPIHandler {
         guard instance.state.isActive else {
             throw BerthError(.instanceNotActive, "Instance \(id) is \(instance.state.rawValue); only an active instance can be shared.")
         }
-        let share = await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
+        let share = try await services.shares.create(instanceID: id, access: access, createdBy: caller.id)
         await services.terminals.mark(instanceID: id, "share \(access.rawValue) by user \(caller.id)")
         here.logger.info("terminal shared", metadata: ["instance.id": "\(id)", "user.id": "\(caller.id)", "access": "\(access.rawValue)"])
         return .created(.init(body: .json(.init(
@@ -77,7 +77,7 @@ extension BerthAPIHandler {
     /// share link grants what it says. Anyone else is told the instance does not exist.
     func terminalAccess(of user: User, to id: String, share: String?) async throws -> TerminalAccess {
         if let share {
-            guard let granted = await services.shares.share(share, instanceID: id) else {
+            guard let granted = try await services.shares.share(share, instanceID: id) else {
                 throw BerthError(.forbidden, "The share link is not valid for this instance; ask its owner for a new one.")
             }
             return granted.access

@@ -311,5 +311,47 @@ enum StoreMigrations {
                 "CREATE INDEX workspaces_last_used ON workspaces(last_used_at)",
             ]
         ),
+        Migration(
+            name: "0007_shared_state",
+            // What replicas must share to act as one server: single-use terminal tickets (a ticket
+            // issued by one replica is redeemed by another, once), share links (they end with
+            // their instance), and the events counted by sign-in, registration, flag and hint limits.
+            sqlite: [
+                """
+                CREATE TABLE terminal_tickets (
+                    secret_hash TEXT PRIMARY KEY, instance_id TEXT NOT NULL, user_id TEXT NOT NULL, access TEXT NOT NULL,
+                    terminal TEXT NOT NULL, counts_as_presence INTEGER NOT NULL, redeemed INTEGER NOT NULL DEFAULT 0,
+                    expires_at REAL NOT NULL)
+                """,
+                "CREATE INDEX terminal_tickets_expiry ON terminal_tickets(expires_at)",
+                """
+                CREATE TABLE share_links (
+                    secret_hash TEXT PRIMARY KEY, instance_id TEXT NOT NULL, access TEXT NOT NULL, created_by TEXT NOT NULL,
+                    created_at REAL NOT NULL)
+                """,
+                "CREATE INDEX share_links_instance ON share_links(instance_id)",
+                "CREATE TABLE throttle_events (scope TEXT NOT NULL, subject TEXT NOT NULL, time REAL NOT NULL)",
+                "CREATE INDEX throttle_events_subject ON throttle_events(scope, subject, time)",
+                "CREATE INDEX throttle_events_time ON throttle_events(time)",
+            ],
+            postgres: [
+                """
+                CREATE TABLE terminal_tickets (
+                    secret_hash TEXT PRIMARY KEY, instance_id TEXT NOT NULL, user_id TEXT NOT NULL, access TEXT NOT NULL,
+                    terminal TEXT NOT NULL, counts_as_presence BIGINT NOT NULL, redeemed BIGINT NOT NULL DEFAULT 0,
+                    expires_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX terminal_tickets_expiry ON terminal_tickets(expires_at)",
+                """
+                CREATE TABLE share_links (
+                    secret_hash TEXT PRIMARY KEY, instance_id TEXT NOT NULL, access TEXT NOT NULL, created_by TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX share_links_instance ON share_links(instance_id)",
+                "CREATE TABLE throttle_events (scope TEXT NOT NULL, subject TEXT NOT NULL, time DOUBLE PRECISION NOT NULL)",
+                "CREATE INDEX throttle_events_subject ON throttle_events(scope, subject, time)",
+                "CREATE INDEX throttle_events_time ON throttle_events(time)",
+            ]
+        ),
     ]
 }
