@@ -284,7 +284,7 @@ private struct SessionRow: Decodable {
 
 /// `store_row_invalid` for a row that decoded but holds a value Berth does not know, in the
 /// words of ``RowDecoding/invalid(_:table:key:reason:)``.
-enum StoredRow {
+private enum StoredRow {
     static func invalid(table: String, key: String, reason: String) -> BerthError {
         BerthError(
             .storeRowInvalid,
