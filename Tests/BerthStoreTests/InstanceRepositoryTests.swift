@@ -285,4 +285,47 @@ struct InstanceRepositoryTests {
             #expect(try await repository.instances(InstanceQuery()).count == 1, "the quoted text dropped nothing")
         }
     }
+    @Test("activeCounts: the owner's and everyone's active instances and the owner's active one of the environment, in one read", arguments: StoreBackend.enabled)
+    func activeCounts(_ backend: StoreBackend) async throws {
+        try await withTestDatabase(backend) { database in
+            let repository = database.instances
+            let ada = Owner(kind: .user, id: "usr_a")
+            let bob = Owner(kind: .user, id: "usr_b")
+            let adaTeam = Owner(kind: .team, id: "usr_a")
+            #expect(try await repository.activeCounts(owner: ada, environment: "shell") == ActiveCounts(owner: 0, global: 0, instanceOfEnvironment: nil))
+
+            for row in [
+                F.instance("inst_old", owner: ada, environment: "shell", state: .running, createdOffset: 1),
+                F.instance("inst_new", owner: ada, environment: "shell", state: .starting, createdOffset: 2),
+                F.instance("inst_web", owner: ada, environment: "web", state: .stopping, createdOffset: 3),
+                F.instance("inst_done", owner: ada, environment: "pwn", state: .stopped, createdOffset: 4),
+                F.instance("inst_failed", owner: ada, environment: "pwn", state: .failed, createdOffset: 5),
+                F.instance("inst_bob", owner: bob, environment: "pwn", state: .requested, createdOffset: 6),
+                F.instance("inst_bob_expired", owner: bob, environment: "shell", state: .expired, createdOffset: 7),
+                F.instance("inst_team", owner: adaTeam, environment: "pwn", state: .running, createdOffset: 8),
+            ] {
+                try await repository.insertInstance(row)
+            }
+
+            #expect(try await repository.activeCounts(owner: ada, environment: "shell") == ActiveCounts(owner: 3, global: 5, instanceOfEnvironment: "inst_new"))
+            #expect(try await repository.activeCounts(owner: ada, environment: "web") == ActiveCounts(owner: 3, global: 5, instanceOfEnvironment: "inst_web"))
+            #expect(
+                try await repository.activeCounts(owner: ada, environment: "pwn") == ActiveCounts(owner: 3, global: 5, instanceOfEnvironment: nil),
+                "stopped and failed instances, and the team's with the same id, are not the user's active ones"
+            )
+            #expect(try await repository.activeCounts(owner: bob, environment: "shell") == ActiveCounts(owner: 1, global: 5, instanceOfEnvironment: nil))
+            #expect(try await repository.activeCounts(owner: adaTeam, environment: "pwn") == ActiveCounts(owner: 1, global: 5, instanceOfEnvironment: "inst_team"))
+            #expect(try await repository.activeCounts(owner: Owner(kind: .user, id: "usr_'🚢"), environment: "shell'") == ActiveCounts(owner: 0, global: 5, instanceOfEnvironment: nil))
+
+            // Inside a transaction the counts include its own uncommitted intent; after a rollback they do not.
+            await expectBerthError(.instanceExists) {
+                try await database.withTransaction { tx in
+                    try await tx.instances.insertInstance(F.instance("inst_intent", owner: bob, environment: "shell", state: .requested, createdOffset: 9))
+                    #expect(try await tx.instances.activeCounts(owner: bob, environment: "shell") == ActiveCounts(owner: 2, global: 6, instanceOfEnvironment: "inst_intent"))
+                    try await tx.instances.insertInstance(F.instance("inst_bob", owner: bob, createdOffset: 10))
+                }
+            }
+            #expect(try await repository.activeCounts(owner: bob, environment: "shell") == ActiveCounts(owner: 1, global: 5, instanceOfEnvironment: nil))
+        }
+    }
 }

@@ -84,6 +84,34 @@ public struct InstanceRepository: Repository {
         return try InstanceRow.instances(rows)
     }
 
+    /// What the caps of a new instance depend on, read in one statement (so inside a transaction
+    /// the three figures come from one snapshot): the owner's active instances, all active
+    /// instances, and the owner's newest active instance of `environment`, if any.
+    public func activeCounts(owner: Owner, environment: String) async throws -> ActiveCounts {
+        let active = InstanceState.allCases.filter(\.isActive).map(\.rawValue)
+        let row = try await sql.run { db in
+            try await db.raw(
+                """
+                SELECT
+                    (SELECT COUNT(*) FROM instances
+                        WHERE state IN (\(binds: active)) AND owner_kind = \(bind: owner.kind.rawValue) AND owner_id = \(bind: owner.id)
+                    ) AS owner_active,
+                    (SELECT COUNT(*) FROM instances WHERE state IN (\(binds: active))) AS global_active,
+                    (SELECT id FROM instances
+                        WHERE state IN (\(binds: active)) AND owner_kind = \(bind: owner.kind.rawValue) AND owner_id = \(bind: owner.id)
+                            AND environment = \(bind: environment)
+                        ORDER BY created_at DESC, id LIMIT 1
+                    ) AS environment_instance
+                """
+            ).first()
+        }
+        guard let row else {
+            throw BerthError(.storeUnavailable, "The database answered the active instance counts with no row.")
+        }
+        let counts = try RowDecoding.model(row, as: ActiveCountsRow.self, table: "instances", key: "environment_instance")
+        return ActiveCounts(owner: counts.ownerActive, global: counts.globalActive, instanceOfEnvironment: counts.environmentInstance)
+    }
+
     // MARK: Events
 
     /// Appends to the event log and returns the stored record with the sequence number the
@@ -119,6 +147,29 @@ public struct InstanceRepository: Repository {
         }
         return try RowDecoding.models(rows, as: EventRow.self, table: "events", key: "sequence").map(\.record)
     }
+}
+
+/// The active instances a new one is counted against (``InstanceRepository/activeCounts(owner:environment:)``).
+public struct ActiveCounts: Sendable, Equatable {
+    /// The owner's instances in an active state.
+    public var owner: Int
+    /// Every instance in an active state, of any owner.
+    public var global: Int
+    /// The id of the owner's newest active instance of the environment asked about, if any.
+    public var instanceOfEnvironment: String?
+
+    public init(owner: Int, global: Int, instanceOfEnvironment: String?) {
+        self.owner = owner
+        self.global = global
+        self.instanceOfEnvironment = instanceOfEnvironment
+    }
+}
+
+/// The one row of ``InstanceRepository/activeCounts(owner:environment:)``.
+struct ActiveCountsRow: Decodable {
+    var ownerActive: Int
+    var globalActive: Int
+    var environmentInstance: String?
 }
 
 /// A row of `instances`.
