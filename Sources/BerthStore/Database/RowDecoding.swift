@@ -34,11 +34,19 @@ public enum RowDecoding {
     /// identify it (e.g. `id`, or `owner_kind,owner_id,environment`).
     public static func invalid(_ row: any SQLRow, table: String, key: String, reason: String) -> BerthError {
         let keys = key.split(separator: ",").map { column in
-            (try? row.decode(column: String(column), as: String.self)) ?? "?"
+            // Text keys (ids) or integer keys (sequences).
+            (try? row.decode(column: String(column), as: String.self))
+                ?? (try? row.decode(column: String(column), as: Int.self)).map(String.init) ?? "?"
         }
-        return BerthError(
+        return invalid(table: table, key: keys.joined(separator: ", "), reason: reason)
+    }
+
+    /// The error for a row of `table` whose key values (`key`, already read) are known but whose
+    /// content is not what Berth wrote (an unknown state, enum value…).
+    public static func invalid(table: String, key: String, reason: String) -> BerthError {
+        BerthError(
             .storeRowInvalid,
-            "The stored row \(table)(\(keys.joined(separator: ", "))) is invalid (\(reason)); the database was changed outside Berth or is damaged."
+            "The stored row \(table)(\(key)) is invalid (\(reason)); the database was changed outside Berth or is damaged."
         )
     }
 }
