@@ -5,14 +5,14 @@ import Foundation
 /// Users, teams and bearer tokens. Token secrets are shown once and stored only as SHA-256 hashes.
 public struct Accounts: Sendable {
     /// The store.
-    public let store: any BerthStore
+    public let store: BerthDatabase
     /// The name of the bootstrap admin user.
     public static let bootstrapAdminName = "admin"
     /// bcrypt's cost for new passwords (12 in production; tests may lower it).
     public let bcryptCost: UInt8
 
     /// Creates the accounts service over `store`.
-    public init(store: any BerthStore, bcryptCost: UInt8 = 12) {
+    public init(store: BerthDatabase, bcryptCost: UInt8 = 12) {
         self.store = store
         self.bcryptCost = bcryptCost
     }
@@ -32,7 +32,7 @@ public struct Accounts: Sendable {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         try Self.validateName(trimmed, what: "user")
         let user = User(id: Identifier.make("usr"), name: trimmed, role: role, createdAt: Date())
-        try await store.createUser(user)
+        try await store.accounts.createUser(user)
         return user
     }
 
@@ -41,34 +41,34 @@ public struct Accounts: Sendable {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         try Self.validateName(trimmed, what: "team")
         let team = Team(id: Identifier.make("team"), name: trimmed, createdAt: Date())
-        try await store.createTeam(team)
+        try await store.teams.createTeam(team)
         return team
     }
 
     /// Adds an existing user to an existing team.
     public func addMember(teamID: String, userID: String) async throws {
-        guard try await store.team(id: teamID) != nil else { throw BerthError(.teamNotFound, "No team has id '\(teamID)'.") }
-        guard try await store.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
-        try await store.addMember(teamID: teamID, userID: userID)
+        guard try await store.teams.team(id: teamID) != nil else { throw BerthError(.teamNotFound, "No team has id '\(teamID)'.") }
+        guard try await store.accounts.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
+        try await store.teams.addMember(teamID: teamID, userID: userID)
     }
 
     /// Issues a token for a user and returns its secret, which is never stored.
     public func issueToken(userID: String, name: String) async throws -> (token: APIToken, secret: String) {
-        guard try await store.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
+        guard try await store.accounts.user(id: userID) != nil else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         let label = name.trimmingCharacters(in: .whitespaces)
         guard !label.isEmpty, label.count <= 100 else {
             throw BerthError(.invalidName, "A token name must be 1-100 characters.")
         }
         let secret = Self.newSecret()
         let token = APIToken(id: Identifier.make("tok"), userID: userID, name: label, secretHash: Self.hash(secret), createdAt: Date())
-        try await store.createToken(token)
+        try await store.accounts.createToken(token)
         return (token, secret)
     }
 
     /// The user a bearer secret belongs to, or nil.
     public func authenticate(secret: String) async throws -> User? {
         guard !secret.isEmpty, secret.count <= 512 else { return nil }
-        return try await store.user(forTokenHash: Self.hash(secret))
+        return try await store.accounts.user(forTokenHash: Self.hash(secret))
     }
 
     /// Makes sure an admin can sign in. With `configuredToken`, its hash is registered for the
@@ -76,17 +76,17 @@ public struct Accounts: Sendable {
     /// (to print once), or nil when none was generated.
     public func bootstrapAdmin(configuredToken: String?) async throws -> String? {
         let admin: User
-        if let existing = try await store.user(named: Self.bootstrapAdminName) {
+        if let existing = try await store.accounts.user(named: Self.bootstrapAdminName) {
             admin = existing
         } else {
             admin = User(id: Identifier.make("usr"), name: Self.bootstrapAdminName, role: .admin, createdAt: Date())
-            try await store.createUser(admin)
+            try await store.accounts.createUser(admin)
         }
-        let tokens = try await store.tokens(userID: admin.id)
+        let tokens = try await store.accounts.tokens(userID: admin.id)
         if let configuredToken {
             let hash = Self.hash(configuredToken)
             if !tokens.contains(where: { $0.secretHash == hash }) {
-                try await store.createToken(APIToken(id: Identifier.make("tok"), userID: admin.id, name: "BERTH_ADMIN_TOKEN", secretHash: hash, createdAt: Date()))
+                try await store.accounts.createToken(APIToken(id: Identifier.make("tok"), userID: admin.id, name: "BERTH_ADMIN_TOKEN", secretHash: hash, createdAt: Date()))
             }
             return nil
         }

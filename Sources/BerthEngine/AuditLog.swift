@@ -3,8 +3,9 @@ import BerthStore
 import Foundation
 import Logging
 
-/// The hash-chained audit log. One actor appends, so entries get consecutive sequences and each
-/// one names the hash of the entry before it.
+/// The hash-chained audit log. Each append reads the head and extends it in one transaction
+/// under the chain's lock, so entries get consecutive sequences and each one names the hash of
+/// the entry before it, whichever replica wrote them.
 ///
 /// Refused requests (401s) come from anyone, so one address could fill the log with them. Each
 /// address gets ``refusalLimit`` entries a minute one by one; past that its refusals are counted,
@@ -12,10 +13,8 @@ import Logging
 /// minute is over (``writeRefusalSummaries(now:all:)``, which the server calls every few seconds
 /// and at shutdown). Nothing is dropped without a trace.
 public actor AuditLog {
-    let store: any BerthStore
+    let store: BerthDatabase
     let logger: Logger
-    private var last: AuditEntry?
-    private var loaded = false
 
     /// Refused requests from one address logged one by one per ``refusalWindow``.
     public let refusalLimit: Int
@@ -34,8 +33,8 @@ public actor AuditLog {
         var userAgent: String?
     }
 
-    /// Creates the log over `store`; the chain's head is read on first use.
-    public init(store: any BerthStore, logger: Logger, refusalLimit: Int = 20, refusalWindow: TimeInterval = 60) {
+    /// Creates the log over `store`.
+    public init(store: BerthDatabase, logger: Logger, refusalLimit: Int = 20, refusalWindow: TimeInterval = 60) {
         self.store = store
         self.logger = logger
         self.refusalLimit = max(1, refusalLimit)
@@ -103,11 +102,11 @@ public actor AuditLog {
         )
     }
 
-    /// Seals `entry` after the current head and stores it. Appends from this process run one
-    /// after another (an actor alone would interleave them at each store call, and two requests
-    /// finishing together would seal after the same head). When the store refuses anyway (another
-    /// process took the sequence), the head is read again and the append retried; a failure after
-    /// that is logged with the entry, so it is not lost from the operator's view.
+    /// Seals `entry` after the current head and stores it, in one transaction that holds the
+    /// chain's lock: replicas sharing one database extend one chain, each entry naming the hash
+    /// of the one before it. Appends from this process also run one after another, so they keep
+    /// their order. A failure after retries is logged with the entry, so it is not lost from the
+    /// operator's view.
     @discardableResult
     public func append(_ entry: AuditEntry) async -> AuditEntry? {
         let previous = queueTail
@@ -125,14 +124,12 @@ public actor AuditLog {
         let attempts = 5
         for attempt in 1...attempts {
             do {
-                if !loaded || attempt > 1 {
-                    last = try await store.lastAuditEntry()
-                    loaded = true
+                return try await store.withTransaction { tx in
+                    try await tx.audit.sql.lockForTransaction("berth.audit")
+                    let sealed = AuditChain.seal(entry, after: try await tx.audit.lastAuditEntry())
+                    try await tx.audit.appendAudit(sealed)
+                    return sealed
                 }
-                let sealed = AuditChain.seal(entry, after: last)
-                try await store.appendAudit(sealed)
-                last = sealed
-                return sealed
             } catch {
                 if attempt == attempts {
                     logger.error("audit entry not stored", metadata: [
@@ -173,7 +170,7 @@ public actor AuditLog {
         var previous: AuditEntry?
         var count: Int64 = 0
         while true {
-            let page = try await store.auditEntries(AuditQuery(afterSequence: previous?.sequence ?? 0, limit: pageSize))
+            let page = try await store.audit.auditEntries(AuditQuery(afterSequence: previous?.sequence ?? 0, limit: pageSize))
             if let problem = AuditChain.firstProblem(in: page, after: previous) {
                 return Verification(valid: false, entries: count, headSequence: previous?.sequence, headHash: previous?.hash, problem: problem)
             }

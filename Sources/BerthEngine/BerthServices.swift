@@ -9,7 +9,7 @@ import Logging
 /// and calls one of these.
 public struct BerthServices: Sendable {
     /// Persistent state.
-    public let store: any BerthStore
+    public let store: BerthDatabase
     /// Users, teams and tokens.
     public let accounts: Accounts
     /// The environments on offer.
@@ -70,7 +70,7 @@ public struct BerthServices: Sendable {
 
     /// Bundles the services; the terminal hub talks to the lifecycle about instance state.
     public init(
-        store: any BerthStore, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
+        store: BerthDatabase, accounts: Accounts, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle,
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
         flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
         labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
@@ -84,9 +84,11 @@ public struct BerthServices: Sendable {
         self.attachments = AttachmentLibrary(catalog: catalog)
         self.scores = Scorekeeper(store: store, catalog: catalog, lifecycle: lifecycle, flagSecret: flagSecret, logger: logger)
         self.settings = EventSettings(store: store, lifecycle: lifecycle, configuration: configuration)
-        self.signInFailures = RateLimiter(configuration.signInLimit, scope: "signin.account")
-        self.signInFailuresByAddress = RateLimiter(configuration.signInAddressLimit, scope: "signin.address")
-        self.registrations = RateLimiter(configuration.registrationLimit, scope: "register")
+        // In the store, so every replica counts the same attempts.
+        let throttles = StoreThrottleLedger(store.sharedState)
+        self.signInFailures = RateLimiter(configuration.signInLimit, scope: "signin.account", ledger: throttles)
+        self.signInFailuresByAddress = RateLimiter(configuration.signInAddressLimit, scope: "signin.address", ledger: throttles)
+        self.registrations = RateLimiter(configuration.registrationLimit, scope: "register", ledger: throttles)
         self.recordings = recordings
         self.audit = AuditLog(store: store, logger: logger)
         self.store = store
@@ -99,8 +101,9 @@ public struct BerthServices: Sendable {
         settings.reconnectWindow = .seconds(configuration.reconnectWindowSeconds)
         settings.inputBytesPerSecond = configuration.terminalInputRate
         self.terminalSettings = settings
-        self.tickets = TicketBook(lifetime: settings.ticketLifetime)
-        self.shares = ShareBook()
+        // In the store: a ticket issued by one replica opens the terminal on another, once.
+        self.tickets = TicketBook(lifetime: settings.ticketLifetime, ledger: StoreTicketLedger(store.sharedState))
+        self.shares = ShareBook(ledger: StoreShareLedger(store.sharedState))
         self.presence = Presence(since: clock())
         self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
             guard let instance = await lifecycle.activeInstance(id) else { return nil }

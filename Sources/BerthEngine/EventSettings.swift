@@ -66,13 +66,13 @@ public actor EventSettings {
         }
     }
 
-    let store: any BerthStore
+    let store: BerthDatabase
     let lifecycle: InstanceLifecycle
     let configuration: BerthConfiguration
     private var stored: [String: String] = [:]
 
     /// Creates the settings; call ``load()`` before use.
-    public init(store: any BerthStore, lifecycle: InstanceLifecycle, configuration: BerthConfiguration) {
+    public init(store: BerthDatabase, lifecycle: InstanceLifecycle, configuration: BerthConfiguration) {
         self.store = store
         self.lifecycle = lifecycle
         self.configuration = configuration
@@ -80,7 +80,7 @@ public actor EventSettings {
 
     /// Reads the stored settings and applies them.
     public func load() async throws {
-        stored = try await store.settings()
+        stored = try await store.play.settings()
         await lifecycle.updatePolicy(policy())
     }
 
@@ -147,7 +147,7 @@ public actor EventSettings {
             changes["globalCap"] = String(cap)
         }
         for (key, value) in changes {
-            try await store.setSetting(key: key, value: value)
+            try await store.play.setSetting(key: key, value: value)
             stored[key] = value
         }
         await lifecycle.updatePolicy(policy())
@@ -159,7 +159,7 @@ public actor EventSettings {
         var disabled = disabledEnvironments
         if enabled { disabled.remove(slug) } else { disabled.insert(slug) }
         let value = disabled.sorted().joined(separator: ",")
-        try await store.setSetting(key: "disabledEnvironments", value: value.isEmpty ? nil : value)
+        try await store.play.setSetting(key: "disabledEnvironments", value: value.isEmpty ? nil : value)
         stored["disabledEnvironments"] = value.isEmpty ? nil : value
         await lifecycle.updatePolicy(policy())
     }

@@ -67,7 +67,7 @@ public struct ReconcileReport: Sendable, Equatable {
 /// The brain of Berth: requests, renews, resets, stops and reaps instances, enforcing the
 /// assignment policy and caps. The intent is always written to the store before the engine is called.
 public actor InstanceLifecycle {
-    private let store: any BerthStore
+    private let store: BerthDatabase
     private let runtime: any InstanceRuntime
     private let catalog: EnvironmentCatalog
     private var policy: LifecyclePolicy
@@ -85,7 +85,7 @@ public actor InstanceLifecycle {
 
     /// Creates a lifecycle; call ``reconcile()`` before serving requests.
     public init(
-        store: any BerthStore, runtime: any InstanceRuntime, catalog: EnvironmentCatalog, policy: LifecyclePolicy,
+        store: BerthDatabase, runtime: any InstanceRuntime, catalog: EnvironmentCatalog, policy: LifecyclePolicy,
         logger: Logger = Logger(label: "berth.lifecycle"), clock: @escaping @Sendable () -> Date = { Date() },
         metrics: BerthMetrics = BerthMetrics()
     ) {
@@ -156,7 +156,7 @@ public actor InstanceLifecycle {
 
     /// The instance, if `user` may see it; otherwise `instance_not_found`.
     public func instance(_ id: String, for user: User) async throws -> Instance {
-        guard Identifier.isWellFormed(id), let instance = try await store.instance(id: id) else { throw Self.notFound(id) }
+        guard Identifier.isWellFormed(id), let instance = try await store.instances.instance(id: id) else { throw Self.notFound(id) }
         guard try await canAccess(instance, user) else { throw Self.notFound(id) }
         return instance
     }
@@ -164,10 +164,10 @@ public actor InstanceLifecycle {
     /// The instances `user` may see (all of them for an admin unless `ownOnly`), newest first.
     /// `ownOnly` gives the caller's own and their team's, as personal pages show them.
     public func instances(for user: User, activeOnly: Bool = false, ownOnly: Bool = false) async throws -> [Instance] {
-        if user.role == .admin && !ownOnly { return try await store.instances(InstanceQuery(activeOnly: activeOnly)) }
-        var result = try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .user, id: user.id)))
-        if let team = try await store.team(ofUser: user.id) {
-            result += try await store.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .team, id: team.id)))
+        if user.role == .admin && !ownOnly { return try await store.instances.instances(InstanceQuery(activeOnly: activeOnly)) }
+        var result = try await store.instances.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .user, id: user.id)))
+        if let team = try await store.teams.team(ofUser: user.id) {
+            result += try await store.instances.instances(InstanceQuery(activeOnly: activeOnly, owner: Owner(kind: .team, id: team.id)))
         }
         return result.sorted { $0.createdAt > $1.createdAt }
     }
@@ -210,7 +210,7 @@ public actor InstanceLifecycle {
         busy.insert(instance.id)
         defer { busy.remove(instance.id) }
         do {
-            try await store.insertInstance(instance)
+            try await store.instances.insertInstance(instance)
         } catch {
             active[instance.id] = nil
             throw error
@@ -377,7 +377,7 @@ public actor InstanceLifecycle {
     @discardableResult
     public func reconcile() async throws -> ReconcileReport {
         var report = ReconcileReport()
-        let stored = try await store.instances(InstanceQuery(activeOnly: true, limit: 1_000_000))
+        let stored = try await store.instances.instances(InstanceQuery(activeOnly: true, limit: 1_000_000))
         let containers = try await runtime.managedContainers()
         let networks = try await runtime.managedNetworks()
         var keep: Set<String> = []
@@ -397,7 +397,7 @@ public actor InstanceLifecycle {
             instance.state = state
             instance.reason = reason
             instance.updatedAt = clock()
-            try await store.updateInstance(instance)
+            try await store.instances.updateInstance(instance)
             await record("instance.reconciled", instance, user: nil, detail: reason)
             report.closed += 1
         }
@@ -564,6 +564,12 @@ public actor InstanceLifecycle {
             throw BerthError(.engineUnavailable, "The engine could not remove instance \(instance.id): \(error). Berth retries automatically.")
         }
         await workspaces?.release(instance)
+        do {
+            try await store.sharedState.revokeShares(instanceID: instance.id)
+        } catch {
+            // The links open nothing once the instance has ended; only their rows stay behind.
+            logger.warning("share links not revoked", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
+        }
         instance.state = state
         instance.reason = reason
         active[instance.id] = nil
@@ -580,13 +586,13 @@ public actor InstanceLifecycle {
     private func save(_ instance: inout Instance, _ event: String, user: String?, detail: String = "") async throws {
         instance.updatedAt = clock()
         if instance.state.isActive { active[instance.id] = instance }
-        try await store.updateInstance(instance)
+        try await store.instances.updateInstance(instance)
         await record(event, instance, user: user, detail: detail)
     }
 
     private func record(_ kind: String, _ instance: Instance, user: String?, detail: String) async {
         do {
-            try await store.appendEvent(EventRecord(time: clock(), kind: kind, instanceID: instance.id, userID: user, detail: detail))
+            try await store.instances.appendEvent(EventRecord(time: clock(), kind: kind, instanceID: instance.id, userID: user, detail: detail))
         } catch {
             logger.error("event not recorded", metadata: ["instance.id": "\(instance.id)", "event": "\(kind)", "error": "\(error)"])
         }
@@ -609,7 +615,7 @@ public actor InstanceLifecycle {
 
     private func owner(for user: User) async throws -> Owner {
         guard policy.assignment == .team else { return Owner(kind: .user, id: user.id) }
-        guard let team = try await store.team(ofUser: user.id) else {
+        guard let team = try await store.teams.team(ofUser: user.id) else {
             // An organiser tests environments without joining a team.
             if user.role == .admin { return Owner(kind: .user, id: user.id) }
             throw BerthError(.teamRequired, "Instances are assigned per team; join a team first.")
@@ -621,7 +627,7 @@ public actor InstanceLifecycle {
     public func isOwner(_ instance: Instance, _ user: User) async throws -> Bool {
         switch instance.owner.kind {
         case .user: return instance.owner.id == user.id
-        case .team: return try await store.team(ofUser: user.id)?.id == instance.owner.id
+        case .team: return try await store.teams.team(ofUser: user.id)?.id == instance.owner.id
         }
     }
 

@@ -17,7 +17,7 @@ public protocol LabTerminalAccess: Sendable {
 /// instructor watches. Progress belongs to an owner (the user, or their team in team mode, as
 /// scores do) and an environment, never to an instance, so it outlives resets, expiry and restarts.
 public actor LabProgress {
-    let store: any BerthStore
+    let store: BerthDatabase
     let catalog: EnvironmentCatalog
     let scores: Scorekeeper
     let checks: any LabCheckRunning
@@ -35,7 +35,7 @@ public actor LabProgress {
 
     /// Creates the service; `hintLimit` is per user (`BERTH_HINT_LIMIT`).
     public init(
-        store: any BerthStore, catalog: EnvironmentCatalog, scores: Scorekeeper, checks: any LabCheckRunning, hints: any LabHintGiving,
+        store: BerthDatabase, catalog: EnvironmentCatalog, scores: Scorekeeper, checks: any LabCheckRunning, hints: any LabHintGiving,
         terminals: any LabTerminalAccess, flagSecret: FlagSecret?, hintLimit: EventLimit, clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
@@ -46,7 +46,7 @@ public actor LabProgress {
         self.hints = hints
         self.terminals = terminals
         self.flagSecret = flagSecret
-        self.hintRequests = RateLimiter(hintLimit, scope: "hint", clock: clock)
+        self.hintRequests = RateLimiter(hintLimit, scope: "hint", ledger: StoreThrottleLedger(store.sharedState), clock: clock)
         self.clock = clock
         self.logger = logger
     }
@@ -189,7 +189,7 @@ public actor LabProgress {
             id: Identifier.make("chk"), owner: owner, environment: environment.slug, userID: user.id, instanceID: instance.id, step: step.id,
             outcome: outcome, time: now
         )
-        try await store.insertLabCheck(check)
+        try await store.labs.insertLabCheck(check)
         let metadata: Logger.Metadata = [
             "instance.id": "\(instance.id)", "user.id": "\(user.id)", "owner": "\(owner.label)", "environment": "\(environment.slug)",
             "lab.step": "\(step.id)", "check.status": "\(outcome.status.rawValue)", "check.duration.ms": "\(outcome.durationMilliseconds)",
@@ -228,12 +228,12 @@ public actor LabProgress {
             } else {
                 record.steps.append(LabStepRecord(id: nextID, startedAt: now))
             }
-            try await store.saveLabProgress(record)
+            try await store.labs.saveLabProgress(record)
             return
         }
         record.currentStep = nil
         record.completedAt = now
-        try await store.saveLabProgress(record)
+        try await store.labs.saveLabProgress(record)
         logger.info("lab completed", metadata: ["user.id": "\(user.id)", "owner": "\(record.owner.label)", "environment": "\(environment.slug)"])
         guard lab.awardsPoints, Self.hasValue(environment) else { return }
         let scored = try await scores.recordSolve(SolveRecord(scorer: record.owner, environment: environment.slug, userID: user.id, time: now))
@@ -265,16 +265,16 @@ public actor LabProgress {
         let record = try await loadOrStart(owner: owner, environment: environment, lab: lab)
         let step = lab.steps[record.currentStep.flatMap(lab.stepIndex) ?? (lab.steps.count - 1)]
 
-        let lastCheck = try await store.labChecks(LabCheckQuery(owner: owner, environment: environment.slug, limit: 1)).first
+        let lastCheck = try await store.labs.labChecks(LabCheckQuery(owner: owner, environment: environment.slug, limit: 1)).first
         let failures = lastCheck.flatMap { $0.step == step.id && $0.outcome.status == .failed ? $0.outcome.failures : nil } ?? []
-        let given = try await store.labHints(owner: owner, environment: environment.slug).filter { $0.step == step.id && $0.source == .authored }
+        let given = try await store.labs.labHints(owner: owner, environment: environment.slug).filter { $0.step == step.id && $0.source == .authored }
         let request = LabHintRequest(
             environmentName: environment.name, step: step, failures: failures, screenTail: await terminals.labScreenTail(instanceID: instance.id),
             authoredHintsGiven: given.count, secrets: secrets(of: environment, instance: instance)
         )
         let hint = await hints.hint(request)
         let now = clock()
-        try await store.insertLabHint(LabHintRecord(
+        try await store.labs.insertLabHint(LabHintRecord(
             id: Identifier.make("lhint"), owner: owner, environment: environment.slug, userID: user.id, instanceID: instance.id, step: step.id,
             source: hint.source, authoredIndex: hint.authoredIndex, time: now
         ))
@@ -308,14 +308,14 @@ public actor LabProgress {
             _ = try Self.lab(of: environment)
         }
         let now = clock()
-        let records = try await store.labProgress(environment: slug)
-        let latestChecks = try await store.labChecks(LabCheckQuery(environment: slug, latestPerOwner: true, limit: 1_000_000))
-        let latestFailures = try await store.labChecks(LabCheckQuery(environment: slug, statuses: [.failed], latestPerOwner: true, limit: 1_000_000))
+        let records = try await store.labs.labProgress(environment: slug)
+        let latestChecks = try await store.labs.labChecks(LabCheckQuery(environment: slug, latestPerOwner: true, limit: 1_000_000))
+        let latestFailures = try await store.labs.labChecks(LabCheckQuery(environment: slug, statuses: [.failed], latestPerOwner: true, limit: 1_000_000))
         func key(_ owner: Owner, _ environment: String) -> String { "\(owner.label) \(environment)" }
         let lastCheck = Dictionary(latestChecks.map { (key($0.owner, $0.environment), $0) }, uniquingKeysWith: { first, _ in first })
         let lastFailure = Dictionary(latestFailures.map { (key($0.owner, $0.environment), $0) }, uniquingKeysWith: { first, _ in first })
-        let userNames = Dictionary(try await store.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-        let teamNames = Dictionary(try await store.teams().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let userNames = Dictionary(try await store.accounts.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let teamNames = Dictionary(try await store.teams.teams().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
 
         var rows: [BoardRow] = []
         for record in records {
@@ -373,13 +373,13 @@ public actor LabProgress {
     /// they have not passed.
     private func loadOrStart(owner: Owner, environment: EnvironmentSpec, lab: LabSpec) async throws -> LabProgressRecord {
         let now = clock()
-        guard var record = try await store.labProgress(owner: owner, environment: environment.slug) else {
+        guard var record = try await store.labs.labProgress(owner: owner, environment: environment.slug) else {
             let first = lab.steps[0].id
             let record = LabProgressRecord(
                 owner: owner, environment: environment.slug, currentStep: first, steps: [LabStepRecord(id: first, startedAt: now)], startedAt: now,
                 updatedAt: now
             )
-            try await store.saveLabProgress(record)
+            try await store.labs.saveLabProgress(record)
             return record
         }
         guard record.completedAt == nil, record.currentStep.flatMap(lab.stepIndex) == nil else { return record }
@@ -387,20 +387,20 @@ public actor LabProgress {
             record.currentStep = nil
             record.completedAt = now
             record.updatedAt = now
-            try await store.saveLabProgress(record)
+            try await store.labs.saveLabProgress(record)
             return record
         }
         record.currentStep = step.id
         if record.step(step.id) == nil { record.steps.append(LabStepRecord(id: step.id, startedAt: now)) }
         record.updatedAt = now
-        try await store.saveLabProgress(record)
+        try await store.labs.saveLabProgress(record)
         return record
     }
 
     private func view(_ record: LabProgressRecord, lab: LabSpec) async throws -> View {
         let now = clock()
-        let given = try await store.labHints(owner: record.owner, environment: record.environment).filter { $0.source != .none }
-        let lastCheck = try await store.labChecks(LabCheckQuery(owner: record.owner, environment: record.environment, limit: 1)).first
+        let given = try await store.labs.labHints(owner: record.owner, environment: record.environment).filter { $0.source != .none }
+        let lastCheck = try await store.labs.labChecks(LabCheckQuery(owner: record.owner, environment: record.environment, limit: 1)).first
         let steps = lab.steps.map { step -> StepView in
             let reached = record.step(step.id)
             let state: StepState = reached?.passedAt != nil ? .passed : (step.id == record.currentStep ? .current : .locked)

@@ -14,11 +14,11 @@ public struct RecordingLibrary: Sendable {
     public let dataDirectory: URL
     /// The server's signing key.
     public let signer: RecordingSigner
-    let store: any BerthStore
+    let store: BerthDatabase
     let logger: Logger
 
     /// Opens the library, creating the server's Ed25519 key on first use (`<data-dir>/keys/`).
-    public init(dataDirectory: URL, store: any BerthStore, logger: Logger) throws {
+    public init(dataDirectory: URL, store: BerthDatabase, logger: Logger) throws {
         self.dataDirectory = dataDirectory
         self.store = store
         self.logger = logger
@@ -52,7 +52,7 @@ public struct RecordingLibrary: Sendable {
                 throw BerthError(.recordingDeleteFailed, "Cannot remove \(file.lastPathComponent): \(error.localizedDescription)")
             }
         }
-        _ = try await store.deleteRecording(id: record.id)
+        _ = try await store.recordings.deleteRecording(id: record.id)
         logger.info("recording deleted", metadata: ["recording.id": "\(record.id)", "instance.id": "\(record.instanceID)"])
     }
 
@@ -89,7 +89,7 @@ public struct RecordingLibrary: Sendable {
                 id: id, instanceID: instance.id, environment: instance.environment, owner: instance.owner, terminal: terminal,
                 path: path, startedAt: Date()
             )
-            try await store.insertRecording(record)
+            try await store.recordings.insertRecording(record)
             return TerminalRecorder(writer: writer, recordingID: id, store: store, logger: logger)
         } catch {
             logger.error("recording not started", metadata: ["instance.id": "\(instance.id)", "terminal": "\(terminal)", "error": "\(error)"])
@@ -102,7 +102,7 @@ public struct RecordingLibrary: Sendable {
 struct TerminalRecorder: TerminalObserver {
     let writer: RecordingWriter
     let recordingID: String
-    let store: any BerthStore
+    let store: BerthDatabase
     let logger: Logger
 
     func output(_ bytes: ByteBuffer) async { await writer.output(Array(bytes.readableBytesView)) }
@@ -122,6 +122,6 @@ struct TerminalRecorder: TerminalObserver {
         do { try await writer.close() } catch {
             logger.error("recording close failed", metadata: ["recording.id": "\(recordingID)", "error": "\(error)"])
         }
-        try? await store.finishRecording(id: recordingID, endedAt: Date())
+        try? await store.recordings.finishRecording(id: recordingID, endedAt: Date())
     }
 }

@@ -34,7 +34,7 @@ public struct RecordingRetention: Service {
         let cutoff = now.addingTimeInterval(-Double(days) * 86400)
         let expired: [RecordingRecord]
         do {
-            expired = try await services.store.recordings(RecordingQuery(endedBefore: cutoff, limit: 500))
+            expired = try await services.store.recordings.recordings(RecordingQuery(endedBefore: cutoff, limit: 500))
         } catch {
             logger.warning("retention sweep skipped", metadata: ["error": "\(error)"])
             return 0

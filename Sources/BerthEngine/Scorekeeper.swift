@@ -5,7 +5,7 @@ import Logging
 
 /// Flags, hints and the scoreboard. Every submission is stored, whatever its outcome.
 public actor Scorekeeper {
-    let store: any BerthStore
+    let store: BerthDatabase
     let catalog: EnvironmentCatalog
     let lifecycle: InstanceLifecycle
     let flagSecret: FlagSecret?
@@ -24,14 +24,14 @@ public actor Scorekeeper {
 
     /// Creates the scorekeeper; `submissionsPerMinute` is per user and environment.
     public init(
-        store: any BerthStore, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle, flagSecret: FlagSecret?,
+        store: BerthDatabase, catalog: EnvironmentCatalog, lifecycle: InstanceLifecycle, flagSecret: FlagSecret?,
         submissionsPerMinute: Int = 10, logger: Logger
     ) {
         self.store = store
         self.catalog = catalog
         self.lifecycle = lifecycle
         self.flagSecret = flagSecret
-        self.submissions = RateLimiter(limit: submissionsPerMinute, window: 60, scope: "flag")
+        self.submissions = RateLimiter(limit: submissionsPerMinute, window: 60, scope: "flag", ledger: StoreThrottleLedger(store.sharedState))
         self.logger = logger
     }
 
@@ -43,7 +43,7 @@ public actor Scorekeeper {
     /// Who scores for `user`: their team in team mode (which they must have), else themselves.
     public func scorer(for user: User) async throws -> Owner {
         guard await mode() == .team else { return Owner(kind: .user, id: user.id) }
-        guard let team = try await store.team(ofUser: user.id) else {
+        guard let team = try await store.teams.team(ofUser: user.id) else {
             throw BerthError(.teamRequired, "Scores are kept per team; create or join a team first.")
         }
         return Owner(kind: .team, id: team.id)
@@ -51,7 +51,7 @@ public actor Scorekeeper {
 
     /// Solves per environment.
     public func solveCounts() async throws -> [String: Int] {
-        try await store.solves(environment: nil).reduce(into: [:]) { $0[$1.environment, default: 0] += 1 }
+        try await store.play.solves(environment: nil).reduce(into: [:]) { $0[$1.environment, default: 0] += 1 }
     }
 
     /// What a solve of `environment` is worth now.
@@ -126,7 +126,7 @@ public actor Scorekeeper {
 
     /// Wrong submissions (`incorrect` and `shared`) of `scorer` per environment.
     func wrongAttempts(of scorer: Owner, environment: String? = nil) async throws -> [String: Int] {
-        try await store.submissions(SubmissionQuery(environment: environment, scorer: scorer, outcomes: [.incorrect, .shared], limit: 1_000_000))
+        try await store.play.submissions(SubmissionQuery(environment: environment, scorer: scorer, outcomes: [.incorrect, .shared], limit: 1_000_000))
             .reduce(into: [:]) { $0[$1.environment, default: 0] += 1 }
     }
 
@@ -151,7 +151,7 @@ public actor Scorekeeper {
         let key = "\(user.id) \(slug)"
         if let wait = try await submissions.retryAfter(key) {
             record.outcome = .rateLimited
-            try await store.insertSubmission(record)
+            try await store.play.insertSubmission(record)
             throw BerthError(.tooManySubmissions, "Too many flags for '\(slug)'; try again in \(wait) s.")
         }
         try await submissions.record(key)
@@ -160,11 +160,11 @@ public actor Scorekeeper {
         let othersInFlight = attemptsInFlight[attemptKey, default: 0]
         attemptsInFlight[attemptKey] = othersInFlight + 1
         defer { attemptsInFlight[attemptKey] = attemptsInFlight[attemptKey, default: 1] > 1 ? attemptsInFlight[attemptKey, default: 1] - 1 : nil }
-        if let limit = environment.maxAttempts, try await store.solves(environment: slug).contains(where: { $0.scorer == scorer }) == false {
+        if let limit = environment.maxAttempts, try await store.play.solves(environment: slug).contains(where: { $0.scorer == scorer }) == false {
             let used = (try await wrongAttempts(of: scorer, environment: slug)[slug] ?? 0) + othersInFlight
             guard used < limit else {
                 record.outcome = .attemptsExhausted
-                try await store.insertSubmission(record)
+                try await store.play.insertSubmission(record)
                 throw BerthError(.attemptsExhausted,
                     "\(scorer.kind == .team ? "Your team has" : "You have") used all \(limit) attempts at \(environment.name); no more flags are accepted.")
             }
@@ -186,12 +186,14 @@ public actor Scorekeeper {
                 ])
             }
         }
-        if record.outcome == .correct,
-           try await recordSolve(SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time)) == false {
+        // The solve and its submission in one transaction: never a solve without the flag that made it.
+        let solve = record.outcome == .correct ? SolveRecord(scorer: scorer, environment: slug, userID: user.id, time: record.time) : nil
+        if try await store.play.recordSubmission(record, solve: solve) {
+            cachedBoard = nil
+        } else if solve != nil {
             record.outcome = .alreadySolved
         }
-        try await store.insertSubmission(record)
-        let points = value(of: environment, solves: try await store.solves(environment: slug).count)
+        let points = value(of: environment, solves: try await store.play.solves(environment: slug).count)
         switch record.outcome {
         case .correct:
             return SubmissionResult(correct: true, outcome: "correct", points: points, message: "Correct! \(environment.name) is solved: \(points) points.")
@@ -212,7 +214,7 @@ public actor Scorekeeper {
     /// Records that `solve.scorer` solved the environment (a right flag, or a lab's last step
     /// passed) and refreshes the scoreboard; false when they had already solved it.
     func recordSolve(_ solve: SolveRecord) async throws -> Bool {
-        let new = try await store.insertSolve(solve)
+        let new = try await store.play.insertSolve(solve)
         if new { cachedBoard = nil }
         return new
     }
@@ -222,7 +224,7 @@ public actor Scorekeeper {
         guard let spec = environment.berth.flag, let secret = flagSecret,
               submitted.hasPrefix(spec.prefix), submitted.hasSuffix(spec.suffix)
         else { return nil }
-        for instance in try await store.instances(InstanceQuery(environment: environment.slug, limit: 1_000_000))
+        for instance in try await store.instances.instances(InstanceQuery(environment: environment.slug, limit: 1_000_000))
         where spec.flag(instanceID: instance.id, secret: secret) == submitted {
             return (instance.id, instance.owner)
         }
@@ -233,7 +235,7 @@ public actor Scorekeeper {
     func belongs(_ owner: Owner, to user: User, scorer: Owner) async throws -> Bool {
         if owner == scorer || owner == Owner(kind: .user, id: user.id) { return true }
         guard owner.kind == .team else { return false }
-        return try await store.team(ofUser: user.id)?.id == owner.id
+        return try await store.teams.team(ofUser: user.id)?.id == owner.id
     }
 
     /// Unlocks hint `index` of `slug` for `user`'s scorer at its cost, and returns it.
@@ -244,7 +246,7 @@ public actor Scorekeeper {
         }
         let scorer = try await scorer(for: user)
         let hint = environment.hints[index]
-        if try await store.insertHintUnlock(HintUnlockRecord(
+        if try await store.play.insertHintUnlock(HintUnlockRecord(
             scorer: scorer, environment: slug, hint: index, userID: user.id, cost: hint.cost, time: Date()
         )) {
             cachedBoard = nil
@@ -267,9 +269,9 @@ public actor Scorekeeper {
     /// What `user`'s scorer has solved and unlocked (nothing when they have no team in team mode).
     public func standing(of user: User) async throws -> Standing {
         guard let scorer = try? await scorer(for: user) else { return Standing(scorer: nil, solved: [], unlocked: [:]) }
-        let solved = Set(try await store.solves(environment: nil).filter { $0.scorer == scorer }.map(\.environment))
+        let solved = Set(try await store.play.solves(environment: nil).filter { $0.scorer == scorer }.map(\.environment))
         var unlocked: [String: Set<Int>] = [:]
-        for unlock in try await store.hintUnlocks(scorer: scorer) { unlocked[unlock.environment, default: []].insert(unlock.hint) }
+        for unlock in try await store.play.hintUnlocks(scorer: scorer) { unlocked[unlock.environment, default: []].insert(unlock.hint) }
         return Standing(scorer: scorer, solved: solved, unlocked: unlocked, wrongAttempts: try await wrongAttempts(of: scorer))
     }
 
@@ -295,7 +297,7 @@ public actor Scorekeeper {
     /// solve as a player (scored before the event switched to teams, or before they joined) counts
     /// for their team, at its first time, so a team never shows no points while its members have them.
     func scoringSolves(mode: Owner.Kind) async throws -> [SolveRecord] {
-        let all = try await store.solves(environment: nil)
+        let all = try await store.play.solves(environment: nil)
         guard mode == .team else { return all.filter { $0.scorer.kind == .user } }
         let teamOf = try await teamsByMember()
         var seen: Set<String> = []
@@ -312,8 +314,8 @@ public actor Scorekeeper {
     /// Each team member's team id.
     func teamsByMember() async throws -> [String: String] {
         var teamOf: [String: String] = [:]
-        for team in try await store.teams() {
-            for member in try await store.members(teamID: team.id) { teamOf[member.id] = team.id }
+        for team in try await store.teams.teams() {
+            for member in try await store.teams.members(teamID: team.id) { teamOf[member.id] = team.id }
         }
         return teamOf
     }
@@ -353,7 +355,7 @@ public actor Scorekeeper {
         }
         let teamOf = mode == .team ? try await teamsByMember() : [:]
         var charged: Set<String> = []
-        for unlock in try await store.hintUnlocks(scorer: nil) {
+        for unlock in try await store.play.hintUnlocks(scorer: nil) {
             guard let scorer = Self.scorer(unlock.scorer, mode: mode, teamOf: teamOf), solved[scorer] != nil else { continue }
             // A hint two members of one team unlocked on their own costs the team once.
             guard charged.insert("\(scorer.id) \(unlock.environment) \(unlock.hint)").inserted else { continue }
@@ -361,9 +363,9 @@ public actor Scorekeeper {
         }
         let names: [String: String]
         if mode == .team {
-            names = Dictionary(try await store.teams().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            names = Dictionary(try await store.teams.teams().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         } else {
-            names = Dictionary(try await store.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            names = Dictionary(try await store.accounts.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         }
         let ordered = solved.keys.sorted { left, right in
             let (lp, rp) = (points[left] ?? 0, points[right] ?? 0)

@@ -65,7 +65,7 @@ public struct InstanceWorkspace: Sendable, Equatable {
 public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, WorkspaceSyncLedger {
     /// Where the images live.
     public nonisolated let volumes: WorkspaceVolumes
-    private let store: any BerthStore
+    private let store: BerthDatabase
     private let logger: Logger
     private let clock: @Sendable () -> Date
     private var syncing: (any WorkspaceSyncing)?
@@ -85,7 +85,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
     /// Creates the service over `<dataDirectory>/workspaces`; `catalog` says whom a workspace's
     /// files belong to (the terminal's user) when an import or restore makes its image.
     public init(
-        store: any BerthStore, dataDirectory: URL, catalog: EnvironmentCatalog? = nil, logger: Logger,
+        store: BerthDatabase, dataDirectory: URL, catalog: EnvironmentCatalog? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -112,12 +112,12 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
         }
         let key = "owner:\(owner.label)/\(environment.slug)"
         return try await withLock(key) {
-            if let existing = try await store.workspace(owner: owner, environment: environment.slug) { return existing }
+            if let existing = try await store.workspaces.workspace(owner: owner, environment: environment.slug) { return existing }
             let now = clock()
             let record = WorkspaceRecord(
                 id: Identifier.make("ws"), owner: owner, environment: environment.slug, sizeBytes: spec.sizeBytes, createdAt: now, lastUsedAt: now
             )
-            try await store.insertWorkspace(record)
+            try await store.workspaces.insertWorkspace(record)
             logger.info("workspace created", metadata: ["workspace.id": "\(record.id)", "owner": "\(owner.label)", "environment": "\(environment.slug)"])
             return record
         }
@@ -125,7 +125,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
 
     /// The workspace with this id, or `workspace_not_found`.
     public func record(_ id: String) async throws -> WorkspaceRecord {
-        guard Identifier.isWellFormed(id), let record = try await store.workspace(id: id) else {
+        guard Identifier.isWellFormed(id), let record = try await store.workspaces.workspace(id: id) else {
             throw BerthError(.workspaceNotFound, "No workspace '\(id)' is visible to you.")
         }
         return record
@@ -135,9 +135,9 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
     public func views(owners: [Owner]?) async throws -> [WorkspaceView] {
         var records: [WorkspaceRecord] = []
         if let owners {
-            for owner in owners { records += try await store.workspaces(owner: owner) }
+            for owner in owners { records += try await store.workspaces.workspaces(owner: owner) }
         } else {
-            records = try await store.workspaces(owner: nil)
+            records = try await store.workspaces.workspaces(owner: nil)
         }
         return records.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map { view($0) }
     }
@@ -155,7 +155,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
 
     /// The workspace an active instance uses, with its usage; nil when it has none.
     public func workspace(ofInstance instanceID: String) async -> InstanceWorkspace? {
-        guard let (id, path) = attached[instanceID], let record = try? await store.workspace(id: id) else { return nil }
+        guard let (id, path) = attached[instanceID], let record = try? await store.workspaces.workspace(id: id) else { return nil }
         let used = (try? volumes.usage(id).used) ?? measured[id] ?? 0
         measured[id] = used
         return InstanceWorkspace(id: id, path: path, sizeBytes: record.sizeBytes, usedBytes: used)
@@ -192,7 +192,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
                 if capacity < spec.sizeBytes {
                     logger.notice("workspace larger than declared is kept", metadata: ["workspace.id": "\(record.id)"])
                 }
-                try await store.markWorkspaceUsed(id: record.id, at: clock(), sizeBytes: max(spec.sizeBytes, record.sizeBytes))
+                try await store.workspaces.markWorkspaceUsed(id: record.id, at: clock(), sizeBytes: max(spec.sizeBytes, record.sizeBytes))
             } catch let error as BerthError {
                 throw BerthError(.workspaceUnavailable, "The workspace of '\(environment.slug)' could not be mounted: \(error.message)")
             }
@@ -216,8 +216,8 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
                     logger.error("workspace not unmounted", metadata: ["workspace.id": "\(id)", "error": "\(error)"])
                 }
             }
-            if let record = try? await store.workspace(id: id) {
-                try? await store.markWorkspaceUsed(id: id, at: clock(), sizeBytes: record.sizeBytes)
+            if let record = try? await store.workspaces.workspace(id: id) {
+                try? await store.workspaces.markWorkspaceUsed(id: id, at: clock(), sizeBytes: record.sizeBytes)
             }
         }
         logger.info("workspace released", metadata: ["workspace.id": "\(id)", "instance.id": "\(instance.id)"])
@@ -227,7 +227,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
     public func adopt(_ instances: [(Instance, EnvironmentSpec?)]) async {
         for (instance, environment) in instances {
             guard let environment, let spec = environment.berth.workspace,
-                  let record = try? await store.workspace(owner: instance.owner, environment: environment.slug)
+                  let record = try? await store.workspaces.workspace(owner: instance.owner, environment: environment.slug)
             else { continue }
             await withLock(record.id) {
                 do {
@@ -291,7 +291,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
     /// Imports a tar (`PUT …/archive`): like ``restoreArchive(from:into:version:)``, keeping the version.
     public func importArchive(from file: URL, into workspace: WorkspaceRecord) async throws {
         try await replaceFiles(of: workspace, from: file)
-        try? await store.markWorkspaceUsed(id: workspace.id, at: clock(), sizeBytes: workspace.sizeBytes)
+        try? await store.workspaces.markWorkspaceUsed(id: workspace.id, at: clock(), sizeBytes: workspace.sizeBytes)
         await startUpload(workspace.id, reason: .requested)
     }
 
@@ -322,7 +322,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
             uploads.removeValue(forKey: workspace.id)?.cancel()
             if let syncing { try await syncing.deleteRemote(workspace) }
             try await volumes.delete(workspace.id)
-            try await store.deleteWorkspace(id: workspace.id)
+            try await store.workspaces.deleteWorkspace(id: workspace.id)
             measured[workspace.id] = nil
         }
         logger.info("workspace deleted", metadata: ["workspace.id": "\(workspace.id)"])
@@ -330,7 +330,7 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
 
     /// Workspaces not used since `cutoff` and not in use now (for retention).
     public func unusedSince(_ cutoff: Date) async throws -> [WorkspaceRecord] {
-        try await store.workspaces(owner: nil).filter { $0.lastUsedAt < cutoff && users[$0.id] == nil }
+        try await store.workspaces.workspaces(owner: nil).filter { $0.lastUsedAt < cutoff && users[$0.id] == nil }
     }
 
     /// Waits for background uploads started so far (tests and shutdown).
@@ -352,31 +352,31 @@ public actor WorkspaceService: WorkspaceInstanceHooks, WorkspaceArchiving, Works
     // MARK: - Ledger
 
     public func workspace(id: String) async throws -> WorkspaceRecord? {
-        try await store.workspace(id: id)
+        try await store.workspaces.workspace(id: id)
     }
 
     public func workspacesInUse() async throws -> [WorkspaceRecord] {
         var records: [WorkspaceRecord] = []
         for id in users.keys.sorted() {
-            if let record = try await store.workspace(id: id) { records.append(record) }
+            if let record = try await store.workspaces.workspace(id: id) { records.append(record) }
         }
         return records
     }
 
     public func workspacesAwaitingSync() async throws -> [WorkspaceRecord] {
-        try await store.workspaces(owner: nil).filter { $0.sync.state == .pending || $0.sync.state == .failed }
+        try await store.workspaces.workspaces(owner: nil).filter { $0.sync.state == .pending || $0.sync.state == .failed }
     }
 
     public func saveSyncStatus(_ status: WorkspaceSyncStatus, workspaceID: String) async throws {
-        try await store.saveWorkspaceSyncStatus(status, workspaceID: workspaceID)
+        try await store.workspaces.saveWorkspaceSyncStatus(status, workspaceID: workspaceID)
     }
 
     // MARK: - Internals
 
     private func startUpload(_ id: String, reason: WorkspaceSyncReason) async {
-        guard let syncing, var record = try? await store.workspace(id: id) else { return }
+        guard let syncing, var record = try? await store.workspaces.workspace(id: id) else { return }
         record.sync.state = .pending
-        try? await store.saveWorkspaceSyncStatus(record.sync, workspaceID: id)
+        try? await store.workspaces.saveWorkspaceSyncStatus(record.sync, workspaceID: id)
         let previous = uploads[id]
         uploads[id] = Task { [record] in
             await previous?.value

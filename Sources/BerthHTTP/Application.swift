@@ -78,7 +78,7 @@ public enum BerthAssembly {
         }
         // One registry per application: the store, the engine client and the lifecycle record into it.
         let metrics = BerthMetrics()
-        let store = try await SQLiteStore.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
+        let store = try await BerthDatabase.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
         do {
             return try await openEngine(configuration, parts: parts, store: store, metrics: metrics, dataDirectory: dataDirectory, logger: logger)
         } catch {
@@ -91,7 +91,7 @@ public enum BerthAssembly {
 
     /// Reaches the engine and, for Docker, takes this server's namespace lock, then opens the rest.
     private static func openEngine(
-        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let accounts = parts.bcryptCost.map { Accounts(store: store, bcryptCost: $0) } ?? Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
@@ -115,7 +115,7 @@ public enum BerthAssembly {
     /// Reaches the Docker Engine of `configuration`, takes this server's namespace lock and
     /// applies the host firewall, then opens the rest.
     private static func openDocker(
-        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, accounts: Accounts, generated: String?, metrics: BerthMetrics,
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, accounts: Accounts, generated: String?, metrics: BerthMetrics,
         dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let address: TransportAddress
@@ -171,7 +171,7 @@ public enum BerthAssembly {
 
     /// The catalog, lifecycle (reconciled), recordings and services over an engine already reached (and locked, for Docker).
     private static func openServices(
-        _ configuration: BerthConfiguration, parts: Parts, store: SQLiteStore, runtime: any InstanceRuntime, connector: any PTYConnector,
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, runtime: any InstanceRuntime, connector: any PTYConnector,
         lock: NamespaceLock?, accounts: Accounts, generated: String?, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let environments = URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true)
@@ -224,7 +224,7 @@ public enum BerthAssembly {
 
 /// Closes the store once the application shuts down gracefully.
 struct StoreCloser: Service {
-    let store: any BerthStore
+    let store: BerthDatabase
 
     func run() async throws {
         try? await gracefulShutdown()

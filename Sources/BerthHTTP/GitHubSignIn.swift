@@ -74,12 +74,13 @@ struct GitHubSignIn {
         }
         let token = try await accessToken(code: code, redirectURI: callbackURL(request))
         let account = try await githubAccount(token: token)
-        if let linked = try await services.store.user(githubID: account.id) { return linked }
+        if let linked = try await services.store.accounts.user(githubID: account.id) { return linked }
         guard await services.settings.registrationOpen else {
             throw BerthError(.registrationClosed, "Registration is closed; ask the organisers for an account.")
         }
-        let user = try await services.accounts.createUser(name: try await freeName(for: account.login))
-        try await services.store.setGitHubID(userID: user.id, githubID: account.id)
+        // The user and its GitHub link in one transaction: a retry never finds a user without its link.
+        let user = User(id: Identifier.make("usr"), name: try await freeName(for: account.login), role: .player, createdAt: Date())
+        try await services.store.accounts.register(user, passwordHash: nil, session: nil, githubID: account.id)
         return user
     }
 
@@ -87,8 +88,8 @@ struct GitHubSignIn {
     func freeName(for login: String) async throws -> String {
         let base = String(login.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(56))
         guard !base.isEmpty else { throw BerthError(.githubLoginInvalid, "GitHub returned an unusable login name.") }
-        if try await services.store.user(named: base) == nil { return base }
-        for suffix in 2...50 where try await services.store.user(named: "\(base)-\(suffix)") == nil {
+        if try await services.store.accounts.user(named: base) == nil { return base }
+        for suffix in 2...50 where try await services.store.accounts.user(named: "\(base)-\(suffix)") == nil {
             return "\(base)-\(suffix)"
         }
         return "\(base)-\(Secrets.randomBase64URL(byteCount: 3))"

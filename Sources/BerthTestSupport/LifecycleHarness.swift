@@ -14,7 +14,7 @@ public struct LifecycleHarness: Sendable {
     /// The engine client.
     public let docker: DockerClient
     /// The store on a temporary file.
-    public let store: SQLiteStore
+    public let store: BerthDatabase
     /// The catalog loaded from the written folders.
     public let catalog: EnvironmentCatalog
     /// The runtime; its namespace is unique to this harness.
@@ -55,7 +55,7 @@ public struct LifecycleHarness: Sendable {
                 for environment in scan.environments where environment.hasInstance {
                     images.append(try await builder.build(environment, folder: await catalog.folder(of: environment.slug)) { _ in })
                 }
-                let store = try await SQLiteStore.open(path: directory.path("berth.db").path, logger: logger)
+                let store = try await BerthDatabase.open(path: directory.path("berth.db").path, logger: logger)
                 let namespace = "test-\(UniqueName.make())"
                 let runtime = DockerRuntime(docker: docker, publishAddress: "127.0.0.1", namespace: namespace, environmentFolders: catalog)
                 // A random slice of high ports, so parallel runs rarely race for the same host port.

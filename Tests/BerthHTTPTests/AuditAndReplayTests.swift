@@ -237,7 +237,7 @@ struct ReplayTests {
                 let asPlayer = try await client.call(.get, "/api/v1/recordings/\(recordingID)/analysis", token: token)
                 #expect(asPlayer.status == 403)
 
-                let stored = try #require(try await harness.services.store.recording(id: recordingID))
+                let stored = try #require(try await harness.services.store.recordings.recording(id: recordingID))
                 let castPath = harness.services.recordings.castURL(stored).path
                 #expect(FileManager.default.fileExists(atPath: castPath))
                 let deleted = try await client.call(.delete, "/api/v1/recordings/\(recordingID)", token: APIHarness.adminToken)
@@ -269,24 +269,24 @@ struct ReplayTests {
                 try "{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":0,\"env\":{}}\n".write(
                     to: harness.directory.appendingPathComponent(path), atomically: true, encoding: .utf8)
                 paths[id] = harness.directory.appendingPathComponent(path).path
-                try await harness.services.store.insertRecording(RecordingRecord(
+                try await harness.services.store.recordings.insertRecording(RecordingRecord(
                     id: id, instanceID: "inst_old", environment: "term-shell", owner: Owner(kind: .user, id: "usr_x"), terminal: "main",
                     path: path, startedAt: now.addingTimeInterval(-endedDaysAgo * 86400 - 60), endedAt: now.addingTimeInterval(-endedDaysAgo * 86400)
                 ))
             }
             // A live recording is never deleted, however old.
-            try await harness.services.store.insertRecording(RecordingRecord(
+            try await harness.services.store.recordings.insertRecording(RecordingRecord(
                 id: "rec_live", instanceID: "inst_old", environment: "term-shell", owner: Owner(kind: .user, id: "usr_x"), terminal: "two",
                 path: "recordings/inst_old/two-rec_live.cast", startedAt: now.addingTimeInterval(-90 * 86400)
             ))
             let retention = RecordingRetention(services: harness.services, days: 7, interval: .seconds(3600), logger: harness.logger)
             #expect(await retention.sweep(now: now) == 1)
-            #expect(try await harness.services.store.recording(id: "rec_old") == nil)
-            #expect(try await harness.services.store.recording(id: "rec_recent") != nil)
-            #expect(try await harness.services.store.recording(id: "rec_live") != nil)
+            #expect(try await harness.services.store.recordings.recording(id: "rec_old") == nil)
+            #expect(try await harness.services.store.recordings.recording(id: "rec_recent") != nil)
+            #expect(try await harness.services.store.recordings.recording(id: "rec_live") != nil)
             #expect(!FileManager.default.fileExists(atPath: paths["rec_old"] ?? ""))
             #expect(FileManager.default.fileExists(atPath: paths["rec_recent"] ?? ""))
-            let entries = try await harness.services.store.auditEntries(AuditQuery(target: "rec_old"))
+            let entries = try await harness.services.store.audit.auditEntries(AuditQuery(target: "rec_old"))
             #expect(entries.count == 1)
             #expect(entries.first?.action == "recording.delete")
             #expect(entries.first?.actorRole == "system")

@@ -105,7 +105,7 @@ struct ContractAnswersTests {
             let path = "recordings/inst_dl/main-rec_dl.cast"
             try text.write(to: harness.directory.appendingPathComponent(path), atomically: true, encoding: .utf8)
             let size = text.utf8.count
-            try await harness.services.store.insertRecording(RecordingRecord(
+            try await harness.services.store.recordings.insertRecording(RecordingRecord(
                 id: "rec_dl", instanceID: "inst_dl", environment: "term-shell", owner: Owner(kind: .user, id: "usr_x"), terminal: "main",
                 path: path, startedAt: Date().addingTimeInterval(-60), endedAt: Date()
             ))

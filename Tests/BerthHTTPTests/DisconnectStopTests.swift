@@ -103,7 +103,7 @@ struct DisconnectStopTests {
     }
 
     static func state(_ harness: APIHarness, _ id: String) async throws -> Instance {
-        try #require(try await harness.services.store.instance(id: id))
+        try #require(try await harness.services.store.instances.instance(id: id))
     }
 
     @Test("nobody connected for longer than the setting: stopped through the lifecycle, with the reason")

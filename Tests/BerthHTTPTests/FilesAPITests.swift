@@ -165,7 +165,7 @@ struct FilesAPITests {
                 #expect(gone.status == 404 && errorCode(gone.body) == "file_not_found")
 
                 // Writes, deletes, uploads and reads of content are audited with the instance and the path.
-                let audit = try await harness.services.store.auditEntries(AuditQuery(target: id, limit: 200))
+                let audit = try await harness.services.store.audit.auditEntries(AuditQuery(target: id, limit: 200))
                 let actions = audit.map { "\($0.action) \($0.detail ?? "")" }
                 #expect(actions.contains { $0.hasPrefix("PUT /api/v1/instances/{id}/files/content write /home/player/work/a b.bin, 256 bytes") }, "\(actions)")
                 #expect(actions.contains { $0.hasPrefix("GET /api/v1/instances/{id}/files/content read /home/player/work/a b.bin, 256 bytes") })

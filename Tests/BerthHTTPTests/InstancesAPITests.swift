@@ -79,11 +79,11 @@ struct InstancesAPITests {
                 #expect(early.status == 409)
                 #expect(errorCode(early.body) == "renew_too_early")
 
-                let before = try await harness.services.lifecycle.instance(id, for: try #require(try await harness.services.store.user(id: alice.id)))
+                let before = try await harness.services.lifecycle.instance(id, for: try #require(try await harness.services.store.accounts.user(id: alice.id)))
                 let reset = try await client.call(.post, "/api/v1/instances/\(id)/reset", token: alice.token)
                 #expect(reset.status == 200)
                 #expect(reset.body["state"] as? String == "running")
-                let after = try await harness.services.lifecycle.instance(id, for: try #require(try await harness.services.store.user(id: alice.id)))
+                let after = try await harness.services.lifecycle.instance(id, for: try #require(try await harness.services.store.accounts.user(id: alice.id)))
                 #expect(before.containerID != after.containerID)
                 let containerID = try #require(after.containerID)
                 let inspect = try await harness.docker.inspectContainer(containerID)

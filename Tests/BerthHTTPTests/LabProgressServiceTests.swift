@@ -72,7 +72,7 @@ struct LabProgressServiceTests {
             #expect(passed.progress.steps[1].passedAt != nil && passed.progress.steps[2].text == "Run the script.")
             #expect(await checks.runs.map(\.script) == ["check-write", "check-write"])
             #expect(await checks.runs.allSatisfy { $0.instanceID == instance.id })
-            let stored = try await harness.services.store.labChecks(LabCheckQuery(owner: Owner(kind: .user, id: ada.id)))
+            let stored = try await harness.services.store.labs.labChecks(LabCheckQuery(owner: Owner(kind: .user, id: ada.id)))
             #expect(stored.map(\.outcome.status) == [.passed, .failed, .passed])
         }
     }
@@ -87,13 +87,13 @@ struct LabProgressServiceTests {
             let done = try await labs.progress(environment: "lab-three", for: ada)
             #expect(done.currentStep == nil && done.completedAt != nil)
             #expect(done.steps.allSatisfy { $0.state == .passed })
-            let solves = try await harness.services.store.solves(environment: "lab-three")
+            let solves = try await harness.services.store.play.solves(environment: "lab-three")
             #expect(solves.map(\.scorer) == [Owner(kind: .user, id: ada.id)])
 
             let again = try await labs.check(instance, by: ada)
             #expect(again.check.step == "run", "a completed lab re-checks its last step")
             #expect(again.progress.completedAt == done.completedAt)
-            #expect(try await harness.services.store.solves(environment: "lab-three").count == 1)
+            #expect(try await harness.services.store.play.solves(environment: "lab-three").count == 1)
             let board = try await harness.services.scores.scoreboard()
             #expect(board.entries.first?.points == 100)
         }
@@ -107,7 +107,7 @@ struct LabProgressServiceTests {
                 let instance = try await Self.running(harness, slug, for: ada)
                 try await Self.passAll(harness, instance, ada)
                 #expect(try await harness.services.labs.progress(environment: slug, for: ada).completedAt != nil)
-                #expect(try await harness.services.store.solves(environment: slug).isEmpty)
+                #expect(try await harness.services.store.play.solves(environment: slug).isEmpty)
             }
         }
     }
@@ -124,13 +124,13 @@ struct LabProgressServiceTests {
             let ada = try await Self.user(harness, "ada")
             let instance = try await Self.running(harness, "lab-three", for: ada)
             _ = try await labs.check(instance, by: ada)
-            let before = try await harness.services.store.labProgress(owner: Owner(kind: .user, id: ada.id), environment: "lab-three")
+            let before = try await harness.services.store.labs.labProgress(owner: Owner(kind: .user, id: ada.id), environment: "lab-three")
             await checks.answer("check-write", with: CheckOutcome(status: .checkError, durationMilliseconds: 60_000, operatorDetail: "timed out after 60 s"))
             let result = try await labs.check(instance, by: ada)
             #expect(result.check.outcome.status == .checkError)
             #expect(result.progress.currentStep == "write")
-            #expect(try await harness.services.store.labProgress(owner: Owner(kind: .user, id: ada.id), environment: "lab-three") == before)
-            let stored = try await harness.services.store.labChecks(LabCheckQuery(owner: Owner(kind: .user, id: ada.id), limit: 1))
+            #expect(try await harness.services.store.labs.labProgress(owner: Owner(kind: .user, id: ada.id), environment: "lab-three") == before)
+            let stored = try await harness.services.store.labs.labChecks(LabCheckQuery(owner: Owner(kind: .user, id: ada.id), limit: 1))
             #expect(stored.first?.outcome.operatorDetail == "timed out after 60 s")
         }
     }
@@ -190,7 +190,7 @@ struct LabProgressServiceTests {
 
             let view = try await labs.progress(environment: "lab-three", for: ada)
             #expect(view.steps[1].hintsGiven == 3, "authored and AI hints count, an empty answer does not")
-            let stored = try await harness.services.store.labHints(owner: Owner(kind: .user, id: ada.id), environment: "lab-three")
+            let stored = try await harness.services.store.labs.labHints(owner: Owner(kind: .user, id: ada.id), environment: "lab-three")
             #expect(stored.map(\.source) == [.authored, .authored, .ai, .none])
             #expect(stored.map(\.authoredIndex) == [0, 1, nil, nil])
 
@@ -226,7 +226,7 @@ struct LabProgressServiceTests {
             #expect(adasView.currentStep == bobsView.currentStep && adasView.lastCheck == bobsView.lastCheck)
             #expect(summary(adasView) == summary(bobsView))
             _ = try await labs.check(instance, by: bob)
-            #expect(try await harness.services.store.solves(environment: "lab-three").map(\.scorer) == [Owner(kind: .team, id: team.id)])
+            #expect(try await harness.services.store.play.solves(environment: "lab-three").map(\.scorer) == [Owner(kind: .team, id: team.id)])
         }
     }
 

@@ -13,7 +13,7 @@ struct LabRunnerTests {
     struct Rig {
         let host: FakeLabScriptHost
         let runtime: FakeInstanceRuntime
-        let store: SQLiteStore
+        let store: BerthDatabase
         let catalog: EnvironmentCatalog
         let lifecycle: InstanceLifecycle
         let checks: LabChecks
@@ -38,7 +38,7 @@ struct LabRunnerTests {
             let catalog = EnvironmentCatalog(directory: directory.path("environments"))
             let scan = try await catalog.reload()
             #expect(scan.isValid, "\(scan.problems)")
-            let store = try await SQLiteStore.open(path: directory.path("berth.db").path, logger: logger)
+            let store = try await BerthDatabase.open(path: directory.path("berth.db").path, logger: logger)
             let runtime = FakeInstanceRuntime()
             let host = FakeLabScriptHost()
             let lifecycle = InstanceLifecycle(
@@ -84,10 +84,10 @@ struct LabRunnerTests {
             let error = await #expect(throws: BerthError.self) { try await rig.lifecycle.request(environment: "fake-lab", by: rig.player) }
             #expect(error?.code == .instanceStartFailed)
             #expect(error?.message == LabSetupFailure.learnerMessage)
-            let instance = try #require(try await rig.store.instances(InstanceQuery(owner: Owner(kind: .user, id: rig.player.id))).first)
+            let instance = try #require(try await rig.store.instances.instances(InstanceQuery(owner: Owner(kind: .user, id: rig.player.id))).first)
             #expect(instance.state == .failed)
             #expect(instance.reason == LabSetupFailure.learnerMessage)
-            let events = try await rig.store.events(instanceID: instance.id, limit: 20)
+            let events = try await rig.store.instances.events(instanceID: instance.id, limit: 20)
             let setup = try #require(events.first { $0.kind == "lab.setup_failed" })
             #expect(setup.detail.contains("checks/setup exited with 3"))
             #expect(setup.detail.contains("apk: not found"))
@@ -104,7 +104,7 @@ struct LabRunnerTests {
             await rig.host.failInstalls(nil)
             await rig.host.answer("setup", failing: .timedOut(.seconds(5)))
             await #expect(throws: BerthError.self) { try await rig.lifecycle.request(environment: "fake-lab", by: rig.player) }
-            let failed = try await rig.store.instances(InstanceQuery(owner: Owner(kind: .user, id: rig.player.id)))
+            let failed = try await rig.store.instances.instances(InstanceQuery(owner: Owner(kind: .user, id: rig.player.id)))
             #expect(failed.count == 2 && failed.allSatisfy { $0.state == .failed })
         }
     }

@@ -55,7 +55,7 @@ struct LabsAPITests {
                 #expect(unlocked[2]["text"] as? String == "Run the script.")
                 #expect((progress["lastCheck"] as? [String: Any])?["id"] as? String == passed.body["id"] as? String)
 
-                let audit = try await harness.services.store.auditEntries(AuditQuery(target: id, limit: 100))
+                let audit = try await harness.services.store.audit.auditEntries(AuditQuery(target: id, limit: 100))
                 let details = audit.filter { $0.action == "POST /api/v1/instances/{id}/checks" }.compactMap(\.detail)
                 #expect(details.sorted() == ["step intro, passed", "step write, failed", "step write, passed"])
 
@@ -120,7 +120,7 @@ struct LabsAPITests {
                 let body = try JSONSerialization.jsonObject(with: Data(limited.body.readableBytesView)) as? [String: Any] ?? [:]
                 #expect(errorCode(body) == "too_many_hints")
 
-                let audit = try await harness.services.store.auditEntries(AuditQuery(target: id, limit: 100))
+                let audit = try await harness.services.store.audit.auditEntries(AuditQuery(target: id, limit: 100))
                 let details = audit.filter { $0.action == "POST /api/v1/instances/{id}/hints" && $0.status == 200 }.compactMap(\.detail)
                 #expect(details.count == 5 && details.contains("step write, authored") && details.contains("step write, none"))
             }
@@ -206,7 +206,7 @@ struct LabsEngineTests {
                 #expect((failed.body["failures"] as? [[String: Any]])?.first?["message"] as? String == "/tmp/answer.txt does not hold 42")
                 #expect((failed.body["progress"] as? [String: Any])?["currentStep"] as? String == "write")
 
-                let container = try #require(try await harness.services.store.instance(id: id)?.containerID)
+                let container = try #require(try await harness.services.store.instances.instance(id: id)?.containerID)
                 try await harness.services.runtime.writeFile(containerID: container, path: "/tmp/answer.txt", contents: "42", user: "1000:1000")
                 let passed = try await client.call(.post, "/api/v1/instances/\(id)/checks", token: ada.token)
                 #expect(passed.body["status"] as? String == "passed", "\(passed.body)")

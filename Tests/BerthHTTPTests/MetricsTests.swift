@@ -223,7 +223,7 @@ struct MetricsAPITests {
                 // Bootstrapping the admin ran store statements, timed under their store method.
                 #expect((samples.value("berth_store_call_duration_seconds_count", ["operation": "createUser(_:)"]) ?? 0) >= 1)
 
-                let audited = try await harness.services.store.auditEntries(AuditQuery(action: "metrics"))
+                let audited = try await harness.services.store.audit.auditEntries(AuditQuery(action: "metrics"))
                 #expect(audited.isEmpty, "\(audited)")
             }
         }

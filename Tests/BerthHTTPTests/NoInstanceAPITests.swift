@@ -160,7 +160,7 @@ struct NoInstanceAPITests {
                 let anonymous = try await client.call(.get, "/api/v1/environments/rot/files/cipher.txt")
                 #expect(anonymous.status == 401)
 
-                let audited = try await harness.services.store.auditEntries(AuditQuery(target: "rot/blob.bin"))
+                let audited = try await harness.services.store.audit.auditEntries(AuditQuery(target: "rot/blob.bin"))
                 let entry2 = try #require(audited.first)
                 #expect(entry2.actorID == alice.id)
                 #expect(entry2.action == "GET /api/v1/environments/{slug}/files/{name}")
@@ -196,7 +196,7 @@ struct NoInstanceAPITests {
                     #expect(answer.status == 404, "\(uri)")
                     #expect(errorCode(answer.body) == "environment_not_found", "\(uri)")
                 }
-                #expect(try await harness.services.store.solves(environment: "secret").isEmpty)
+                #expect(try await harness.services.store.play.solves(environment: "secret").isEmpty)
 
                 let adminList = try await client.call(.get, "/api/v1/environments", token: APIHarness.adminToken)
                 let entry = try #require((adminList.body["items"] as? [[String: Any]])?.first)
@@ -285,9 +285,9 @@ struct NoInstanceAPITests {
                 let refused = try await client.call(.post, "/api/v1/environments/guess/submissions", token: dave.token, json: #"{"flag":"flag{right}"}"#)
                 #expect(refused.status == 403)
                 #expect(errorCode(refused.body) == "attempts_exhausted")
-                let stored = try await harness.services.store.submissions(SubmissionQuery(environment: "guess", userID: dave.id))
+                let stored = try await harness.services.store.play.submissions(SubmissionQuery(environment: "guess", userID: dave.id))
                 #expect(stored.map(\.outcome) == [.attemptsExhausted, .incorrect, .incorrect])
-                #expect(try await harness.services.store.solves(environment: "guess").isEmpty)
+                #expect(try await harness.services.store.play.solves(environment: "guess").isEmpty)
                 // Attempts are counted per owner: another player still has theirs.
                 let other = try await client.call(.post, "/api/v1/environments/guess/submissions", token: erin.token, json: #"{"flag":"flag{right}"}"#)
                 #expect(other.body["outcome"] as? String == "correct")
@@ -368,7 +368,7 @@ struct NoInstanceAPITests {
                 }
                 #expect(answers.filter { $0 == 200 }.count <= 3, "\(answers)")
                 #expect(answers.filter { $0 == 200 }.count >= 1, "\(answers)")
-                let wrong = try await harness.services.store.submissions(SubmissionQuery(environment: "next", outcomes: [.incorrect]))
+                let wrong = try await harness.services.store.play.submissions(SubmissionQuery(environment: "next", outcomes: [.incorrect]))
                 #expect(wrong.count <= 3)
                 while try await client.call(.get, "/api/v1/environments/next", token: solver.token).body["attemptsLeft"] as? Int ?? 0 > 0 {
                     _ = try await client.call(.post, "/api/v1/environments/next/submissions", token: solver.token, json: #"{"flag":"flag{again}"}"#)
@@ -405,7 +405,7 @@ struct NoInstanceAPITests {
                 #expect(head.status == .ok)
                 #expect(head.body.readableBytes == 0)
                 #expect(head.headers[.contentDisposition] == download.headers[.contentDisposition])
-                let audited = try await harness.services.store.auditEntries(AuditQuery(target: "big/large file.bin"))
+                let audited = try await harness.services.store.audit.auditEntries(AuditQuery(target: "big/large file.bin"))
                 #expect(audited.count >= 1)
             }
         }

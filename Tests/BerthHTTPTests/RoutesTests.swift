@@ -167,7 +167,7 @@ struct RoutesTests {
                 #expect(token.status == 201)
                 let secret = try #require(token.body["token"] as? String)
                 #expect(secret.hasPrefix("berth_"))
-                let stored = try await harness.services.store.tokens(userID: userID)
+                let stored = try await harness.services.store.accounts.tokens(userID: userID)
                 #expect(stored.count == 1)
                 #expect(stored.first?.secretHash != secret)
                 #expect(stored.first?.secretHash == Accounts.hash(secret))

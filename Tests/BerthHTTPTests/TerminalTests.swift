@@ -674,7 +674,7 @@ struct RecordingTests {
                 #expect(verified.body["valid"] as? Bool == true, "\(verified.body)")
                 #expect(verified.body["finalized"] as? Bool == true)
 
-                let stored = try #require(try await harness.services.store.recording(id: recordingID))
+                let stored = try #require(try await harness.services.store.recordings.recording(id: recordingID))
                 let castURL = harness.services.recordings.castURL(stored)
                 let cast = try String(contentsOf: castURL, encoding: .utf8)
                 let lines = cast.split(separator: "\n")

@@ -195,7 +195,7 @@ struct WebAppAPITests {
                 let file = harness.directory.appendingPathComponent(path)
                 try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try "{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":0,\"env\":{}}\n".write(to: file, atomically: true, encoding: .utf8)
-                try await harness.services.store.insertRecording(RecordingRecord(
+                try await harness.services.store.recordings.insertRecording(RecordingRecord(
                     id: "rec_named", instanceID: "inst_named", environment: "term-shell", owner: Owner(kind: .user, id: alice.id),
                     terminal: "main", path: path, startedAt: Date().addingTimeInterval(-60), endedAt: Date()
                 ))
@@ -227,7 +227,7 @@ struct WebAppAPITests {
                     let created = try await client.call(.post, "/api/v1/instances", token: alice.token, json: "{\"environment\":\"\(slug)\"}")
                     #expect(created.status == 201, "\(created.body)")
                     let id = try #require(created.body["id"] as? String)
-                    let user = try #require(try await harness.services.store.user(id: alice.id))
+                    let user = try #require(try await harness.services.store.accounts.user(id: alice.id))
                     let containerID = try #require(try await harness.services.lifecycle.instance(id, for: user).containerID)
 
                     // The terminal's own way in: root becomes `player` before any shell runs.

@@ -122,7 +122,7 @@ struct WorkspacesAPITests {
                 #expect((try await client.call(.get, "/api/v1/workspaces", token: mallory.token).body["items"] as? [Any])?.isEmpty == true)
                 let deleted = try await client.call(.delete, "/api/v1/admin/workspaces/\(workspaceID)", token: admin)
                 #expect(deleted.status == 204)
-                let audit = try await harness.services.store.auditEntries(AuditQuery(limit: 200))
+                let audit = try await harness.services.store.audit.auditEntries(AuditQuery(limit: 200))
                 #expect(audit.contains { $0.target == workspaceID && ($0.detail ?? "").hasPrefix("workspace.deleted") })
                 #expect(audit.contains { $0.target == workspaceID && ($0.detail ?? "").hasPrefix("export workspace") })
             }
@@ -149,9 +149,9 @@ struct WorkspaceRetentionTests {
             let sweep = WorkspaceRetention(services: harness.services, retentionSeconds: 86400, interval: .seconds(60), logger: harness.logger)
             #expect(await sweep.sweep(now: Date()) == 0)
             #expect(await sweep.sweep(now: Date().addingTimeInterval(2 * 86400)) == 1)
-            #expect(try await harness.services.store.workspace(id: record.id) == nil)
+            #expect(try await harness.services.store.workspaces.workspace(id: record.id) == nil)
             #expect(!workspaces.volumes.exists(record.id))
-            let entry = try #require(try await harness.services.store.auditEntries(AuditQuery(limit: 50)).first { $0.target == record.id })
+            let entry = try #require(try await harness.services.store.audit.auditEntries(AuditQuery(limit: 50)).first { $0.target == record.id })
             #expect(entry.action == "workspace.deleted")
             #expect(entry.detail?.hasPrefix("retention: last used") == true && entry.detail?.contains("kept 1d") == true, "\(entry.detail ?? "")")
         }

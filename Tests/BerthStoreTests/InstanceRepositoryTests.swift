@@ -77,8 +77,8 @@ struct InstanceRepositoryTests {
             #expect(try await repository.instance(id: "inst_other") == nil)
 
             // The adapter forwards to the repository.
-            #expect(try await database.instance(id: "inst_1") == instance)
-            #expect(try await database.instances(InstanceQuery()).map(\.id) == ["inst_1"])
+            #expect(try await database.instances.instance(id: "inst_1") == instance)
+            #expect(try await database.instances.instances(InstanceQuery()).map(\.id) == ["inst_1"])
         }
     }
 
@@ -191,9 +191,9 @@ struct InstanceRepositoryTests {
             #expect(try await repository.events(instanceID: nil, limit: 0).isEmpty)
 
             // An event with no instance or user, through the adapter.
-            let bare = try await database.appendEvent(EventRecord(time: F.epoch, kind: "server.started"))
+            let bare = try await database.instances.appendEvent(EventRecord(time: F.epoch, kind: "server.started"))
             #expect(bare.sequence > sequences.max() ?? 0)
-            #expect(try await database.events(instanceID: nil, limit: 1) == [bare])
+            #expect(try await database.instances.events(instanceID: nil, limit: 1) == [bare])
         }
     }
 

@@ -50,14 +50,14 @@ struct LabRepositoryTests {
             done.completedAt = F.epoch.addingTimeInterval(300)
             done.updatedAt = F.epoch.addingTimeInterval(300)
             try await db.labs.saveLabProgress(done)
-            #expect(try await db.labProgress(owner: F.ada, environment: "lab-one") == done)
+            #expect(try await db.labs.labProgress(owner: F.ada, environment: "lab-one") == done)
             #expect(done.steps[1].secondsSpent(now: .distantFuture) == 210)
 
             try await db.labs.saveLabProgress(Self.progress(F.crew, offset: 10))
-            try await db.saveLabProgress(Self.progress(F.crew, environment: "lab-two", offset: 20))
+            try await db.labs.saveLabProgress(Self.progress(F.crew, environment: "lab-two", offset: 20))
             #expect(try await db.labs.labProgress(environment: "lab-one").map(\.owner) == [F.ada, F.crew])
             #expect(try await db.labs.labProgress(environment: nil).count == 3)
-            #expect(try await db.labProgress(environment: "lab-two").map(\.owner) == [F.crew])
+            #expect(try await db.labs.labProgress(environment: "lab-two").map(\.owner) == [F.crew])
         }
     }
 
@@ -69,7 +69,7 @@ struct LabRepositoryTests {
             try await db.labs.insertLabCheck(Self.check("chk_2", owner: F.ada, status: .checkError, offset: 2))
             try await db.labs.insertLabCheck(Self.check("chk_3", owner: F.crew, status: .failed, offset: 3))
             try await db.labs.insertLabCheck(Self.check("chk_4", owner: F.crew, status: .passed, offset: 4))
-            try await db.insertLabCheck(Self.check("chk_5", owner: F.ada, status: .failed, offset: 5, environment: "lab-two"))
+            try await db.labs.insertLabCheck(Self.check("chk_5", owner: F.ada, status: .failed, offset: 5, environment: "lab-two"))
 
             let all = try await db.labs.labChecks(LabCheckQuery())
             #expect(all.map(\.id) == ["chk_5", "chk_4", "chk_3", "chk_2", "chk_1"])
@@ -79,7 +79,7 @@ struct LabRepositoryTests {
 
             let latest = try await db.labs.labChecks(LabCheckQuery(environment: "lab-one", latestPerOwner: true))
             #expect(latest.map(\.id) == ["chk_4", "chk_2"])
-            let lastFailures = try await db.labChecks(LabCheckQuery(statuses: [.failed], latestPerOwner: true))
+            let lastFailures = try await db.labs.labChecks(LabCheckQuery(statuses: [.failed], latestPerOwner: true))
             #expect(lastFailures.map(\.id) == ["chk_5", "chk_3", "chk_1"])
             #expect(try await db.labs.labChecks(LabCheckQuery(statuses: [.passed, .checkError])).map(\.id) == ["chk_4", "chk_2"])
             #expect(try await db.labs.labChecks(LabCheckQuery(limit: 2)).count == 2)
@@ -102,11 +102,11 @@ struct LabRepositoryTests {
                 authoredIndex: nil, time: F.epoch.addingTimeInterval(5)
             )
             try await db.labs.insertLabHint(ai)
-            try await db.insertLabHint(authored)
+            try await db.labs.insertLabHint(authored)
             #expect(try await db.labs.labHints(owner: F.crew, environment: "lab-one") == [authored, ai])
             #expect(try await db.labs.labHints(owner: F.ada, environment: "lab-one").isEmpty)
             #expect(try await db.labs.labHints(owner: F.crew, environment: nil).count == 2)
-            #expect(try await db.labHints(owner: nil, environment: nil).count == 2)
+            #expect(try await db.labs.labHints(owner: nil, environment: nil).count == 2)
 
             let taken = await #expect(throws: BerthError.self) { try await db.labs.insertLabHint(Self.hint("lhint_1", source: .none, index: nil, offset: 9)) }
             #expect(taken?.code == .internalError)

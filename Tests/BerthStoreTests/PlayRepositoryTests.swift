@@ -32,7 +32,7 @@ struct PlayRepositoryTests {
             try await db.play.setSetting(key: "event.ends", value: nil)
             try await db.play.setSetting(key: "never.set", value: nil)
             #expect(try await db.play.settings() == ["event.name": F.awkward])
-            #expect(try await db.settings() == ["event.name": F.awkward])
+            #expect(try await db.play.settings() == ["event.name": F.awkward])
         }
     }
 
@@ -67,7 +67,7 @@ struct PlayRepositoryTests {
             let taken = await #expect(throws: BerthError.self) { try await db.play.insertSubmission(Self.submission("sub_2", offset: 9)) }
             #expect(taken?.code == .submissionExists)
             #expect(taken?.message == "Submission sub_2 already exists.")
-            #expect(try await db.submissions(SubmissionQuery(environment: "web")).count == 3)
+            #expect(try await db.play.submissions(SubmissionQuery(environment: "web")).count == 3)
         }
     }
 
@@ -78,12 +78,12 @@ struct PlayRepositoryTests {
             #expect(new)
             #expect(try await db.play.insertSolve(Self.solve(userID: "usr_other", offset: 20)) == false)
             #expect(try await db.play.insertSolve(Self.solve(F.crew, userID: "usr_bob", offset: 5)))
-            #expect(try await db.insertSolve(Self.solve(environment: "crypto", offset: 30)))
+            #expect(try await db.play.insertSolve(Self.solve(environment: "crypto", offset: 30)))
             #expect(try await db.play.solves(environment: nil) == [
                 Self.solve(F.crew, userID: "usr_bob", offset: 5), Self.solve(offset: 10), Self.solve(environment: "crypto", offset: 30),
             ])
             #expect(try await db.play.solves(environment: "web").map(\.scorer) == [F.crew, F.ada])
-            #expect(try await db.solves(environment: "nothing").isEmpty)
+            #expect(try await db.play.solves(environment: "nothing").isEmpty)
         }
     }
 
@@ -96,12 +96,12 @@ struct PlayRepositoryTests {
             let new = try await db.play.insertHintUnlock(second)
             #expect(new)
             #expect(try await db.play.insertHintUnlock(first))
-            #expect(try await db.insertHintUnlock(mine))
+            #expect(try await db.play.insertHintUnlock(mine))
             var again = first
             again.cost = 999
             #expect(try await db.play.insertHintUnlock(again) == false)
             #expect(try await db.play.hintUnlocks(scorer: F.crew) == [first, second])
-            #expect(try await db.hintUnlocks(scorer: nil) == [mine, first, second])
+            #expect(try await db.play.hintUnlocks(scorer: nil) == [mine, first, second])
             #expect(try await db.play.hintUnlocks(scorer: Owner(kind: .user, id: "usr_nobody")).isEmpty)
         }
     }

@@ -40,8 +40,8 @@ struct RecordingRepositoryTests {
 
             // An already ended recording inserted as such, through the adapter.
             let ended = Self.recording("rec_2", started: 2, ended: 3)
-            try await database.insertRecording(ended)
-            #expect(try await database.recording(id: "rec_2") == ended)
+            try await database.recordings.insertRecording(ended)
+            #expect(try await database.recordings.recording(id: "rec_2") == ended)
         }
     }
 
@@ -72,7 +72,7 @@ struct RecordingRepositoryTests {
             )
             #expect(try await repository.recordings(RecordingQuery(owner: alice, environment: "web", endedBefore: F.epoch.addingTimeInterval(51))).map(\.id) == ["rec_4"])
             #expect(try await repository.recordings(RecordingQuery(limit: 2)).map(\.id) == ["rec_4", "rec_3"])
-            #expect(try await database.recordings(RecordingQuery(instanceID: "inst_none")).isEmpty)
+            #expect(try await database.recordings.recordings(RecordingQuery(instanceID: "inst_none")).isEmpty)
         }
     }
 
@@ -86,7 +86,7 @@ struct RecordingRepositoryTests {
             try await repository.insertRecording(Self.recording("rec_live", started: -10))
             #expect(try await repository.deleteRecording(id: "rec_a"))
             #expect(try await repository.deleteRecording(id: "rec_a") == false)
-            #expect(try await database.deleteRecording(id: "rec_never") == false)
+            #expect(try await database.recordings.deleteRecording(id: "rec_never") == false)
             #expect(try await repository.recording(id: "rec_a") == nil)
             #expect(try await repository.recordings(RecordingQuery()).map(\.id).sorted() == ["rec_b", "rec_live"])
         }
@@ -179,8 +179,8 @@ struct AuditRepositoryTests {
                 return sealed
             }
             #expect(resealed.sequence == 7)
-            #expect(try await database.lastAuditEntry() == resealed)
-            #expect(AuditChain.firstProblem(in: try await database.auditEntries(AuditQuery(limit: 100))) == nil)
+            #expect(try await database.audit.lastAuditEntry() == resealed)
+            #expect(AuditChain.firstProblem(in: try await database.audit.auditEntries(AuditQuery(limit: 100))) == nil)
         }
     }
 
@@ -209,7 +209,7 @@ struct AuditRepositoryTests {
             #expect(try await sequences(AuditQuery(limit: 2)) == [1, 2])
             #expect(try await sequences(AuditQuery(actorID: "usr_even", newestFirst: true)) == [5, 3, 1])
             #expect(try await sequences(AuditQuery(actorID: "usr_even", target: "inst_1")) == [5])
-            #expect(try await database.auditEntries(AuditQuery(action: "POST", afterSequence: 2, limit: 2)).map(\.sequence) == [3, 4])
+            #expect(try await database.audit.auditEntries(AuditQuery(action: "POST", afterSequence: 2, limit: 2)).map(\.sequence) == [3, 4])
         }
     }
 

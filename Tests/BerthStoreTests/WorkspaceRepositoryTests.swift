@@ -23,18 +23,18 @@ struct WorkspaceRepositoryTests {
             let other = Self.workspace("ws_3", owner: F.ada, environment: "lab", offset: 20)
             try await db.workspaces.insertWorkspace(mine)
             try await db.workspaces.insertWorkspace(ours)
-            try await db.insertWorkspace(other)
+            try await db.workspaces.insertWorkspace(other)
             #expect(try await db.workspaces.workspace(id: "ws_1") == mine)
-            #expect(try await db.workspace(id: "ws_9") == nil)
+            #expect(try await db.workspaces.workspace(id: "ws_9") == nil)
             #expect(try await db.workspaces.workspace(owner: F.crew, environment: "notes") == ours)
-            #expect(try await db.workspace(owner: F.crew, environment: "lab") == nil)
+            #expect(try await db.workspaces.workspace(owner: F.crew, environment: "lab") == nil)
             #expect(try await db.workspaces.workspaces(owner: nil).map(\.id) == ["ws_1", "ws_2", "ws_3"])
-            #expect(try await db.workspaces(owner: F.ada).map(\.id) == ["ws_1", "ws_3"])
+            #expect(try await db.workspaces.workspaces(owner: F.ada).map(\.id) == ["ws_1", "ws_3"])
 
             // Past 4 GiB: the quota is a 64-bit integer on both databases.
             let large: Int64 = 5 << 30
             #expect(try await db.workspaces.markWorkspaceUsed(id: "ws_1", at: F.epoch.addingTimeInterval(99), sizeBytes: large))
-            #expect(try await db.markWorkspaceUsed(id: "ws_9", at: F.epoch, sizeBytes: 1) == false)
+            #expect(try await db.workspaces.markWorkspaceUsed(id: "ws_9", at: F.epoch, sizeBytes: 1) == false)
             let touched = try #require(try await db.workspaces.workspace(id: "ws_1"))
             #expect(touched.lastUsedAt == F.epoch.addingTimeInterval(99) && touched.sizeBytes == large)
 
@@ -44,13 +44,13 @@ struct WorkspaceRepositoryTests {
             )
             #expect(try await db.workspaces.saveWorkspaceSyncStatus(failed, workspaceID: "ws_2"))
             #expect(try await db.workspaces.workspace(id: "ws_2")?.sync == failed)
-            #expect(try await db.saveWorkspaceSyncStatus(failed, workspaceID: "ws_9") == false)
+            #expect(try await db.workspaces.saveWorkspaceSyncStatus(failed, workspaceID: "ws_9") == false)
             let synced = WorkspaceSyncStatus(state: .synced, syncedAt: F.epoch.addingTimeInterval(70), remoteVersion: 4)
             #expect(try await db.workspaces.saveWorkspaceSyncStatus(synced, workspaceID: "ws_2"))
             #expect(try await db.workspaces.workspace(id: "ws_2")?.sync == synced)
 
             #expect(try await db.workspaces.deleteWorkspace(id: "ws_2"))
-            #expect(try await db.deleteWorkspace(id: "ws_2") == false)
+            #expect(try await db.workspaces.deleteWorkspace(id: "ws_2") == false)
             #expect(try await db.workspaces.workspaces(owner: nil).map(\.id) == ["ws_1", "ws_3"])
         }
     }

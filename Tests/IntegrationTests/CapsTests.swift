@@ -32,7 +32,7 @@ extension Integration {
                 }
 
                 #expect(await lifecycle.activeCount == 3)
-                #expect(try await harness.store.instances(InstanceQuery()).count == 3, "a refused request writes nothing")
+                #expect(try await harness.store.instances.instances(InstanceQuery()).count == 3, "a refused request writes nothing")
                 #expect(try await harness.docker.listContainers(labels: [harness.namespaceFilter]).count == 3)
 
                 // Freeing a slot lets the next request through.

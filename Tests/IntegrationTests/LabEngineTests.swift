@@ -222,9 +222,9 @@ extension Integration {
                 }
                 #expect(error?.code == .instanceStartFailed)
                 #expect(error?.message == LabSetupFailure.learnerMessage)
-                let instance = try #require(try await harness.store.instances(InstanceQuery(owner: Owner(kind: .user, id: learner.id))).first)
+                let instance = try #require(try await harness.store.instances.instances(InstanceQuery(owner: Owner(kind: .user, id: learner.id))).first)
                 #expect(instance.state == .failed)
-                let events = try await harness.store.events(instanceID: instance.id, limit: 20)
+                let events = try await harness.store.instances.events(instanceID: instance.id, limit: 20)
                 let setup = try #require(events.first { $0.kind == "lab.setup_failed" })
                 #expect(setup.detail.contains("exited with 4") && setup.detail.contains("could not find /opt/exercise"), "\(setup.detail)")
                 #expect(!events.contains { $0.kind == "instance.running" })

@@ -40,10 +40,10 @@ extension Integration {
                 #expect(container.config.image == builtID)
                 #expect(container.imageID == builtID)
 
-                let stored = try #require(try await harness.store.instance(id: instance.id))
+                let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                 #expect(stored.state == .running)
                 #expect(stored.containerID == instance.containerID)
-                let kinds = try await harness.store.events(instanceID: instance.id, limit: 10).reversed().map(\.kind)
+                let kinds = try await harness.store.instances.events(instanceID: instance.id, limit: 10).reversed().map(\.kind)
                 #expect(kinds == ["instance.requested", "instance.starting", "instance.running"])
 
                 let marker = try await harness.exec(instance, "cat /etc/berth-marker; id -u; pwd")
@@ -69,7 +69,7 @@ extension Integration {
                 await expectBerthError(.imageNotBuilt) {
                     _ = try await harness.lifecycle.request(environment: Environments.shellSlug, by: alice)
                 }
-                let stored = try await harness.store.instances(InstanceQuery())
+                let stored = try await harness.store.instances.instances(InstanceQuery())
                 #expect(stored.map(\.state) == [.failed], "the intent was recorded, then marked failed")
                 #expect(stored.first?.reason?.contains("not built") == true)
                 #expect(await harness.lifecycle.activeCount == 0)
@@ -98,7 +98,7 @@ extension Integration {
                 await expectBerthError(.renewalLimitReached) {
                     _ = try await harness.lifecycle.renew(started.id, by: alice)
                 }
-                let stored = try #require(try await harness.store.instance(id: started.id))
+                let stored = try #require(try await harness.store.instances.instance(id: started.id))
                 #expect(stored.expiresAt == second.expiresAt)
                 #expect(stored.renewalsLeft == 0)
                 #expect(try await harness.container(of: stored).state.running)
@@ -126,7 +126,7 @@ extension Integration {
                 await expectBerthError(.maxLifetimeReached) {
                     _ = try await harness.lifecycle.renew(started.id, by: alice)
                 }
-                #expect(try await harness.store.instance(id: started.id)?.renewalsLeft == 4, "a refused renewal costs nothing")
+                #expect(try await harness.store.instances.instance(id: started.id)?.renewalsLeft == 4, "a refused renewal costs nothing")
             }
         }
 
@@ -149,8 +149,8 @@ extension Integration {
                 #expect(try await harness.container(of: reset).state.running)
                 let notes = try await harness.exec(reset, "cat /home/player/notes.txt")
                 #expect(notes.exitCode != 0, "a reset gives a fresh container: \(notes.stdout)")
-                #expect(try await harness.store.instance(id: original.id)?.containerID == newContainer)
-                let kinds = try await harness.store.events(instanceID: original.id, limit: 20).map(\.kind)
+                #expect(try await harness.store.instances.instance(id: original.id)?.containerID == newContainer)
+                let kinds = try await harness.store.instances.events(instanceID: original.id, limit: 20).map(\.kind)
                 #expect(kinds.contains("instance.reset"))
             }
         }
@@ -173,7 +173,7 @@ extension Integration {
                 #expect(stopped.reason == EndReason.stoppedByOwner)
                 #expect(stopped.containerID == nil)
                 #expect(try await harness.containerExists(containerID) == false)
-                #expect(try await harness.store.instance(id: instance.id)?.state == .stopped)
+                #expect(try await harness.store.instances.instance(id: instance.id)?.state == .stopped)
                 #expect(await harness.lifecycle.activeCount == 0)
 
                 await expectBerthError(.instanceNotActive) {
@@ -214,7 +214,7 @@ extension Integration {
                 #expect(await harness.lifecycle.activeCount == 0)
                 #expect(try await harness.docker.listContainers(labels: [harness.namespaceFilter]).isEmpty)
                 for instance in survivors {
-                    let stored = try #require(try await harness.store.instance(id: instance.id))
+                    let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                     #expect(stored.state == .stopped)
                     #expect(stored.reason == EndReason.stoppedByOrganiser)
                 }

@@ -55,7 +55,7 @@ extension Integration {
 
                 try await TemporaryDirectory.with { directory in
                     // A second server: its own store (empty) and namespace, the same engine.
-                    let store = try await SQLiteStore.open(path: directory.path("other.db").path, logger: harness.logger)
+                    let store = try await BerthDatabase.open(path: directory.path("other.db").path, logger: harness.logger)
                     let other = DockerRuntime(docker: harness.docker, publishAddress: "127.0.0.1", namespace: "test-other-\(UniqueName.make())")
                     let lifecycle = InstanceLifecycle(
                         store: store, runtime: other, catalog: harness.catalog, policy: harness.policy, logger: harness.logger
@@ -72,7 +72,7 @@ extension Integration {
                 // The same empty store in the harness's own namespace would remove them: the
                 // namespace, not luck, is what kept them.
                 try await TemporaryDirectory.with { directory in
-                    let store = try await SQLiteStore.open(path: directory.path("same.db").path, logger: harness.logger)
+                    let store = try await BerthDatabase.open(path: directory.path("same.db").path, logger: harness.logger)
                     let lifecycle = InstanceLifecycle(
                         store: store, runtime: harness.runtime, catalog: harness.catalog, policy: harness.policy, logger: harness.logger
                     )

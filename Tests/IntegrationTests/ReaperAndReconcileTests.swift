@@ -31,7 +31,7 @@ extension Integration {
                 let removedAt = try #require(goneAt, "the container still exists 5 s after expiry")
                 #expect(removedAt >= instance.expiresAt, "removed before it expired")
                 #expect(removedAt.timeIntervalSince(instance.expiresAt) <= 5)
-                let stored = try #require(try await harness.store.instance(id: instance.id))
+                let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                 #expect(stored.state == .expired)
                 #expect(stored.reason == EndReason.expired)
                 #expect(await harness.lifecycle.activeCount == 0)
@@ -52,8 +52,8 @@ extension Integration {
                 _ = try await harness.lifecycle.renew(capped.id, by: alice)
                 clock.advance(seconds: 1)
                 #expect(await harness.lifecycle.reapExpired() == 1)
-                #expect(try await harness.store.instance(id: shell.id)?.state == .expired)
-                #expect(try await harness.store.instance(id: capped.id)?.state == .running, "the renewed one lives on")
+                #expect(try await harness.store.instances.instance(id: shell.id)?.state == .expired)
+                #expect(try await harness.store.instances.instance(id: capped.id)?.state == .running, "the renewed one lives on")
                 let shellContainer = try #require(shell.containerID)
                 #expect(try await harness.containerExists(shellContainer) == false)
             }
@@ -74,13 +74,13 @@ extension Integration {
                     try await harness.docker.stopContainer(containerID, timeoutSeconds: 1)
                     var seen: InstanceState?
                     _ = try await eventually(within: 10) {
-                        seen = try await harness.store.instance(id: instance.id)?.state
+                        seen = try await harness.store.instances.instance(id: instance.id)?.state
                         return seen == .failed
                     }
                     return seen
                 }
                 #expect(state == .failed)
-                let stored = try #require(try await harness.store.instance(id: instance.id))
+                let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                 #expect(stored.reason?.contains("press Start") == true, "\(stored.reason ?? "")")
                 #expect(try await harness.containerExists(containerID) == false)
                 #expect(await harness.lifecycle.activeCount == 0)
@@ -109,16 +109,16 @@ extension Integration {
                         group.addTask { try await loop.run() }
                         defer { group.cancelAll() }
                         return try await eventually(within: 15) {
-                            let ended = try await harness.store.instance(id: died.id)?.state == .failed
+                            let ended = try await harness.store.instances.instance(id: died.id)?.state == .failed
                             let orphanLeft = try await harness.containerExists(orphan)
                             return ended && !orphanLeft
                         }
                     }
                     #expect(noticed, "the loop did not end the instance and remove the orphan within 15 s")
                 }
-                let diedNow = try #require(try await harness.store.instance(id: died.id))
+                let diedNow = try #require(try await harness.store.instances.instance(id: died.id))
                 #expect(diedNow.reason == "its container vanished")
-                #expect(try await harness.store.instance(id: kept.id)?.state == .running)
+                #expect(try await harness.store.instances.instance(id: kept.id)?.state == .running)
                 #expect(try await harness.containerExists(keptContainer), "a live instance's container is never an orphan")
                 #expect(await harness.lifecycle.activeCount == 1)
                 // A second pass has nothing left to do.
@@ -148,7 +148,7 @@ extension Integration {
                     requestedBy: alice.id, state: .requested, createdAt: now, updatedAt: now,
                     expiresAt: now.addingTimeInterval(600), maxExpiresAt: now.addingTimeInterval(1500), renewalsLeft: 2
                 )
-                try await harness.store.insertInstance(halfDone)
+                try await harness.store.instances.insertInstance(halfDone)
 
                 // A labelled container no stored instance owns, and one of another Berth on the same engine.
                 try await EngineFixture.with { fixture in
@@ -181,14 +181,14 @@ extension Integration {
             #expect(report.closed == 3)
             #expect(report.orphansRemoved == 2, "the orphan container and the orphan network")
 
-            #expect(try await harness.store.instance(id: kept.id)?.state == .running)
-            let vanishedNow = try #require(try await harness.store.instance(id: vanished.id))
+            #expect(try await harness.store.instances.instance(id: kept.id)?.state == .running)
+            let vanishedNow = try #require(try await harness.store.instances.instance(id: vanished.id))
             #expect(vanishedNow.state == .stopped)
             #expect(vanishedNow.reason == "its container vanished")
-            let halfDoneNow = try #require(try await harness.store.instance(id: halfDone.id))
+            let halfDoneNow = try #require(try await harness.store.instances.instance(id: halfDone.id))
             #expect(halfDoneNow.state == .failed)
             #expect(halfDoneNow.reason?.contains("interrupted") == true)
-            #expect(try await harness.store.instance(id: withNetwork.id)?.state == .stopped)
+            #expect(try await harness.store.instances.instance(id: withNetwork.id)?.state == .stopped)
 
             #expect(try await harness.containerExists(orphan) == false)
             let keptContainer = try #require(kept.containerID)

@@ -41,7 +41,7 @@ extension Integration {
                     let first = try await WorkspaceTests.sha(harness, instance, path)
                     _ = try await harness.lifecycle.stop(instance.id, by: user)
                     await workspaces.drainUploads()
-                    var record = try #require(try await harness.store.workspace(owner: Owner(kind: .user, id: user.id), environment: WorkspaceEnvironments.slug))
+                    var record = try #require(try await harness.store.workspaces.workspace(owner: Owner(kind: .user, id: user.id), environment: WorkspaceEnvironments.slug))
                     #expect(record.sync.state == .synced, "\(record.sync)")
                     #expect(record.sync.remoteVersion == 1)
                     let head = try #require(try await client.headObject(key: sync.key(of: record)))
@@ -56,7 +56,7 @@ extension Integration {
                     moto.stop()
                     _ = try await harness.lifecycle.stop(instance.id, by: user)
                     await workspaces.drainUploads()
-                    record = try #require(try await harness.store.workspace(id: record.id))
+                    record = try #require(try await harness.store.workspaces.workspace(id: record.id))
                     #expect(record.sync.state == .failed, "\(record.sync)")
                     #expect(record.sync.attempts == 1)
                     #expect(record.sync.remoteVersion == 1)
@@ -72,7 +72,7 @@ extension Integration {
                     try await client.createBucket()
                     clock.advance(seconds: 3600)
                     #expect(await sync.retryDue(now: clock.now()) == 1)
-                    record = try #require(try await harness.store.workspace(id: record.id))
+                    record = try #require(try await harness.store.workspaces.workspace(id: record.id))
                     #expect(record.sync.state == .synced, "\(record.sync)")
                     #expect(record.sync.attempts == 0)
                     let version = record.sync.remoteVersion
@@ -93,7 +93,7 @@ extension Integration {
                     // Without the local copy and with the store down, the start is refused and nothing is lost.
                     restarted?.stop()
                     await workspaces.unmountIdle(all: true)
-                    record = try #require(try await harness.store.workspace(id: record.id))
+                    record = try #require(try await harness.store.workspaces.workspace(id: record.id))
                     try await workspaces.volumes.delete(record.id)
                     let refused = await #expect(throws: BerthError.self) {
                         _ = try await harness.lifecycle.request(environment: WorkspaceEnvironments.slug, by: user)

@@ -58,8 +58,8 @@ struct WorkspaceTar {
 }
 
 /// Runs `body` with an in-memory store, closed on every path (an unclosed connection traps).
-func withMemoryStore<Result: Sendable>(_ body: (SQLiteStore) async throws -> Result) async throws -> Result {
-    let store = try await SQLiteStore.open(path: nil)
+func withMemoryStore<Result: Sendable>(_ body: (BerthDatabase) async throws -> Result) async throws -> Result {
+    let store = try await BerthDatabase.open(path: nil)
     do {
         let result = try await body(store)
         try await store.close()
@@ -73,7 +73,7 @@ func withMemoryStore<Result: Sendable>(_ body: (SQLiteStore) async throws -> Res
 /// Runs `body` with a workspace service over a data directory under /tmp (a loop mount there is
 /// seen by the engine), unmounting whatever is left mounted afterwards.
 func withWorkspaces<Result: Sendable>(
-    store: any BerthStore, _ body: (WorkspaceService, TemporaryDirectory) async throws -> Result
+    store: BerthDatabase, _ body: (WorkspaceService, TemporaryDirectory) async throws -> Result
 ) async throws -> Result {
     try await TemporaryDirectory.with(prefix: "berth-ws") { directory in
         let service = WorkspaceService(store: store, dataDirectory: directory.url, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
@@ -134,7 +134,7 @@ extension Integration {
                     // Expiry.
                     clock.advance(seconds: 11 * 60)
                     #expect(await harness.lifecycle.reapExpired() == 1)
-                    #expect(try await harness.store.instance(id: instance.id)?.state == .expired)
+                    #expect(try await harness.store.instances.instance(id: instance.id)?.state == .expired)
                     #expect(workspaces.volumes.mountedIDs().isEmpty)
                     instance = try await harness.lifecycle.request(environment: WorkspaceEnvironments.slug, by: user)
                     #expect(try await Self.sha(harness, instance, "/home/player/work/data.bin") == digest)
@@ -170,7 +170,7 @@ extension Integration {
                     instance = try await restarted.reset(instance.id, by: user, cleanWorkspace: true)
                     let listing = try await Self.shell(harness, instance, "ls -A /home/player/work | wc -l")
                     #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
-                    let events = try await harness.store.events(instanceID: instance.id, limit: 50).map(\.kind)
+                    let events = try await harness.store.instances.events(instanceID: instance.id, limit: 50).map(\.kind)
                     #expect(events.contains("workspace.cleaned"))
                     _ = try await restarted.stop(instance.id, by: user)
                 }
@@ -212,7 +212,7 @@ extension Integration {
                     try await harness.accounts.addMember(teamID: team.id, userID: bob.id)
                     var instance = try await harness.lifecycle.request(environment: WorkspaceEnvironments.slug, by: ada)
                     _ = try await Self.shell(harness, instance, "echo from-ada > /home/player/work/shared.txt")
-                    let record = try #require(try await harness.store.workspace(owner: Owner(kind: .team, id: team.id), environment: WorkspaceEnvironments.slug))
+                    let record = try #require(try await harness.store.workspaces.workspace(owner: Owner(kind: .team, id: team.id), environment: WorkspaceEnvironments.slug))
                     let refused = await #expect(throws: BerthError.self) { try await workspaces.delete(record) }
                     #expect(refused?.code == .workspaceInUse)
                     _ = try await harness.lifecycle.stop(instance.id, by: ada)
@@ -223,7 +223,7 @@ extension Integration {
                     _ = try await harness.lifecycle.stop(instance.id, by: bob)
 
                     try await workspaces.delete(record)
-                    #expect(try await harness.store.workspace(id: record.id) == nil)
+                    #expect(try await harness.store.workspaces.workspace(id: record.id) == nil)
                     #expect(!workspaces.volumes.exists(record.id))
                 }
             }

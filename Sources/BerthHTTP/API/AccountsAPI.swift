@@ -8,7 +8,7 @@ extension BerthAPIHandler {
     }
 
     public func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output {
-        .ok(.init(body: .json(.init(items: try await services.store.users().map(Components.Schemas.User.init)))))
+        .ok(.init(body: .json(.init(items: try await services.store.accounts.users().map(Components.Schemas.User.init)))))
     }
 
     public func createUser(_ input: Operations.CreateUser.Input) async throws -> Operations.CreateUser.Output {
@@ -36,7 +36,7 @@ extension BerthAPIHandler {
 
     public func getUser(_ input: Operations.GetUser.Input) async throws -> Operations.GetUser.Output {
         let id = input.path.id
-        guard Identifier.isWellFormed(id), let user = try await services.store.user(id: id) else {
+        guard Identifier.isWellFormed(id), let user = try await services.store.accounts.user(id: id) else {
             throw BerthError(.userNotFound, "No user has id '\(id)'.")
         }
         return .ok(.init(body: .json(.init(user))))
@@ -61,7 +61,7 @@ extension BerthAPIHandler {
 
     public func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
         var items: [Components.Schemas.Team] = []
-        for team in try await services.store.teams() {
+        for team in try await services.store.teams.teams() {
             let details = try await services.accounts.details(team)
             items.append(Components.Schemas.Team(team, members: details.members, inviteCode: details.inviteCode))
         }
@@ -91,10 +91,10 @@ extension BerthAPIHandler {
         guard Identifier.isWellFormed(userID) else { throw BerthError(.userNotFound, "No user has id '\(userID)'.") }
         try await services.accounts.addMember(teamID: teamID, userID: userID)
         here.facts.detail = "member \(userID)"
-        guard let team = try await services.store.team(id: teamID) else {
+        guard let team = try await services.store.teams.team(id: teamID) else {
             throw BerthError(.teamNotFound, "No team has id '\(teamID)'.")
         }
-        return .created(.init(body: .json(Components.Schemas.Team(team, members: try await services.store.members(teamID: teamID)))))
+        return .created(.init(body: .json(Components.Schemas.Team(team, members: try await services.store.teams.members(teamID: teamID)))))
     }
 }
 

@@ -101,8 +101,8 @@ extension BerthAPIHandler {
             }
             filter.outcomes = [parsed]
         }
-        let names = Dictionary(try await services.store.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-        let items = try await services.store.submissions(filter).map { Components.Schemas.Submission($0, userName: names[$0.userID]) }
+        let names = Dictionary(try await services.store.accounts.users().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let items = try await services.store.play.submissions(filter).map { Components.Schemas.Submission($0, userName: names[$0.userID]) }
         return .ok(.init(body: .json(.init(items: items))))
     }
 
@@ -110,7 +110,7 @@ extension BerthAPIHandler {
         let here = try APIRequest.here()
         let admin = try APIRequest.caller()
         let id = input.path.id
-        guard Identifier.isWellFormed(id), let user = try await services.store.user(id: id) else {
+        guard Identifier.isWellFormed(id), let user = try await services.store.accounts.user(id: id) else {
             throw BerthError(.userNotFound, "No user has id '\(id.prefix(64))'.")
         }
         let body = switch input.body { case .json(let json): json }
@@ -120,7 +120,7 @@ extension BerthAPIHandler {
         guard user.id != admin.id || role == .admin else {
             throw BerthError(.cannotDemoteSelf, "You cannot take away your own admin role; ask another admin.")
         }
-        try await services.store.setRole(userID: id, role: role)
+        try await services.store.accounts.setRole(userID: id, role: role)
         here.facts.detail = "role \(role.rawValue)"
         var updated = user
         updated.role = role
@@ -130,7 +130,7 @@ extension BerthAPIHandler {
     /// Admins reset a forgotten password; the user's sessions end.
     public func setUserPassword(_ input: Operations.SetUserPassword.Input) async throws -> Operations.SetUserPassword.Output {
         let id = input.path.id
-        guard Identifier.isWellFormed(id), try await services.store.user(id: id) != nil else {
+        guard Identifier.isWellFormed(id), try await services.store.accounts.user(id: id) != nil else {
             throw BerthError(.userNotFound, "No user has id '\(id.prefix(64))'.")
         }
         let body = switch input.body { case .json(let json): json }

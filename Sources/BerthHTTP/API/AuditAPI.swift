@@ -6,7 +6,7 @@ import Foundation
 extension BerthAPIHandler {
     public func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
         let query = try Self.auditQuery(input.query)
-        let entries = try await services.store.auditEntries(query)
+        let entries = try await services.store.audit.auditEntries(query)
         let next = entries.count == query.limit ? entries.last?.sequence : nil
         return .ok(.init(body: .json(.init(items: try entries.map(Components.Schemas.AuditEntry.init), nextAfter: next.map(Int.init)))))
     }

@@ -60,7 +60,7 @@ extension BerthAPIHandler {
 
     public func listInstanceEvents(_ input: Operations.ListInstanceEvents.Input) async throws -> Operations.ListInstanceEvents.Output {
         let instance = try await services.lifecycle.instance(input.path.id, for: try APIRequest.caller())
-        let events = try await services.store.events(instanceID: instance.id, limit: try Self.limit(input.query.limit))
+        let events = try await services.store.instances.events(instanceID: instance.id, limit: try Self.limit(input.query.limit))
         return .ok(.init(body: .json(.init(items: events.map(Components.Schemas.Event.init)))))
     }
 
@@ -76,7 +76,7 @@ extension BerthAPIHandler {
     }
 
     public func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
-        let events = try await services.store.events(instanceID: nil, limit: try Self.limit(input.query.limit))
+        let events = try await services.store.instances.events(instanceID: nil, limit: try Self.limit(input.query.limit))
         return .ok(.init(body: .json(.init(items: events.map(Components.Schemas.Event.init)))))
     }
 

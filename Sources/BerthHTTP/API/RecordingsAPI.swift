@@ -11,7 +11,7 @@ extension BerthAPIHandler {
         filter.environment = input.query.environment
         if let user = input.query.user { filter.owner = Owner(kind: .user, id: user) }
         if let team = input.query.team { filter.owner = Owner(kind: .team, id: team) }
-        let records = try await services.store.recordings(filter)
+        let records = try await services.store.recordings.recordings(filter)
         let names = try await ownerNames()
         return .ok(.init(body: .json(.init(items: records.map { recordingView($0, ownerName: names[$0.owner]) }))))
     }
@@ -115,7 +115,7 @@ extension BerthAPIHandler {
 
     /// The recording `id`; a malformed id is not found, like an unknown one.
     func recording(_ id: String) async throws -> RecordingRecord {
-        guard Identifier.isWellFormed(id), let record = try await services.store.recording(id: id) else {
+        guard Identifier.isWellFormed(id), let record = try await services.store.recordings.recording(id: id) else {
             throw BerthError(.recordingNotFound, "No recording has id '\(id.prefix(64))'.")
         }
         return record
@@ -124,8 +124,8 @@ extension BerthAPIHandler {
     /// Every user's and team's name by owner, so pages show names rather than ids.
     func ownerNames() async throws -> [Owner: String] {
         var names: [Owner: String] = [:]
-        for user in try await services.store.users() { names[Owner(kind: .user, id: user.id)] = user.name }
-        for team in try await services.store.teams() { names[Owner(kind: .team, id: team.id)] = team.name }
+        for user in try await services.store.accounts.users() { names[Owner(kind: .user, id: user.id)] = user.name }
+        for team in try await services.store.teams.teams() { names[Owner(kind: .team, id: team.id)] = team.name }
         return names
     }
 

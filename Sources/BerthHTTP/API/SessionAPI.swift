@@ -76,7 +76,7 @@ extension BerthAPIHandler {
         let here = try APIRequest.here()
         let caller = try APIRequest.caller()
         let body = switch input.body { case .json(let json): json }
-        let hasPassword = try await services.store.passwordHash(userID: caller.id) != nil
+        let hasPassword = try await services.store.accounts.passwordHash(userID: caller.id) != nil
         if hasPassword, try await services.accounts.checkPassword(name: caller.name, password: body.current) == nil {
             throw BerthError(.invalidCredentials, "Your current password is wrong.")
         }
@@ -92,7 +92,7 @@ extension BerthAPIHandler {
 
     public func listMyTokens(_ input: Operations.ListMyTokens.Input) async throws -> Operations.ListMyTokens.Output {
         let caller = try APIRequest.caller()
-        let tokens = try await services.store.tokens(userID: caller.id)
+        let tokens = try await services.store.accounts.tokens(userID: caller.id)
         return .ok(.init(body: .json(.init(items: tokens.map { .init(id: $0.id, name: $0.name, createdAt: $0.createdAt) }))))
     }
 
@@ -110,7 +110,7 @@ extension BerthAPIHandler {
     public func deleteMyToken(_ input: Operations.DeleteMyToken.Input) async throws -> Operations.DeleteMyToken.Output {
         let caller = try APIRequest.caller()
         let id = input.path.id
-        guard Identifier.isWellFormed(id), try await services.store.deleteToken(id: id, userID: caller.id) else {
+        guard Identifier.isWellFormed(id), try await services.store.accounts.deleteToken(id: id, userID: caller.id) else {
             throw BerthError(.tokenNotFound, "You have no token '\(id.prefix(64))'.")
         }
         return .noContent(.init())

@@ -95,7 +95,7 @@ extension BerthAPIHandler {
     /// The caller's own owner and their team's.
     private func ownersOf(_ user: User) async throws -> [Owner] {
         var owners = [Owner(kind: .user, id: user.id)]
-        if let team = try await services.store.team(ofUser: user.id) { owners.append(Owner(kind: .team, id: team.id)) }
+        if let team = try await services.store.teams.team(ofUser: user.id) { owners.append(Owner(kind: .team, id: team.id)) }
         return owners
     }
 
@@ -120,8 +120,8 @@ extension BerthAPIHandler {
             let owner = view.record.owner
             if names[owner] == nil {
                 switch owner.kind {
-                case .user: names[owner] = try await services.store.user(id: owner.id)?.name
-                case .team: names[owner] = try await services.store.team(id: owner.id)?.name
+                case .user: names[owner] = try await services.store.accounts.user(id: owner.id)?.name
+                case .team: names[owner] = try await services.store.teams.team(id: owner.id)?.name
                 }
             }
             let path = await services.catalog.environment(view.record.environment)?.berth.workspace?.path
