@@ -15,7 +15,12 @@ struct ServeCommand: AsyncParsableCommand {
             (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
             BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
             BERTH_REAPER_INTERVAL, BERTH_RECONCILE_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
-            host, port, dataDir, environments, ...), or the default. DOCKER_HOST selects the engine \
+            host, port, dataDir, environments, ...), or the default. BERTH_DATABASE_URL (databaseUrl; no flag, \
+            so a password never shows in the process list, and it is never logged with its password) is \
+            the store: by default the SQLite file <data-dir>/berth.db; a path or sqlite:///absolute/path for \
+            another SQLite file; postgres://user:password@host:5432/database for PostgreSQL, with the options \
+            sslmode (disable, prefer (default), require, verify-full) and search_path. A URL that does not \
+            parse stops start-up with invalid_config. DOCKER_HOST selects the engine \
             (default unix:///var/run/docker.sock); every ordinary engine call fails after \
             BERTH_ENGINE_TIMEOUT (default 30s), so a wedged engine stops start-up with engine_unavailable \
             instead of hanging. Without BERTH_NAMESPACE, the namespace is this data directory's own \

@@ -29,6 +29,10 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var port = 8080
     /// Where the database and other state live (`BERTH_DATA_DIR`, default `./data`).
     public var dataDirectory = "./data"
+    /// The database (`BERTH_DATABASE_URL`): nil (the default) is the SQLite file `<data-dir>/berth.db`;
+    /// `postgres://user:password@host:port/database` is PostgreSQL. Validated when loaded; never
+    /// logged with its password. ``databaseLocation()`` reads it.
+    public var databaseURL: String?
     /// The folder of environment folders (`BERTH_ENVIRONMENTS`, default `./environments`).
     public var environmentsDirectory = "./environments"
     /// Docker Engine address (`DOCKER_HOST`, default `unix:///var/run/docker.sock`).
@@ -169,7 +173,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// The names of settings, as used in the config file; environment variables are `BERTH_` plus
     /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
     public static let settingNames = [
-        "host", "port", "dataDir", "environments", "publishAddress", "publicHost", "portRange", "assignment",
+        "host", "port", "dataDir", "databaseUrl", "environments", "publishAddress", "publicHost", "portRange", "assignment",
         "ownerCap", "globalCap", "reaperInterval", "reconcileInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
@@ -272,6 +276,7 @@ public struct BerthConfiguration: Sendable, Equatable {
             guard let number = Int(value), (0...65535).contains(number) else { throw invalid("a port between 0 and 65535") }
             port = number
         case "dataDir": dataDirectory = value
+        case "databaseUrl": try applyDatabaseURL(value, source: source)
         case "environments": environmentsDirectory = value
         case "publishAddress": publishAddress = value
         case "publicHost": publicHost = value

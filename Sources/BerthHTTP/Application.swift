@@ -78,7 +78,9 @@ public enum BerthAssembly {
         }
         // One registry per application: the store, the engine client and the lifecycle record into it.
         let metrics = BerthMetrics()
-        let store = try await BerthDatabase.open(path: dataDirectory.appendingPathComponent("berth.db").path, logger: logger, metrics: metrics)
+        let location = try configuration.databaseURL.map(DatabaseLocation.parse) ?? .sqlite(path: dataDirectory.appendingPathComponent("berth.db").path)
+        let store = try await BerthDatabase.open(location: location, logger: logger, metrics: metrics)
+        logger.info("store opened", metadata: ["store.location": "\(location.description)"])
         do {
             return try await openEngine(configuration, parts: parts, store: store, metrics: metrics, dataDirectory: dataDirectory, logger: logger)
         } catch {

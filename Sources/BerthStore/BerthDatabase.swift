@@ -47,7 +47,7 @@ public final class BerthDatabase: Sendable {
             driver = try await SQLiteDriver.open(path: path, logger: logger, record: record)
             sqlitePath = path
         case .postgres(let postgres):
-            driver = PostgresDriver(location: postgres, logger: logger, record: record)
+            driver = try await PostgresDriver.open(location: postgres, logger: logger, record: record)
         }
         do {
             try await Migrator.apply(StoreMigrations.all, on: driver, sqlitePath: sqlitePath, logger: logger)

@@ -13,8 +13,13 @@ enum Migrator {
     static func apply(_ migrations: [Migration], on driver: any StoreDriver, sqlitePath: String?, logger: Logger) async throws {
         let dialect = driver.dialect
         let timeType = dialect == .sqlite ? "REAL" : "DOUBLE PRECISION"
-        try await driver.run("migrate") { db in
-            try await db.raw(SQLQueryString("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at \(unsafeRaw: timeType) NOT NULL)")).run()
+        // Under the lock: two PostgreSQL sessions running CREATE TABLE IF NOT EXISTS at once can
+        // both find it missing, and the second fails with a unique violation on pg_type.
+        try await driver.transaction { runner in
+            try await runner.run("migrate") { db in
+                try await lock(db, dialect)
+                try await db.raw(SQLQueryString("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at \(unsafeRaw: timeType) NOT NULL)")).run()
+            }
         }
         let known = migrations.map(\.name)
         let applied = try await appliedNames(driver)
@@ -32,12 +37,11 @@ enum Migrator {
         for migration in pending {
             let didApply = try await driver.transaction { runner in
                 try await runner.run("migrate") { db in
-                    if dialect == .postgres {
-                        try await db.raw("SELECT pg_advisory_xact_lock(hashtext('berth.migrate'))").run()
-                        // Another replica may have applied it while this one waited for the lock.
-                        let done = try await db.raw("SELECT name FROM schema_migrations WHERE name = \(bind: migration.name)").all()
-                        if !done.isEmpty { return false }
-                    }
+                    try await lock(db, dialect)
+                    // Another replica (or another process on the SQLite file, whose write lock
+                    // BEGIN IMMEDIATE holds) may have applied it while this one waited.
+                    let done = try await db.raw("SELECT name FROM schema_migrations WHERE name = \(bind: migration.name)").all()
+                    if !done.isEmpty { return false }
                     for statement in migration.statements(for: dialect) {
                         try await db.raw(SQLQueryString(statement)).run()
                     }
@@ -51,6 +55,14 @@ enum Migrator {
                 logger.info("applied migration", metadata: ["migration.name": "\(migration.name)", "store.dialect": "\(dialect.rawValue)"])
             }
         }
+    }
+
+    /// Takes the migration lock until the transaction ends: on PostgreSQL an advisory lock per
+    /// schema (so replicas on one schema take turns, and tests in schemas of their own do not
+    /// wait for each other); on SQLite the transaction's `BEGIN IMMEDIATE` is the lock.
+    private static func lock(_ db: any SQLDatabase, _ dialect: StoreDialect) async throws {
+        guard dialect == .postgres else { return }
+        try await db.raw("SELECT pg_advisory_xact_lock(hashtext('berth.migrate.' || coalesce(current_schema(), '')))").run()
     }
 
     static func appliedNames(_ runner: any SQLRunner) async throws -> [String] {

@@ -22,11 +22,13 @@ final class SQLiteDriver: StoreDriver {
         }
         let driver = SQLiteDriver(connection: connection, record: record)
         do {
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+            // busy_timeout first: switching a new file to WAL takes an exclusive lock, which
+            // another process opening the same file at that moment holds for a while.
+            for pragma in ["PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON"] {
                 _ = try await connection.query(pragma)
             }
         } catch {
-            try? await connection.close()
+            try? await connection.close().get()
             throw BerthError(.storeUnavailable, "cannot prepare the database at \(path ?? ":memory:"): \(StoreErrors.describe(error))")
         }
         return driver
@@ -53,7 +55,7 @@ final class SQLiteDriver: StoreDriver {
 
     func transaction<R: Sendable>(_ body: @Sendable (any SQLRunner) async throws -> R) async throws -> R {
         let database = connection.sql()
-        let pinned = PinnedRunner(database: database, dialect: dialect, record: record)
+        let pinned = PinnedRunner(database: database, dialect: dialect, record: record, health: TransactionHealth())
         return try await gate.withGate {
             do {
                 try await database.raw("BEGIN IMMEDIATE").run()
@@ -62,6 +64,7 @@ final class SQLiteDriver: StoreDriver {
             }
             do {
                 let result = try await body(pinned)
+                try pinned.health.checkCommittable()
                 try await database.raw("COMMIT").run()
                 return result
             } catch {
@@ -72,6 +75,8 @@ final class SQLiteDriver: StoreDriver {
     }
 
     func close() async throws {
-        try await connection.close()
+        // The future-based close runs even in a cancelled task (the async one is skipped there,
+        // which leaves the handle open: a leak, and an assertion failure in debug builds).
+        try await connection.close().get()
     }
 }

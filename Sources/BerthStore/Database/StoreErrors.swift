@@ -54,7 +54,8 @@ public enum StoreErrors {
     /// What the database said, without PSQLError's redaction of the server message.
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
-            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            // Without a server message (refused, reset, TLS), the cause is the underlying error.
+            let message = error.serverInfo?[.message] ?? (error.underlying.map { "\(error.code): \($0)" } ?? "\(error.code)")
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return message + state
         }
