@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A small OpenAI-compatible chat-completions server on loopback (port 0), for tests and benches of
@@ -89,11 +90,15 @@ public final class ChatCompletionsServer: Sendable {
             onServerRunning: { channel in announce.yield(channel.localAddress?.port ?? 0) },
             logger: logger
         )
+        // Stopped with a graceful shutdown, never by cancelling its task: cancelling while a
+        // connection is accepted but not yet served traps in NIO ("Deinited NIOAsyncWriter
+        // without calling finish()", apple/swift-nio#3481).
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
+            group.addTask { try await services.run() }
             var iterator = running.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else {
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 throw FixtureError("the chat-completions test server did not start")
             }
             let server = ChatCompletionsServer(baseURL: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/v1")
@@ -102,11 +107,11 @@ public final class ChatCompletionsServer: Sendable {
             do {
                 let result = try await body(server)
                 server.state.withLock { $0.stopping = true }
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 return result
             } catch {
                 server.state.withLock { $0.stopping = true }
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
                 throw error
             }
         }

@@ -97,13 +97,19 @@ public enum TestPostgres {
         guard case .postgres(let location) = try DatabaseLocation.parse(base) else {
             throw FixtureError("BERTH_TEST_POSTGRES_URL is not a postgres:// URL: \(base)")
         }
-        let configuration = PostgresClient.Configuration(
+        let configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable
         )
-        let client = PostgresClient(configuration: configuration)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
-        try await client.query(PostgresQuery(unsafeSQL: statement))
+        var logger = Logger(label: "berth.test.postgres")
+        logger.logLevel = .error
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 }

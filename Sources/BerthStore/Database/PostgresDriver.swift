@@ -86,7 +86,12 @@ final class PostgresDriver: StoreDriver {
         if let searchPath = location.searchPath {
             configuration.options.additionalStartupParameters = [("search_path", searchPath)]
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own messages (a lease asked for a moment before its run loop started, a
+        // connection that failed and is retried) are noise unless they are errors: every query
+        // that fails reports the database's reason itself.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.client = client
         self.runner = Task { await client.run() }
         self.record = record
