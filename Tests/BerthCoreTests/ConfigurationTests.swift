@@ -53,7 +53,7 @@ struct ConfigurationTests {
     @Test("every setting can be set and reaches its property")
     func everySetting() throws {
         let environment = [
-            "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_ENVIRONMENTS": "/e",
+            "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_DATABASE_URL": "postgres://berth@db/berth", "BERTH_ENVIRONMENTS": "/e",
             "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
             "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5", "BERTH_RECONCILE_INTERVAL": "7", "BERTH_DATABASE_URL": "postgres://berth@db.example:5433/berth",
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
@@ -72,6 +72,7 @@ struct ConfigurationTests {
         #expect(config.host == "0.0.0.0")
         #expect(config.port == 0)
         #expect(config.dataDirectory == "/d")
+        #expect(config.databaseURL == "postgres://berth@db/berth")
         #expect(config.environmentsDirectory == "/e")
         #expect(config.publishAddress == "0.0.0.0")
         #expect(config.publicHost == "play.example.org")
