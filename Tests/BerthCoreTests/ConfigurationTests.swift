@@ -55,7 +55,7 @@ struct ConfigurationTests {
         let environment = [
             "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_DATABASE_URL": "postgres://berth@db/berth", "BERTH_ENVIRONMENTS": "/e",
             "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
-            "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5", "BERTH_RECONCILE_INTERVAL": "7", "BERTH_DATABASE_URL": "postgres://berth@db.example:5433/berth",
+            "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5", "BERTH_RECONCILE_INTERVAL": "7",
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
             "BERTH_ALLOWED_ORIGINS": "https://ctf.example.org, http://localhost:8080", "BERTH_ASSETS_DIR": "/assets",
             "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096", "BERTH_RECORDING_RETENTION": "30d", "BERTH_WORKSPACE_RETENTION": "12h",
@@ -83,7 +83,6 @@ struct ConfigurationTests {
         #expect(config.globalCap == 7)
         #expect(config.reaperIntervalSeconds == 0.5)
         #expect(config.reconcileIntervalSeconds == 7)
-        #expect(config.databaseURL == "postgres://berth@db.example:5433/berth")
         #expect(config.adminToken == "0123456789abcdef")
         #expect(config.logLevel == "debug")
         #expect(config.dockerHost == "tcp://127.0.0.1:2375")

@@ -186,9 +186,19 @@ struct MigrationTests {
                 let raw = try await strings(database, "SELECT state FROM instances WHERE id = 'inst_wasy79nyc9fkvmt0'", column: "state")
                 #expect(raw == ["exploded"])
                 #expect(InstanceState(rawValue: "exploded") == nil, "not a state Berth knows")
-                // TODO(lead, at the switch): read it through `database.instances` (e.g. listing all
-                // instances) and expect `store_row_invalid` naming `instances(inst_wasy79nyc9fkvmt0)`,
-                // never a list with the row left out. The repositories are empty in this tree.
+                // Through the repository, the row is an error that names it, never a list without it.
+                for read in [
+                    { _ = try await database.instances.instances(InstanceQuery()) },
+                    { _ = try await database.instances.instance(id: "inst_wasy79nyc9fkvmt0") },
+                ] as [@Sendable () async throws -> Void] {
+                    do {
+                        try await read()
+                        Issue.record("a corrupted instance row was read without an error")
+                    } catch let error as BerthError {
+                        #expect(error.code == .storeRowInvalid)
+                        #expect(error.message.contains("instances(inst_wasy79nyc9fkvmt0)"), "\(error.message)")
+                    }
+                }
                 try await database.close()
             } catch {
                 try? await database.close()
