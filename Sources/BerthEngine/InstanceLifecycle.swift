@@ -186,18 +186,6 @@ public actor InstanceLifecycle {
             throw BerthError(.noInstance, "'\(slug)' has no instance to start: it is a challenge with a description, files and a flag only.")
         }
         let owner = try await owner(for: user)
-        // From here to `active[...] = ` there is no suspension point, so caps hold under concurrency.
-        if policy.assignment != .unlimited,
-           let existing = active.values.first(where: { $0.owner == owner && $0.environment == slug }) {
-            throw BerthError(.instanceExists, "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing.id). Stop or reset it instead.")
-        }
-        let owned = active.values.filter { $0.owner == owner }.count
-        guard owned < policy.ownerCap else {
-            throw BerthError(.ownerCapReached, "\(owner.kind == .team ? "Your team has" : "You have") \(owned) active instances, the most allowed; stop one first.")
-        }
-        guard active.count < policy.globalCap else {
-            throw BerthError(.globalCapReached, "Berth is running its maximum of \(policy.globalCap) instances; try again in a few minutes.")
-        }
         let now = clock()
         let lifetime = environment.berth.lifetime
         let maxExpiry = now.addingTimeInterval(TimeInterval(lifetime.maxLifetimeSeconds))
@@ -206,15 +194,24 @@ public actor InstanceLifecycle {
             createdAt: now, updatedAt: now, expiresAt: min(now.addingTimeInterval(TimeInterval(policy.ttlSeconds(lifetime))), maxExpiry),
             maxExpiresAt: maxExpiry, renewalsLeft: policy.renewals(lifetime)
         )
+        // The caps are counted and the instance recorded in one transaction under the admission
+        // lock, so they hold for every server sharing the database, not only this one.
+        let policy = policy
+        try await store.instances.admit(instance) { counts in
+            if policy.assignment != .unlimited, let existing = counts.instanceOfEnvironment {
+                return BerthError(.instanceExists, "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing). Stop or reset it instead.")
+            }
+            guard counts.owner < policy.ownerCap else {
+                return BerthError(.ownerCapReached, "\(owner.kind == .team ? "Your team has" : "You have") \(counts.owner) active instances, the most allowed; stop one first.")
+            }
+            guard counts.global < policy.globalCap else {
+                return BerthError(.globalCapReached, "Berth is running its maximum of \(policy.globalCap) instances; try again in a few minutes.")
+            }
+            return nil
+        }
         active[instance.id] = instance
         busy.insert(instance.id)
         defer { busy.remove(instance.id) }
-        do {
-            try await store.instances.insertInstance(instance)
-        } catch {
-            active[instance.id] = nil
-            throw error
-        }
         await record("instance.requested", instance, user: user.id, detail: slug)
         return try await launch(&instance, environment: environment, user: user.id)
     }
@@ -387,6 +384,13 @@ public actor InstanceLifecycle {
                 active[instance.id] = instance
                 keep.insert(instance.id)
                 report.adopted += 1
+                // Instances started before port leases were kept in the store lease theirs now.
+                let conflicting = try await store.instances.holdPorts(instance.endpoints.map(\.hostPort), for: instance.id, at: clock())
+                if !conflicting.isEmpty {
+                    logger.warning("adopted instance's host ports are leased to another instance", metadata: [
+                        "instance.id": "\(instance.id)", "ports": "\(conflicting)",
+                    ])
+                }
                 continue
             }
             let (state, reason): (InstanceState, String) = switch instance.state {
@@ -398,6 +402,7 @@ public actor InstanceLifecycle {
             instance.reason = reason
             instance.updatedAt = clock()
             try await store.instances.updateInstance(instance)
+            await releasePorts(of: instance.id)
             await record("instance.reconciled", instance, user: nil, detail: reason)
             report.closed += 1
         }
@@ -490,15 +495,15 @@ public actor InstanceLifecycle {
         var mounts: [InstanceMount] = []
         while true {
             attempt += 1
-            let ports = allocatePorts(environment.berth.ports.count, for: instance.id)
-            instance.endpoints = zip(environment.berth.ports, ports).map { declared, hostPort in
-                Endpoint(
-                    port: declared.port, protocol: declared.protocol, host: policy.endpointHost, hostPort: hostPort,
-                    url: declared.protocol == .http ? "http://\(Self.urlHost(policy.endpointHost)):\(hostPort)/" : nil
-                )
-            }
-            active[instance.id] = instance
             do {
+                let ports = try await leasePorts(environment.berth.ports.count, for: instance.id)
+                instance.endpoints = zip(environment.berth.ports, ports).map { declared, hostPort in
+                    Endpoint(
+                        port: declared.port, protocol: declared.protocol, host: policy.endpointHost, hostPort: hostPort,
+                        url: declared.protocol == .http ? "http://\(Self.urlHost(policy.endpointHost)):\(hostPort)/" : nil
+                    )
+                }
+                active[instance.id] = instance
                 if attempt == 1, let workspaces, environment.berth.workspace != nil {
                     mounts = try await workspaces.attach(instance, environment: environment).map { [$0] } ?? []
                 }
@@ -587,7 +592,18 @@ public actor InstanceLifecycle {
         instance.updatedAt = clock()
         if instance.state.isActive { active[instance.id] = instance }
         try await store.instances.updateInstance(instance)
+        if !instance.state.isActive { await releasePorts(of: instance.id) }
         await record(event, instance, user: user, detail: detail)
+    }
+
+    /// Gives an ended instance's host ports back; a failure is logged, and the lease stays until
+    /// the next reconciliation gives it back.
+    private func releasePorts(of instanceID: String) async {
+        do {
+            try await store.instances.releasePorts(of: instanceID)
+        } catch {
+            logger.warning("host ports not released", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+        }
     }
 
     private func record(_ kind: String, _ instance: Instance, user: String?, detail: String) async {
@@ -636,19 +652,17 @@ public actor InstanceLifecycle {
         return try await isOwner(instance, user)
     }
 
-    private func allocatePorts(_ count: Int, for instanceID: String) -> [Int] {
+    /// Leases host ports in the store, so no two instances, of this server or another one on
+    /// the same database, publish the same port; the cursor spreads them over the range.
+    private func leasePorts(_ count: Int, for instanceID: String) async throws -> [Int] {
         guard count > 0 else { return [] }
-        let taken = Set(active.filter { $0.key != instanceID }.values.flatMap { $0.endpoints.map(\.hostPort) })
-        var chosen: [Int] = []
-        let size = policy.portRange.count
-        var scanned = 0
-        while chosen.count < count && scanned < size {
-            let candidate = portCursor
-            portCursor = candidate >= policy.portRange.upperBound ? policy.portRange.lowerBound : candidate + 1
-            scanned += 1
-            if !taken.contains(candidate) { chosen.append(candidate) }
+        let (ports, next) = try await store.instances.leasePorts(count, in: policy.portRange, from: portCursor, for: instanceID, at: clock())
+        portCursor = next
+        guard ports.count == count else {
+            try await store.instances.releasePorts(of: instanceID)
+            throw BerthError(.portsExhausted, "Every host port of \(policy.portRange.lowerBound)-\(policy.portRange.upperBound) is in use; try again when an instance has stopped.")
         }
-        return chosen
+        return ports
     }
 
     private static func launchError(_ error: any Error, environment: EnvironmentSpec) -> BerthError {

@@ -72,6 +72,37 @@ private let quietStoreLogger: Logger = {
     return logger
 }()
 
+/// Two handles on one fresh database, as two servers sharing it would hold: two connection pools
+/// on one PostgreSQL schema, or, for SQLite (one connection per process), the same handle twice.
+public func withTwoTestDatabases<R: Sendable>(
+    _ backend: StoreBackend, _ body: @Sendable (BerthDatabase, BerthDatabase) async throws -> R
+) async throws -> R {
+    switch backend {
+    case .sqlite:
+        return try await withTestDatabase(.sqlite) { database in try await body(database, database) }
+    case .postgres:
+        let schema = try await TestPostgres.createSchema()
+        do {
+            let first = try await BerthDatabase.open(url: try TestPostgres.url(schema: schema), logger: quietStoreLogger)
+            let second = try await BerthDatabase.open(url: try TestPostgres.url(schema: schema), logger: quietStoreLogger)
+            do {
+                let result = try await body(first, second)
+                try await first.close()
+                try await second.close()
+                try await TestPostgres.dropSchema(schema)
+                return result
+            } catch {
+                try? await first.close()
+                try? await second.close()
+                throw error
+            }
+        } catch {
+            try? await TestPostgres.dropSchema(schema)
+            throw error
+        }
+    }
+}
+
 /// Schemas (and, for the replica tests, databases) on the test server.
 public enum TestPostgres {
     /// The server's URL with `search_path` set to `schema`.

@@ -107,7 +107,7 @@ struct WorkspaceRepositoryTests {
                 // Take the database back to what a release with five migrations left behind.
                 try await F.execute(
                     first, "DROP TABLE workspaces", "DROP TABLE terminal_tickets", "DROP TABLE share_links", "DROP TABLE throttle_events",
-                    "DELETE FROM schema_migrations WHERE name IN ('0006_workspaces', '0007_shared_state')"
+                    "DROP TABLE port_leases", "DELETE FROM schema_migrations WHERE name > '0005_labs'"
                 )
                 #expect(try await first.appliedMigrations().last == "0005_labs")
                 try await first.close()

@@ -353,5 +353,19 @@ enum StoreMigrations {
                 "CREATE INDEX throttle_events_time ON throttle_events(time)",
             ]
         ),
+        Migration(
+            name: "0008_port_leases",
+            // Host ports are leased in the database, one row per port: the primary key makes a
+            // port impossible to hand out twice, whichever server asks. Instances that were
+            // running before this migration lease their ports again when reconciliation adopts them.
+            sqlite: [
+                "CREATE TABLE port_leases (port INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, leased_at REAL NOT NULL)",
+                "CREATE INDEX port_leases_instance ON port_leases(instance_id)",
+            ],
+            postgres: [
+                "CREATE TABLE port_leases (port BIGINT PRIMARY KEY, instance_id TEXT NOT NULL, leased_at DOUBLE PRECISION NOT NULL)",
+                "CREATE INDEX port_leases_instance ON port_leases(instance_id)",
+            ]
+        ),
     ]
 }
