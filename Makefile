@@ -48,7 +48,7 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api bench bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+.PHONY: help prerequisites setup demo test postgres test-browser test-api bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -116,6 +116,13 @@ bench: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	postgres_url="$$(scripts/ensure-postgres.sh)"; \
 	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
+
+## bench-api: wrk on GET and POST /api/v1/instances (POST refused at the owner cap: the admission path), requests/s and p99, one server on SQLite and one on PostgreSQL (BENCH_CONFIG, BENCH_ARGS as for bench)
+bench-api: prerequisites
+	scripts/ensure-apt-packages.sh wrk
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	postgres_url="$$(scripts/ensure-postgres.sh)"; \
+	python3 bench/api-throughput.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
 
 ## bench-terminal: terminal keystroke echo and output throughput against docker exec and terminado (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-terminal: prerequisites
