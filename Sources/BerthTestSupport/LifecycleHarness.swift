@@ -6,7 +6,7 @@ import Foundation
 import Logging
 
 /// The real parts of Berth wired together for an integration test: environment folders written
-/// to a temporary directory and built through ``ImageBuilder``, a ``SQLiteStore`` on a temporary
+/// to a temporary directory and built through ``ImageBuilder``, a SQLite ``BerthDatabase`` on a temporary
 /// file, a ``DockerRuntime`` in a namespace of its own, and the ``InstanceLifecycle`` over them.
 /// When the scope ends every container and network of the namespace, the built images and the
 /// files are removed.
