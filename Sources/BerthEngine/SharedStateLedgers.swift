@@ -43,7 +43,7 @@ public struct StoreTicketLedger: TicketLedger {
 
     static func access(_ text: String, table: String, row: String) throws -> TerminalAccess {
         guard let access = TerminalAccess(rawValue: text) else {
-            throw BerthError(.storeRowInvalid, "The stored row \(table)(\(row)) has an invalid 'access'; the database was changed outside Berth or is damaged.")
+            throw RowDecoding.invalidColumn(table: table, row: row, column: "access")
         }
         return access
     }

@@ -49,6 +49,15 @@ public enum RowDecoding {
             "The stored row \(table)(\(key)) is invalid (\(reason)); the database was changed outside Berth or is damaged."
         )
     }
+
+    /// The error for one column of a row of `table` (named by `row`) whose value decoded but
+    /// means nothing to Berth: an unknown enum case, bad JSON, an unknown access.
+    public static func invalidColumn(table: String, row: String, column: String) -> BerthError {
+        BerthError(
+            .storeRowInvalid,
+            "The stored row \(table)(\(row)) has an invalid '\(column)'; the database was changed outside Berth or is damaged."
+        )
+    }
 }
 
 /// Columns that hold JSON (endpoints, lab steps, check failures): sorted keys, dates as seconds.
@@ -67,10 +76,7 @@ public enum JSONColumn {
         do {
             return try decoder.decode(type, from: Data(text.utf8))
         } catch {
-            throw BerthError(
-                .storeRowInvalid,
-                "The stored row \(table)(\(row)) has an invalid '\(column)'; the database was changed outside Berth or is damaged."
-            )
+            throw RowDecoding.invalidColumn(table: table, row: row, column: column)
         }
     }
 }

@@ -236,7 +236,7 @@ struct UserRow: Decodable {
 
     func user() throws -> User {
         guard let role = Role(rawValue: role) else {
-            throw StoredRow.invalid(table: "users", key: id, reason: "the role '\(role.prefix(32))' is neither player nor admin")
+            throw RowDecoding.invalid(table: "users", key: id, reason: "the role '\(role.prefix(32))' is neither player nor admin")
         }
         return User(id: id, name: name, role: role, createdAt: Date(timeIntervalSince1970: createdAt))
     }
@@ -278,17 +278,6 @@ private struct SessionRow: Decodable {
         SessionRecord(
             secretHash: secretHash, userID: userId, createdAt: Date(timeIntervalSince1970: sessionCreatedAt),
             expiresAt: Date(timeIntervalSince1970: expiresAt), clientIP: clientIp, userAgent: userAgent
-        )
-    }
-}
-
-/// `store_row_invalid` for a row that decoded but holds a value Berth does not know, in the
-/// words of ``RowDecoding/invalid(_:table:key:reason:)``.
-private enum StoredRow {
-    static func invalid(table: String, key: String, reason: String) -> BerthError {
-        BerthError(
-            .storeRowInvalid,
-            "The stored row \(table)(\(key)) is invalid (\(reason)); the database was changed outside Berth or is damaged."
         )
     }
 }

@@ -10,10 +10,7 @@ enum PlayRows {
         let row: String
 
         func invalid(_ column: String) -> BerthError {
-            BerthError(
-                .storeRowInvalid,
-                "The stored row \(table)(\(row)) has an invalid '\(column)'; the database was changed outside Berth or is damaged."
-            )
+            RowDecoding.invalidColumn(table: table, row: row, column: column)
         }
 
         func owner(_ kind: String, _ id: String, column: String = "owner_kind") throws -> Owner {
