@@ -36,32 +36,54 @@ public func withTestDatabase<R: Sendable>(
 ) async throws -> R {
     switch backend {
     case .sqlite:
-        let database = try await BerthDatabase.open(location: .sqlite(path: nil), logger: quietStoreLogger)
-        do {
-            let result = try await body(database)
-            try await database.close()
-            return result
-        } catch {
-            try? await database.close()
-            throw error
-        }
+        return try await withOpenDatabase(.sqlite(path: nil), body)
     case .postgres:
-        let schema = try await TestPostgres.createSchema()
-        do {
-            let database = try await BerthDatabase.open(url: try TestPostgres.url(schema: schema), logger: quietStoreLogger)
-            do {
-                let result = try await body(database)
-                try await database.close()
-                try await TestPostgres.dropSchema(schema)
-                return result
-            } catch {
-                try? await database.close()
-                throw error
+        return try await withPostgresSchema { location in try await withOpenDatabase(location, body) }
+    }
+}
+
+/// Two handles on one fresh database, as two servers sharing it would hold: two connection pools
+/// on one PostgreSQL schema, or, for SQLite (one connection per process), the same handle twice.
+public func withTwoTestDatabases<R: Sendable>(
+    _ backend: StoreBackend, _ body: @Sendable (BerthDatabase, BerthDatabase) async throws -> R
+) async throws -> R {
+    switch backend {
+    case .sqlite:
+        return try await withOpenDatabase(.sqlite(path: nil)) { database in try await body(database, database) }
+    case .postgres:
+        return try await withPostgresSchema { location in
+            try await withOpenDatabase(location) { first in
+                try await withOpenDatabase(location) { second in try await body(first, second) }
             }
-        } catch {
-            try? await TestPostgres.dropSchema(schema)
-            throw error
         }
+    }
+}
+
+/// Opens the database at `location`, runs `body`, and closes it whatever happened.
+private func withOpenDatabase<R: Sendable>(
+    _ location: DatabaseLocation, _ body: @Sendable (BerthDatabase) async throws -> R
+) async throws -> R {
+    let database = try await BerthDatabase.open(location: location, logger: quietStoreLogger)
+    do {
+        let result = try await body(database)
+        try await database.close()
+        return result
+    } catch {
+        try? await database.close()
+        throw error
+    }
+}
+
+/// A fresh schema on the test server for `body`, dropped afterwards whatever happened.
+private func withPostgresSchema<R: Sendable>(_ body: @Sendable (DatabaseLocation) async throws -> R) async throws -> R {
+    let schema = try await TestPostgres.createSchema()
+    do {
+        let result = try await body(try DatabaseLocation.parse(try TestPostgres.url(schema: schema)))
+        try await TestPostgres.dropSchema(schema)
+        return result
+    } catch {
+        try? await TestPostgres.dropSchema(schema)
+        throw error
     }
 }
 
@@ -71,37 +93,6 @@ private let quietStoreLogger: Logger = {
     logger.logLevel = .warning
     return logger
 }()
-
-/// Two handles on one fresh database, as two servers sharing it would hold: two connection pools
-/// on one PostgreSQL schema, or, for SQLite (one connection per process), the same handle twice.
-public func withTwoTestDatabases<R: Sendable>(
-    _ backend: StoreBackend, _ body: @Sendable (BerthDatabase, BerthDatabase) async throws -> R
-) async throws -> R {
-    switch backend {
-    case .sqlite:
-        return try await withTestDatabase(.sqlite) { database in try await body(database, database) }
-    case .postgres:
-        let schema = try await TestPostgres.createSchema()
-        do {
-            let first = try await BerthDatabase.open(url: try TestPostgres.url(schema: schema), logger: quietStoreLogger)
-            let second = try await BerthDatabase.open(url: try TestPostgres.url(schema: schema), logger: quietStoreLogger)
-            do {
-                let result = try await body(first, second)
-                try await first.close()
-                try await second.close()
-                try await TestPostgres.dropSchema(schema)
-                return result
-            } catch {
-                try? await first.close()
-                try? await second.close()
-                throw error
-            }
-        } catch {
-            try? await TestPostgres.dropSchema(schema)
-            throw error
-        }
-    }
-}
 
 /// Schemas (and, for the replica tests, databases) on the test server.
 public enum TestPostgres {
