@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from berth_api import APIError, BerthAPI, instance_of, wait_until_running
-from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_namespace, write_results
+from berth_server import BerthServer, PostgresSchema, add_bench_arguments, add_postgres_argument, berth_missing, command_output, remove_namespace, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -182,18 +182,11 @@ class Benchmark:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.admin_token = secrets.token_hex(16)
-        self.schema: str | None = None
+        self.schema = PostgresSchema(args.postgres_url, "bench_api", "bench-api") if args.postgres_url else None
         self.stores = [Store("sqlite", None)]
-        if args.postgres_url:
-            self.schema = f"bench_api_{secrets.token_hex(4)}"
-            separator = "&" if "?" in args.postgres_url else "?"
-            self.stores.append(Store("postgres", f"{args.postgres_url}{separator}search_path={self.schema}"))
+        if self.schema:
+            self.stores.append(Store("postgres", self.schema.url))
         self.work_dir = Path(tempfile.mkdtemp(prefix="berth-bench-api-"))
-
-    def psql(self, statement: str) -> None:
-        result = subprocess.run(["psql", self.args.postgres_url, "-v", "ON_ERROR_STOP=1", "-qc", statement], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SystemExit(f"bench-api: psql failed ({statement}): {result.stderr.strip()}")
 
     def build_images(self) -> None:
         command = [self.args.berth, "env", "build", "--environments", self.args.environments]
@@ -205,7 +198,7 @@ class Benchmark:
 
     def start(self, store: Store) -> None:
         if store.database_url and self.schema:
-            self.psql(f"CREATE SCHEMA {self.schema}")
+            self.schema.create()
         data_dir = Path(tempfile.mkdtemp(prefix=f"berth-bench-api-{store.name}-"))
         store.data_dirs.append(data_dir)
         extra = {
@@ -379,9 +372,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50, help="users with an API token, rotated over (default 50)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--postgres-url", default=os.environ.get("BERTH_BENCH_POSTGRES_URL"),
-                        help="a PostgreSQL server (postgres://user@host:port/database) to run Berth on too, in a schema of its own "
-                             "(default $BERTH_BENCH_POSTGRES_URL; `make bench-api` starts one with scripts/ensure-postgres.sh)")
+    add_postgres_argument(parser, "bench-api")
     add_bench_arguments(parser, "api-throughput.json")
     args = parser.parse_args()
 
@@ -419,10 +410,7 @@ def main() -> int:
         return 1
     finally:
         if bench.schema:
-            try:
-                bench.psql(f"DROP SCHEMA IF EXISTS {bench.schema} CASCADE")
-            except SystemExit as error:
-                log(f"warning: {error}")
+            bench.schema.drop()
         shutil.rmtree(bench.work_dir, ignore_errors=True)
 
     ratios = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -55,6 +56,40 @@ def write_results(results: dict, output: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nResults written to {path}")
+
+
+def add_postgres_argument(parser: argparse.ArgumentParser, make_target: str) -> None:
+    """--postgres-url: the PostgreSQL server a benchmark also runs Berth on, in a schema of its own."""
+    parser.add_argument("--postgres-url", default=os.environ.get("BERTH_BENCH_POSTGRES_URL"),
+                        help="a PostgreSQL server (postgres://user@host:port/database) to run Berth on too, in a schema of its own "
+                             f"(default $BERTH_BENCH_POSTGRES_URL; `make {make_target}` starts one with scripts/ensure-postgres.sh)")
+
+
+class PostgresSchema:
+    """A schema of its own on a PostgreSQL server for one benchmark run: `url` is what
+    BERTH_DATABASE_URL gets (the server's URL with search_path), `create()` makes it with psql
+    and `drop()` removes it, only warning when it cannot."""
+
+    def __init__(self, server_url: str, prefix: str, program: str):
+        self.server_url = server_url
+        self.name = f"{prefix}_{secrets.token_hex(4)}"
+        separator = "&" if "?" in server_url else "?"
+        self.url = f"{server_url}{separator}search_path={self.name}"
+        self.program = program
+
+    def psql(self, statement: str) -> None:
+        result = subprocess.run(["psql", self.server_url, "-v", "ON_ERROR_STOP=1", "-qc", statement], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"{self.program}: psql failed ({statement}): {result.stderr.strip()}")
+
+    def create(self) -> None:
+        self.psql(f"CREATE SCHEMA {self.name}")
+
+    def drop(self) -> None:
+        try:
+            self.psql(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+        except SystemExit as error:
+            print(f"{self.program}: warning: {error}", flush=True)
 
 
 def berth_missing(berth: str) -> bool:

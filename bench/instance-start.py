@@ -72,7 +72,7 @@ ACTIVE_STATES = {"requested", "starting", "running", "stopping"}
 
 
 from berth_api import APIError, BerthAPI, instance_of, wait_until_running
-from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_containers, remove_namespace, write_results
+from berth_server import BerthServer, PostgresSchema, add_bench_arguments, add_postgres_argument, berth_missing, command_output, remove_containers, remove_namespace, write_results
 
 
 def summarize(samples_ms: list[float]) -> dict:
@@ -118,12 +118,10 @@ class Benchmark:
         self.args = args
         self.image = f"berth-env/{args.environment}:latest"
         self.admin_token = secrets.token_hex(16)  # 32 characters
-        self.schema: str | None = None
+        self.schema = PostgresSchema(args.postgres_url, "bench", "bench") if args.postgres_url else None
         self.targets = [Target("sqlite", None)]
-        if args.postgres_url:
-            self.schema = f"bench_{secrets.token_hex(4)}"
-            separator = "&" if "?" in args.postgres_url else "?"
-            self.targets.append(Target("postgres", f"{args.postgres_url}{separator}search_path={self.schema}"))
+        if self.schema:
+            self.targets.append(Target("postgres", self.schema.url))
 
     # -- servers -------------------------------------------------------------------------
 
@@ -136,14 +134,9 @@ class Benchmark:
         if subprocess.run(["docker", "image", "inspect", self.image], capture_output=True).returncode != 0:
             raise SystemExit(f"bench: image {self.image} does not exist after `berth env build`")
 
-    def psql(self, statement: str) -> None:
-        result = subprocess.run(["psql", self.args.postgres_url, "-v", "ON_ERROR_STOP=1", "-qc", statement], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SystemExit(f"bench: psql failed ({statement}): {result.stderr.strip()}")
-
     def start_servers(self) -> None:
         if self.schema:
-            self.psql(f"CREATE SCHEMA {self.schema}")
+            self.schema.create()
         for target in self.targets:
             target.data_dir = Path(tempfile.mkdtemp(prefix=f"berth-bench-{target.name}-"))
             target.server_log_path = target.data_dir / "server.log"
@@ -302,10 +295,7 @@ class Benchmark:
             if removed:
                 log(f"removing {removed} leftover container(s) (label={label})")
         if self.schema:
-            try:
-                self.psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-            except SystemExit as error:
-                log(f"warning: {error}")
+            self.schema.drop()
 
 
 def render(results: dict) -> str:
@@ -350,9 +340,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="uncounted runs of each kind first (default 1)")
     parser.add_argument("--environment", default="linux-basics", help="environment to start (default linux-basics)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds one instance may take to run (default 60)")
-    parser.add_argument("--postgres-url", default=os.environ.get("BERTH_BENCH_POSTGRES_URL"),
-                        help="a PostgreSQL server (postgres://user@host:port/database) to run Berth on too, in a schema of its own "
-                             "(default $BERTH_BENCH_POSTGRES_URL; `make bench` starts one with scripts/ensure-postgres.sh)")
+    add_postgres_argument(parser, "bench")
     add_bench_arguments(parser, "instance-start.json")
     args = parser.parse_args()
 
