@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             Each setting comes, in order of precedence, from its flag, its BERTH_* environment variable \
             (BERTH_HOST, BERTH_PORT, BERTH_DATA_DIR, BERTH_ENVIRONMENTS, BERTH_PUBLISH_ADDRESS, \
             BERTH_PUBLIC_HOST, BERTH_PORT_RANGE, BERTH_ASSIGNMENT, BERTH_OWNER_CAP, BERTH_GLOBAL_CAP, \
-            BERTH_REAPER_INTERVAL, BERTH_RECONCILE_INTERVAL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
+            BERTH_REAPER_INTERVAL, BERTH_RECONCILE_INTERVAL, BERTH_INTERNAL_URL, BERTH_ADMIN_TOKEN, BERTH_LOG_LEVEL, BERTH_NAMESPACE, BERTH_HOST_FIREWALL, BERTH_TRUSTED_PROXIES, BERTH_ENGINE_TIMEOUT, BERTH_NAMESPACE_LOCK_TIMEOUT, BERTH_CHECK_TIMEOUT, ...), the --config YAML file (keys: \
             host, port, dataDir, environments, ...), or the default. BERTH_DATABASE_URL (databaseUrl; no flag, \
             so a password never shows in the process list, and it is never logged with its password) is \
             the store: by default the SQLite file <data-dir>/berth.db; a path or sqlite:///absolute/path for \

@@ -61,6 +61,16 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// How often store and engine are reconciled while serving, in seconds
     /// (`BERTH_RECONCILE_INTERVAL`, default 30): a container that died unseen is noticed within it.
     public var reconcileIntervalSeconds = 30.0
+    /// Where the other replicas on the same database reach this server (`BERTH_INTERNAL_URL`, e.g.
+    /// `http://10.0.0.5:8080`); by default `http://<host>:<port>`, with 127.0.0.1 for a wildcard host.
+    public var internalURL: String?
+
+    /// ``internalURL``, or the address this server listens on.
+    public var internalURLOrDefault: String {
+        if let internalURL { return internalURL }
+        let listening = ["0.0.0.0", "::", "[::]", ""].contains(host) ? "127.0.0.1" : host
+        return "http://\(listening.contains(":") && !listening.hasPrefix("[") ? "[\(listening)]" : listening):\(port)"
+    }
     /// The bootstrap admin token (`BERTH_ADMIN_TOKEN`); generated and printed once when unset.
     public var adminToken: String?
     /// Log level (`BERTH_LOG_LEVEL`, default `info`).
@@ -174,7 +184,7 @@ public struct BerthConfiguration: Sendable, Equatable {
     /// the name in upper snake case (`dataDir` → `BERTH_DATA_DIR`).
     public static let settingNames = [
         "host", "port", "dataDir", "databaseUrl", "environments", "publishAddress", "publicHost", "portRange", "assignment",
-        "ownerCap", "globalCap", "reaperInterval", "reconcileInterval", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
+        "ownerCap", "globalCap", "reaperInterval", "reconcileInterval", "internalUrl", "adminToken", "logLevel", "namespace", "allowedOrigins", "assetsDir", "reconnectWindow", "terminalInputRate",
         "recordingRetention", "analysisPasteChars", "analysisIdle", "githubClientId", "githubClientSecret", "githubUrl", "githubApiUrl",
         "publicUrl", "hostFirewall", "trustedProxies", "signInLimit", "signInAddressLimit", "registrationLimit",
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
@@ -346,17 +356,19 @@ public struct BerthConfiguration: Sendable, Equatable {
             analysisIdleSeconds = seconds
         case "githubClientId": githubClientID = value
         case "githubClientSecret": githubClientSecret = value
-        case "githubUrl", "githubApiUrl", "publicUrl":
+        case "githubUrl", "githubApiUrl", "publicUrl", "internalUrl":
             let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
             let scheme = ["https://", "http://"].first { trimmed.hasPrefix($0) }
             let rest = scheme.map { trimmed.dropFirst($0.count) } ?? ""
             // The public URL is an origin: OAuth callbacks are appended to it.
-            guard !rest.isEmpty, name != "publicUrl" || !rest.contains("/") else {
-                throw invalid("an http:// or https:// URL such as https://ctf.example.org\(name == "publicUrl" ? " (no path)" : "")")
+            let origin = name == "publicUrl" || name == "internalUrl"
+            guard !rest.isEmpty, !origin || !rest.contains("/") else {
+                throw invalid("an http:// or https:// URL such as \(name == "internalUrl" ? "http://10.0.0.5:8080" : "https://ctf.example.org")\(origin ? " (no path)" : "")")
             }
             switch name {
             case "githubUrl": githubURL = trimmed
             case "githubApiUrl": githubAPIURL = trimmed
+            case "internalUrl": internalURL = trimmed
             default: publicURL = trimmed
             }
         case "engineTimeout":

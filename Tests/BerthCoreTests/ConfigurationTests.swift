@@ -9,6 +9,8 @@ struct ConfigurationTests {
         #expect(config == BerthConfiguration())
         #expect(config.host == "127.0.0.1")
         #expect(config.port == 8080)
+        #expect(config.internalURL == nil)
+        #expect(config.internalURLOrDefault == "http://127.0.0.1:8080")
         #expect(config.dataDirectory == "./data")
         #expect(config.dockerHost == "unix:///var/run/docker.sock")
         #expect(config.portRange == 20000...29999)
@@ -55,7 +57,7 @@ struct ConfigurationTests {
         let environment = [
             "BERTH_HOST": "0.0.0.0", "BERTH_PORT": "0", "BERTH_DATA_DIR": "/d", "BERTH_DATABASE_URL": "postgres://berth@db/berth", "BERTH_ENVIRONMENTS": "/e",
             "BERTH_PUBLISH_ADDRESS": "0.0.0.0", "BERTH_PUBLIC_HOST": "play.example.org", "BERTH_PORT_RANGE": "30000-30100",
-            "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5", "BERTH_RECONCILE_INTERVAL": "7",
+            "BERTH_ASSIGNMENT": "team", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": "7", "BERTH_REAPER_INTERVAL": "0.5", "BERTH_RECONCILE_INTERVAL": "7", "BERTH_INTERNAL_URL": "http://10.0.0.5:8080/",
             "BERTH_ADMIN_TOKEN": "0123456789abcdef", "BERTH_LOG_LEVEL": "debug", "BERTH_NAMESPACE": "ctf-2026",
             "BERTH_ALLOWED_ORIGINS": "https://ctf.example.org, http://localhost:8080", "BERTH_ASSETS_DIR": "/assets",
             "BERTH_RECONNECT_WINDOW": "2m", "BERTH_TERMINAL_INPUT_RATE": "4096", "BERTH_RECORDING_RETENTION": "30d", "BERTH_WORKSPACE_RETENTION": "12h",
@@ -83,6 +85,8 @@ struct ConfigurationTests {
         #expect(config.globalCap == 7)
         #expect(config.reaperIntervalSeconds == 0.5)
         #expect(config.reconcileIntervalSeconds == 7)
+        #expect(config.internalURL == "http://10.0.0.5:8080")
+        #expect(config.internalURLOrDefault == "http://10.0.0.5:8080")
         #expect(config.adminToken == "0123456789abcdef")
         #expect(config.logLevel == "debug")
         #expect(config.dockerHost == "tcp://127.0.0.1:2375")
@@ -162,6 +166,8 @@ struct ConfigurationTests {
         ([:], ["BERTH_GLOBAL_CAP": "-3"], nil, "BERTH_GLOBAL_CAP"),
         ([:], ["BERTH_REAPER_INTERVAL": "0"], nil, "BERTH_REAPER_INTERVAL"),
         ([:], ["BERTH_RECONCILE_INTERVAL": "0.5"], nil, "BERTH_RECONCILE_INTERVAL"),
+        ([:], ["BERTH_INTERNAL_URL": "http://10.0.0.5:8080/berth"], nil, "BERTH_INTERNAL_URL"),
+        ([:], ["BERTH_INTERNAL_URL": "10.0.0.5:8080"], nil, "BERTH_INTERNAL_URL"),
         ([:], ["BERTH_ADMIN_TOKEN": "short"], nil, "BERTH_ADMIN_TOKEN"),
         ([:], ["BERTH_LOG_LEVEL": "loud"], nil, "BERTH_LOG_LEVEL"),
         ([:], ["BERTH_NAMESPACE": "no spaces"], nil, "BERTH_NAMESPACE"),

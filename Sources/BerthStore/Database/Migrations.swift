@@ -367,5 +367,26 @@ enum StoreMigrations {
                 "CREATE INDEX port_leases_instance ON port_leases(instance_id)",
             ]
         ),
+        Migration(
+            name: "0009_replicas",
+            // Several servers (replicas) on one database: each registers itself with a heartbeat,
+            // changes an instance only while it holds the instance's claim (a lease that expires, so
+            // a crashed replica's claims pass to the others), records which replica holds each
+            // terminal's PTY, and shares one cluster id (the engine namespace's lock holder).
+            sqlite: [
+                "CREATE TABLE replicas (id TEXT PRIMARY KEY, internal_url TEXT NOT NULL, version TEXT NOT NULL, started_at REAL NOT NULL, heartbeat_at REAL NOT NULL)",
+                "CREATE TABLE instance_claims (instance_id TEXT PRIMARY KEY, holder TEXT NOT NULL, purpose TEXT NOT NULL, claimed_at REAL NOT NULL, lease_expires_at REAL NOT NULL)",
+                "CREATE INDEX instance_claims_holder ON instance_claims(holder)",
+                "CREATE TABLE terminal_holders (instance_id TEXT NOT NULL, terminal TEXT NOT NULL, replica_id TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (instance_id, terminal))",
+                "CREATE TABLE cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            ],
+            postgres: [
+                "CREATE TABLE replicas (id TEXT PRIMARY KEY, internal_url TEXT NOT NULL, version TEXT NOT NULL, started_at DOUBLE PRECISION NOT NULL, heartbeat_at DOUBLE PRECISION NOT NULL)",
+                "CREATE TABLE instance_claims (instance_id TEXT PRIMARY KEY, holder TEXT NOT NULL, purpose TEXT NOT NULL, claimed_at DOUBLE PRECISION NOT NULL, lease_expires_at DOUBLE PRECISION NOT NULL)",
+                "CREATE INDEX instance_claims_holder ON instance_claims(holder)",
+                "CREATE TABLE terminal_holders (instance_id TEXT NOT NULL, terminal TEXT NOT NULL, replica_id TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (instance_id, terminal))",
+                "CREATE TABLE cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            ]
+        ),
     ]
 }
