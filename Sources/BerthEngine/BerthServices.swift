@@ -105,9 +105,15 @@ public struct BerthServices: Sendable {
         self.tickets = TicketBook(lifetime: settings.ticketLifetime, ledger: StoreTicketLedger(store.sharedState))
         self.shares = ShareBook(ledger: StoreShareLedger(store.sharedState))
         self.presence = Presence(since: clock())
-        self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
-            guard let instance = await lifecycle.activeInstance(id) else { return nil }
-            return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
+        self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle, logger] id in
+            do {
+                guard let instance = try await lifecycle.activeInstance(id) else { return nil }
+                return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
+            } catch {
+                // The store did not answer: a terminal is never closed on missing data.
+                logger.warning("instance status unknown; terminal kept", metadata: ["instance.id": "\(id)", "error": "\(error)"])
+                return TerminalInstanceStatus(containerID: "unknown", expiresAt: .distantFuture)
+            }
         }
         self.labs = LabProgress(
             store: store, catalog: catalog, scores: scores, checks: checkRunner ?? labChecks ?? LabChecksUnavailable(), hints: labHints, terminals: terminals, flagSecret: flagSecret,
@@ -126,12 +132,20 @@ public struct BerthServices: Sendable {
     }
 
     func wireTerminals() async {
-        await terminals.observeTerminals { [lifecycle, catalog, recordings] instanceID, terminal, size in
-            guard let instance = await lifecycle.activeInstance(instanceID) else { return nil }
+        let logger = Logger(label: "berth.terminal")
+        await terminals.observeTerminals { [lifecycle, catalog, recordings, logger] instanceID, terminal, size in
+            let instance: Instance?
+            do {
+                instance = try await lifecycle.activeInstance(instanceID)
+            } catch {
+                logger.error("terminal not recorded: the store did not answer", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+                return nil
+            }
+            guard let instance else { return nil }
             return await recordings.start(instance: instance, environment: await catalog.environment(instance.environment), terminal: terminal, size: size)
         }
         await terminals.onShellExit { [lifecycle, catalog] instanceID, terminal, _ in
-            guard let instance = await lifecycle.activeInstance(instanceID),
+            guard let instance = try? await lifecycle.activeInstance(instanceID),
                   await catalog.environment(instance.environment)?.berth.terminal.onExit == .stop
             else { return }
             await lifecycle.end(instanceID, reason: "the shell of terminal '\(terminal)' exited")

@@ -26,7 +26,13 @@ public struct DisconnectReaper: Service {
     /// Ends every running instance that nobody has been connected to for longer than its
     /// environment allows at `now`, and forgets the presence of instances no longer active.
     public func sweep(now: Date) async {
-        let active = await services.lifecycle.activeInstances()
+        let active: [Instance]
+        do {
+            active = try await services.lifecycle.activeInstances()
+        } catch {
+            logger.warning("disconnect sweep skipped: the store did not answer", metadata: ["error": "\(error)"])
+            return
+        }
         await services.presence.keepOnly(Set(active.map(\.id)))
         for instance in active where instance.state == .running {
             guard let environment = await services.catalog.environment(instance.environment),

@@ -79,16 +79,26 @@ public actor InstanceLifecycle {
     /// Where starts, start failures and start latency are counted.
     public nonisolated let metrics: BerthMetrics
 
-    private var active: [String: Instance] = [:]
+    /// This server among the replicas sharing the database: the holder of its claims.
+    public nonisolated let replica: ReplicaIdentity
+    /// Instances whose claim this replica holds right now; the claim itself is a row of the store
+    /// (``InstanceRepository/claim(_:purpose:terms:)``), which is what other replicas respect.
     private var busy: Set<String> = []
+    /// Where the next host-port scan starts; only a hint, the leases are in the store.
     private var portCursor: Int
+
+    /// How long a claim lasts unless renewed; the expiry reaper renews this replica's claims on
+    /// every pass, and a replica whose heartbeat stops loses them after
+    /// ``ReplicaLiveness/deadAfterSeconds`` anyway.
+    public static let claimLeaseSeconds = 15.0
 
     /// Creates a lifecycle; call ``reconcile()`` before serving requests.
     public init(
         store: BerthDatabase, runtime: any InstanceRuntime, catalog: EnvironmentCatalog, policy: LifecyclePolicy,
         logger: Logger = Logger(label: "berth.lifecycle"), clock: @escaping @Sendable () -> Date = { Date() },
-        metrics: BerthMetrics = BerthMetrics()
+        metrics: BerthMetrics = BerthMetrics(), replica: ReplicaIdentity = ReplicaIdentity(internalURL: "http://127.0.0.1")
     ) {
+        self.replica = replica
         self.metrics = metrics
         self.store = store
         self.runtime = runtime
@@ -125,30 +135,36 @@ public actor InstanceLifecycle {
 
     // MARK: - Queries
 
-    /// Number of active instances.
-    public var activeCount: Int { active.count }
+    /// Number of active instances, of every replica.
+    public func activeCount() async throws -> Int {
+        try await store.instances.activeCountsByState().values.reduce(0, +)
+    }
 
-    /// The active instance with this id, without an access check (for the terminal hub).
-    public func activeInstance(_ id: String) -> Instance? { active[id] }
+    /// The active instance with this id, whichever replica started it, without an access check
+    /// (for the terminal hub).
+    public func activeInstance(_ id: String) async throws -> Instance? {
+        guard let instance = try await store.instances.instance(id: id), instance.state.isActive else { return nil }
+        return instance
+    }
 
-    /// Every active instance, from memory, without an access check (for background sweeps).
-    public func activeInstances() -> [Instance] { Array(active.values) }
+    /// Every active instance, of every replica, without an access check (for background sweeps).
+    public func activeInstances() async throws -> [Instance] {
+        try await store.instances.instances(InstanceQuery(activeOnly: true, limit: 1_000_000))
+    }
 
     /// How many active instances are in each active state (every active state present, 0 included).
-    public func activeCountsByState() -> [InstanceState: Int] {
-        var counts = Dictionary(uniqueKeysWithValues: InstanceState.allCases.filter(\.isActive).map { ($0, 0) })
-        for instance in active.values { counts[instance.state, default: 0] += 1 }
-        return counts
+    public func activeCountsByState() async throws -> [InstanceState: Int] {
+        try await store.instances.activeCountsByState()
     }
 
     /// Stops an instance on Berth's own behalf (for example when its terminal's shell exits and
-    /// the environment says so). Does nothing when it is not active or busy.
+    /// the environment says so). Does nothing when it is not active or another replica or
+    /// request holds its claim.
     public func end(_ id: String, reason: String) async {
-        guard var instance = active[id], !busy.contains(id) else { return }
-        busy.insert(id)
-        defer { busy.remove(id) }
         do {
-            try await finish(&instance, state: .stopped, reason: reason, user: nil)
+            try await withActiveClaim(id, purpose: "stop") { instance in
+                try await finish(&instance, state: .stopped, reason: reason, user: nil)
+            }
         } catch {
             logger.warning("stopping failed; the reaper retries", metadata: ["instance.id": "\(id)", "error": "\(error)"])
         }
@@ -197,7 +213,7 @@ public actor InstanceLifecycle {
         // The caps are counted and the instance recorded in one transaction under the admission
         // lock, so they hold for every server sharing the database, not only this one.
         let policy = policy
-        try await store.instances.admit(instance) { counts in
+        try await store.instances.admit(instance, claim: claimTerms(now)) { counts in
             if policy.assignment != .unlimited, let existing = counts.instanceOfEnvironment {
                 return BerthError(.instanceExists, "\(owner.kind == .team ? "Your team" : "You") already \(owner.kind == .team ? "has" : "have") an instance of '\(slug)': \(existing). Stop or reset it instead.")
             }
@@ -209,17 +225,26 @@ public actor InstanceLifecycle {
             }
             return nil
         }
-        active[instance.id] = instance
+        // Admitted with this replica's claim: it is released once the start succeeded or failed.
         busy.insert(instance.id)
-        defer { busy.remove(instance.id) }
         await record("instance.requested", instance, user: user.id, detail: slug)
-        return try await launch(&instance, environment: environment, user: user.id)
+        do {
+            let running = try await launch(&instance, environment: environment, user: user.id)
+            await relinquish(instance.id)
+            return running
+        } catch {
+            await relinquish(instance.id)
+            throw error
+        }
     }
 
     /// Extends the expiry to now + TTL (never past the maximum lifetime), at most `renewals` times.
     public func renew(_ id: String, by user: User) async throws -> Instance {
-        var instance = try await claim(id, for: user)
-        defer { busy.remove(id) }
+        try await withClaim(id, for: user, purpose: "renew") { instance in try await renew(&instance, by: user) }
+    }
+
+    private func renew(_ instance: inout Instance, by user: User) async throws -> Instance {
+        let id = instance.id
         guard instance.state == .running else {
             throw BerthError(.instanceNotRunning, "Instance \(id) is \(instance.state.rawValue); only a running instance can be renewed.")
         }
@@ -263,8 +288,13 @@ public actor InstanceLifecycle {
     /// Replaces the instance's container with a fresh one; the id, expiry and renewals stay, and so
     /// does the owner's workspace unless `cleanWorkspace` asks for it to be emptied.
     public func reset(_ id: String, by user: User, cleanWorkspace: Bool = false) async throws -> Instance {
-        var instance = try await claim(id, for: user)
-        defer { busy.remove(id) }
+        try await withClaim(id, for: user, purpose: "reset") { instance in
+            try await reset(&instance, by: user, cleanWorkspace: cleanWorkspace)
+        }
+    }
+
+    private func reset(_ instance: inout Instance, by user: User, cleanWorkspace: Bool) async throws -> Instance {
+        let id = instance.id
         guard instance.state == .running || instance.state == .starting else {
             throw BerthError(.instanceNotRunning, "Instance \(id) is \(instance.state.rawValue); only a running instance can be reset.")
         }
@@ -302,115 +332,98 @@ public actor InstanceLifecycle {
 
     /// Stops an instance: the owner's stop, or an admin's kill. Returns it in state `stopped`.
     public func stop(_ id: String, by user: User) async throws -> Instance {
-        var instance = try await claim(id, for: user)
-        defer { busy.remove(id) }
-        let ownsIt = try await isOwner(instance, user)
-        let killed = user.role == .admin && !ownsIt
-        try await finish(&instance, state: .stopped, reason: killed ? EndReason.stoppedByOrganiser : EndReason.stoppedByOwner, user: user.id)
-        return instance
+        try await withClaim(id, for: user, purpose: "stop") { instance in
+            let ownsIt = try await isOwner(instance, user)
+            let killed = user.role == .admin && !ownsIt
+            try await finish(&instance, state: .stopped, reason: killed ? EndReason.stoppedByOrganiser : EndReason.stoppedByOwner, user: user.id)
+            return instance
+        }
     }
 
     /// Kills every active instance (admin only) and returns how many were stopped.
     public func purge(by admin: User) async throws -> Int {
         guard admin.role == .admin else { throw BerthError(.forbidden, "Only an admin can purge instances.") }
         var count = 0
-        for id in active.keys.sorted() where !busy.contains(id) {
-            guard var instance = active[id] else { continue }
-            busy.insert(id)
+        for id in try await activeInstances().map(\.id).sorted() {
             do {
-                try await finish(&instance, state: .stopped, reason: EndReason.stoppedByOrganiser, user: admin.id)
-                count += 1
+                let stopped = try await withActiveClaim(id, purpose: "stop") { instance in
+                    try await finish(&instance, state: .stopped, reason: EndReason.stoppedByOrganiser, user: admin.id)
+                }
+                if stopped { count += 1 }
             } catch {
                 logger.error("purge failed", metadata: ["instance.id": "\(id)", "user.id": "\(admin.id)", "error": "\(error)"])
             }
-            busy.remove(id)
         }
         return count
     }
 
     /// Removes every running instance whose expiry has passed, and retries stops that failed
-    /// earlier. Returns how many instances it ended.
+    /// earlier, of any replica: each due instance is claimed by exactly one replica
+    /// (``InstanceRepository/claimDue(limit:terms:)``). Renews this replica's claims first.
+    /// Returns how many instances it ended.
     @discardableResult
     public func reapExpired() async -> Int {
         let now = clock()
+        let due: [String]
+        do {
+            try await store.instances.renewClaims(holder: replica.id, until: now.addingTimeInterval(Self.claimLeaseSeconds))
+            due = try await store.instances.claimDue(limit: 100, terms: claimTerms(now))
+        } catch {
+            logger.warning("reaping failed; will retry", metadata: ["error": "\(error)"])
+            return 0
+        }
         var ended = 0
-        for (id, candidate) in active where !busy.contains(id) {
-            let expired = candidate.expiresAt <= now && (candidate.state == .running || candidate.state == .starting)
-            guard expired || candidate.state == .stopping else { continue }
+        for id in due {
             busy.insert(id)
-            var instance = candidate
             do {
-                if expired {
-                    try await finish(&instance, state: .expired, reason: EndReason.expired, user: nil)
-                } else {
-                    try await finish(&instance, state: .stopped, reason: instance.reason ?? "stopped", user: nil)
+                if var instance = try await store.instances.instance(id: id) {
+                    let expired = instance.expiresAt <= now && (instance.state == .running || instance.state == .starting)
+                    if expired {
+                        try await finish(&instance, state: .expired, reason: EndReason.expired, user: nil)
+                        ended += 1
+                    } else if instance.state == .stopping {
+                        try await finish(&instance, state: .stopped, reason: instance.reason ?? "stopped", user: nil)
+                        ended += 1
+                    }
                 }
-                ended += 1
             } catch {
                 logger.warning("reaping failed; will retry", metadata: ["instance.id": "\(id)", "error": "\(error)"])
             }
-            busy.remove(id)
+            await relinquish(id)
         }
         return ended
     }
 
     /// Called when a managed container's main process ends outside Berth's own stops; `oomKilled`
     /// is the engine's word that the kernel killed it for memory.
+    /// Every replica watching the engine hears the exit; the one that claims the instance acts.
     public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false) async {
-        guard var instance = active[instanceID], instance.state == .running, !busy.contains(instanceID) else { return }
-        busy.insert(instanceID)
-        defer { busy.remove(instanceID) }
-        let memory = await catalog.environment(instance.environment)?.berth.resources.memoryBytes
-        let reason = oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode)
         do {
-            try await finish(&instance, state: .failed, reason: reason, user: nil)
+            guard try await activeInstance(instanceID)?.state == .running else { return }
+            try await withActiveClaim(instanceID, purpose: "exited") { instance in
+                guard instance.state == .running else { return }
+                let memory = await catalog.environment(instance.environment)?.berth.resources.memoryBytes
+                let reason = oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode)
+                try await finish(&instance, state: .failed, reason: reason, user: nil)
+            }
         } catch {
             logger.warning("cleanup after exit failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
         }
     }
 
     /// Brings store and engine into agreement after a start or crash: adopts running instances,
-    /// fails half-done ones, closes those whose container vanished, and removes labelled orphans.
+    /// fails half-done ones whose starter is gone, closes those whose container vanished, and
+    /// removes labelled orphans. Instances another live replica holds the claim of are its own
+    /// business and are left alone.
     @discardableResult
     public func reconcile() async throws -> ReconcileReport {
-        var report = ReconcileReport()
-        let stored = try await store.instances.instances(InstanceQuery(activeOnly: true, limit: 1_000_000))
-        let containers = try await runtime.managedContainers()
-        let networks = try await runtime.managedNetworks()
-        var keep: Set<String> = []
-        for var instance in stored {
-            let container = containers.first { $0.instanceID == instance.id }
-            if instance.state == .running, let container, container.running {
-                active[instance.id] = instance
-                keep.insert(instance.id)
-                report.adopted += 1
-                // Instances started before port leases were kept in the store lease theirs now.
-                let conflicting = try await store.instances.holdPorts(instance.endpoints.map(\.hostPort), for: instance.id, at: clock())
-                if !conflicting.isEmpty {
-                    logger.warning("adopted instance's host ports are leased to another instance", metadata: [
-                        "instance.id": "\(instance.id)", "ports": "\(conflicting)",
-                    ])
-                }
-                continue
-            }
-            let (state, reason): (InstanceState, String) = switch instance.state {
-            case .requested, .starting: (.failed, "interrupted by a restart of Berth before it was running")
-            case .stopping: (.stopped, instance.reason ?? "stopped")
-            default: container == nil ? (.stopped, "its container vanished") : (.failed, "its container was no longer running")
-            }
-            instance.state = state
-            instance.reason = reason
-            instance.updatedAt = clock()
-            try await store.instances.updateInstance(instance)
-            await releasePorts(of: instance.id)
-            await record("instance.reconciled", instance, user: nil, detail: reason)
-            report.closed += 1
-        }
-        await removeOrphans(containers: containers, networks: networks, keep: { keep.contains($0) }, into: &report)
+        let report = try await reconcilePass(serving: false)
         if let workspaces {
             // After the orphans are gone, so no removed container still holds a workspace's mount.
             var adopted: [(Instance, EnvironmentSpec?)] = []
-            for instance in active.values { adopted.append((instance, await catalog.environment(instance.environment))) }
+            for instance in try await activeInstances() where instance.state == .running {
+                adopted.append((instance, await catalog.environment(instance.environment)))
+            }
             await workspaces.adopt(adopted)
         }
         logger.info("reconciled store and engine", metadata: [
@@ -422,37 +435,90 @@ public actor InstanceLifecycle {
 
     /// Reconciliation while serving, every few seconds (``ReconcileLoop``): ends running
     /// instances whose container died or vanished without an event reaching Berth (while the
-    /// engine's event stream was down, say), and removes labelled containers and networks that no
-    /// active instance owns. Instances changing state right now are left to whoever changes them.
+    /// engine's event stream was down, say), fails starts whose replica died, and removes labelled
+    /// containers and networks that no active instance owns. Instances changing state right now
+    /// are left to whoever changes them.
     @discardableResult
     public func sweep() async throws -> ReconcileReport {
-        var report = ReconcileReport()
-        let containers = try await runtime.managedContainers()
-        let networks = try await runtime.managedNetworks()
-        for (id, candidate) in active where candidate.state == .running && !busy.contains(id) {
-            let container = containers.first { $0.instanceID == id }
-            if let container, container.running { continue }
-            // The engine was asked while other work went on: check again now.
-            guard var instance = active[id], instance.state == .running, !busy.contains(id) else { continue }
-            busy.insert(id)
-            let reason = container == nil ? "its container vanished" : "its container was no longer running"
-            do {
-                try await finish(&instance, state: .failed, reason: reason, user: nil)
-                report.closed += 1
-            } catch {
-                logger.warning("ending an instance whose container died failed; will retry", metadata: ["instance.id": "\(id)", "error": "\(error)"])
-            }
-            busy.remove(id)
-        }
-        // A container is only created for an instance already in `active` (or busy), so one whose
-        // instance is in neither now belongs to no live instance.
-        await removeOrphans(containers: containers, networks: networks, keep: { self.active[$0] != nil || self.busy.contains($0) }, into: &report)
+        let report = try await reconcilePass(serving: true)
         if report.closed > 0 || report.orphansRemoved > 0 || report.orphanRemovalsFailed > 0 {
             logger.notice("reconciled store and engine", metadata: [
                 "closed": "\(report.closed)", "orphans.removed": "\(report.orphansRemoved)", "orphans.failed": "\(report.orphanRemovalsFailed)",
             ])
         }
         return report
+    }
+
+    /// One pass of ``reconcile()`` (at start-up) or ``sweep()`` (`serving`). The engine is listed
+    /// first and the store read after, so every container listed belongs to an instance the store
+    /// already knows; an instance whose state changed after the listing is left for the next pass.
+    private func reconcilePass(serving: Bool) async throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let listedAt = clock()
+        let containers = try await runtime.managedContainers()
+        let networks = try await runtime.managedNetworks()
+        let stored = try await activeInstances()
+        var keep = Set(stored.map(\.id))
+        for candidate in stored {
+            let container = containers.first { $0.instanceID == candidate.id }
+            if candidate.state == .running, let container, container.running {
+                if !serving { try await adopt(candidate, into: &report) }
+                continue
+            }
+            // A stop in progress is the reaper's (it retries failed stops); while serving, so is
+            // everything changed since the listing.
+            if serving && candidate.state == .stopping { continue }
+            guard candidate.updatedAt < listedAt, !busy.contains(candidate.id) else { continue }
+            do {
+                let closed = try await withActiveClaim(candidate.id, purpose: "reconcile") { instance in
+                    guard instance.updatedAt < listedAt else { return }
+                    try await close(&instance, container: container, serving: serving)
+                }
+                if closed {
+                    report.closed += 1
+                    keep.remove(candidate.id)
+                }
+            } catch {
+                logger.warning("ending an instance whose container died failed; will retry", metadata: ["instance.id": "\(candidate.id)", "error": "\(error)"])
+            }
+        }
+        // Every container listed was created for an instance already in the store, so one whose
+        // instance is not active now belongs to no live instance.
+        await removeOrphans(containers: containers, networks: networks, keep: { keep.contains($0) || self.busy.contains($0) }, into: &report)
+        return report
+    }
+
+    /// Counts a running instance whose container runs as adopted, and leases its host ports
+    /// (instances started before port leases were kept in the store lease theirs now).
+    private func adopt(_ instance: Instance, into report: inout ReconcileReport) async throws {
+        report.adopted += 1
+        let conflicting = try await store.instances.holdPorts(instance.endpoints.map(\.hostPort), for: instance.id, at: clock())
+        if !conflicting.isEmpty {
+            logger.warning("adopted instance's host ports are leased to another instance", metadata: [
+                "instance.id": "\(instance.id)", "ports": "\(conflicting)",
+            ])
+        }
+    }
+
+    /// Ends an active instance that is not running as it should: its container died or
+    /// vanished, or the replica starting or stopping it is gone (its claim could be taken).
+    private func close(_ instance: inout Instance, container: ManagedResource?, serving: Bool) async throws {
+        let (state, reason): (InstanceState, String) = switch instance.state {
+        case .requested, .starting: (.failed, serving ? "interrupted: the Berth server starting it stopped" : "interrupted by a restart of Berth before it was running")
+        case .stopping: (.stopped, instance.reason ?? "stopped")
+        default: container == nil ? (.stopped, "its container vanished") : (.failed, "its container was no longer running")
+        }
+        if serving && instance.state == .running {
+            // Its container and workspace are released as on any stop.
+            try await finish(&instance, state: .failed, reason: reason, user: nil)
+            return
+        }
+        instance.state = state
+        instance.reason = reason
+        instance.updatedAt = clock()
+        try await store.instances.updateInstance(instance)
+        await releasePorts(of: instance.id)
+        await record("instance.reconciled", instance, user: nil, detail: reason)
     }
 
     /// Removes labelled containers and networks whose instance `keep` rejects. A removal that
@@ -503,7 +569,6 @@ public actor InstanceLifecycle {
                         url: declared.protocol == .http ? "http://\(Self.urlHost(policy.endpointHost)):\(hostPort)/" : nil
                     )
                 }
-                active[instance.id] = instance
                 if attempt == 1, let workspaces, environment.berth.workspace != nil {
                     mounts = try await workspaces.attach(instance, environment: environment).map { [$0] } ?? []
                 }
@@ -546,7 +611,6 @@ public actor InstanceLifecycle {
                 metrics.instanceStartFailed(environment: environment.slug, code: failure.code.rawValue)
                 instance.state = .failed
                 instance.reason = failure.message
-                active[instance.id] = nil
                 try? await save(&instance, "instance.failed", user: user, detail: failure.message)
                 logger.error("instance failed to start", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user)", "error": "\(error)"])
                 throw failure
@@ -577,7 +641,6 @@ public actor InstanceLifecycle {
         }
         instance.state = state
         instance.reason = reason
-        active[instance.id] = nil
         try await save(&instance, "instance.\(state.rawValue)", user: user, detail: reason)
         logger.info("instance ended", metadata: ["instance.id": "\(instance.id)", "user.id": "\(user ?? "-")", "state": "\(state.rawValue)"])
     }
@@ -590,7 +653,6 @@ public actor InstanceLifecycle {
 
     private func save(_ instance: inout Instance, _ event: String, user: String?, detail: String = "") async throws {
         instance.updatedAt = clock()
-        if instance.state.isActive { active[instance.id] = instance }
         try await store.instances.updateInstance(instance)
         if !instance.state.isActive { await releasePorts(of: instance.id) }
         await record(event, instance, user: user, detail: detail)
@@ -614,19 +676,80 @@ public actor InstanceLifecycle {
         }
     }
 
-    /// Loads an active instance the user may act on and marks it busy; the caller must un-mark it.
-    private func claim(_ id: String, for user: User) async throws -> Instance {
-        guard Identifier.isWellFormed(id) else { throw Self.notFound(id) }
-        guard let instance = active[id] else {
-            let stored = try await self.instance(id, for: user)
-            throw BerthError(.instanceNotActive, "Instance \(id) is \(stored.state.rawValue); request a new one.")
+    /// The terms of this replica's claims made at `now`.
+    private func claimTerms(_ now: Date) -> ClaimTerms {
+        ClaimTerms(
+            holder: replica.id, now: now, leaseSeconds: Self.claimLeaseSeconds,
+            deadBefore: now.addingTimeInterval(-ReplicaLiveness.deadAfterSeconds)
+        )
+    }
+
+    /// Runs `body` with the claim of `id` held and the instance as the store has it once claimed
+    /// (nil when it is gone); answers nil without running `body` when another holder, of this
+    /// replica or another, has the claim.
+    private func holdingClaim<R>(_ id: String, purpose: String, _ body: (Instance?) async throws -> R) async throws -> R? {
+        guard !busy.contains(id) else { return nil }
+        busy.insert(id)
+        let claimed: Bool
+        do {
+            claimed = try await store.instances.claim(id, purpose: purpose, terms: claimTerms(clock()))
+        } catch {
+            busy.remove(id)
+            throw error
         }
-        guard try await canAccess(instance, user) else { throw Self.notFound(id) }
-        guard !busy.contains(id) else {
+        guard claimed else {
+            busy.remove(id)
+            return nil
+        }
+        do {
+            let result = try await body(try await store.instances.instance(id: id))
+            await relinquish(id)
+            return result
+        } catch {
+            await relinquish(id)
+            throw error
+        }
+    }
+
+    /// Gives back this replica's claim of `id`; a failure only leaves the claim to expire.
+    private func relinquish(_ id: String) async {
+        busy.remove(id)
+        do {
+            try await store.instances.releaseClaim(id, holder: replica.id)
+        } catch {
+            logger.warning("claim not released; its lease runs out", metadata: ["instance.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Berth's own work on active instance `id` under its claim; false, without running `body`,
+    /// when the instance has ended or someone else holds the claim.
+    @discardableResult
+    private func withActiveClaim(_ id: String, purpose: String, _ body: (inout Instance) async throws -> Void) async throws -> Bool {
+        try await holdingClaim(id, purpose: purpose) { stored -> Bool in
+            guard var instance = stored, instance.state.isActive else { return false }
+            try await body(&instance)
+            return true
+        } ?? false
+    }
+
+    /// A user's verb on active instance `id` under its claim: `instance_not_found` when the user
+    /// may not see it, `instance_not_active` when it has ended and `instance_busy` while another
+    /// request or replica holds the claim.
+    private func withClaim<R>(_ id: String, for user: User, purpose: String, _ body: (inout Instance) async throws -> R) async throws -> R {
+        let seen = try await instance(id, for: user)
+        guard seen.state.isActive else { throw Self.notActive(seen) }
+        let result = try await holdingClaim(id, purpose: purpose) { stored -> R in
+            guard var instance = stored, instance.state.isActive else { throw Self.notActive(stored ?? seen) }
+            return try await body(&instance)
+        }
+        guard let result else {
             throw BerthError(.instanceBusy, "Instance \(id) is changing state right now; try again in a moment.")
         }
-        busy.insert(id)
-        return active[id] ?? instance
+        return result
+    }
+
+    private static func notActive(_ instance: Instance) -> BerthError {
+        BerthError(.instanceNotActive, "Instance \(instance.id) is \(instance.state.rawValue); request a new one.")
     }
 
     private func owner(for user: User) async throws -> Owner {

@@ -193,7 +193,8 @@ public enum BerthAssembly {
             runtime = docker
         }
         let lifecycle = InstanceLifecycle(
-            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics
+            store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics,
+            replica: ReplicaIdentity(internalURL: configuration.internalURLOrDefault)
         )
         let workspaces = WorkspaceService(store: store, dataDirectory: dataDirectory, catalog: catalog, logger: logger, clock: parts.clock)
         // Object storage before reconcile: an adopted instance's workspace may need its restore.

@@ -64,8 +64,13 @@ struct MetricsRoutes {
     /// Refreshes the gauges read at scrape time (instances by state, live terminals) and renders.
     static func scrape(_ services: BerthServices) async -> Response {
         let metrics = services.metrics
-        for (state, count) in await services.lifecycle.activeCountsByState() {
-            metrics.setInstances(state: state.rawValue, count: count)
+        do {
+            for (state, count) in try await services.lifecycle.activeCountsByState() {
+                metrics.setInstances(state: state.rawValue, count: count)
+            }
+        } catch {
+            // The gauges keep their last values; the store's own metrics show the outage.
+            Logger(label: "berth.metrics").warning("instance gauges not refreshed", metadata: ["error": "\(error)"])
         }
         metrics.setLiveTerminals(await services.terminals.count)
         var headers = HTTPFields()

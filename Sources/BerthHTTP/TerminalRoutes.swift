@@ -61,7 +61,7 @@ struct TerminalRoutes {
             try await outbound.close(.policyViolation, reason: "ticket")
             return
         }
-        guard let instance = await services.lifecycle.activeInstance(grant.instanceID), instance.state == .running,
+        guard let instance = try await services.lifecycle.activeInstance(grant.instanceID), instance.state == .running,
               let containerID = instance.containerID, let environment = await services.catalog.environment(instance.environment)
         else {
             try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
@@ -145,7 +145,7 @@ struct TerminalRoutes {
 extension BerthServices {
     /// Instance `id` when its terminal can be opened: active and running with a container.
     func runningInstance(_ id: String) async throws -> Instance {
-        guard let instance = await lifecycle.activeInstance(id) else {
+        guard let instance = try await lifecycle.activeInstance(id) else {
             throw BerthError(.instanceNotActive, "Instance \(id) is not running; start it first.")
         }
         guard instance.state == .running, instance.containerID != nil else {

@@ -54,7 +54,7 @@ struct EngineOutageTests {
                 let items = try #require(listed.body["items"] as? [[String: Any]])
                 #expect(items.count == 1)
                 #expect(items.first?["state"] as? String == "failed")
-                #expect(await harness.services.lifecycle.activeCount == 0)
+                #expect(try await harness.services.lifecycle.activeCount() == 0)
 
                 proxy.setMode(.forward)
                 let back = try await client.call(.get, "/readyz")
@@ -73,7 +73,7 @@ struct EngineOutageTests {
                 let created = try await client.call(.post, "/api/v1/instances", token: alice.token, json: #"{"environment":"outage-web"}"#)
                 #expect(created.status == 201, "\(created.body)")
                 let id = try #require(created.body["id"] as? String)
-                let oldContainer = try #require(await harness.services.lifecycle.activeInstance(id)?.containerID)
+                let oldContainer = try #require(try await harness.services.lifecycle.activeInstance(id)?.containerID)
                 let work = try await harness.docker.exec(oldContainer, command: ["/bin/sh", "-c", "echo my-work > /tmp/notes.txt"])
                 #expect(work.exitCode == 0)
 
@@ -87,7 +87,7 @@ struct EngineOutageTests {
 
                     let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: alice.token)
                     #expect(shown.body["state"] as? String == "running", "\(outage): \(shown.body)")
-                    #expect(await harness.services.lifecycle.activeInstance(id)?.containerID == oldContainer)
+                    #expect(try await harness.services.lifecycle.activeInstance(id)?.containerID == oldContainer)
                     #expect(try await harness.docker.inspectContainer(oldContainer).state.running)
                     let notes = try await harness.docker.exec(oldContainer, command: ["cat", "/tmp/notes.txt"])
                     #expect(notes.stdout == "my-work\n")
@@ -98,7 +98,7 @@ struct EngineOutageTests {
                 let reset = try await client.call(.post, "/api/v1/instances/\(id)/reset", token: alice.token)
                 #expect(reset.status == 200, "\(reset.body)")
                 #expect(reset.body["state"] as? String == "running")
-                let newContainer = try #require(await harness.services.lifecycle.activeInstance(id)?.containerID)
+                let newContainer = try #require(try await harness.services.lifecycle.activeInstance(id)?.containerID)
                 #expect(newContainer != oldContainer)
                 await #expect(throws: DockerError.self) { try await harness.docker.inspectContainer(oldContainer) }
             }

@@ -183,7 +183,7 @@ struct FilesAPITests {
             try await harness.application.test(.router) { client in
                 let created = try await client.call(.post, "/api/v1/instances", token: alice.token, json: #"{"environment":"files-lab"}"#)
                 let id = try #require(created.body["id"] as? String)
-                let instance = try #require(await harness.services.lifecycle.activeInstance(id))
+                let instance = try #require(try await harness.services.lifecycle.activeInstance(id))
                 await FakeFileTrees.shared.makeUnavailable(try #require(instance.containerID))
                 let broken = try await client.call(.get, "/api/v1/instances/\(id)/files?path=/tmp", token: alice.token)
                 #expect(broken.status == 422 && errorCode(broken.body) == "files_unavailable", "\(broken.body)")

@@ -288,7 +288,7 @@ struct PlayAPITests {
                 let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"own-flag"}"#)
                 #expect(created.status == 201, "\(created.body)")
                 let id = try #require(created.body["id"] as? String)
-                let instance = try #require(await harness.services.lifecycle.activeInstance(id))
+                let instance = try #require(try await harness.services.lifecycle.activeInstance(id))
                 let container = try #require(instance.containerID)
                 let read = try await harness.docker.exec(container, command: ["cat", "/home/player/flag.txt"], user: "1000:1000")
                 let flag = read.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -31,7 +31,7 @@ extension Integration {
                     _ = try await lifecycle.request(environment: Environments.shellSlug, by: carol)
                 }
 
-                #expect(await lifecycle.activeCount == 3)
+                #expect(try await lifecycle.activeCount() == 3)
                 #expect(try await harness.store.instances.instances(InstanceQuery()).count == 3, "a refused request writes nothing")
                 #expect(try await harness.docker.listContainers(labels: [harness.namespaceFilter]).count == 3)
 

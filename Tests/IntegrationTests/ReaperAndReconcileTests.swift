@@ -34,7 +34,7 @@ extension Integration {
                 let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                 #expect(stored.state == .expired)
                 #expect(stored.reason == EndReason.expired)
-                #expect(await harness.lifecycle.activeCount == 0)
+                #expect(try await harness.lifecycle.activeCount() == 0)
             }
         }
 
@@ -83,7 +83,7 @@ extension Integration {
                 let stored = try #require(try await harness.store.instances.instance(id: instance.id))
                 #expect(stored.reason?.contains("press Start") == true, "\(stored.reason ?? "")")
                 #expect(try await harness.containerExists(containerID) == false)
-                #expect(await harness.lifecycle.activeCount == 0)
+                #expect(try await harness.lifecycle.activeCount() == 0)
             }
         }
 
@@ -120,7 +120,7 @@ extension Integration {
                 #expect(diedNow.reason == "its container vanished")
                 #expect(try await harness.store.instances.instance(id: kept.id)?.state == .running)
                 #expect(try await harness.containerExists(keptContainer), "a live instance's container is never an orphan")
-                #expect(await harness.lifecycle.activeCount == 1)
+                #expect(try await harness.lifecycle.activeCount() == 1)
                 // A second pass has nothing left to do.
                 let again = try await harness.lifecycle.sweep()
                 #expect(again.closed == 0 && again.orphansRemoved == 0 && again.orphanRemovalsFailed == 0)
@@ -197,7 +197,7 @@ extension Integration {
             #expect(try await docker.listNetworks(labels: [harness.namespaceFilter]).contains { $0.id == orphanNetwork } == false)
 
             // The adopted instance is fully managed by the new lifecycle.
-            #expect(await restarted.activeCount == 1)
+            #expect(try await restarted.activeCount() == 1)
             let stopped = try await restarted.stop(kept.id, by: alice)
             #expect(stopped.state == .stopped)
         }

@@ -183,7 +183,7 @@ private struct AdminEnvironmentFacts {
     static func read(_ services: BerthServices) async throws -> AdminEnvironmentFacts {
         AdminEnvironmentFacts(
             solves: try await services.scores.solveCounts(),
-            active: await services.lifecycle.activeInstances().reduce(into: [:]) { $0[$1.environment, default: 0] += 1 },
+            active: try await services.lifecycle.activeInstances().reduce(into: [:]) { $0[$1.environment, default: 0] += 1 },
             disabled: await services.settings.disabledEnvironments
         )
     }

@@ -67,7 +67,7 @@ extension BerthAPIHandler {
     public func purge(_ input: Operations.Purge.Input) async throws -> Operations.Purge.Output {
         let here = try APIRequest.here()
         let admin = try APIRequest.caller()
-        for instance in await services.lifecycle.activeInstances() {
+        for instance in try await services.lifecycle.activeInstances() {
             await services.terminals.mark(instanceID: instance.id, "admin purge by user \(admin.id)")
         }
         let stopped = try await services.lifecycle.purge(by: admin)

@@ -8,13 +8,18 @@ import SQLKit
 extension InstanceRepository {
     /// Records `instance` (state `requested`) unless its owner or Berth is at a cap, all under the
     /// admission lock: two servers admitting at once take turns, and each counts what the other
-    /// admitted. `limits` answers the error for the counts found, or nil to admit.
-    public func admit(_ instance: Instance, refusal: @Sendable (ActiveCounts) -> BerthError?) async throws {
+    /// admitted. `refusal` answers the error for the counts found, or nil to admit. The admitting
+    /// replica's claim (`start`) is recorded with the instance, so no other replica ever sees it
+    /// unclaimed while it starts.
+    public func admit(_ instance: Instance, claim terms: ClaimTerms, refusal: @Sendable (ActiveCounts) -> BerthError?) async throws {
         try await withTransaction { repo in
             try await repo.sql.lockForTransaction("berth.admission")
             let counts = try await repo.activeCounts(owner: instance.owner, environment: instance.environment)
             if let error = refusal(counts) { throw error }
             try await repo.insertInstance(instance)
+            guard try await repo.claim(instance.id, purpose: "start", terms: terms) else {
+                throw BerthError(.storeConflict, "Instance \(instance.id) was claimed before it was admitted.")
+            }
         }
     }
 
