@@ -2,6 +2,7 @@ import BerthCore
 import BerthMetrics
 import Foundation
 import Logging
+import Synchronization
 
 /// Berth's persistent state: one repository per aggregate, on SQLite (the embedded default, one
 /// replica) or PostgreSQL (several replicas), with the same queries on both.
@@ -73,6 +74,27 @@ public final class BerthDatabase: Sendable {
     /// Succeeds when the database answers a query.
     public func ping() async throws {
         try await driver.run("ping") { db in try await db.raw("SELECT 1").run() }
+    }
+
+    /// ``ping()``, failing with `store_unavailable` once `timeout` has passed: a PostgreSQL server
+    /// that went away after start-up would otherwise keep the pool's caller waiting for a
+    /// connection for a minute. The probe is left to finish (or fail) on its own.
+    public func ping(timeout: Duration) async throws {
+        let answered = Mutex(false)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let finish: @Sendable (Result<Void, any Error>) -> Void = { result in
+                guard answered.withLock({ done in defer { done = true }; return !done }) else { return }
+                continuation.resume(with: result)
+            }
+            let probe = Task {
+                do { try await self.ping(); finish(.success(())) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                finish(.failure(BerthError(.storeUnavailable, "The database did not answer within \(timeout).")))
+                probe.cancel()
+            }
+        }
     }
 
     /// Names of the migrations applied, in order.

@@ -103,6 +103,20 @@ struct DatabaseCoreTests {
         }
     }
 
+    @Test("a ping with a timeout answers store_unavailable when the database does not answer in time, and passes when it does")
+    func pingTimeout() async throws {
+        try await withTestDatabase(.sqlite) { (database: BerthDatabase) async throws in
+            try await database.ping(timeout: .seconds(5))
+            // A transaction holds SQLite's one connection for 3 s; a ping waiting for it gives up.
+            let holder = Task { try await database.withTransaction { _ in try await Task.sleep(for: .seconds(3)) } }
+            try await Task.sleep(for: .milliseconds(100))
+            let error = await berthError { try await database.ping(timeout: .milliseconds(200)) }
+            #expect(error?.code == .storeUnavailable)
+            try await holder.value
+            try await database.ping(timeout: .seconds(5))
+        }
+    }
+
     @Test("a new database has every migration, in order", arguments: StoreBackend.enabled)
     func migrations(_ backend: StoreBackend) async throws {
         try await withTestDatabase(backend) { (database: BerthDatabase) async throws in
