@@ -135,12 +135,12 @@ bench: prerequisites
 	postgres_url="$$(scripts/ensure-postgres.sh)"; \
 	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
 
-## bench-api: wrk on GET and POST /api/v1/instances (POST refused at the owner cap: the admission path), requests/s and p99, one server on SQLite and one on PostgreSQL (BENCH_CONFIG, BENCH_ARGS as for bench)
+## bench-api: wrk on GET and POST /api/v1/instances (POST refused at the owner cap: the admission path), requests/s and p99, one server on SQLite and one on PostgreSQL, then one and two replicas on PostgreSQL behind nginx (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-api: prerequisites
-	scripts/ensure-apt-packages.sh wrk
+	scripts/ensure-apt-packages.sh wrk nginx
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	postgres_url="$$(scripts/ensure-postgres.sh)"; \
-	python3 bench/api-throughput.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
+	python3 bench/api-throughput.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" --replicas 2 $(BENCH_ARGS)
 
 ## bench-terminal: terminal keystroke echo and output throughput against docker exec and terminado (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-terminal: prerequisites
