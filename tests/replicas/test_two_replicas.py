@@ -219,9 +219,11 @@ class ReplicaTest:
                 rows.append({"container": parts[0], "instance": parts[1], "state": parts[2]})
         return rows
 
-    def concurrent_posts(self, api: BerthAPI, slug: str, count: int) -> list[tuple[int, str, dict | None, str]]:
+    def concurrent_posts(self, api: BerthAPI, slug: str, count: int,
+                         first_admitted: threading.Event | None = None) -> list[tuple[int, str, dict | None, str, float]]:
         """`count` POST /api/v1/instances released together, the users' tokens in rotation: for
-        each, (status, error code or "", the instance or None, the owner's token)."""
+        each, (status, error code or "", the instance or None, the owner's token, when the answer
+        came, epoch seconds). `first_admitted` is set at the first 201."""
         barrier = threading.Barrier(count)
 
         def one(index: int):
@@ -229,15 +231,17 @@ class ReplicaTest:
             barrier.wait()
             try:
                 status, instance = api.call("POST", "/api/v1/instances", token, {"environment": slug})
-                return status, "", instance, token
+                if first_admitted is not None and status == 201:
+                    first_admitted.set()
+                return status, "", instance, token, time.time()
             except APIError as error:
-                return error.status, error.code, None, token
+                return error.status, error.code, None, token, time.time()
             except OSError as error:
-                return 0, f"connection: {error}", None, token
+                return 0, f"connection: {error}", None, token, time.time()
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
             results = list(pool.map(one, range(count)))
-        for status, _, instance, token in results:
+        for status, _, instance, token, _ in results:
             if instance and "id" in instance:
                 self.owner_tokens[instance["id"]] = token
         return results
@@ -246,8 +250,8 @@ class ReplicaTest:
 
     def check_caps(self) -> list[dict]:
         results = self.concurrent_posts(self.balancer, PORTED_SLUG, CONCURRENT_REQUESTS)
-        admitted = [instance for status, _, instance, _ in results if status == 201 and instance]
-        refusals = [(status, code) for status, code, _, _ in results if status != 201]
+        admitted = [instance for status, _, instance, _, _ in results if status == 201 and instance]
+        refusals = [(status, code) for status, code, _, _, _ in results if status != 201]
         allowed_refusals = {(429, "owner_cap_reached"), (429, "global_cap_reached")}
         wrong = sorted({f"{status} {code}" for status, code in refusals if (status, code) not in allowed_refusals})
         self.checks.record("a. caps: admitted", len(admitted) == GLOBAL_CAP,
@@ -288,7 +292,10 @@ class ReplicaTest:
         message, the replayed bytes it announced, and all output."""
         import websocket  # websocket-client, installed with Selenium by scripts/ensure-browser.sh
 
-        _, ticket = api.call("POST", f"/api/v1/instances/{instance_id}/terminal/ticket", token)
+        try:
+            _, ticket = api.call("POST", f"/api/v1/instances/{instance_id}/terminal/ticket", token)
+        except APIError as error:
+            raise Phase(f"a terminal ticket for {instance_id} on {api.base_url}: {error}") from None
         url = server_url.replace("http://", "ws://") + ticket["url"]
         socket = websocket.create_connection(url, origin=server_url, timeout=timeout)
         ready: dict | None = None
@@ -371,23 +378,27 @@ class ReplicaTest:
     def check_kill(self) -> None:
         server_a, server_b = self.cluster.servers
         killed_at: list[float] = []
+        first_admitted = threading.Event()
 
         def kill_soon() -> None:
-            time.sleep(KILL_AFTER_SECONDS)
+            # At the first instance started (others are still starting), or after KILL_AFTER_SECONDS.
+            first_admitted.wait(timeout=KILL_AFTER_SECONDS)
             server_a.kill()
             killed_at.append(time.time())
             log(f"kill -9 of replica A (port {server_a.port}) during the burst")
 
         killer = threading.Thread(target=kill_soon)
         killer.start()
-        results = self.concurrent_posts(self.balancer, SHORT_SLUG, BURST_REQUESTS)
+        results = self.concurrent_posts(self.balancer, SHORT_SLUG, BURST_REQUESTS, first_admitted)
         killer.join()
+        kill_time = killed_at[0]
         tally: dict[str, int] = {}
-        for status, code, _, _ in results:
+        for status, code, _, _, _ in results:
             key = f"{status} {code}".strip()
             tally[key] = tally.get(key, 0) + 1
-        log(f"burst answers: {tally}")
-        kill_time = killed_at[0]
+        after_kill = sum(1 for *_, answered_at in results if answered_at >= kill_time)
+        self.checks.record("c. the kill came during the burst", after_kill > 0,
+                           f"{after_kill} of {BURST_REQUESTS} POSTs were answered after the kill; answers: {tally}")
 
         # No instance left half-done 15 s after the kill.
         stuck: list[tuple[str, str]] = []
