@@ -48,7 +48,19 @@ venv="$$(scripts/ensure-api-test-python.sh)"; status=0; \
 exit $$status
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+# The replica test against $(BERTH_DEBUG): two `berth serve` on one PostgreSQL (scripts/ensure-postgres.sh,
+# a schema of its own) and one engine namespace behind nginx: caps and host ports under 40
+# concurrent requests, kill -9 of one replica during a burst (no orphan, no double start, nothing
+# stuck, expiries reaped by the other), a terminal's screen back through the other replica, and
+# the audit chain. PostgreSQL only: SQLite serves one replica.
+define REPLICA_TEST
+scripts/ensure-apt-packages.sh nginx
+python3 -c 'import websocket' 2>/dev/null || scripts/ensure-apt-packages.sh python3-websocket
+postgres_url="$$(scripts/ensure-postgres.sh)"; \
+BERTH_TEST_POSTGRES_URL="$$postgres_url" python3 tests/replicas/test_two_replicas.py --berth $(BERTH_DEBUG)
+endef
+
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -86,7 +98,7 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), and Berth behind nginx
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), Berth behind nginx, and two replicas on PostgreSQL behind nginx (test-replicas)
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
@@ -96,6 +108,7 @@ test: prerequisites
 	$(BROWSER_TEST)
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+	$(REPLICA_TEST)
 
 ## postgres: install and start the PostgreSQL cluster the tests use (`berthtest`, 127.0.0.1:55432) and print its URL, e.g. for BERTH_DATABASE_URL
 postgres:
@@ -111,18 +124,23 @@ test-api: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-api: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(API_TEST)
 
+## test-replicas: only the replica test (two replicas of the existing .build/debug/berth on one PostgreSQL and one engine behind nginx: caps, host ports, kill -9 of one, a terminal across both, the audit chain)
+test-replicas: prerequisites
+	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
+	$(REPLICA_TEST)
+
 ## bench: time POST /api/v1/instances to running on SQLite and on PostgreSQL against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	postgres_url="$$(scripts/ensure-postgres.sh)"; \
 	python3 bench/instance-start.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
 
-## bench-api: wrk on GET and POST /api/v1/instances (POST refused at the owner cap: the admission path), requests/s and p99, one server on SQLite and one on PostgreSQL (BENCH_CONFIG, BENCH_ARGS as for bench)
+## bench-api: wrk on GET and POST /api/v1/instances (POST refused at the owner cap: the admission path), requests/s and p99, one server on SQLite and one on PostgreSQL, then one and two replicas on PostgreSQL behind nginx (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-api: prerequisites
-	scripts/ensure-apt-packages.sh wrk
+	scripts/ensure-apt-packages.sh wrk nginx
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	postgres_url="$$(scripts/ensure-postgres.sh)"; \
-	python3 bench/api-throughput.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" $(BENCH_ARGS)
+	python3 bench/api-throughput.py --berth .build/$(BENCH_CONFIG)/berth --postgres-url "$$postgres_url" --replicas 2 $(BENCH_ARGS)
 
 ## bench-terminal: terminal keystroke echo and output throughput against docker exec and terminado (BENCH_CONFIG, BENCH_ARGS as for bench)
 bench-terminal: prerequisites

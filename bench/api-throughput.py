@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """API throughput benchmark: requests/s and latency of GET and POST /api/v1/instances, driven by
-wrk, on one Berth server on SQLite and one on PostgreSQL, in one run.
+wrk, on one Berth server on SQLite and one on PostgreSQL, and with --replicas 2 one and two
+replicas on PostgreSQL behind nginx, in one run.
 
-What it does, per store (SQLite always; PostgreSQL with --postgres-url, in a schema of its own,
-dropped at the end, through BERTH_DATABASE_URL):
+What it does, per store (SQLite always; PostgreSQL with --postgres-url; with --replicas 2 also
+"postgres-nginx-1", one replica on PostgreSQL behind nginx, and "postgres-nginx-2", two replicas
+on one PostgreSQL database behind nginx, round robin; each PostgreSQL store in a schema of its
+own, dropped at the end, through BERTH_DATABASE_URL):
 
 1. starts one `berth serve` on a free loopback port with a temporary data directory, a namespace
-   of its own and the caps BERTH_ASSIGNMENT=unlimited, BERTH_OWNER_CAP=1, BERTH_GLOBAL_CAP=N;
+   of its own and the caps BERTH_ASSIGNMENT=unlimited, BERTH_OWNER_CAP=1, BERTH_GLOBAL_CAP=N (the
+   nginx stores: that many replicas and nginx in front, started by bench/berth_server.py's
+   ReplicaSet as the replica test starts them; the load goes to nginx);
 2. creates N users (50 by default) and an API token for each through the admin API;
 3. GET /api/v1/instances: wrk, 2 threads, C connections (16), a 2 s warm-up run, then D seconds
    (10); a Lua script sends `Authorization: Bearer <token>` rotating over the users' tokens;
@@ -18,15 +23,16 @@ dropped at the end, through BERTH_DATABASE_URL):
    tallies the statuses; any other answer (a 201, a 5xx, another 4xx) is a failure;
 6. deletes the instances and stops the server.
 
-Then it prints a table (store, endpoint, requests/s, p50, p90, p99, errors) and the
-PostgreSQL/SQLite ratios, and writes bench-results/api-throughput.json.
+Then it prints a table (store, endpoint, requests/s, p50, p90, p99, errors), the
+PostgreSQL/SQLite ratios and the two-replicas/one-replica ratios (both behind nginx, so the
+ratio is the second replica's effect alone), with how many requests each replica answered (from
+nginx's access log), and writes bench-results/api-throughput.json. The stores run one after the
+other, never at once.
 
-Each store's entry point is its `servers` list (one server today). Two replicas behind nginx are
-a later step: they would go in that list, with `url` the load balancer's; they are not measured.
-
-Only the Python standard library and wrk (Debian's package) are used. Exit status: 2 when a
-server did not start, 1 when the benchmark could not be set up, 0 otherwise (failed requests
-are reported, not fatal).
+Only the Python standard library, wrk and (for --replicas 2) nginx, Debian's packages, are used.
+Exit status: 2 when a server did not start (the stores that did are still measured and
+printed), 1 when the benchmark could not be set up, 0 otherwise (failed requests are reported,
+not fatal).
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ import time
 from pathlib import Path
 
 from berth_api import APIError, BerthAPI, instance_of, wait_until_running
-from berth_server import BerthServer, PostgresSchema, add_bench_arguments, add_postgres_argument, berth_missing, command_output, remove_namespace, write_results
+from berth_server import (BerthServer, PostgresSchema, ReplicaSet, ServerNotReady, add_bench_arguments, add_postgres_argument, berth_missing,
+                          command_output, remove_namespace, write_results)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -163,13 +170,18 @@ def parse_wrk(output: str) -> dict:
 
 
 class Store:
-    """One store under test: its database, its servers (one today; two replicas behind nginx
-    would be a later step), the URL the load goes to, and the users it made."""
+    """One store under test: its database (a PostgreSQL schema of its own, or SQLite), its servers
+    (one, or `replicas` behind nginx when `balanced`), the URL the load goes to (nginx's when
+    balanced), and the users it made."""
 
-    def __init__(self, name: str, database_url: str | None):
+    def __init__(self, name: str, schema: PostgresSchema | None, replicas: int = 1, balanced: bool = False):
         self.name = name
-        self.database_url = database_url
+        self.schema = schema
+        self.database_url = schema.url if schema else None
+        self.replicas = replicas
+        self.balanced = balanced
         self.namespace = f"bench-api-{secrets.token_hex(4)}"
+        self.cluster: ReplicaSet | None = None
         self.servers: list[BerthServer] = []
         self.data_dirs: list[Path] = []
         self.url: str | None = None
@@ -182,11 +194,16 @@ class Benchmark:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.admin_token = secrets.token_hex(16)
-        self.schema = PostgresSchema(args.postgres_url, "bench_api", "bench-api") if args.postgres_url else None
         self.stores = [Store("sqlite", None)]
-        if self.schema:
-            self.stores.append(Store("postgres", self.schema.url))
+        if args.postgres_url:
+            self.stores.append(Store("postgres", self.new_schema()))
+            if args.replicas > 1:
+                self.stores.append(Store("postgres-nginx-1", self.new_schema(), replicas=1, balanced=True))
+                self.stores.append(Store(f"postgres-nginx-{args.replicas}", self.new_schema(), replicas=args.replicas, balanced=True))
         self.work_dir = Path(tempfile.mkdtemp(prefix="berth-bench-api-"))
+
+    def new_schema(self) -> PostgresSchema:
+        return PostgresSchema(self.args.postgres_url, "bench_api", "bench-api")
 
     def build_images(self) -> None:
         command = [self.args.berth, "env", "build", "--environments", self.args.environments]
@@ -197,13 +214,23 @@ class Benchmark:
     # -- servers and users ---------------------------------------------------------------
 
     def start(self, store: Store) -> None:
-        if store.database_url and self.schema:
-            self.schema.create()
+        """Starts the store's server, or its replicas and nginx; raises ServerNotReady (after
+        printing the log's tail) or RuntimeError (nginx) when they do not start."""
+        if store.schema:
+            store.schema.create()
         data_dir = Path(tempfile.mkdtemp(prefix=f"berth-bench-api-{store.name}-"))
         store.data_dirs.append(data_dir)
         extra = {
             "BERTH_ASSIGNMENT": "unlimited", "BERTH_OWNER_CAP": "1", "BERTH_GLOBAL_CAP": str(self.args.users),
         }
+        if store.balanced and store.database_url:
+            store.cluster = ReplicaSet(self.args.berth, self.args.environments, store.namespace, self.admin_token,
+                                       store.database_url, data_dir, count=store.replicas, extra_env=extra)
+            store.servers = store.cluster.servers
+            store.cluster.start(self.args.ready_timeout, f"bench-api ({store.name})")
+            store.url = store.cluster.url
+            store.api = BerthAPI(store.url, timeout=60)
+            return
         if store.database_url:
             extra["BERTH_DATABASE_URL"] = store.database_url
         server = BerthServer(self.args.berth, data_dir, self.args.environments, store.namespace, self.admin_token,
@@ -294,6 +321,9 @@ class Benchmark:
             raise RuntimeError(f"wrk failed with status {result.returncode}: {result.stderr.strip()}")
         parsed = parse_wrk(result.stdout)
         parsed["wrk_output"] = result.stdout
+        if store.cluster:
+            # Counted over the warm-up and the run, for the split between replicas.
+            parsed["answered_by_replica"] = store.cluster.balancer.answered_by(method, "/api/v1/instances")
         return parsed
 
     @staticmethod
@@ -328,9 +358,12 @@ class Benchmark:
             self.delete_instances(store)
         except Exception as error:  # cleanup goes on whatever happened
             log(f"warning: deleting instances on {store.name}: {error}")
-        for server in store.servers:
+        if store.cluster:
+            store.cluster.balancer.stop()
+        for index, server in enumerate(store.servers):
             server.stop()
-            saved = Path(self.args.output).parent / f"api-throughput-server-{store.name}.log"
+            suffix = f"-replica-{index}" if store.balanced else ""
+            saved = Path(self.args.output).parent / f"api-throughput-server-{store.name}{suffix}.log"
             if server.log_path.exists():
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(server.log_path, saved)
@@ -339,6 +372,8 @@ class Benchmark:
             log(f"removed {removed} container(s) still in namespace {store.namespace} (deleted instances whose removal had not finished, or leftovers)")
         for data_dir in store.data_dirs:
             shutil.rmtree(data_dir, ignore_errors=True)
+        if store.schema:
+            store.schema.drop()
 
 
 def render(results: dict) -> str:
@@ -346,15 +381,24 @@ def render(results: dict) -> str:
         "",
         f"API throughput: wrk, {results['threads']} threads, {results['connections']} connections, "
         f"{results['duration']} s after a {WARMUP_SECONDS} s warm-up, tokens of {results['users']} users in rotation",
-        f"  {'store':<9} {'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}",
+        f"  {'store':<16} {'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}",
     ]
     for store, endpoints in results["stores"].items():
         for endpoint, run in endpoints.items():
             latency = run["latency_ms"]
-            lines.append(f"  {store:<9} {endpoint:<52} {run['requests_per_second']:>9.1f} {latency['p50']:>8.2f}"
+            lines.append(f"  {store:<16} {endpoint:<52} {run['requests_per_second']:>9.1f} {latency['p50']:>8.2f}"
                          f" {latency['p90']:>8.2f} {latency['p99']:>8.2f} {run['failures']:>7}")
+    for store, problem in results.get("notMeasured", {}).items():
+        lines.append(f"  {store:<16} not measured: {problem}")
     for endpoint, ratio in results.get("postgres_sqlite_ratios", {}).items():
         lines.append(f"  postgres/sqlite {endpoint}: requests/s {ratio['requests_per_second']:.2f}, p99 {ratio['p99']:.2f}")
+    for endpoint, ratio in results.get("replica_ratios", {}).items():
+        lines.append(f"  {ratio['stores']} {endpoint}: requests/s {ratio['requests_per_second']:.2f}, p99 {ratio['p99']:.2f}")
+    for store, endpoints in results["stores"].items():
+        for endpoint, run in endpoints.items():
+            if "answered_by_replica" in run:
+                split = ", ".join(f"{upstream} {count}" for upstream, count in sorted(run["answered_by_replica"].items()))
+                lines.append(f"  {store} {endpoint}: answered per replica (nginx's log, set-up and warm-up included): {split or 'none'}")
     lines.append("  POST is refused at the cap on purpose: each user already has its one running instance"
                  " (BERTH_OWNER_CAP=1), so every POST goes through authentication, the catalog and the caps"
                  " check-and-claim transaction and is answered 429 owner_cap_reached; no container is started.")
@@ -363,7 +407,11 @@ def render(results: dict) -> str:
             statuses = ", ".join(f"{status}: {count}" for status, count in sorted(run["statuses"].items()))
             errors = ", ".join(f"{kind} {count}" for kind, count in run["errors"].items() if count and kind != "status")
             lines.append(f"  {store} {endpoint}: statuses {statuses or 'none'}" + (f"; socket errors: {errors}" if errors else ""))
-    lines.append("  One server per store; two replicas behind a load balancer are not measured yet.")
+    if not any(store.startswith("postgres-nginx-") for store in results["stores"]) and not results.get("notMeasured"):
+        lines.append("  One server per store; --replicas 2 (and --postgres-url) adds one and two replicas behind nginx.")
+    else:
+        lines.append("  postgres-nginx-N: N replicas on one PostgreSQL database behind nginx (round robin, upstream keep-alive),"
+                     " wrk sending to nginx on the same machine; the ratio compares two replicas with one, both behind nginx.")
     return "\n".join(lines)
 
 
@@ -372,6 +420,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50, help="users with an API token, rotated over (default 50)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--replicas", type=int, default=1, choices=(1, 2),
+                        help="2: also measure one and two replicas on PostgreSQL behind nginx (needs --postgres-url and nginx)")
     add_postgres_argument(parser, "bench-api")
     add_bench_arguments(parser, "api-throughput.json")
     args = parser.parse_args()
@@ -380,6 +430,12 @@ def main() -> int:
         return 1
     if shutil.which("wrk") is None:
         print("bench-api: error: wrk is missing; install it with scripts/ensure-apt-packages.sh wrk", file=sys.stderr)
+        return 1
+    if args.replicas > 1 and not args.postgres_url:
+        print("bench-api: error: --replicas 2 needs --postgres-url (replicas share a PostgreSQL database)", file=sys.stderr)
+        return 1
+    if args.replicas > 1 and shutil.which("nginx") is None:
+        print("bench-api: error: --replicas 2 needs nginx; install it with scripts/ensure-apt-packages.sh nginx", file=sys.stderr)
         return 1
     if args.postgres_url and shutil.which("psql") is None:
         print("bench-api: error: --postgres-url needs psql (Debian's postgresql-client)", file=sys.stderr)
@@ -391,13 +447,20 @@ def main() -> int:
     bench = Benchmark(args)
     started_at = datetime.datetime.now(datetime.timezone.utc)
     measured: dict[str, dict] = {}
+    not_measured: dict[str, str] = {}
     try:
         if not args.no_env_build:
             bench.build_images()
-        # One store at a time, so the two never compete for the machine's cores.
+        # One store at a time, so they never compete for the machine's cores.
         for store in bench.stores:
             try:
-                bench.start(store)
+                try:
+                    bench.start(store)
+                except (ServerNotReady, RuntimeError) as error:
+                    # Replicas (or nginx) that did not start: the other stores are still measured.
+                    not_measured[store.name] = str(error)
+                    log(f"{store.name}: not measured: {error}")
+                    continue
                 bench.create_users(store)
                 measured[store.name] = bench.measure(store)
             finally:
@@ -409,8 +472,6 @@ def main() -> int:
         print(f"bench-api: error: {error}", file=sys.stderr)
         return 1
     finally:
-        if bench.schema:
-            bench.schema.drop()
         shutil.rmtree(bench.work_dir, ignore_errors=True)
 
     ratios = {}
@@ -421,6 +482,17 @@ def main() -> int:
                 ratios[endpoint] = {
                     "requests_per_second": postgres_run["requests_per_second"] / sqlite_run["requests_per_second"],
                     "p99": postgres_run["latency_ms"]["p99"] / sqlite_run["latency_ms"]["p99"],
+                }
+    replica_ratios = {}
+    one, two = measured.get("postgres-nginx-1"), measured.get(f"postgres-nginx-{args.replicas}")
+    if one and two and args.replicas > 1:
+        for endpoint, one_run in one.items():
+            two_run = two.get(endpoint)
+            if two_run and one_run["requests_per_second"] and one_run["latency_ms"]["p99"]:
+                replica_ratios[endpoint] = {
+                    "stores": f"postgres-nginx-{args.replicas}/postgres-nginx-1",
+                    "requests_per_second": two_run["requests_per_second"] / one_run["requests_per_second"],
+                    "p99": two_run["latency_ms"]["p99"] / one_run["latency_ms"]["p99"],
                 }
     results = {
         "benchmark": "api-throughput",
@@ -434,17 +506,20 @@ def main() -> int:
         "threads": WRK_THREADS,
         "duration": args.duration,
         "warmupSeconds": WARMUP_SECONDS,
-        "replicasPerStore": 1,
+        "replicas": args.replicas,
+        "storesRun": {store.name: {"replicas": store.replicas, "behindNginx": store.balanced} for store in bench.stores},
         "postNote": "POST is refused at the cap on purpose: each user has one running linux-basics instance and "
                     "BERTH_OWNER_CAP=1, BERTH_GLOBAL_CAP=users, BERTH_ASSIGNMENT=unlimited, so every POST goes through "
                     "authentication, the catalog and the caps check-and-claim transaction and is answered 429 "
                     "owner_cap_reached; any other answer counts as a failure.",
         "stores": measured,
         "postgres_sqlite_ratios": ratios,
+        "replica_ratios": replica_ratios,
+        "notMeasured": not_measured,
     }
     print(render(results))
     write_results(results, args.output)
-    return 0
+    return 2 if not_measured else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """`berth serve` as a child process, standard library only: shared by the benchmarks in bench/
-and the browser tests in tests/browser/, next to the API client in berth_api.py."""
+and the browser tests in tests/browser/, next to the API client in berth_api.py. ReplicaSet runs
+several replicas on one PostgreSQL database behind nginx (NginxBalancer), for the replica test in
+tests/replicas/ and bench/api-throughput.py --replicas 2."""
 
 from __future__ import annotations
 
@@ -203,6 +205,192 @@ class BerthServer:
             self.process.wait(timeout=kill_wait)
         except ProcessLookupError:
             pass
+
+    def kill(self) -> None:
+        """SIGKILL to the server's process group at once (`kill -9`: no shutdown, no clean-up), and
+        waits for it to be gone; nothing if it is not running."""
+        if not self.running:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+
+
+# nginx in front of several replicas. POSTs are never retried on another replica (nginx's
+# `proxy_next_upstream` leaves out non-idempotent requests unless told `non_idempotent`): a POST
+# whose replica died answers 502, it is never started twice. Idempotent requests move on to the
+# next replica on a connection error or timeout, and a replica that failed once is skipped for
+# `fail_timeout`. `Connection` is emptied (not `close`) for plain requests so upstream
+# connections are kept alive; the WebSocket upgrade headers are the ones docs/reverse-proxy.md
+# shows. The access log names the replica (`$upstream_addr`) that answered each request.
+NGINX_UPSTREAM_CONF = """
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    log_format replicas '$upstream_addr $request_method $uri $status';
+    access_log {prefix}/access.log replicas;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
+    upstream berth {{
+{servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{listen};
+        location / {{
+            proxy_pass http://berth;
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 1h;
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
+
+
+class NginxBalancer:
+    """Debian's nginx as a load balancer on a free loopback port, round robin over `upstream_ports`,
+    run as the current user in the foreground with its configuration, pid file, logs and
+    temporary folders under `prefix`."""
+
+    def __init__(self, prefix: Path, upstream_ports: list[int]):
+        self.prefix = Path(prefix)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.upstream_ports = upstream_ports
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "access.log"
+
+    def start(self, timeout: float = 15) -> None:
+        """Writes the configuration, starts nginx and waits until it answers; RuntimeError with its
+        error log when it exits or does not answer in `timeout` seconds."""
+        if shutil.which("nginx") is None:
+            raise RuntimeError("nginx is missing (scripts/ensure-apt-packages.sh nginx)")
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in self.upstream_ports)
+        config = self.prefix / "nginx.conf"
+        config.write_text(NGINX_UPSTREAM_CONF.format(prefix=self.prefix, listen=self.port, servers=servers))
+        self.process = subprocess.Popen(["nginx", "-p", str(self.prefix), "-c", str(config)],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        api = BerthAPI(self.url, timeout=5)
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                if api.call("GET", "/readyz")[0] == 200:
+                    return
+            except (APIError, OSError):
+                pass
+            time.sleep(READY_POLL_INTERVAL)
+        error_log = self.prefix / "error.log"
+        detail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
+        self.stop()
+        raise RuntimeError(f"nginx did not answer on port {self.port}: {detail.strip() or 'no error log'}")
+
+    def answered_by(self, method: str, path: str) -> dict[str, int]:
+        """How many `method path` requests each replica answered ("127.0.0.1:PORT" → count), from
+        the access log; a request retried on another replica counts for the one that answered."""
+        counts: dict[str, int] = {}
+        if not self.access_log.exists():
+            return counts
+        for line in self.access_log.read_text(errors="replace").splitlines():
+            parts = line.split(" ")
+            if len(parts) >= 4 and parts[-3] == method and parts[-2] == path:
+                upstream = parts[0].split(",")[-1].strip()
+                counts[upstream] = counts.get(upstream, 0) + 1
+        return counts
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+class ReplicaSet:
+    """`count` replicas of `berth serve` on one PostgreSQL database (`database_url`) and one engine
+    namespace, behind an NginxBalancer: what a deployment of several replicas looks like, on one
+    machine. Each replica has a data directory of its own (as on separate hosts: its recordings,
+    workspaces and server-id stay its own), and the data directory's keys (`keys/`: the recording
+    signing key and the flag secret) are copied from the first replica, once it has made them, to
+    the others before they start, as the README says an operator does. Each replica's
+    BERTH_INTERNAL_URL is its own loopback URL; BERTH_ALLOWED_ORIGINS holds the balancer's origin
+    and each replica's, so a terminal may be opened through either. `url` is the balancer's."""
+
+    def __init__(self, berth: str, environments: str | Path, namespace: str, admin_token: str, database_url: str,
+                 work_dir: Path, count: int = 2, extra_env: dict[str, str] | None = None):
+        self.work_dir = Path(work_dir)
+        self.servers: list[BerthServer] = []
+        self.data_dirs: list[Path] = []
+        for index in range(count):
+            data_dir = self.work_dir / f"replica-{index}"
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dirs.append(data_dir)
+            server = BerthServer(berth, data_dir, environments, namespace, admin_token, self.work_dir / f"replica-{index}.log",
+                                 extra_env={**(extra_env or {}), "BERTH_DATABASE_URL": database_url})
+            server.environment["BERTH_INTERNAL_URL"] = server.url
+            self.servers.append(server)
+        self.balancer = NginxBalancer(self.work_dir / "nginx", [server.port for server in self.servers])
+        self.url = self.balancer.url
+        origins = [self.url, *(server.url for server in self.servers)]
+        for server in self.servers:
+            given = server.environment.get("BERTH_ALLOWED_ORIGINS")
+            server.environment["BERTH_ALLOWED_ORIGINS"] = ",".join(([given] if given else []) + origins)
+
+    def start(self, ready_timeout: float, program: str) -> None:
+        """Starts the first replica, shares its keys, starts the others one by one, then nginx.
+        Raises ServerNotReady (after printing that replica's log tail) when a replica does not
+        become ready, RuntimeError when nginx does not start."""
+        for index, server in enumerate(self.servers):
+            if index > 0:
+                self.share_keys(self.data_dirs[0], self.data_dirs[index])
+            print(f"{program}: starting replica {index}: " + " ".join(server.command), flush=True)
+            try:
+                server.start(ready_timeout)
+            except ServerNotReady:
+                server.print_log_tail(40, f"{program}: last lines of replica {index}'s log ({{path}}):")
+                raise
+            print(f"{program}: replica {index} ready on port {server.port}", flush=True)
+        self.balancer.start()
+        print(f"{program}: nginx on port {self.balancer.port} in front of ports "
+              + ", ".join(str(server.port) for server in self.servers), flush=True)
+
+    @staticmethod
+    def share_keys(source: Path, target: Path) -> None:
+        """Copies `source/keys/` (files 0600, folder 0700) to `target/keys/`."""
+        keys = target / "keys"
+        keys.mkdir(mode=0o700, exist_ok=True)
+        for key in sorted((source / "keys").iterdir()):
+            if key.is_file():
+                shutil.copy2(key, keys / key.name)
+                os.chmod(keys / key.name, 0o600)
+
+    def stop(self) -> None:
+        """Stops nginx, then every replica still running."""
+        self.balancer.stop()
+        for server in self.servers:
+            server.stop()
 
 
 def remove_containers(label: str) -> int:
