@@ -48,13 +48,20 @@ struct AdmissionTests {
           ports: [{port: 8080, protocol: http}]
         """
 
-    @Test("two lifecycles on one database (two servers) admit exactly the caps and publish distinct ports, under 40 concurrent requests", arguments: StoreBackend.enabled)
-    func twoServers(_ backend: StoreBackend) async throws {
+    /// A catalog of one environment, `web`, that publishes one port.
+    static func withWebCatalog(_ body: (EnvironmentCatalog) async throws -> Void) async throws {
         try await TemporaryDirectory.with(prefix: "berth-admission") { directory in
             _ = try directory.write("environments/web/challenge.yml", Self.environment)
             let catalog = EnvironmentCatalog(directory: directory.path("environments"))
             let scan = try await catalog.reload()
             #expect(scan.isValid, "\(scan.problems)")
+            try await body(catalog)
+        }
+    }
+
+    @Test("two lifecycles on one database (two servers) admit exactly the caps and publish distinct ports, under 40 concurrent requests", arguments: StoreBackend.enabled)
+    func twoServers(_ backend: StoreBackend) async throws {
+        try await Self.withWebCatalog { catalog in
             try await withTwoTestDatabases(backend) { firstDatabase, second in
                 let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
                 let policy = LifecyclePolicy(assignment: .unlimited, ownerCap: 2, globalCap: 9, portRange: 42000...42019, endpointHost: "127.0.0.1")

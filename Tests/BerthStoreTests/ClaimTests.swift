@@ -83,19 +83,9 @@ struct ClaimTests {
         }
     }
 
-    static let environment = """
-        name: Web
-        image: berth/base:latest
-        berth:
-          ports: [{port: 8080, protocol: http}]
-        """
-
     @Test("two lifecycles on one database: either stops the other's instance, and an expired instance is reaped once", arguments: StoreBackend.enabled)
     func twoLifecycles(_ backend: StoreBackend) async throws {
-        try await TemporaryDirectory.with(prefix: "berth-claims") { directory in
-            _ = try directory.write("environments/web/challenge.yml", Self.environment)
-            let catalog = EnvironmentCatalog(directory: directory.path("environments"))
-            #expect(try await catalog.reload().isValid)
+        try await AdmissionTests.withWebCatalog { catalog in
             try await withTwoTestDatabases(backend) { firstDatabase, secondDatabase in
                 let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
                 let policy = LifecyclePolicy(assignment: .unlimited, ownerCap: 5, globalCap: 9, portRange: 43000...43019, endpointHost: "127.0.0.1")
