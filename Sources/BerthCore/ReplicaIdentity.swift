@@ -11,3 +11,10 @@ public struct ReplicaIdentity: Sendable, Equatable {
         self.internalURL = internalURL
     }
 }
+
+/// When a replica counts as dead: its heartbeat (every second) is older than this. Its terminals
+/// are then taken over by the replica a client reaches, and its claims pass to the others.
+public enum ReplicaLiveness {
+    /// Seconds without a heartbeat after which a replica is dead.
+    public static let deadAfterSeconds: Double = 4
+}
