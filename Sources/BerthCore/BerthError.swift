@@ -93,6 +93,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
         case registrationClosed = "registration_closed"
         case renewTooEarly = "renew_too_early"
         case renewalLimitReached = "renewal_limit_reached"
+        case replicaGrantInvalid = "replica_grant_invalid"
         case routeNotFound = "route_not_found"
         case serverIdInvalid = "server_id_invalid"
         case serverIdUnavailable = "server_id_unavailable"

@@ -54,6 +54,8 @@ public struct BerthServices: Sendable {
     public let labChecks: LabChecks?
     /// Owners' persistent workspaces, nil when the server was built without them (some tests).
     public let workspaces: WorkspaceService?
+    /// This server among the replicas sharing the database: the holder of its terminals.
+    public let replica: ReplicaIdentity
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -74,9 +76,10 @@ public struct BerthServices: Sendable {
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
         flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
         labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
-        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger, workspaces: WorkspaceService? = nil
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger, workspaces: WorkspaceService? = nil, replica: ReplicaIdentity? = nil
     ) {
         self.workspaces = workspaces
+        self.replica = replica ?? lifecycle.replica
         self.flagSecret = flagSecret
         self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
             LabChecks(host: $0, catalog: catalog, timeout: .seconds(configuration.checkTimeoutSeconds), logger: logger)
@@ -149,6 +152,10 @@ public struct BerthServices: Sendable {
                   await catalog.environment(instance.environment)?.berth.terminal.onExit == .stop
             else { return }
             await lifecycle.end(instanceID, reason: "the shell of terminal '\(terminal)' exited")
+        }
+        // The PTY is gone: another replica may start the terminal afresh without waiting for this one to die.
+        await terminals.onSessionEnd { [store, replica] instanceID, terminal in
+            try? await store.terminalHolders.release(instanceID: instanceID, terminal: terminal, replicaID: replica.id)
         }
     }
 }

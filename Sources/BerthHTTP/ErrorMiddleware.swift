@@ -29,7 +29,7 @@ extension BerthError.Code {
         switch self {
         case .badRequest, .invalidBody, .invalidConfig, .invalidQuery, .invalidRange, .invalidRequest, .invalidThreshold: 400
         case .invalidCredentials, .ticketInvalid, .ticketRequired, .unauthorized, .metricsTokenInvalid: 401
-        case .attemptsExhausted, .csrfFailed, .environmentDisabled, .environmentLocked, .forbidden, .githubCodeRejected, .githubDenied, .githubStateMismatch, .originNotAllowed, .registrationClosed, .ticketWrongTerminal: 403
+        case .attemptsExhausted, .csrfFailed, .environmentDisabled, .environmentLocked, .forbidden, .githubCodeRejected, .githubDenied, .githubStateMismatch, .originNotAllowed, .registrationClosed, .replicaGrantInvalid, .ticketWrongTerminal: 403
         case .assetNotFound, .attachmentNotFound, .environmentNotFound, .environmentsNotFound, .folderNotFound, .githubNotConfigured, .hintNotFound, .instanceNotFound, .metricsDisabled, .metricsNotHere, .recordingFileMissing, .recordingKeyNotFound, .recordingNotFound, .routeNotFound, .teamNotFound, .tokenNotFound, .userNotFound: 404
         case .methodNotAllowed: 405
         case .notAcceptable: 406

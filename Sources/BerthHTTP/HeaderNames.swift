@@ -15,6 +15,8 @@ extension HTTPField.Name {
     static let forwardedProto = known("X-Forwarded-Proto")
     /// `X-Frame-Options`.
     static let frameOptions = known("X-Frame-Options")
+    /// `Berth-Replica-Grant`: the signed terminal grant one replica sends another (``ReplicaGrant``).
+    static let replicaGrant = known("Berth-Replica-Grant")
     /// `Referrer-Policy`.
     static let referrerPolicy = known("Referrer-Policy")
 }

@@ -9,7 +9,8 @@ import Logging
 import NIOCore
 
 /// The terminal WebSocket, opened with a ticket (``BerthAPIHandler/createTerminalTicket(_:)``
-/// issues them), and the terminal sessions it bridges to.
+/// issues them), and the terminal sessions it bridges to: this replica's own, or another live
+/// replica's through its internal terminal route (see TerminalRoutes+Replicas.swift).
 struct TerminalRoutes {
     let services: BerthServices
 
@@ -18,6 +19,12 @@ struct TerminalRoutes {
             try await shouldUpgrade(request, context)
         }, onUpgrade: { inbound, outbound, context in
             try await bridge(inbound: inbound, outbound: outbound, context: context)
+        })
+        // Server to server, outside /api and every session route: the signed grant is the only key.
+        table.webSocket(Self.internalPath, shouldUpgrade: { request, context in
+            try await shouldUpgradeInternal(request, context)
+        }, onUpgrade: { inbound, outbound, context in
+            try await bridgeInternal(inbound: inbound, outbound: outbound, context: context)
         })
     }
 
@@ -53,26 +60,63 @@ struct TerminalRoutes {
         }
     }
 
-    /// Bridges one WebSocket client to the instance's terminal until either side ends.
+    /// Bridges one WebSocket client to the instance's terminal until either side ends: to this
+    /// replica's PTY, or through the replica that holds it (``TerminalPlacement``).
     func bridge(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketUpgradeContext) async throws {
         let request = context.request
-        let logger = context.requestContext.logger
         guard let ticket = request.uri.queryParameters.get("ticket"), let grant = try await services.tickets.take(ticket) else {
             try await outbound.close(.policyViolation, reason: "ticket")
             return
         }
-        guard let instance = try await services.lifecycle.activeInstance(grant.instanceID), instance.state == .running,
-              let containerID = instance.containerID, let environment = await services.catalog.environment(instance.environment)
-        else {
+        guard let target = try await localTarget(grant) else {
             try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
             try await outbound.close(.normalClosure, reason: "instance_not_running")
             return
         }
+        let size = Self.size(request)
+        switch await placement(of: grant, logger: context.requestContext.logger) {
+        case .here:
+            break
+        case .holder(let holder, let url):
+            if try await proxy(grant, to: holder, at: url, size: size, inbound: inbound, outbound: outbound, context: context) { return }
+            // The holder's database row says it lives, but it cannot be reached: as good as dead.
+            do {
+                _ = try await services.store.terminalHolders.take(
+                    instanceID: grant.instanceID, terminal: grant.terminal, replicaID: services.replica.id, now: Date(), replacing: holder.replicaID
+                )
+            } catch {
+                context.requestContext.logger.warning("terminal takeover not recorded", metadata: [
+                    "instance.id": "\(grant.instanceID)", "holder": "\(holder.replicaID)", "error": "\(error)",
+                ])
+            }
+        }
+        try await attach(grant, to: target, size: size, inbound: inbound, outbound: outbound, context: context)
+    }
+
+    /// The instance's terminal on this replica, nil when the instance is not running here.
+    func localTarget(_ grant: TerminalGrant) async throws -> LocalTerminal? {
+        guard let instance = try await services.lifecycle.activeInstance(grant.instanceID), instance.state == .running,
+              let containerID = instance.containerID, let environment = await services.catalog.environment(instance.environment)
+        else { return nil }
+        return LocalTerminal(instance: instance, containerID: containerID, spec: environment.berth.terminal)
+    }
+
+    /// The size asked for with `cols=` and `rows=`, or 80×24.
+    static func size(_ request: Request) -> TerminalSize {
         let cols = request.uri.queryParameters.get("cols").flatMap { Int($0) } ?? 80
         let rows = request.uri.queryParameters.get("rows").flatMap { Int($0) } ?? 24
-        let size = TerminalSize(cols: cols, rows: rows).isValid ? TerminalSize(cols: cols, rows: rows) : TerminalSize(cols: 80, rows: 24)
+        return TerminalSize(cols: cols, rows: rows).isValid ? TerminalSize(cols: cols, rows: rows) : TerminalSize(cols: 80, rows: 24)
+    }
+
+    /// Attaches a client to this replica's PTY of the terminal (started when there is none) until either side ends.
+    func attach(
+        _ grant: TerminalGrant, to target: LocalTerminal, size: TerminalSize, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        context: WebSocketUpgradeContext
+    ) async throws {
+        let logger = context.requestContext.logger
+        let instance = target.instance
         let session = await services.terminals.session(
-            instanceID: instance.id, name: grant.terminal, containerID: containerID, terminal: environment.berth.terminal, size: size
+            instanceID: instance.id, name: grant.terminal, containerID: target.containerID, terminal: target.spec, size: size
         )
         let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
         if grant.countsAsPresence { await services.presence.terminalOpened(instance.id) }
@@ -82,7 +126,7 @@ struct TerminalRoutes {
         }
         let metadata: Logger.Metadata = [
             "instance.id": "\(instance.id)", "user.id": "\(grant.userID)", "client.ip": "\(context.requestContext.clientIP)",
-            "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)",
+            "terminal": "\(grant.terminal)", "access": "\(grant.access.rawValue)", "replica.id": "\(services.replica.id)",
         ]
         logger.info("terminal connected", metadata: metadata)
         let metrics = services.metrics
@@ -140,6 +184,13 @@ struct TerminalRoutes {
         metrics.terminalConnections(change: -1)
         logger.info("terminal disconnected", metadata: metadata)
     }
+}
+
+/// An instance's terminal as this replica would run it.
+struct LocalTerminal {
+    var instance: Instance
+    var containerID: String
+    var spec: TerminalSpec
 }
 
 extension BerthServices {

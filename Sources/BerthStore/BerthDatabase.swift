@@ -23,6 +23,7 @@ public final class BerthDatabase: Sendable {
     public var labs: LabRepository { LabRepository(sql: driver) }
     public var workspaces: WorkspaceRepository { WorkspaceRepository(sql: driver) }
     public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
+    public var terminalHolders: TerminalHolderRepository { TerminalHolderRepository(sql: driver) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -119,6 +120,7 @@ public struct Repositories: Sendable {
     public let labs: LabRepository
     public let workspaces: WorkspaceRepository
     public let sharedState: SharedStateRepository
+    public let terminalHolders: TerminalHolderRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -130,5 +132,6 @@ public struct Repositories: Sendable {
         labs = LabRepository(sql: sql)
         workspaces = WorkspaceRepository(sql: sql)
         sharedState = SharedStateRepository(sql: sql)
+        terminalHolders = TerminalHolderRepository(sql: sql)
     }
 }

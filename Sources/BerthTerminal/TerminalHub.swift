@@ -35,6 +35,7 @@ public actor TerminalHub {
     private nonisolated let jobs: AsyncStream<TerminalSession>
     private nonisolated let jobsContinuation: AsyncStream<TerminalSession>.Continuation
     private var shellExited: (@Sendable (String, String, Int?) async -> Void)?
+    private var sessionEnded: (@Sendable (String, String) async -> Void)?
     private var observerFactory: TerminalObserverFactory?
 
     /// Creates a hub. `status` answers for an instance id, nil once the instance is no longer active.
@@ -52,6 +53,12 @@ public actor TerminalHub {
     /// Sets what happens when a shell exits on its own: called with instance id, terminal name and exit code.
     public func onShellExit(_ handler: @escaping @Sendable (String, String, Int?) async -> Void) {
         shellExited = handler
+    }
+
+    /// Sets what happens when a terminal's PTY has ended, for whatever reason: called with instance
+    /// id and terminal name (the replica stops holding the terminal).
+    public func onSessionEnd(_ handler: @escaping @Sendable (String, String) async -> Void) {
+        sessionEnded = handler
     }
 
     /// Sets how each new terminal gets its observer (the recorder).
@@ -139,7 +146,10 @@ public actor TerminalHub {
 
     private func ended(_ session: TerminalSession, exitCode: Int?) async {
         let key = Key(instanceID: session.instanceID, name: session.name)
-        if sessions[key] === session { sessions[key] = nil }
+        if sessions[key] === session {
+            sessions[key] = nil
+            if let sessionEnded { await sessionEnded(session.instanceID, session.name) }
+        }
         let closedByBerth = await session.wasClosed
         if !closedByBerth, let shellExited { await shellExited(session.instanceID, session.name, exitCode) }
     }

@@ -22,6 +22,8 @@ enum HarnessEngine {
     /// `host` replaces `DOCKER_HOST` for the server (e.g. an ``EngineProxy`` a test can cut) and
     /// `timeoutSeconds` its per-call limit; images are still built directly.
     case docker(host: String? = nil, timeoutSeconds: Int? = nil)
+    /// Another harness's fake engine and PTYs, for a second replica over the same containers.
+    case sharedFake(FakeInstanceRuntime, FakePTYConnector)
 
     static let docker = HarnessEngine.docker()
 }
@@ -102,6 +104,9 @@ struct APIHarness {
         case .fake:
             let runtime = FakeInstanceRuntime(publishAddress: configuration.publishAddress)
             let connector = FakePTYConnector(runtime: runtime)
+            parts.engine = .supplied(runtime: runtime, connector: connector)
+            (fake, pty) = (runtime, connector)
+        case .sharedFake(let runtime, let connector):
             parts.engine = .supplied(runtime: runtime, connector: connector)
             (fake, pty) = (runtime, connector)
         case .docker(let host, let timeoutSeconds):

@@ -561,7 +561,7 @@ enum RawUpgrade {
         }
     }
 
-    static func send(port: Int, path: String, origin: String?, upgrade: Bool = true) async throws -> Answer {
+    static func send(port: Int, path: String, origin: String?, upgrade: Bool = true, headers: [String] = []) async throws -> Answer {
         var request = "GET \(path) HTTP/1.1\r\nHost: localhost:\(port)\r\n"
         if upgrade {
             request += "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -569,6 +569,7 @@ enum RawUpgrade {
             request += "Connection: close\r\n"
         }
         if let origin { request += "Origin: \(origin)\r\n" }
+        for header in headers { request += header + "\r\n" }
         request += "\r\n"
         let bytes = try await Task.detached { try exchange(port: port, request: request) }.value
         let text = String(decoding: bytes, as: UTF8.self)
