@@ -22,6 +22,7 @@ public final class BerthDatabase: Sendable {
     public var labs: LabRepository { LabRepository(sql: driver) }
     public var workspaces: WorkspaceRepository { WorkspaceRepository(sql: driver) }
     public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
+    public var presence: PresenceRepository { PresenceRepository(sql: driver) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -97,6 +98,7 @@ public struct Repositories: Sendable {
     public let labs: LabRepository
     public let workspaces: WorkspaceRepository
     public let sharedState: SharedStateRepository
+    public let presence: PresenceRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -108,5 +110,6 @@ public struct Repositories: Sendable {
         labs = LabRepository(sql: sql)
         workspaces = WorkspaceRepository(sql: sql)
         sharedState = SharedStateRepository(sql: sql)
+        presence = PresenceRepository(sql: sql)
     }
 }
