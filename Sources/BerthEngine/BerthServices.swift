@@ -104,7 +104,7 @@ public struct BerthServices: Sendable {
         // In the store: a ticket issued by one replica opens the terminal on another, once.
         self.tickets = TicketBook(lifetime: settings.ticketLifetime, ledger: StoreTicketLedger(store.sharedState))
         self.shares = ShareBook(ledger: StoreShareLedger(store.sharedState))
-        self.presence = Presence(since: clock())
+        self.presence = Presence(since: clock(), store: store.presence)
         self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle] id in
             guard let instance = await lifecycle.activeInstance(id) else { return nil }
             return TerminalInstanceStatus(containerID: instance.state == .running ? instance.containerID : nil, expiresAt: instance.expiresAt)
