@@ -107,7 +107,7 @@ public struct BerthServices: Sendable {
         // In the store: a ticket issued by one replica opens the terminal on another, once.
         self.tickets = TicketBook(lifetime: settings.ticketLifetime, ledger: StoreTicketLedger(store.sharedState))
         self.shares = ShareBook(ledger: StoreShareLedger(store.sharedState))
-        self.presence = Presence(since: clock())
+        self.presence = Presence(since: clock(), store: store.presence, replicaID: self.replica.id)
         self.terminals = TerminalHub(connector: connector, settings: settings, logger: logger) { [lifecycle, logger] id in
             do {
                 guard let instance = try await lifecycle.activeInstance(id) else { return nil }

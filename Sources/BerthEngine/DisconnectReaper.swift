@@ -33,12 +33,30 @@ public struct DisconnectReaper: Service {
             logger.warning("disconnect sweep skipped: the store did not answer", metadata: ["error": "\(error)"])
             return
         }
-        await services.presence.keepOnly(Set(active.map(\.id)))
+        // Every replica's presence, in one read; when the store does not answer, nobody is
+        // stopped: an instance is never stopped on missing data.
+        let attendance: [String: Attendance]
+        do {
+            try await services.presence.forgetEnded()
+            attendance = try await services.presence.attendanceOfAll(at: now)
+        } catch {
+            logger.warning("disconnect sweep skipped: presence could not be read", metadata: ["error": "\(error)"])
+            return
+        }
         for instance in active where instance.state == .running {
             guard let environment = await services.catalog.environment(instance.environment),
                   let seconds = environment.berth.lifetime.whenDisconnectedSeconds,
-                  let stopAt = await services.presence.disconnectStopAt(instance, after: seconds, now: now), now >= stopAt
+                  let stopAt = services.presence.disconnectStopAt(instance, after: seconds, attendance: attendance[instance.id] ?? .absent(lastSeen: nil)),
+                  now >= stopAt
             else { continue }
+            // Read again just before stopping: a terminal may have opened, through any replica,
+            // since the sweep's read.
+            do {
+                guard let again = try await services.presence.disconnectStopAt(instance, after: seconds, now: now), now >= again else { continue }
+            } catch {
+                logger.warning("instance not stopped: presence could not be read", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
+                continue
+            }
             logger.info("stopping instance nobody is connected to", metadata: [
                 "instance.id": "\(instance.id)", "when_disconnected.seconds": "\(seconds)",
             ])

@@ -69,14 +69,13 @@ extension TerminalRoutes {
         let configuration = WebSocketClientConfiguration(maxFrameSize: upstreamFrame, additionalHeaders: headers)
         let target = Self.internalURL(base: url, instanceID: grant.instanceID, terminal: grant.terminal, size: size)
         let reached = NIOLockedValueBox(false)
-        let presence = services.presence
         let metrics = services.metrics
         do {
             try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { upstreamIn, upstreamOut, _ in
                 reached.withLockedValue { $0 = true }
+                // Presence is counted by the holder, which attaches this connection with the grant.
                 logger.info("terminal proxied", metadata: metadata)
                 metrics.terminalConnections(change: 1)
-                if grant.countsAsPresence { await presence.terminalOpened(grant.instanceID) }
                 defer { metrics.terminalConnections(change: -1) }
                 do {
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -97,7 +96,6 @@ extension TerminalRoutes {
                 } catch {
                     logger.info("terminal proxy ended with an error", metadata: metadata.merging(["error": "\(error)"]) { $1 })
                 }
-                if grant.countsAsPresence { await presence.terminalClosed(grant.instanceID, at: Date()) }
             }
         } catch {
             guard reached.withLockedValue({ $0 }) else {

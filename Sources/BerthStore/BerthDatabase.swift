@@ -24,6 +24,7 @@ public final class BerthDatabase: Sendable {
     public var workspaces: WorkspaceRepository { WorkspaceRepository(sql: driver) }
     public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
     public var terminalHolders: TerminalHolderRepository { TerminalHolderRepository(sql: driver) }
+    public var presence: PresenceRepository { PresenceRepository(sql: driver) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -121,6 +122,7 @@ public struct Repositories: Sendable {
     public let workspaces: WorkspaceRepository
     public let sharedState: SharedStateRepository
     public let terminalHolders: TerminalHolderRepository
+    public let presence: PresenceRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -133,5 +135,6 @@ public struct Repositories: Sendable {
         workspaces = WorkspaceRepository(sql: sql)
         sharedState = SharedStateRepository(sql: sql)
         terminalHolders = TerminalHolderRepository(sql: sql)
+        presence = PresenceRepository(sql: sql)
     }
 }

@@ -1,7 +1,9 @@
 import BerthCore
 import BerthEngine
 import BerthHTTP
+import BerthStore
 import BerthTerminal
+import BerthTestSupport
 import DockerEngine
 import Foundation
 import HummingbirdTesting
@@ -20,7 +22,7 @@ private let tenMinutes = """
       lifetime: {ttl: 1h, whenDisconnected: 10m}
     """
 
-@Suite("Presence: who keeps an instance attended (no engine)")
+@Suite("Presence: who keeps an instance attended (no engine; in the store, on SQLite and PostgreSQL)")
 struct PresenceTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -31,53 +33,88 @@ struct PresenceTests {
         )
     }
 
-    @Test("an open terminal is presence; absence counts from when the last one closed")
-    func terminals() async {
-        let presence = Presence(since: Self.start)
-        let instance = Self.instance(createdAt: Self.start + 10)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 20) == .absent(lastSeen: nil))
-        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 20) == Self.start + 610)
+    @Test("an open terminal is presence; absence counts from when the last one closed", arguments: StoreBackend.enabled)
+    func terminals(_ backend: StoreBackend) async throws {
+        try await withTestDatabase(backend) { database in
+            let presence = Presence(since: Self.start, store: database.presence)
+            let instance = Self.instance(createdAt: Self.start + 10)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 20) == .absent(lastSeen: nil))
+            #expect(try await presence.disconnectStopAt(instance, after: 600, now: Self.start + 20) == Self.start + 610)
 
-        await presence.terminalOpened(instance.id)
-        await presence.terminalOpened(instance.id)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 5000) == .present)
-        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 5000) == nil)
-        await presence.terminalClosed(instance.id, at: Self.start + 6000)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 6001) == .present, "one of two terminals is still open")
-        await presence.terminalClosed(instance.id, at: Self.start + 7000)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 7001) == .absent(lastSeen: Self.start + 7000))
-        #expect(await presence.disconnectStopAt(instance, after: 600, now: Self.start + 7001) == Self.start + 7600)
-        // A close without an open (an instance forgotten meanwhile) never goes below zero.
-        await presence.terminalClosed(instance.id, at: Self.start + 8000)
-        await presence.terminalOpened(instance.id)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 8001) == .present)
+            try await presence.terminalOpened(instance.id)
+            try await presence.terminalOpened(instance.id)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 5000) == .present)
+            #expect(try await presence.disconnectStopAt(instance, after: 600, now: Self.start + 5000) == nil)
+            try await presence.terminalClosed(instance.id, at: Self.start + 6000)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 6001) == .present, "one of two terminals is still open")
+            try await presence.terminalClosed(instance.id, at: Self.start + 7000)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 7001) == .absent(lastSeen: Self.start + 7000))
+            #expect(try await presence.disconnectStopAt(instance, after: 600, now: Self.start + 7001) == Self.start + 7600)
+            // A close without an open (an instance forgotten meanwhile) never goes below zero.
+            try await presence.terminalClosed(instance.id, at: Self.start + 8000)
+            try await presence.terminalOpened(instance.id)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 8001) == .present)
+        }
     }
 
-    @Test("an editor heartbeat lasts 75 seconds")
-    func editor() async {
-        let presence = Presence(since: Self.start)
-        let instance = Self.instance(createdAt: Self.start)
-        await presence.editorSeen(instance.id, at: Self.start + 100)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 174) == .present)
-        #expect(await presence.disconnectStopAt(instance, after: 60, now: Self.start + 174) == nil)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 175) == .absent(lastSeen: Self.start + 175))
-        #expect(await presence.disconnectStopAt(instance, after: 60, now: Self.start + 176) == Self.start + 235)
-        // An older heartbeat arriving late never shortens a newer one.
-        await presence.editorSeen(instance.id, at: Self.start + 300)
-        await presence.editorSeen(instance.id, at: Self.start + 200)
-        #expect(await presence.attendance(of: instance.id, at: Self.start + 374) == .present)
+    @Test("an editor heartbeat lasts 75 seconds", arguments: StoreBackend.enabled)
+    func editor(_ backend: StoreBackend) async throws {
+        try await withTestDatabase(backend) { database in
+            let presence = Presence(since: Self.start, store: database.presence)
+            let instance = Self.instance(createdAt: Self.start)
+            try await presence.editorSeen(instance.id, at: Self.start + 100)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 174) == .present)
+            #expect(try await presence.disconnectStopAt(instance, after: 60, now: Self.start + 174) == nil)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 175) == .absent(lastSeen: Self.start + 175))
+            #expect(try await presence.disconnectStopAt(instance, after: 60, now: Self.start + 176) == Self.start + 235)
+            // An older heartbeat arriving late never shortens a newer one.
+            try await presence.editorSeen(instance.id, at: Self.start + 300)
+            try await presence.editorSeen(instance.id, at: Self.start + 200)
+            #expect(try await presence.attendance(of: instance.id, at: Self.start + 374) == .present)
+        }
     }
 
-    @Test("absence never counts from before the server started tracking, and only running instances stop")
-    func trackingStartAndState() async {
-        let presence = Presence(since: Self.start + 1000)
-        let old = Self.instance(createdAt: Self.start)
-        #expect(await presence.disconnectStopAt(old, after: 600, now: Self.start + 1200) == Self.start + 1600)
-        #expect(await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .starting), after: 600, now: Self.start + 1200) == nil)
-        #expect(await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .stopped), after: 600, now: Self.start + 1200) == nil)
-        await presence.terminalOpened(old.id)
-        await presence.keepOnly([])
-        #expect(await presence.attendance(of: old.id, at: Self.start + 1200) == .absent(lastSeen: nil), "an ended instance is forgotten")
+    @Test("absence never counts from before the server started tracking, and only running instances stop", arguments: StoreBackend.enabled)
+    func trackingStartAndState(_ backend: StoreBackend) async throws {
+        try await withTestDatabase(backend) { database in
+            let presence = Presence(since: Self.start + 1000, store: database.presence)
+            let old = Self.instance(createdAt: Self.start)
+            #expect(try await presence.disconnectStopAt(old, after: 600, now: Self.start + 1200) == Self.start + 1600)
+            #expect(try await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .starting), after: 600, now: Self.start + 1200) == nil)
+            #expect(try await presence.disconnectStopAt(Self.instance(createdAt: Self.start, state: .stopped), after: 600, now: Self.start + 1200) == nil)
+            try await presence.terminalOpened(old.id)
+            // Its instance is not active in the store (never recorded here): forgotten.
+            try await presence.forgetEnded()
+            #expect(try await presence.attendance(of: old.id, at: Self.start + 1200) == .absent(lastSeen: nil), "an ended instance is forgotten")
+        }
+    }
+
+    @Test("two servers on one database: a terminal open through one keeps the other's count; a dead one's terminal left at its last heartbeat", arguments: StoreBackend.enabled)
+    func twoReplicas(_ backend: StoreBackend) async throws {
+        try await withTwoTestDatabases(backend) { first, second in
+            // Whole seconds: PostgreSQL's float8 round trip may differ in the last microsecond.
+            let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded())
+            let serverA = Presence(since: now - 7200, store: first.presence, replicaID: "rep_a")
+            let serverB = Presence(since: now - 7200, store: second.presence, replicaID: "rep_b")
+            #expect(serverA.replicaID != serverB.replicaID)
+            try await first.presence.sql.run("test") { db in
+                try await db.raw("""
+                    INSERT INTO replicas (id, internal_url, version, started_at, heartbeat_at)
+                    VALUES ('rep_a', 'http://a', 'test', \(bind: now.timeIntervalSince1970), \(bind: now.timeIntervalSince1970))
+                    """).run()
+            }
+            let instance = Self.instance(createdAt: now - 3600)
+            try await serverA.terminalOpened(instance.id)
+            #expect(try await serverB.attendance(of: instance.id, at: now + 1) == .present)
+            #expect(try await serverB.disconnectStopAt(instance, after: 600, now: now + 1) == nil)
+            // B's close of a terminal it never counted leaves A's alone.
+            try await serverB.terminalClosed(instance.id, at: now + 2)
+            #expect(try await serverB.attendance(of: instance.id, at: now + 2) == .present)
+            // A stops beating: after ReplicaLiveness.deadAfterSeconds its terminal is gone since its last heartbeat.
+            let later = now + ReplicaLiveness.deadAfterSeconds + 1
+            #expect(try await serverB.attendance(of: instance.id, at: later) == .absent(lastSeen: now))
+            #expect(try await serverB.disconnectStopAt(instance, after: 600, now: later) == now + 600)
+        }
     }
 
     @Test("the end reason says how long, and that the workspace was saved only when there is one")
@@ -156,7 +193,7 @@ struct DisconnectStopTests {
 
                 await Self.reaper(harness).sweep(now: beat + 70)
                 #expect(try await Self.state(harness, id).state == .running)
-                let stopAt = try #require(await harness.services.disconnectStopAt(try await Self.state(harness, id), now: beat + 80))
+                let stopAt = try #require(try await harness.services.disconnectStopAt(try await Self.state(harness, id), now: beat + 80))
                 #expect(stopAt >= beat + 675 && stopAt < beat + 680, "75 s of presence, then 10 minutes")
                 await Self.reaper(harness).sweep(now: beat + 600)
                 #expect(try await Self.state(harness, id).state == .running, "10 minutes from the heartbeat is not 10 minutes from its end")
@@ -201,7 +238,7 @@ struct DisconnectStopTests {
                 // The server notes the close when its side of the bridge ends.
                 var stopAt: Date?
                 for _ in 0..<100 where stopAt == nil {
-                    stopAt = await harness.services.disconnectStopAt(try await Self.state(harness, id), now: Date())
+                    stopAt = try await harness.services.disconnectStopAt(try await Self.state(harness, id), now: Date())
                     if stopAt == nil { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 #expect(stopAt != nil, "closing the terminal starts the count")

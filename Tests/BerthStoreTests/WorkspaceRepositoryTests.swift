@@ -107,7 +107,7 @@ struct WorkspaceRepositoryTests {
                 // Take the database back to what a release with five migrations left behind.
                 try await F.execute(
                     first, "DROP TABLE workspaces", "DROP TABLE terminal_tickets", "DROP TABLE share_links", "DROP TABLE throttle_events",
-                    "DROP TABLE port_leases", "DROP TABLE replicas", "DROP TABLE instance_claims", "DROP TABLE terminal_holders", "DROP TABLE cluster",
+                    "DROP TABLE port_leases", "DROP TABLE replicas", "DROP TABLE instance_claims", "DROP TABLE terminal_holders", "DROP TABLE cluster", "DROP TABLE presence",
                     "DELETE FROM schema_migrations WHERE name > '0005_labs'"
                 )
                 #expect(try await first.appliedMigrations().last == "0005_labs")

@@ -86,12 +86,23 @@ extension BerthAPIHandler {
         var schema = Components.Schemas.Instance(
             instance, environment: await services.catalog.environment(instance.environment),
             renewableAt: await services.lifecycle.renewableAt(instance),
-            disconnectStopAt: await services.disconnectStopAt(instance, now: Date())
+            disconnectStopAt: await disconnectStopAt(of: instance)
         )
         if instance.state.isActive, let workspace = await services.workspaces?.workspace(ofInstance: instance.id) {
             schema.workspace = .init(workspace)
         }
         return schema
+    }
+
+    /// When `instance` stops for nobody being connected; nil, with a warning, when presence could
+    /// not be read: a request that succeeded (a start, a renew) still answers, without the time.
+    private func disconnectStopAt(of instance: Instance) async -> Date? {
+        do {
+            return try await services.disconnectStopAt(instance, now: Date())
+        } catch {
+            (try? APIRequest.here())?.logger.warning("disconnect stop time unknown", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
+            return nil
+        }
     }
 }
 

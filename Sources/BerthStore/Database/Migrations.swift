@@ -388,5 +388,25 @@ enum StoreMigrations {
                 "CREATE TABLE cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             ]
         ),
+        Migration(
+            name: "0010_presence",
+            // Who is with each instance (owners' open terminals, editor heartbeats), one row per
+            // instance and replica, so every replica's disconnect reaper sees the same attendance
+            // and a dead replica's open terminals count as left at its last heartbeat.
+            sqlite: [
+                """
+                CREATE TABLE presence (
+                    instance_id TEXT NOT NULL, replica_id TEXT NOT NULL, terminals INTEGER NOT NULL,
+                    terminal_left_at REAL, editor_until REAL, PRIMARY KEY (instance_id, replica_id))
+                """,
+            ],
+            postgres: [
+                """
+                CREATE TABLE presence (
+                    instance_id TEXT NOT NULL, replica_id TEXT NOT NULL, terminals BIGINT NOT NULL,
+                    terminal_left_at DOUBLE PRECISION, editor_until DOUBLE PRECISION, PRIMARY KEY (instance_id, replica_id))
+                """,
+            ]
+        ),
     ]
 }
