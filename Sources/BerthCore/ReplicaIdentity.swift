@@ -11,3 +11,11 @@ public struct ReplicaIdentity: Sendable, Equatable {
         self.internalURL = internalURL
     }
 }
+
+/// How replicas tell each other they are alive.
+public enum ReplicaLiveness {
+    /// How often a replica writes its heartbeat.
+    public static let heartbeatSeconds = 1.0
+    /// A replica whose heartbeat is older than this is dead: its claims and terminals pass to others.
+    public static let deadAfterSeconds = 4.0
+}

@@ -11,6 +11,8 @@ import Logging
 public final class BerthDatabase: Sendable {
     public let location: DatabaseLocation
     private let driver: any StoreDriver
+    /// Leadership on SQLite (``ClusterRepository/withLeadership(_:_:)``): one process per file.
+    private let localLeaders = LocalLeadership()
 
     public var dialect: StoreDialect { driver.dialect }
     public var accounts: AccountRepository { AccountRepository(sql: driver) }
@@ -22,6 +24,7 @@ public final class BerthDatabase: Sendable {
     public var labs: LabRepository { LabRepository(sql: driver) }
     public var workspaces: WorkspaceRepository { WorkspaceRepository(sql: driver) }
     public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
+    public var cluster: ClusterRepository { ClusterRepository(sql: driver, localLeaders: localLeaders) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -97,6 +100,7 @@ public struct Repositories: Sendable {
     public let labs: LabRepository
     public let workspaces: WorkspaceRepository
     public let sharedState: SharedStateRepository
+    public let cluster: ClusterRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -108,5 +112,6 @@ public struct Repositories: Sendable {
         labs = LabRepository(sql: sql)
         workspaces = WorkspaceRepository(sql: sql)
         sharedState = SharedStateRepository(sql: sql)
+        cluster = ClusterRepository(sql: sql)
     }
 }
