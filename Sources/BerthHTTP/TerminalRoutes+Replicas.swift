@@ -57,7 +57,7 @@ extension TerminalRoutes {
         ]
         var headers = HTTPFields()
         do {
-            let secret = try await services.store.terminalHolders.proxySecret()
+            let secret = try await services.store.cluster.proxySecret()
             headers[.replicaGrant] = try ReplicaGrant.seal(grant, secret: secret, now: Date())
         } catch {
             logger.warning("terminal proxy grant not sealed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
@@ -153,7 +153,7 @@ extension TerminalRoutes {
     /// The grant of the request's `Berth-Replica-Grant` header for instance `instanceID`.
     private func internalGrant(_ request: Request, instanceID: String) async throws -> TerminalGrant {
         guard let sealed = request.headers[.replicaGrant] else { throw ReplicaGrant.invalid }
-        let secret = try await services.store.terminalHolders.proxySecret()
+        let secret = try await services.store.cluster.proxySecret()
         return try ReplicaGrant.open(sealed, secret: secret, instanceID: instanceID, now: Date())
     }
 }

@@ -12,6 +12,8 @@ import Synchronization
 public final class BerthDatabase: Sendable {
     public let location: DatabaseLocation
     private let driver: any StoreDriver
+    /// Leadership on SQLite (``ClusterRepository/withLeadership(_:_:)``): one process per file.
+    private let localLeaders = LocalLeadership()
 
     public var dialect: StoreDialect { driver.dialect }
     public var accounts: AccountRepository { AccountRepository(sql: driver) }
@@ -25,6 +27,7 @@ public final class BerthDatabase: Sendable {
     public var sharedState: SharedStateRepository { SharedStateRepository(sql: driver) }
     public var terminalHolders: TerminalHolderRepository { TerminalHolderRepository(sql: driver) }
     public var presence: PresenceRepository { PresenceRepository(sql: driver) }
+    public var cluster: ClusterRepository { ClusterRepository(sql: driver, localLeaders: localLeaders) }
 
     /// Names of every migration this version knows, in order.
     public static var migrationNames: [String] { StoreMigrations.all.map(\.name) }
@@ -123,6 +126,7 @@ public struct Repositories: Sendable {
     public let sharedState: SharedStateRepository
     public let terminalHolders: TerminalHolderRepository
     public let presence: PresenceRepository
+    public let cluster: ClusterRepository
 
     init(sql: any SQLRunner) {
         accounts = AccountRepository(sql: sql)
@@ -136,5 +140,6 @@ public struct Repositories: Sendable {
         sharedState = SharedStateRepository(sql: sql)
         terminalHolders = TerminalHolderRepository(sql: sql)
         presence = PresenceRepository(sql: sql)
+        cluster = ClusterRepository(sql: sql)
     }
 }

@@ -14,17 +14,11 @@ import Testing
 /// engine, each live on its own port, as `berth serve` twice behind a load balancer.
 @Suite("Terminals across replicas (two live servers, one database, fake engine)", .serialized, .timeLimit(.minutes(2)))
 struct TerminalReplicaTests {
-    /// Writes or refreshes a replica's `replicas` row with raw SQL.
-    // TODO(cluster): the ReplicaHeartbeat service writes these once it is merged; keep the stale-heartbeat update.
+    /// Registers the harness's replica at `url`, or moves its heartbeat to `time` (a stale one
+    /// makes it dead).
     static func heartbeat(_ harness: APIHarness, url: String, at time: Date = Date()) async throws {
-        let id = harness.services.replica.id
-        try await harness.services.store.terminalHolders.sql.run { db in
-            try await db.raw("""
-                INSERT INTO replicas (id, internal_url, version, started_at, heartbeat_at)
-                VALUES (\(bind: id), \(bind: url), 'test', \(bind: time.timeIntervalSince1970), \(bind: time.timeIntervalSince1970))
-                ON CONFLICT (id) DO UPDATE SET internal_url = excluded.internal_url, heartbeat_at = excluded.heartbeat_at
-                """).run()
-        }
+        let replica = ReplicaIdentity(id: harness.services.replica.id, internalURL: url)
+        try await harness.services.store.cluster.register(replica, version: "test", at: time)
     }
 
     /// Runs `body` with replicas A and B live, sharing A's database and engine.
@@ -144,7 +138,7 @@ struct TerminalReplicaTests {
                 let port = try #require(client.port)
                 let (id, _) = try await TerminalTests.start(harness, client: client, player: "carol")
                 let path = "/internal/v1/instances/\(id)/terminal?terminal=main"
-                let secret = try await harness.services.store.terminalHolders.proxySecret()
+                let secret = try await harness.services.store.cluster.proxySecret()
                 let grant = TerminalGrant(instanceID: id, userID: "usr_x", access: .write, terminal: "main", countsAsPresence: false)
                 let other = TerminalGrant(instanceID: "inst_other", userID: "usr_x", access: .write, terminal: "main")
                 let cases: [(String, [String])] = [

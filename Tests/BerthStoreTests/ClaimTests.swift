@@ -17,10 +17,7 @@ struct ClaimTests {
     }
 
     static func registerReplica(_ database: BerthDatabase, _ id: String, heartbeat: Date) async throws {
-        let at = heartbeat.timeIntervalSince1970
-        try await execute(database, """
-            INSERT INTO replicas (id, internal_url, version, started_at, heartbeat_at) VALUES (\(bind: id), 'http://127.0.0.1:1', 'test', \(bind: at), \(bind: at))
-            """)
+        try await database.cluster.register(ReplicaIdentity(id: id, internalURL: "http://127.0.0.1:1"), version: "test", at: heartbeat)
     }
 
     @Test("a claim has one holder and is not re-entrant; released, expired or held by a dead replica, it passes on", arguments: StoreBackend.enabled)

@@ -9,16 +9,9 @@ import Testing
 struct TerminalHolderRepositoryTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000.5)
 
-    /// Writes a `replicas` row with raw SQL.
-    // TODO(cluster): use ClusterRepository.register once it is merged.
+    /// Registers replica `id`, or moves its heartbeat to `heartbeat`.
     static func register(_ database: BerthDatabase, _ id: String, url: String, heartbeat: Date) async throws {
-        try await database.terminalHolders.sql.run { db in
-            try await db.raw("""
-                INSERT INTO replicas (id, internal_url, version, started_at, heartbeat_at)
-                VALUES (\(bind: id), \(bind: url), 'test', \(bind: heartbeat.timeIntervalSince1970), \(bind: heartbeat.timeIntervalSince1970))
-                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-                """).run()
-        }
+        try await database.cluster.register(ReplicaIdentity(id: id, internalURL: url), version: "test", at: heartbeat)
     }
 
     @Test("the first replica takes a free terminal; a live holder keeps it; a dead or unregistered one loses it", arguments: StoreBackend.enabled)
@@ -104,18 +97,6 @@ struct TerminalHolderRepositoryTests {
             }
             #expect(winners.count == 1)
             #expect(try await database.terminalHolders.holder(instanceID: "inst_1", terminal: "main", now: now)?.replicaID == winners.first)
-        }
-    }
-
-    @Test("the proxy secret is made once and then the same for every caller", arguments: StoreBackend.enabled)
-    func proxySecret(_ backend: StoreBackend) async throws {
-        try await withTestDatabase(backend) { database in
-            let secrets = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<8 { group.addTask { try await database.terminalHolders.proxySecret() } }
-                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
-            }
-            #expect(secrets.count == 1)
-            #expect((secrets.first?.count ?? 0) >= 40)
         }
     }
 }

@@ -78,23 +78,6 @@ public struct TerminalHolderRepository: Repository {
         }
     }
 
-    /// The secret replicas sign terminal grants with (`cluster` key `proxy_secret`), made by the
-    /// first replica that asks and then the same for every replica of the database.
-    // TODO(cluster): use ClusterRepository.proxySecret() once it is merged, and drop this copy.
-    public func proxySecret() async throws -> String {
-        let candidate = Secrets.randomBase64URL(byteCount: 32)
-        return try await sql.run { db in
-            try await db.raw("""
-                INSERT INTO cluster (key, value) VALUES ('proxy_secret', \(bind: candidate)) ON CONFLICT (key) DO NOTHING
-                """).run()
-            let rows = try await db.raw("SELECT key, value FROM cluster WHERE key = 'proxy_secret'").all()
-            guard let row = rows.first else {
-                throw BerthError(.storeRowInvalid, "cluster row proxy_secret is missing right after it was written")
-            }
-            return try RowDecoding.model(row, as: ClusterRow.self, table: "cluster", key: "key").value
-        }
-    }
-
     /// Heartbeats at or before this are dead at `now`.
     static func deadBefore(_ now: Date) -> Double {
         now.timeIntervalSince1970 - ReplicaLiveness.deadAfterSeconds
@@ -104,10 +87,5 @@ public struct TerminalHolderRepository: Repository {
         var replicaId: String
         var internalUrl: String?
         var heartbeatAt: Double?
-    }
-
-    private struct ClusterRow: Decodable {
-        var key: String
-        var value: String
     }
 }
