@@ -1,3 +1,4 @@
+import BerthStore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -34,14 +35,18 @@ public struct ExpiryReaper: Service {
 
 /// Brings store and engine into agreement every `interval` while serving
 /// (``InstanceLifecycle/sweep()``): a container that died while the engine's event stream was
-/// down is noticed within `interval`, and orphans whose removal failed are tried again.
+/// down is noticed within `interval`, and orphans whose removal failed are tried again. With
+/// several replicas on one database, one of them (the leader of `berth.reconcile`) sweeps at a
+/// time; the others skip the pass.
 public struct ReconcileLoop: Service {
     let lifecycle: InstanceLifecycle
+    let cluster: ClusterRepository
     let interval: Duration
     let logger: Logger
 
-    public init(lifecycle: InstanceLifecycle, interval: Duration, logger: Logger) {
+    public init(lifecycle: InstanceLifecycle, cluster: ClusterRepository, interval: Duration, logger: Logger) {
         self.lifecycle = lifecycle
+        self.cluster = cluster
         self.interval = interval
         self.logger = logger
     }
@@ -51,7 +56,7 @@ public struct ReconcileLoop: Service {
         do { try await Task.sleep(for: interval) } catch { return }
         await repeatUntilShutdown(every: interval) {
             do {
-                try await lifecycle.sweep()
+                _ = try await cluster.withLeadership("berth.reconcile") { try await lifecycle.sweep() }
             } catch {
                 // A pass cut short by the shutdown is no failure.
                 guard !Task.isCancelled else { return }

@@ -280,7 +280,7 @@ func makeApplication(
         StoreCloser(store: services.store),
         AuditRefusalSummaries(audit: services.audit, interval: .seconds(10)),
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
-        ReconcileLoop(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reconcileIntervalSeconds * 1000)), logger: logger),
+        ReconcileLoop(lifecycle: services.lifecycle, cluster: services.store.cluster, interval: .milliseconds(Int64(configuration.reconcileIntervalSeconds * 1000)), logger: logger),
         ContainerExitWatcher(lifecycle: services.lifecycle, runtime: services.runtime, logger: logger),
         TerminalHubService(hub: services.terminals),
         DisconnectReaper(services: services, interval: .seconds(1), logger: logger),

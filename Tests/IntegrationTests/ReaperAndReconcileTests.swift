@@ -104,7 +104,7 @@ extension Integration {
                             BerthLabel.owner: "user:\(alice.id)", BerthLabel.namespace: harness.runtime.namespace,
                         ]) { $1 }
                     }
-                    let loop = ReconcileLoop(lifecycle: harness.lifecycle, interval: .seconds(1), logger: harness.logger)
+                    let loop = ReconcileLoop(lifecycle: harness.lifecycle, cluster: harness.store.cluster, interval: .seconds(1), logger: harness.logger)
                     let noticed = try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await loop.run() }
                         defer { group.cancelAll() }
