@@ -1,6 +1,7 @@
 import BerthCore
 import BerthStore
 import Foundation
+import Logging
 
 /// Who is with each instance, for `lifetime.whenDisconnected`: its owners' terminals while their
 /// WebSocket is open, and its owners' editor while the page keeps sending heartbeats (every
@@ -46,6 +47,29 @@ public struct Presence: Sendable {
     /// An owner's terminal WebSocket closed at `time`.
     public func terminalClosed(_ instanceID: String, at time: Date) async throws {
         try await store.terminalClosed(instanceID: instanceID, replicaID: replicaID, at: time)
+    }
+
+    /// ``terminalOpened(_:)`` for a terminal route: true when counted; false, logged, when the
+    /// store did not take it (the terminal still works; its close must not be counted either, or
+    /// it would cancel another terminal's open).
+    public func countTerminalOpened(_ instanceID: String, logger: Logger) async -> Bool {
+        do {
+            try await terminalOpened(instanceID)
+            return true
+        } catch {
+            logger.error("terminal not counted as presence", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// ``terminalClosed(_:at:)`` now, for a terminal route whose open was counted; a failure is
+    /// logged (the instance then looks attended until it ends, never stopped on missing data).
+    public func countTerminalClosed(_ instanceID: String, logger: Logger) async {
+        do {
+            try await terminalClosed(instanceID, at: Date())
+        } catch {
+            logger.error("terminal close not counted as presence", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
+        }
     }
 
     /// An owner's editor sent a heartbeat (or called the file API) at `time`.

@@ -119,14 +119,7 @@ struct TerminalRoutes {
             instanceID: instance.id, name: grant.terminal, containerID: target.containerID, terminal: target.spec, size: size
         )
         let (clientID, output) = await session.attach(access: grant.access, by: grant.userID)
-        // Counted in the store for every replica's reaper; when that fails the terminal still
-        // works, and its close is not counted either (it would cancel another terminal's open).
-        var present = false
-        if grant.countsAsPresence {
-            do { try await services.presence.terminalOpened(instance.id); present = true } catch {
-                logger.error("terminal not counted as presence", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
-            }
-        }
+        let present = grant.countsAsPresence ? await services.presence.countTerminalOpened(instance.id, logger: logger) : false
         // The hub warns each terminal once a minute; a client that joins in between hears it now.
         if let secondsLeft = services.terminalSettings.secondsLeftToWarn(before: instance.expiresAt) {
             await session.notify(clientID, .expiring(secondsLeft: max(0, secondsLeft)))
@@ -187,11 +180,7 @@ struct TerminalRoutes {
             logger.info("terminal connection ended with an error", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
         await session.detach(clientID)
-        if present {
-            do { try await services.presence.terminalClosed(instance.id, at: Date()) } catch {
-                logger.error("terminal close not counted as presence", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
-            }
-        }
+        if present { await services.presence.countTerminalClosed(instance.id, logger: logger) }
         metrics.terminalConnections(change: -1)
         logger.info("terminal disconnected", metadata: metadata)
     }

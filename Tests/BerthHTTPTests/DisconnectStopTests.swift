@@ -8,6 +8,7 @@ import DockerEngine
 import Foundation
 import HummingbirdTesting
 import HummingbirdWSTesting
+import Logging
 import Testing
 import WSClient
 
@@ -117,6 +118,18 @@ struct PresenceTests {
         }
     }
 
+    @Test("when the store loses presence: a terminal is not counted (and says so), and reads fail rather than answer nobody")
+    func storeFailure() async throws {
+        try await withTestDatabase(.sqlite) { database in
+            let presence = Presence(since: Self.start, store: database.presence)
+            try await database.presence.sql.run("test") { db in try await db.raw("DROP TABLE presence").run() }
+            #expect(await presence.countTerminalOpened("inst_a", logger: Logger(label: "test")) == false)
+            await presence.countTerminalClosed("inst_a", logger: Logger(label: "test"))
+            await #expect(throws: (any Error).self) { try await presence.attendance(of: "inst_a", at: Self.start) }
+            await #expect(throws: (any Error).self) { try await presence.disconnectStopAt(Self.instance(createdAt: Self.start), after: 60, now: Self.start + 600) }
+        }
+    }
+
     @Test("the end reason says how long, and that the workspace was saved only when there is one")
     func reasons() {
         #expect(EndReason.disconnected(seconds: 600, hasWorkspace: false) == "stopped because nobody was connected for 10 minutes; press Start for a fresh one")
@@ -163,6 +176,23 @@ struct DisconnectStopTests {
                 let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
                 #expect(shown.body["state"] as? String == "stopped")
                 #expect(shown.body["disconnectStopAt"] == nil, "an ended instance has no stop time: \(shown.body)")
+            }
+        }
+    }
+
+    @Test("when presence cannot be read, the reaper stops nothing")
+    func presenceUnreadable() async throws {
+        try await APIHarness.with(environments: ["disc": tenMinutes]) { harness in
+            try await harness.application.test(.router) { client in
+                let owner = try await harness.player("tariq")
+                let created = try await client.call(.post, "/api/v1/instances", token: owner.token, json: #"{"environment":"disc"}"#)
+                let id = try #require(created.body["id"] as? String)
+                let createdAt = try #require(Self.date(created.body["createdAt"]))
+                try await harness.services.store.presence.sql.run("test") { db in try await db.raw("DROP TABLE presence").run() }
+                await Self.reaper(harness).sweep(now: createdAt + 3000)
+                #expect(try await Self.state(harness, id).state == .running, "never stopped on missing data")
+                let shown = try await client.call(.get, "/api/v1/instances/\(id)", token: owner.token)
+                #expect(shown.status == 200 && shown.body["disconnectStopAt"] == nil, "shown, without a stop time: \(shown.body)")
             }
         }
     }
