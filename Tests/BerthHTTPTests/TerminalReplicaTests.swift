@@ -21,6 +21,21 @@ struct TerminalReplicaTests {
         try await harness.services.store.cluster.register(replica, version: "test", at: time)
     }
 
+    /// Runs `body` while `harness` heartbeats every 250 ms, as a live replica does: on a loaded
+    /// machine one write before a step could be older than the 4 s limit by the time it counts.
+    static func keepingAlive(_ harness: APIHarness, url: String, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await heartbeat(harness, url: url)
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            try await body()
+            group.cancelAll()
+        }
+    }
+
     /// Runs `body` with replicas A and B live, sharing A's database and engine.
     static func withTwoReplicas(
         _ body: @escaping @Sendable (APIHarness, APIHarness, any TestClientProtocol, any TestClientProtocol) async throws -> Void
@@ -65,16 +80,17 @@ struct TerminalReplicaTests {
             // B learns of the running instance as every replica does (reconciliation), then a
             // client reconnects through B: it is proxied to A's PTY and sees A's screen.
             try await b.services.lifecycle.reconcile()
-            try await Self.heartbeat(a, url: urlA)
-            try await clientB.ws(try await TerminalTests.ticket(clientA, id, token: token), configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
-                var reader = TerminalReader(inbound)
-                #expect(try await reader.waitForControl("ready")?["access"] as? String == "write")
-                try await reader.waitFor("first-screen")
-                try await outbound.type("echo through-b\n")
-                try await reader.waitFor("through-b\r\n$ ")
-                try await outbound.control(#"{"type":"resize","cols":101,"rows":33}"#)
-                try await outbound.type("stty size\n")
-                try await reader.waitFor("33 101")
+            try await Self.keepingAlive(a, url: urlA) {
+                try await clientB.ws(try await TerminalTests.ticket(clientA, id, token: token), configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    #expect(try await reader.waitForControl("ready")?["access"] as? String == "write")
+                    try await reader.waitFor("first-screen")
+                    try await outbound.type("echo through-b\n")
+                    try await reader.waitFor("through-b\r\n$ ")
+                    try await outbound.control(#"{"type":"resize","cols":101,"rows":33}"#)
+                    try await outbound.type("stty size\n")
+                    try await reader.waitFor("33 101")
+                }
             }
             var sessions = await pty.sessions
             #expect(sessions.count == 1, "B started no PTY of its own")
@@ -119,12 +135,13 @@ struct TerminalReplicaTests {
             }
             try await b.services.lifecycle.reconcile()
             // A's row says it lives, at an address where nothing listens.
-            try await Self.heartbeat(a, url: "http://127.0.0.1:1")
-            try await clientB.ws(try await TerminalTests.ticket(clientA, id, token: token), configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
-                var reader = TerminalReader(inbound)
-                try await reader.waitForPrompt()
-                try await outbound.type("echo taken\n")
-                try await reader.waitFor("taken\r\n$ ")
+            try await Self.keepingAlive(a, url: "http://127.0.0.1:1") {
+                try await clientB.ws(try await TerminalTests.ticket(clientA, id, token: token), configuration: TerminalTests.configuration(origin: nil)) { inbound, outbound, _ in
+                    var reader = TerminalReader(inbound)
+                    try await reader.waitForPrompt()
+                    try await outbound.type("echo taken\n")
+                    try await reader.waitFor("taken\r\n$ ")
+                }
             }
             #expect(await pty.sessions.count == 2)
             #expect(try await a.services.store.terminalHolders.holder(instanceID: id, terminal: "main", now: Date())?.replicaID == b.services.replica.id)
