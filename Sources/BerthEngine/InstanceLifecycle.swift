@@ -635,9 +635,11 @@ public actor InstanceLifecycle {
         await workspaces?.release(instance)
         do {
             try await store.sharedState.revokeShares(instanceID: instance.id)
+            // Rows of terminals whose replica died with them; live ones release theirs as their PTY ends.
+            try await store.terminalHolders.releaseAll(instanceID: instance.id)
         } catch {
             // The links open nothing once the instance has ended; only their rows stay behind.
-            logger.warning("share links not revoked", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
+            logger.warning("share links or terminal holders not cleared", metadata: ["instance.id": "\(instance.id)", "error": "\(error)"])
         }
         instance.state = state
         instance.reason = reason

@@ -79,13 +79,22 @@ struct ClusterRepositoryTests {
             try await cluster.register(old, version: "1", at: Self.start)
             try await cluster.register(recent, version: "1", at: Self.start.addingTimeInterval(3000))
             try await Self.holdThings(database, replica: old.id, instance: "inst_old")
+            try await database.presence.terminalOpened(instanceID: "inst_old", replicaID: old.id)
+            try await database.presence.terminalOpened(instanceID: "inst_recent", replicaID: recent.id)
             let now = Self.start.addingTimeInterval(3601)
             #expect(try await cluster.purgeDead(now: now, olderThan: 3600) == 1)
+            // A purged replica's open terminal counts as left at its last heartbeat, not as live.
+            let deadBefore = now.addingTimeInterval(-ReplicaLiveness.deadAfterSeconds)
+            #expect(try await database.presence.attendance(instanceID: "inst_old", now: now, deadBefore: deadBefore) == .absent(lastSeen: Self.start))
             #expect(try await cluster.replica(id: old.id) == nil)
             #expect(try await cluster.replica(id: recent.id) != nil, "dead, but not for an hour yet")
             #expect(try await Self.count(database, "instance_claims", where: "holder = '\(old.id)'") == 0)
             #expect(try await Self.count(database, "terminal_holders", where: "replica_id = '\(old.id)'") == 0)
             #expect(try await cluster.purgeDead(now: now, olderThan: 3600) == 0)
+            try await cluster.remove(id: recent.id)
+            if case .absent = try await database.presence.attendance(instanceID: "inst_recent", now: now, deadBefore: deadBefore) {} else {
+                Issue.record("a removed replica's open terminal still counts as present")
+            }
         }
     }
 

@@ -70,7 +70,9 @@ public struct ClusterRepository: Repository {
     @discardableResult
     public func remove(id: String) async throws -> Bool {
         try await withTransaction { repo in
-            try await repo.sql.run { db in
+            // Its open terminals count as closed now; without a replicas row they would count as live.
+            _ = try await PresenceRepository(sql: repo.sql).closeTerminals(ofReplica: id, fallback: Date())
+            return try await repo.sql.run { db in
                 try await db.raw("DELETE FROM instance_claims WHERE holder = \(bind: id)").run()
                 try await db.raw("DELETE FROM terminal_holders WHERE replica_id = \(bind: id)").run()
                 return try await db.raw("DELETE FROM replicas WHERE id = \(bind: id) RETURNING id").all().isEmpty == false
@@ -100,17 +102,32 @@ public struct ClusterRepository: Repository {
     public func purgeDead(now: Date, olderThan: Double) async throws -> Int {
         let before = now.timeIntervalSince1970 - olderThan
         return try await withTransaction { repo in
-            try await repo.sql.run { db in
-                let dead = try await db.raw("DELETE FROM replicas WHERE heartbeat_at < \(bind: before) RETURNING id").all().map {
-                    try RowDecoding.column($0, "id", as: String.self, table: "replicas", key: "id")
+            let dead = try await repo.sql.run { db in
+                try await db.raw("SELECT id, heartbeat_at FROM replicas WHERE heartbeat_at < \(bind: before)").all().map {
+                    try RowDecoding.model($0, as: DeadReplicaRow.self, table: "replicas", key: "id")
                 }
-                for id in dead {
+            }
+            // Their open terminals count as left at their last heartbeat; without a replicas row
+            // they would count as live.
+            for replica in dead {
+                _ = try await PresenceRepository(sql: repo.sql).closeTerminals(
+                    ofReplica: replica.id, fallback: Date(timeIntervalSince1970: replica.heartbeatAt)
+                )
+            }
+            return try await repo.sql.run { db in
+                for id in dead.map(\.id) {
+                    try await db.raw("DELETE FROM replicas WHERE id = \(bind: id)").run()
                     try await db.raw("DELETE FROM instance_claims WHERE holder = \(bind: id)").run()
                     try await db.raw("DELETE FROM terminal_holders WHERE replica_id = \(bind: id)").run()
                 }
                 return dead.count
             }
         }
+    }
+
+    private struct DeadReplicaRow: Decodable {
+        var id: String
+        var heartbeatAt: Double
     }
 
     private struct ReplicaRow: Decodable {
