@@ -54,6 +54,8 @@ public struct BerthServices: Sendable {
     public let labChecks: LabChecks?
     /// Owners' persistent workspaces, nil when the server was built without them (some tests).
     public let workspaces: WorkspaceService?
+    /// This server among the replicas sharing its database.
+    public let replica: ReplicaIdentity
 
     /// This application's metrics (the lifecycle's, so both record into one registry).
     public var metrics: BerthMetrics { lifecycle.metrics }
@@ -74,8 +76,9 @@ public struct BerthServices: Sendable {
         runtime: any InstanceRuntime, connector: any PTYConnector, configuration: BerthConfiguration, recordings: RecordingLibrary,
         flagSecret: FlagSecret? = nil, labScriptHost: (any LabScriptHost)? = nil, checkRunner: (any LabCheckRunning)? = nil,
         labHints: any LabHintGiving = AuthoredHints(), hintLimit: EventLimit = EventLimit(count: 5, windowSeconds: 60),
-        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger, workspaces: WorkspaceService? = nil
+        clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger, workspaces: WorkspaceService? = nil, replica: ReplicaIdentity
     ) {
+        self.replica = replica
         self.workspaces = workspaces
         self.flagSecret = flagSecret
         self.labChecks = (labScriptHost ?? runtime as? any LabScriptHost).map {
