@@ -53,24 +53,25 @@ public enum ServerIdentity {
 /// A liveness lock on a namespace, held in the engine itself so that it works for servers on
 /// different hosts sharing one engine: a container named `berth-lock-<namespace>` that is created
 /// but never started, from a tiny image imported from an empty archive. Creating a container by
-/// name is atomic, so only one server wins. The holder writes the engine's current time into the
-/// container's `/heartbeat` file every `staleAfter / 6`; a server that finds the lock's last
-/// heartbeat older than `staleAfter` (on the engine's clock, so hosts' clocks do not matter)
-/// removes it and takes over. A restart of the same data directory (same server id) takes its own
-/// lock back at once.
+/// name is atomic, so only one holder wins. The holder is a cluster id (``ClusterRepository/clusterID()``):
+/// every replica of one database holds the lock together, while a server on another database is
+/// refused. Each holder writes the engine's current time into the container's `/heartbeat` file
+/// every `staleAfter / 6`; a server that finds the lock's last heartbeat older than `staleAfter`
+/// (on the engine's clock, so hosts' clocks do not matter) removes it and takes over. A replica
+/// that starts, or restarts, while its cluster holds the lock joins it at once.
 public actor NamespaceLock {
     /// The image of lock containers; imported on first use, with no registry.
     public static let image = (repository: "berth/namespace-lock", tag: "1")
     /// Label carrying the namespace a lock container holds.
     public static let lockLabel = "berth.lock"
-    /// Label carrying the holder's server id.
+    /// Label carrying the holder's cluster id.
     public static let holderLabel = "berth.lock.holder"
     /// Label carrying the engine time (Unix seconds) the lock was created.
     public static let createdLabel = "berth.lock.created"
 
     /// The namespace locked.
     public nonisolated let namespace: String
-    /// This server's id.
+    /// This server's cluster id, shared by the replicas of its database.
     public nonisolated let holder: String
     /// How long without a heartbeat before another server may take the lock.
     public nonisolated let staleAfter: Duration
@@ -96,7 +97,8 @@ public actor NamespaceLock {
     /// True while this server holds the lock.
     public var isHeld: Bool { containerID != nil }
 
-    /// Takes the lock, or fails with `namespace_in_use` when a live server holds it.
+    /// Takes the lock (or joins it, when this server's cluster holds it), or fails with
+    /// `namespace_in_use` when a live server of another cluster holds it.
     public func acquire() async throws {
         let imageReference = try await lockImage()
         for _ in 0..<3 {
@@ -112,7 +114,7 @@ public actor NamespaceLock {
                 let id = try await docker.createContainer(name: containerName, request)
                 containerID = id
                 try await writeHeartbeat(id, time: now)
-                logger.info("namespace lock taken", metadata: ["namespace": "\(namespace)", "server.id": "\(holder)"])
+                logger.info("namespace lock taken", metadata: ["namespace": "\(namespace)", "cluster.id": "\(holder)"])
                 return
             } catch let error as DockerError where error.isConflict {
                 // Someone holds it: see who, and whether they are alive.
@@ -127,7 +129,7 @@ public actor NamespaceLock {
             if labels[Self.holderLabel] == holder {
                 containerID = existing.id
                 try await writeHeartbeat(existing.id, time: now)
-                logger.info("namespace lock taken back after a restart", metadata: ["namespace": "\(namespace)", "server.id": "\(holder)"])
+                logger.info("namespace lock joined: this server's cluster holds it", metadata: ["namespace": "\(namespace)", "cluster.id": "\(holder)"])
                 return
             }
             let last = try await lastHeartbeat(existing.id) ?? Int(labels[Self.createdLabel] ?? "") ?? 0
@@ -135,11 +137,11 @@ public actor NamespaceLock {
             if silentFor <= Int(staleAfter.components.seconds) {
                 throw BerthError(
                     .namespaceInUse,
-                    "The namespace '\(namespace)' is in use by another Berth server on this Docker Engine (server \(labels[Self.holderLabel] ?? "?"), last heartbeat \(max(silentFor, 0)) s ago). Each server needs its own namespace: set BERTH_NAMESPACE (or `namespace:` in the config file) to another name, or leave it unset to use this data directory's own. If that server has crashed, its lock is taken over \(staleAfter.components.seconds) s after its last heartbeat."
+                    "The namespace '\(namespace)' is in use by another Berth server on this Docker Engine (cluster \(labels[Self.holderLabel] ?? "?"), last heartbeat \(max(silentFor, 0)) s ago); this server's database is another cluster's (\(holder)). Replicas sharing one database share a namespace, but a server on another database needs its own: set BERTH_NAMESPACE (or `namespace:` in the config file) to another name, or leave it unset to use this data directory's own. If that server has crashed, its lock is taken over \(staleAfter.components.seconds) s after its last heartbeat."
                 )
             }
             logger.warning("taking over a stale namespace lock", metadata: [
-                "namespace": "\(namespace)", "server.id": "\(holder)", "previous.holder": "\(labels[Self.holderLabel] ?? "?")",
+                "namespace": "\(namespace)", "cluster.id": "\(holder)", "previous.holder": "\(labels[Self.holderLabel] ?? "?")",
                 "silent.seconds": "\(silentFor)",
             ])
             // By id, not name: if another server took it over meanwhile, its fresh lock stays.
@@ -167,6 +169,14 @@ public actor NamespaceLock {
         } catch {
             logger.warning("namespace heartbeat failed; retrying", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
         }
+    }
+
+    /// Stops holding the lock without removing it: the other replicas of this cluster still hold
+    /// it (and keep it alive).
+    public func leave() {
+        guard containerID != nil else { return }
+        containerID = nil
+        logger.info("namespace lock left to the cluster's other replicas", metadata: ["namespace": "\(namespace)"])
     }
 
     /// Removes the lock, so another server may take the namespace at once.
@@ -214,17 +224,24 @@ public actor NamespaceLock {
     }
 }
 
-/// Keeps this server's namespace lock alive while the server runs, and releases it at shutdown.
+/// Keeps this server's namespace lock alive while the server runs, and at shutdown releases it,
+/// or leaves it to the other replicas of its cluster when `othersHold` says some are alive.
 public struct NamespaceLockService: Service {
     let lock: NamespaceLock
+    let othersHold: @Sendable () async -> Bool
 
     /// Creates the service for a lock already acquired.
-    public init(lock: NamespaceLock) {
+    public init(lock: NamespaceLock, othersHold: @escaping @Sendable () async -> Bool = { false }) {
         self.lock = lock
+        self.othersHold = othersHold
     }
 
     public func run() async throws {
         await repeatUntilShutdown(every: lock.heartbeatInterval) { await lock.beat() }
-        await lock.release()
+        if await othersHold() {
+            await lock.leave()
+        } else {
+            await lock.release()
+        }
     }
 }

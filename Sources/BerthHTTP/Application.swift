@@ -81,8 +81,13 @@ public enum BerthAssembly {
         let location = try configuration.databaseURL.map(DatabaseLocation.parse) ?? .sqlite(path: dataDirectory.appendingPathComponent("berth.db").path)
         let store = try await BerthDatabase.open(location: location, logger: logger, metrics: metrics)
         logger.info("store opened", metadata: ["store.location": "\(location.description)"])
+        // One per process: a restarted server is a new replica, never heir to a dead one's claims.
+        let replica = ReplicaIdentity(internalURL: configuration.internalURLOrDefault)
+        logger.info("replica starting", metadata: ["replica.id": "\(replica.id)", "replica.internal_url": "\(replica.internalURL)"])
         do {
-            return try await openEngine(configuration, parts: parts, store: store, metrics: metrics, dataDirectory: dataDirectory, logger: logger)
+            return try await openEngine(
+                configuration, parts: parts, store: store, replica: replica, metrics: metrics, dataDirectory: dataDirectory, logger: logger
+            )
         } catch {
             // A store left open on a failed start would trip SQLite's close check instead of
             // letting the error reach the operator.
@@ -93,14 +98,15 @@ public enum BerthAssembly {
 
     /// Reaches the engine and, for Docker, takes this server's namespace lock, then opens the rest.
     private static func openEngine(
-        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, replica: ReplicaIdentity, metrics: BerthMetrics, dataDirectory: URL,
+        logger: Logger
     ) async throws -> Opened {
         let accounts = parts.bcryptCost.map { Accounts(store: store, bcryptCost: $0) } ?? Accounts(store: store)
         let generated = try await accounts.bootstrapAdmin(configuredToken: configuration.adminToken)
         guard case .supplied(let runtime, let connector) = parts.engine else {
             return try await openDocker(
-                configuration, parts: parts, store: store, accounts: accounts, generated: generated, metrics: metrics, dataDirectory: dataDirectory,
-                logger: logger
+                configuration, parts: parts, store: store, replica: replica, accounts: accounts, generated: generated, metrics: metrics,
+                dataDirectory: dataDirectory, logger: logger
             )
         }
         do {
@@ -109,16 +115,16 @@ public enum BerthAssembly {
             throw BerthError(.engineUnavailable, "The engine does not answer (\(error)).")
         }
         return try await openServices(
-            configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: nil, accounts: accounts, generated: generated,
-            metrics: metrics, dataDirectory: dataDirectory, logger: logger
+            configuration, parts: parts, store: store, replica: replica, runtime: runtime, connector: connector, lock: nil, accounts: accounts,
+            generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
         )
     }
 
     /// Reaches the Docker Engine of `configuration`, takes this server's namespace lock and
     /// applies the host firewall, then opens the rest.
     private static func openDocker(
-        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, accounts: Accounts, generated: String?, metrics: BerthMetrics,
-        dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, replica: ReplicaIdentity, accounts: Accounts, generated: String?,
+        metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
         let address: TransportAddress
         do {
@@ -148,11 +154,13 @@ public enum BerthAssembly {
         }
         logger.info("Docker Engine answered", metadata: ["engine.address": "\(address)"])
         // Held before reconciliation, which removes the namespace's orphans: never another server's.
+        // Held by the database's cluster id, so the replicas sharing the database share it.
+        let clusterID = try await store.cluster.clusterID()
         let lock = NamespaceLock(
-            docker: runtime.docker, namespace: namespace, holder: serverID,
+            docker: runtime.docker, namespace: namespace, holder: clusterID,
             staleAfter: .seconds(configuration.namespaceLockTimeoutSeconds), logger: logger
         )
-        logger.info("taking the namespace lock", metadata: ["namespace": "\(namespace)", "server.id": "\(serverID)"])
+        logger.info("taking the namespace lock", metadata: ["namespace": "\(namespace)", "server.id": "\(serverID)", "cluster.id": "\(clusterID)"])
         do {
             try await lock.acquire()
         } catch let error as DockerError {
@@ -162,7 +170,7 @@ public enum BerthAssembly {
             try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
             let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
             return try await openServices(
-                configuration, parts: parts, store: store, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
+                configuration, parts: parts, store: store, replica: replica, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
                 generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
             )
         } catch {
@@ -173,8 +181,9 @@ public enum BerthAssembly {
 
     /// The catalog, lifecycle (reconciled), recordings and services over an engine already reached (and locked, for Docker).
     private static func openServices(
-        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, runtime: any InstanceRuntime, connector: any PTYConnector,
-        lock: NamespaceLock?, accounts: Accounts, generated: String?, metrics: BerthMetrics, dataDirectory: URL, logger: Logger
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, replica: ReplicaIdentity, runtime: any InstanceRuntime,
+        connector: any PTYConnector, lock: NamespaceLock?, accounts: Accounts, generated: String?, metrics: BerthMetrics, dataDirectory: URL,
+        logger: Logger
     ) async throws -> Opened {
         let environments = URL(fileURLWithPath: configuration.environmentsDirectory, isDirectory: true)
         var catalog = EnvironmentCatalog(directory: environments)
@@ -194,7 +203,7 @@ public enum BerthAssembly {
         }
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics,
-            replica: ReplicaIdentity(internalURL: configuration.internalURLOrDefault)
+            replica: replica
         )
         let workspaces = WorkspaceService(store: store, dataDirectory: dataDirectory, catalog: catalog, logger: logger, clock: parts.clock)
         // Object storage before reconcile: an adopted instance's workspace may need its restore.
@@ -218,7 +227,7 @@ public enum BerthAssembly {
             store: store, accounts: accounts, catalog: catalog, lifecycle: lifecycle, runtime: runtime, connector: connector,
             configuration: configuration, recordings: recordings, flagSecret: flagSecret, labScriptHost: parts.labScriptHost,
             checkRunner: parts.labChecks, labHints: try parts.labHints ?? AIHintAdvisor(configuration: configuration, logger: logger),
-            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger, workspaces: workspaces
+            hintLimit: configuration.hintLimit, clock: parts.clock, logger: logger, workspaces: workspaces, replica: replica
         )
         try await services.connect()
         return Opened(services: services, generatedAdminToken: generated, namespaceLock: lock, workspaceSync: workspaceSync)
@@ -251,7 +260,11 @@ public func buildApplication(
     onRunning: @escaping @Sendable (String, String?) async -> Void = { _, _ in }
 ) async throws -> BuiltApplication {
     let opened = try await BerthAssembly.open(configuration, parts: parts, logger: logger)
-    let lockService: [any Service] = opened.namespaceLock.map { [NamespaceLockService(lock: $0)] } ?? []
+    let (store, replica) = (opened.services.store, opened.services.replica)
+    let lockService: [any Service] = opened.namespaceLock.map { lock in
+        // Another live replica of this database still holds the namespace: the lock stays for it.
+        [NamespaceLockService(lock: lock) { (try? await store.cluster.liveReplicas(now: Date()).contains { $0.id != replica.id }) ?? false }]
+    } ?? []
     let application: Application<RouterResponder<BerthRequestContext>>
     do {
         application = try makeApplication(
@@ -274,10 +287,11 @@ func makeApplication(
     workspaceSync: WorkspaceSync? = nil, onRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> Application<RouterResponder<BerthRequestContext>> {
     let table = try buildRouter(services)
-    // ServiceLifecycle stops services in reverse order, so the store closes last (and the
-    // namespace lock, among the extra services, is released after everything else stopped).
-    let background: [any Service] = extraServices + [
-        StoreCloser(store: services.store),
+    // ServiceLifecycle stops services in reverse order, so the store closes last, the namespace
+    // lock (among the extra services) is released just before, once everything that touches the
+    // engine stopped, and the replica's row is removed before the lock asks who else is alive.
+    let background: [any Service] = [StoreCloser(store: services.store)] + extraServices + [
+        ReplicaHeartbeat(store: services.store, replica: services.replica, logger: logger),
         AuditRefusalSummaries(audit: services.audit, interval: .seconds(10)),
         ExpiryReaper(lifecycle: services.lifecycle, interval: .milliseconds(Int64(configuration.reaperIntervalSeconds * 1000)), logger: logger),
         ReconcileLoop(lifecycle: services.lifecycle, cluster: services.store.cluster, interval: .milliseconds(Int64(configuration.reconcileIntervalSeconds * 1000)), logger: logger),

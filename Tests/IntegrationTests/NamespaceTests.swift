@@ -117,6 +117,50 @@ extension Integration {
             }
         }
 
+        @Test("replicas of one database (one cluster id) share the namespace; a server on another database is refused; the last one out releases it")
+        func replicasShareTheLock() async throws {
+            let docker = try DockerClient.fromEnvironment()
+            try await EngineFixture.requireEngine(docker)
+            for backend in StoreBackend.enabled {
+                let namespace = "test-lock-\(UniqueName.make())"
+                try await withLockCleanup(namespace, docker: docker) {
+                    try await withTwoTestDatabases(backend) { first, second in
+                        let cluster = try await first.cluster.clusterID()
+                        #expect(try await second.cluster.clusterID() == cluster)
+                        let replicaA = NamespaceLock(docker: docker, namespace: namespace, holder: cluster, logger: logger)
+                        let replicaB = NamespaceLock(docker: docker, namespace: namespace, holder: try await second.cluster.clusterID(), logger: logger)
+                        try await replicaA.acquire()
+                        try await replicaB.acquire()
+                        #expect(await replicaA.isHeld)
+                        #expect(await replicaB.isHeld)
+                        let container = try await docker.inspectContainer(replicaA.containerName)
+                        #expect(container.config.labels?[NamespaceLock.holderLabel] == cluster)
+                        await replicaA.beat()
+                        await replicaB.beat()
+                        #expect(try await docker.inspectContainer(replicaB.containerName).id == container.id, "one lock, beaten by both")
+
+                        let otherCluster = try await withTestDatabase(backend) { try await $0.cluster.clusterID() }
+                        #expect(otherCluster != cluster)
+                        let stranger = NamespaceLock(docker: docker, namespace: namespace, holder: otherCluster, logger: logger)
+                        let refused = try await #require(throws: BerthError.self) { try await stranger.acquire() }
+                        #expect(refused.code == .namespaceInUse)
+                        #expect(refused.message.contains("'\(namespace)'") && refused.message.contains("BERTH_NAMESPACE"), "\(refused.message)")
+
+                        // A replica leaving while another is alive leaves the lock in place for it.
+                        await replicaA.leave()
+                        #expect(await replicaA.isHeld == false)
+                        #expect(try await docker.inspectContainer(replicaA.containerName).id == container.id)
+                        await #expect(throws: BerthError.self) { try await stranger.acquire() }
+                        // The last one releases it, and the namespace is free.
+                        await replicaB.release()
+                        try await stranger.acquire()
+                        #expect(await stranger.isHeld)
+                        await stranger.release()
+                    }
+                }
+            }
+        }
+
         @Test("a crashed server's lock is taken over once its heartbeat is older than the limit; the old holder then knows it lost it")
         func staleLockIsTakenOver() async throws {
             let docker = try DockerClient.fromEnvironment()
