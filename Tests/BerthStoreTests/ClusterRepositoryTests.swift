@@ -140,13 +140,15 @@ struct ClusterRepositoryTests {
         #expect(ClusterRepository.leadershipKey("berth.reconcile") != ClusterRepository.leadershipKey("berth.reaper"))
     }
 
+    // Each test leads under its own name: advisory locks are per PostgreSQL database, and the
+    // tests' schemas share one.
     @Test("while one replica leads 'x', another's leadership of 'x' answers nil without running; 'y' is free", arguments: StoreBackend.enabled)
     func leadership(_ backend: StoreBackend) async throws {
         try await withTwoTestDatabases(backend) { first, second in
             let (entered, enter) = AsyncStream<Void>.makeStream()
             let (released, release) = AsyncStream<Void>.makeStream()
             let leader = Task {
-                try await first.cluster.withLeadership("x") {
+                try await first.cluster.withLeadership("held") {
                     enter.yield()
                     for await _ in released { break }
                     return "first"
@@ -154,21 +156,21 @@ struct ClusterRepositoryTests {
             }
             for await _ in entered { break }
             let ran = Counter()
-            let refused = try await second.cluster.withLeadership("x") {
+            let refused = try await second.cluster.withLeadership("held") {
                 ran.add()
                 return "second"
             }
             #expect(refused == nil)
             // The leader's own database handle is refused too (SQLite: the same handle is both).
-            let refusedAgain: Void? = try await first.cluster.withLeadership("x") { ran.add() }
+            let refusedAgain: Void? = try await first.cluster.withLeadership("held") { ran.add() }
             #expect(refusedAgain == nil)
             #expect(ran.value == 0)
             // The leader's body uses the database meanwhile (SQLite: no deadlock on its one connection).
-            let other = try await first.cluster.withLeadership("y") { try await first.cluster.clusterID() }
+            let other = try await first.cluster.withLeadership("free") { try await first.cluster.clusterID() }
             #expect(other != nil)
             release.yield()
             #expect(try await leader.value == "first")
-            let afterwards = try await second.cluster.withLeadership("x") { "second" }
+            let afterwards = try await second.cluster.withLeadership("held") { "second" }
             #expect(afterwards == "second", "free again once the leader is done")
         }
     }
@@ -210,9 +212,9 @@ struct ClusterRepositoryTests {
     func leadershipError(_ backend: StoreBackend) async throws {
         try await withTestDatabase(backend) { database in
             await expectBerthError(.notReady) {
-                _ = try await database.cluster.withLeadership("x") { () async throws -> Int in throw BerthError(.notReady, "boom") }
+                _ = try await database.cluster.withLeadership("fails") { () async throws -> Int in throw BerthError(.notReady, "boom") }
             }
-            let afterwards = try await database.cluster.withLeadership("x") { 7 }
+            let afterwards = try await database.cluster.withLeadership("fails") { 7 }
             #expect(afterwards == 7)
         }
     }
