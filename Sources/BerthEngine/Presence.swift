@@ -108,9 +108,11 @@ public struct Presence: Sendable {
         try await store.forgetEnded()
     }
 
-    /// Replicas whose last heartbeat is before this at `now` are dead.
+    /// Replicas whose last heartbeat is before this at `now` are dead. Heartbeats are written on
+    /// the wall clock, so a `now` in the future (a sweep asking "who would be stopped then?")
+    /// never makes a replica that is beating right now dead.
     static func deadBefore(_ now: Date) -> Date {
-        now.addingTimeInterval(-ReplicaLiveness.deadAfterSeconds)
+        min(now, Date()).addingTimeInterval(-ReplicaLiveness.deadAfterSeconds)
     }
 }
 

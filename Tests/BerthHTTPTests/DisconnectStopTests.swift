@@ -111,10 +111,12 @@ struct PresenceTests {
             // B's close of a terminal it never counted leaves A's alone.
             try await serverB.terminalClosed(instance.id, at: now + 2)
             #expect(try await serverB.attendance(of: instance.id, at: now + 2) == .present)
-            // A stops beating: after ReplicaLiveness.deadAfterSeconds its terminal is gone since its last heartbeat.
-            let later = now + ReplicaLiveness.deadAfterSeconds + 1
-            #expect(try await serverB.attendance(of: instance.id, at: later) == .absent(lastSeen: now))
-            #expect(try await serverB.disconnectStopAt(instance, after: 600, now: later) == now + 600)
+            // A stopped beating longer than ReplicaLiveness.deadAfterSeconds ago (heartbeats are on
+            // the wall clock): its terminal is gone since its last heartbeat.
+            let lastBeat = now - ReplicaLiveness.deadAfterSeconds - 6
+            _ = try await first.cluster.heartbeat(id: "rep_a", at: lastBeat)
+            #expect(try await serverB.attendance(of: instance.id, at: now) == .absent(lastSeen: lastBeat))
+            #expect(try await serverB.disconnectStopAt(instance, after: 600, now: now) == lastBeat + 600)
         }
     }
 

@@ -6,10 +6,13 @@ import OpenAPIRuntime
 import Yams
 
 extension BerthAPIHandler {
-    /// How long `/readyz` waits for the engine and for the store: probes time out after a few
-    /// seconds, so the answer must come within 2 s whatever they do (a wedged engine or a database
-    /// that went away counts as not ready).
+    /// How long `/readyz` waits for the engine: probes time out after a few seconds, so the answer
+    /// must come within 2 s whatever the engine does (a wedged engine counts as not ready).
     static let engineCheckLimit: Duration = .milliseconds(1500)
+    /// How long `/readyz` waits for the store: long enough for SQLite's one connection to come
+    /// round on a busy server, short of the minute a pool waits for a PostgreSQL server that went
+    /// away.
+    static let storeCheckLimit: Duration = .seconds(5)
 
     public func healthz(_ input: Operations.Healthz.Input) async throws -> Operations.Healthz.Output {
         .ok(.init(body: .json(.init(status: "ok"))))
@@ -18,7 +21,7 @@ extension BerthAPIHandler {
     public func readyz(_ input: Operations.Readyz.Input) async throws -> Operations.Readyz.Output {
         var problems: [String] = []
         var engineDown = false
-        do { try await services.store.ping(timeout: Self.engineCheckLimit) } catch { problems.append("store: \(error)") }
+        do { try await services.store.ping(timeout: Self.storeCheckLimit) } catch { problems.append("store: \(error)") }
         do {
             try await services.runtime.ping(timeout: Self.engineCheckLimit)
         } catch {
