@@ -67,6 +67,20 @@ def add_postgres_argument(parser: argparse.ArgumentParser, make_target: str) -> 
                              f"(default $BERTH_BENCH_POSTGRES_URL; `make {make_target}` starts one with scripts/ensure-postgres.sh)")
 
 
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float, request_timeout: float) -> bool:
+    """Polls `url`/readyz until it answers 200 (True), the process exits or `timeout` passes (False)."""
+    api = BerthAPI(url, timeout=request_timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if api.call("GET", "/readyz")[0] == 200:
+                return True
+        except (APIError, OSError):
+            pass
+        time.sleep(READY_POLL_INTERVAL)
+    return False
+
 class PostgresSchema:
     """A schema of its own on a PostgreSQL server for one benchmark run: `url` is what
     BERTH_DATABASE_URL gets (the server's URL with search_path), `create()` makes it with psql
@@ -152,15 +166,8 @@ class BerthServer:
                 self.command, cwd=self.cwd, env=self.environment, stdin=subprocess.DEVNULL, stdout=server_log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
-        api = BerthAPI(self.url, timeout=ready_timeout)
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if api.call("GET", "/readyz")[0] == 200:
-                    return
-            except (APIError, OSError):
-                pass
-            time.sleep(READY_POLL_INTERVAL)
+        if wait_ready(self.url, self.process, ready_timeout, request_timeout=ready_timeout):
+            return
         raise ServerNotReady(self.process.poll(), ready_timeout)
 
     def start_or_exit(self, ready_timeout: float, program: str, tail_lines: int = 40) -> None:
@@ -290,15 +297,8 @@ class NginxBalancer:
         self.process = subprocess.Popen(["nginx", "-p", str(self.prefix), "-c", str(config)],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
-        api = BerthAPI(self.url, timeout=5)
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            try:
-                if api.call("GET", "/readyz")[0] == 200:
-                    return
-            except (APIError, OSError):
-                pass
-            time.sleep(READY_POLL_INTERVAL)
+        if wait_ready(self.url, self.process, timeout, request_timeout=5):
+            return
         error_log = self.prefix / "error.log"
         detail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
         self.stop()
