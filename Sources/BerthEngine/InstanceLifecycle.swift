@@ -397,11 +397,17 @@ public actor InstanceLifecycle {
     /// Called when a managed container's main process ends outside Berth's own stops; `oomKilled`
     /// is the engine's word that the kernel killed it for memory.
     /// Every replica watching the engine hears the exit; the one that claims the instance acts.
-    public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false) async {
+    /// An end of another container than the instance's current one (the one a reset replaced,
+    /// whose event came late) is ignored.
+    public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false, containerID: String? = nil) async {
+        func current(_ instance: Instance?) -> Bool {
+            guard let instance, instance.state == .running else { return false }
+            return containerID == nil || instance.containerID == containerID
+        }
         do {
-            guard try await activeInstance(instanceID)?.state == .running else { return }
+            guard current(try await activeInstance(instanceID)) else { return }
             try await withActiveClaim(instanceID, purpose: "exited") { instance in
-                guard instance.state == .running else { return }
+                guard current(instance) else { return }
                 let memory = await catalog.environment(instance.environment)?.berth.resources.memoryBytes
                 let reason = oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode)
                 try await finish(&instance, state: .failed, reason: reason, user: nil)

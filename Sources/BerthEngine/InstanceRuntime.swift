@@ -78,12 +78,16 @@ public struct ContainerEnd: Sendable, Equatable {
     public var exitCode: Int
     /// True when the engine reports `OOMKilled`.
     public var oomKilled: Bool
+    /// The container that ended, nil when the engine did not say. An instance that was reset has
+    /// a new container, and an end of its old one must not end it.
+    public var containerID: String?
 
     /// Creates an end.
-    public init(instanceID: String, exitCode: Int, oomKilled: Bool) {
+    public init(instanceID: String, exitCode: Int, oomKilled: Bool, containerID: String? = nil) {
         self.instanceID = instanceID
         self.exitCode = exitCode
         self.oomKilled = oomKilled
+        self.containerID = containerID
     }
 }
 
@@ -249,7 +253,7 @@ public struct DockerRuntime: InstanceRuntime {
             if let instanceID = event.actor.attributes?[BerthLabel.instance] {
                 let exitCode = Int(event.actor.attributes?["exitCode"] ?? "") ?? -1
                 let oomKilled = await Self.wasKilledForMemory(event.actor.id, exitCode: exitCode, docker: docker)
-                await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled))
+                await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled, containerID: event.actor.id))
             }
             return !Task.isCancelled
         }

@@ -87,7 +87,7 @@ public struct ContainerExitWatcher: Service {
             while !Task.isCancelled {
                 do {
                     try await runtime.watchEnds { end in
-                        await lifecycle.containerExited(instanceID: end.instanceID, exitCode: end.exitCode, oomKilled: end.oomKilled)
+                        await lifecycle.containerExited(instanceID: end.instanceID, exitCode: end.exitCode, oomKilled: end.oomKilled, containerID: end.containerID)
                     }
                 } catch {
                     if Task.isCancelled { return }
