@@ -7,6 +7,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable, CaseIterable, CustomStringConvertible {
         case metricsTokenInvalid = "metrics_token_invalid"
         case notReady = "not_ready"
+        case noCapacity = "no_capacity"
+        case swarmUnsupported = "swarm_unsupported"
         case alreadyMember = "already_member"
         case analysisInvalid = "analysis_invalid"
         case assetMissing = "asset_missing"

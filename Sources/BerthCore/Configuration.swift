@@ -37,6 +37,11 @@ public struct BerthConfiguration: Sendable, Equatable {
     public var environmentsDirectory = "./environments"
     /// Docker Engine address (`DOCKER_HOST`, default `unix:///var/run/docker.sock`).
     public var dockerHost = "unix:///var/run/docker.sock"
+    /// The engine that runs instances (`BERTH_ENGINE`, default `docker`): one Docker Engine, or a
+    /// Docker Swarm through its manager at ``dockerHost``.
+    public var engine = EngineKind.docker
+    /// The Swarm settings, read when ``engine`` is `swarm`.
+    public var swarm = SwarmSettings()
     /// Seconds an ordinary Docker Engine call may take before it fails with `engine_unavailable`
     /// (`BERTH_ENGINE_TIMEOUT`, default `30s`). Image builds, the event stream and terminal
     /// streams are not limited by it; `/readyz` waits at most 2 s whatever this says.
@@ -190,6 +195,7 @@ public struct BerthConfiguration: Sendable, Equatable {
         "engineTimeout", "namespaceLockTimeout", "metricsToken", "metricsAddress", "checkTimeout",
         "aiUrl", "aiModel", "aiKey", "aiKeyFile", "aiTimeout", "hintLimit",
         "workspaceRetention",
+        "engine", "swarmTlsDir", "swarmEnginePort", "swarmPendingTimeout", "swarmPool",
         "s3Endpoint", "s3Bucket", "s3Region", "s3AccessKeyId", "s3SecretAccessKey", "s3SecretAccessKeyFile", "s3Prefix", "s3SyncInterval",
     ]
 
@@ -371,6 +377,21 @@ public struct BerthConfiguration: Sendable, Equatable {
             case "internalUrl": internalURL = trimmed
             default: publicURL = trimmed
             }
+        case "engine":
+            guard let kind = EngineKind(rawValue: value) else { throw invalid("docker or swarm") }
+            engine = kind
+        case "swarmTlsDir": swarm.tlsDirectory = value
+        case "swarmEnginePort":
+            guard let number = Int(value), (1...65535).contains(number) else { throw invalid("a port between 1 and 65535") }
+            swarm.enginePort = number
+        case "swarmPendingTimeout":
+            guard let seconds = DurationText.seconds(value), seconds >= 1, seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
+            swarm.pendingTimeoutSeconds = seconds
+        case "swarmPool":
+            guard !value.isEmpty, value.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw invalid("a pool name of letters, digits, '-', '_' and '.'")
+            }
+            swarm.pool = value
         case "engineTimeout":
             guard let seconds = DurationText.seconds(value), seconds <= 3600 else { throw invalid("a duration from 1s to 1h, e.g. 30s") }
             engineTimeoutSeconds = seconds
@@ -473,4 +494,29 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Which engine runs instances.
+public enum EngineKind: String, Sendable, CaseIterable {
+    /// One Docker Engine (`DOCKER_HOST`).
+    case docker
+    /// A Docker Swarm, through the manager at `DOCKER_HOST`: one service per instance.
+    case swarm
+}
+
+/// How Berth reaches a swarm's nodes and places instances on them.
+public struct SwarmSettings: Sendable, Equatable {
+    /// The folder of `ca.pem`, `cert.pem` and `key.pem` for the nodes' engines (`BERTH_SWARM_TLS_DIR`);
+    /// nil is an error on a swarm, where terminals need each node's engine.
+    public var tlsDirectory: String?
+    /// The TCP port of every node's engine (`BERTH_SWARM_ENGINE_PORT`, default 2376).
+    public var enginePort = 2376
+    /// Seconds a task may stay pending (no node fits) before the start fails with `no_capacity`
+    /// (`BERTH_SWARM_PENDING_TIMEOUT`, default 30s).
+    public var pendingTimeoutSeconds = 30
+    /// Only nodes labelled `berth.pool=<pool>` run instances (`BERTH_SWARM_POOL`); nil for every node.
+    public var pool: String?
+
+    /// The default settings.
+    public init() {}
 }

@@ -14,7 +14,9 @@ import NIOCore
 /// The scripts resolve every path with `realpath` where the files are and refuse one whose real
 /// location leaves the roots (for a file to create, the real location of its deepest existing
 /// folder). Values reach the scripts as arguments, never inside the script text.
-extension DockerRuntime: InstanceFileSystem {
+extension DockerRuntime: InstanceFileSystem {}
+
+extension EngineBackedRuntime {
     public func listFolder(_ path: String, in scope: FileScope) async throws -> [FileEntry] {
         let result = try await run(FileScripts.list, [path], in: scope, for: path)
         return try FileScripts.parseEntries(result.stdout, folder: path)
@@ -95,7 +97,7 @@ extension DockerRuntime: InstanceFileSystem {
             env: ["BERTH_ROOTS=" + scope.roots.joined(separator: "\n")]
         )
         do {
-            return try await docker.execStreaming(scope.containerID, request, input: input, timeout: FileLimits().operationTimeout, stdout: stdout)
+            return try await engines.engine(forContainer: scope.containerID).execStreaming(scope.containerID, request, input: input, timeout: FileLimits().operationTimeout, stdout: stdout)
         } catch let error as DockerError {
             if error.isNotFound || error.isConflict {
                 throw BerthError(.instanceNotRunning, "The instance's container is not running (\(error.message)).")

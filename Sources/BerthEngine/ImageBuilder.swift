@@ -161,3 +161,20 @@ enum FolderFingerprint {
         return Array(hasher.finalize())
     }
 }
+
+extension ImageBuilder {
+    /// `environment` pinned to the id of the image its instances start from now, found through
+    /// `folders` (the content tag of a built folder) or, without them, the environment's own reference.
+    public func pinned(_ environment: EnvironmentSpec, folders: EnvironmentCatalog?) async throws -> EnvironmentSpec {
+        let id: String
+        if let folders {
+            id = try await imageID(for: environment, folder: await folders.folder(of: environment.slug))
+        } else {
+            guard let reference = environment.imageReference else { throw LaunchFailure.imageMissing(environment.slug) }
+            id = try await imageID(of: reference)
+        }
+        var pinned = environment
+        pinned.image = .prebuilt(reference: id)
+        return pinned
+    }
+}

@@ -399,7 +399,7 @@ public actor InstanceLifecycle {
     /// Every replica watching the engine hears the exit; the one that claims the instance acts.
     /// An end of another container than the instance's current one (the one a reset replaced,
     /// whose event came late) is ignored.
-    public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false, containerID: String? = nil) async {
+    public func containerExited(instanceID: String, exitCode: Int, oomKilled: Bool = false, containerID: String? = nil, reason: String? = nil) async {
         func current(_ instance: Instance?) -> Bool {
             guard let instance, instance.state == .running else { return false }
             return containerID == nil || instance.containerID == containerID
@@ -409,8 +409,8 @@ public actor InstanceLifecycle {
             try await withActiveClaim(instanceID, purpose: "exited") { instance in
                 guard current(instance) else { return }
                 let memory = await catalog.environment(instance.environment)?.berth.resources.memoryBytes
-                let reason = oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode)
-                try await finish(&instance, state: .failed, reason: reason, user: nil)
+                let told = reason ?? (oomKilled ? EndReason.outOfMemory(limitBytes: memory) : EndReason.exited(code: exitCode))
+                try await finish(&instance, state: .failed, reason: told, user: nil)
             }
         } catch {
             logger.warning("cleanup after exit failed", metadata: ["instance.id": "\(instanceID)", "error": "\(error)"])
@@ -498,6 +498,8 @@ public actor InstanceLifecycle {
     /// (instances started before port leases were kept in the store lease theirs now).
     private func adopt(_ instance: Instance, into report: inout ReconcileReport) async throws {
         report.adopted += 1
+        // A swarm's ports are the nodes', never leased.
+        guard !runtime.choosesHostPorts else { return }
         let conflicting = try await store.instances.holdPorts(instance.endpoints.map(\.hostPort), for: instance.id, at: clock())
         if !conflicting.isEmpty {
             logger.warning("adopted instance's host ports are leased to another instance", metadata: [
@@ -568,17 +570,20 @@ public actor InstanceLifecycle {
         while true {
             attempt += 1
             do {
-                let ports = try await leasePorts(environment.berth.ports.count, for: instance.id)
+                // A swarm publishes on a port of the node it picks: nothing to lease, endpoints come after.
+                let ports = runtime.choosesHostPorts ? [] : try await leasePorts(environment.berth.ports.count, for: instance.id)
                 instance.endpoints = zip(environment.berth.ports, ports).map { declared, hostPort in
-                    Endpoint(
-                        port: declared.port, protocol: declared.protocol, host: policy.endpointHost, hostPort: hostPort,
-                        url: declared.protocol == .http ? "http://\(Self.urlHost(policy.endpointHost)):\(hostPort)/" : nil
-                    )
+                    Self.endpoint(declared, host: policy.endpointHost, hostPort: hostPort)
                 }
                 if attempt == 1, let workspaces, environment.berth.workspace != nil {
                     mounts = try await workspaces.attach(instance, environment: environment).map { [$0] } ?? []
                 }
                 let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: ports, mounts: mounts)
+                if runtime.choosesHostPorts {
+                    instance.endpoints = environment.berth.ports.compactMap { declared in
+                        placement.endpoints.first { $0.containerPort == declared.port }.map { Self.endpoint(declared, host: $0.host, hostPort: $0.hostPort) }
+                    }
+                }
                 if let flag = environment.berth.flag, let secret = flagSecret {
                     do {
                         try await runtime.writeFile(
@@ -622,6 +627,14 @@ public actor InstanceLifecycle {
                 throw failure
             }
         }
+    }
+
+    /// Where players reach `declared`.
+    static func endpoint(_ declared: PortSpec, host: String, hostPort: Int) -> Endpoint {
+        Endpoint(
+            port: declared.port, protocol: declared.protocol, host: host, hostPort: hostPort,
+            url: declared.protocol == .http ? "http://\(urlHost(host)):\(hostPort)/" : nil
+        )
     }
 
     private func finish(_ instance: inout Instance, state: InstanceState, reason: String, user: String?) async throws {
@@ -804,6 +817,10 @@ public actor InstanceLifecycle {
             return BerthError(.imageNotBuilt, "The image \(image) of '\(environment.slug)' is not built yet; an admin runs `berth env build`.")
         case LaunchFailure.portTaken(let message):
             return BerthError(.portsExhausted, "No free host port could be published: \(message)")
+        case LaunchFailure.noCapacity(let message):
+            return BerthError(.noCapacity, message)
+        case LaunchFailure.refused(let message):
+            return BerthError(.instanceStartFailed, message)
         case LaunchFailure.engine(let docker) where docker.isUnreachable:
             return BerthError(.engineUnavailable, "The container engine cannot be reached: \(docker.message)")
         case LaunchFailure.engine(let docker):
@@ -854,6 +871,11 @@ public enum EndReason {
     public static func outOfMemory(limitBytes: Int64?) -> String {
         let limit = limitBytes.map { " (limit \(mebibytes($0)))" } ?? ""
         return "your environment ran out of memory\(limit); press Start for a fresh one"
+    }
+
+    /// The swarm node that ran the instance went down.
+    public static func nodeDown(_ node: String) -> String {
+        "the server running your environment (swarm node \(node)) went down; press Start for a fresh one"
     }
 
     /// The container's main process ended on its own.

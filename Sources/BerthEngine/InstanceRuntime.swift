@@ -7,13 +7,35 @@ import Logging
 public struct RuntimePlacement: Sendable, Equatable {
     /// The container id.
     public var containerID: String
-    /// The per-instance network id, if any.
+    /// The other engine object the instance holds, removed with it: its network on one engine,
+    /// its service on a swarm.
     public var networkID: String?
+    /// Where the engine published each declared port, for runtimes that choose host ports
+    /// themselves (``InstanceRuntime/choosesHostPorts``); empty otherwise.
+    public var endpoints: [PublishedPort]
 
     /// Creates a placement (runtimes other than Docker's build their own).
-    public init(containerID: String, networkID: String?) {
+    public init(containerID: String, networkID: String?, endpoints: [PublishedPort] = []) {
         self.containerID = containerID
         self.networkID = networkID
+        self.endpoints = endpoints
+    }
+}
+
+/// A container port as published by the engine: the host (a swarm node's address) and its port.
+public struct PublishedPort: Sendable, Equatable {
+    /// The port inside the container.
+    public var containerPort: Int
+    /// The address players reach it at.
+    public var host: String
+    /// The port on that address.
+    public var hostPort: Int
+
+    /// Creates a published port.
+    public init(containerPort: Int, host: String, hostPort: Int) {
+        self.containerPort = containerPort
+        self.host = host
+        self.hostPort = hostPort
     }
 }
 
@@ -42,6 +64,10 @@ public enum LaunchFailure: Error, Sendable {
     case portTaken(String)
     /// The engine answered with an error.
     case engine(DockerError)
+    /// No node has room for the instance (a swarm task stayed pending); the message says why.
+    case noCapacity(String)
+    /// The engine refused the instance for a reason it states (a swarm task was rejected).
+    case refused(String)
 }
 
 /// The engine that runs instances. Docker Engine is the default; Swarm can follow behind the
@@ -68,6 +94,9 @@ public protocol InstanceRuntime: Sendable {
     func watchExits(_ died: @escaping @Sendable (String, Int) async -> Void) async throws
     /// Like ``watchExits(_:)``, and also says whether the kernel killed the container for memory.
     func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws
+    /// True when the engine picks host ports itself (a swarm's dynamic host-mode ports): Berth then
+    /// leases none and takes the endpoints from the placement.
+    var choosesHostPorts: Bool { get }
 }
 
 /// How a managed container's main process ended.
@@ -81,13 +110,17 @@ public struct ContainerEnd: Sendable, Equatable {
     /// The container that ended, nil when the engine did not say. An instance that was reset has
     /// a new container, and an end of its old one must not end it.
     public var containerID: String?
+    /// What the owner is told when the end was not the program's own (the swarm node running it
+    /// went down); nil to describe the exit code.
+    public var reason: String?
 
     /// Creates an end.
-    public init(instanceID: String, exitCode: Int, oomKilled: Bool, containerID: String? = nil) {
+    public init(instanceID: String, exitCode: Int, oomKilled: Bool, containerID: String? = nil, reason: String? = nil) {
         self.instanceID = instanceID
         self.exitCode = exitCode
         self.oomKilled = oomKilled
         self.containerID = containerID
+        self.reason = reason
     }
 }
 
@@ -106,6 +139,11 @@ extension InstanceRuntime {
 }
 
 extension InstanceRuntime {
+    /// Berth leases host ports unless the runtime says otherwise.
+    public var choosesHostPorts: Bool { false }
+}
+
+extension InstanceRuntime {
     /// Runtimes without their own limit answer as ``ping()`` does.
     public func ping(timeout: Duration) async throws {
         try await ping()
@@ -113,7 +151,7 @@ extension InstanceRuntime {
 }
 
 /// ``InstanceRuntime`` on one Docker Engine.
-public struct DockerRuntime: InstanceRuntime {
+public struct DockerRuntime: EngineBackedRuntime {
     /// The engine client.
     public let docker: DockerClient
     /// Host address service ports are published on.
@@ -141,22 +179,11 @@ public struct DockerRuntime: InstanceRuntime {
         self.environmentFolders = environmentFolders
     }
 
-    /// `environment` pinned to the id of the image its instances start from now.
-    private func pinnedImage(_ environment: EnvironmentSpec) async throws -> EnvironmentSpec {
-        let builder = ImageBuilder(docker: docker)
-        let id: String
-        if let environmentFolders {
-            id = try await builder.imageID(for: environment, folder: await environmentFolders.folder(of: environment.slug))
-        } else {
-            guard let reference = environment.imageReference else { throw LaunchFailure.imageMissing(environment.slug) }
-            id = try await builder.imageID(of: reference)
-        }
-        var pinned = environment
-        pinned.image = .prebuilt(reference: id)
-        return pinned
-    }
-
     private var namespaceFilter: String { "\(BerthLabel.namespace)=\(namespace)" }
+
+    public var engines: any ContainerEngineResolver { docker }
+
+    public var engineTimeout: Duration { docker.timeout }
 
     public func ping() async throws {
         try await docker.ping()
@@ -168,7 +195,7 @@ public struct DockerRuntime: InstanceRuntime {
 
     public func launch(instance: Instance, environment: EnvironmentSpec, hostPorts: [Int], mounts: [InstanceMount]) async throws -> RuntimePlacement {
         // By id, not tag: whatever another build tags meanwhile, this container runs this image.
-        let environment = try await pinnedImage(environment)
+        let environment = try await ImageBuilder(docker: docker).pinned(environment, folders: environmentFolders)
         let name = "berth-\(instance.id)"
         let labels = [
             BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label,
@@ -205,25 +232,6 @@ public struct DockerRuntime: InstanceRuntime {
                 throw LaunchFailure.portTaken(error.message)
             }
             throw LaunchFailure.engine(error)
-        }
-    }
-
-    public func writeFile(containerID: String, path: String, contents: String, user: String?) async throws {
-        // The values travel as arguments, not in the script, so nothing in them is interpreted.
-        let script = #"umask 077 && mkdir -p "${1%/*}" && printf '%s\n' "$2" > "$1""#
-        let result: ExecResult
-        do {
-            result = try await docker.exec(
-                containerID, command: ["/bin/sh", "-c", script, "berth-write", path, contents], user: user, outputTimeout: docker.timeout
-            )
-        } catch let error as DockerError {
-            throw LaunchFailure.engine(error)
-        }
-        guard result.exitCode == 0 else {
-            throw BerthError(
-                .flagWriteFailed,
-                "The instance's flag could not be written to \(path) (exit \(result.exitCode)): \(result.stderr.prefix(300)). The image needs /bin/sh, and the path must be writable by the terminal's user."
-            )
         }
     }
 

@@ -239,17 +239,16 @@ public struct LabChecks: LabCheckRunning, LabInstanceHooks {
     }
 }
 
-extension DockerRuntime: LabScriptHost {
-    /// Largest piece of a script passed as one argument (the kernel refuses single arguments over 128 KiB).
-    static let scriptChunkBytes = 96 << 10
+extension DockerRuntime: LabScriptHost {}
 
+extension EngineBackedRuntime {
     public func install(scripts: [String: String], containerID: String) async throws(LabScriptFailure) {
         // The text travels as arguments (exec has no stdin here, and the archive API cannot write
         // to a tmpfs), written to a temporary name and moved into place.
         let program = #"umask 077 && mkdir -p "${1%/*}" && chmod 700 "${1%/*}" && f="$1" && shift && : > "$f.part" && for c in "$@"; do printf '%s' "$c" >> "$f.part" || exit 1; done && chmod 700 "$f.part" && mv -f "$f.part" "$f""#
         for (name, text) in scripts.sorted(by: { $0.key < $1.key }) {
-            let command = ["/bin/sh", "-c", program, "berth-install", "\(LabChecks.scriptFolder)/\(name)"] + Self.chunks(text)
-            let result = try await labExec(containerID, command: command, environment: [], maxOutputBytes: 64 << 10, timeout: docker.timeout)
+            let command = ["/bin/sh", "-c", program, "berth-install", "\(LabChecks.scriptFolder)/\(name)"] + ScriptChunks.split(text)
+            let result = try await labExec(containerID, command: command, environment: [], maxOutputBytes: 64 << 10, timeout: engineTimeout)
             guard result.exitCode == 0 else {
                 throw .engine("installing checks/\(name) exited with \(result.exitCode): \(result.stderr.prefix(300))")
             }
@@ -319,7 +318,7 @@ extension DockerRuntime: LabScriptHost {
         do {
             let read = try await labExec(
                 containerID, command: ["/bin/sh", "-c", #"cat "$1" 2>/dev/null; rm -f "$1" "$2""#, "berth-result", resultFile, pidFile],
-                environment: [], maxOutputBytes: CheckBounds.maximumResultBytes, timeout: docker.timeout
+                environment: [], maxOutputBytes: CheckBounds.maximumResultBytes, timeout: engineTimeout
             )
             run.resultFile = read.stdout.isEmpty ? nil : read.stdout
         } catch .outputTooLarge {
@@ -337,7 +336,7 @@ extension DockerRuntime: LabScriptHost {
         _ containerID: String, command: [String], environment: [String], maxOutputBytes: Int, timeout: Duration, workingDir: String = "/"
     ) async throws(LabScriptFailure) -> ExecResult {
         do {
-            return try await docker.exec(
+            return try await engines.engine(forContainer: containerID).exec(
                 containerID, command: command, user: "0", workingDir: workingDir,
                 env: environment, maxOutputBytes: maxOutputBytes, outputTimeout: timeout
             )
@@ -362,15 +361,21 @@ extension DockerRuntime: LabScriptHost {
               kill -KILL "$1" 2>/dev/null; }
             p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && k "$p"; rm -f "$1"
             """#
-        _ = try? await labExec(containerID, command: ["/bin/sh", "-c", program, "berth-kill", pidFile], environment: [], maxOutputBytes: 64 << 10, timeout: docker.timeout)
+        _ = try? await labExec(containerID, command: ["/bin/sh", "-c", program, "berth-kill", pidFile], environment: [], maxOutputBytes: 64 << 10, timeout: engineTimeout)
     }
 
     private func removeRunFiles(pidFile: String, resultFile: String, containerID: String) async {
-        _ = try? await labExec(containerID, command: ["rm", "-f", pidFile, resultFile], environment: [], maxOutputBytes: 64 << 10, timeout: docker.timeout)
+        _ = try? await labExec(containerID, command: ["rm", "-f", pidFile, resultFile], environment: [], maxOutputBytes: 64 << 10, timeout: engineTimeout)
     }
+}
+
+/// Scripts travel to containers as exec arguments, in pieces.
+enum ScriptChunks {
+    /// Largest piece of a script passed as one argument (the kernel refuses single arguments over 128 KiB).
+    static let scriptChunkBytes = 96 << 10
 
     /// `text` in pieces of at most ``scriptChunkBytes`` UTF-8 bytes, split between characters.
-    static func chunks(_ text: String) -> [String] {
+    static func split(_ text: String) -> [String] {
         var pieces: [String] = []
         var current = ""
         var bytes = 0

@@ -87,7 +87,9 @@ public struct ContainerExitWatcher: Service {
             while !Task.isCancelled {
                 do {
                     try await runtime.watchEnds { end in
-                        await lifecycle.containerExited(instanceID: end.instanceID, exitCode: end.exitCode, oomKilled: end.oomKilled, containerID: end.containerID)
+                        await lifecycle.containerExited(
+                            instanceID: end.instanceID, exitCode: end.exitCode, oomKilled: end.oomKilled, containerID: end.containerID, reason: end.reason
+                        )
                     }
                 } catch {
                     if Task.isCancelled { return }

@@ -126,46 +126,15 @@ public enum BerthAssembly {
         _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, replica: ReplicaIdentity, accounts: Accounts, generated: String?,
         metrics: BerthMetrics, dataDirectory: URL, logger: Logger
     ) async throws -> Opened {
-        let address: TransportAddress
-        do {
-            address = try TransportAddress(url: configuration.dockerHost)
-        } catch {
-            throw BerthError(.invalidConfig, "DOCKER_HOST: \(error)")
-        }
-        let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
-        let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
-        var docker = DockerClient(address: address, timeout: .seconds(configuration.engineTimeoutSeconds))
-        docker.callObserver = { metrics.engineCall(method: $0, path: $1, duration: $2) }
-        let runtime = DockerRuntime(
-            docker: docker,
-            publishAddress: configuration.publishAddress, namespace: namespace
-        )
-        logger.info("waiting for the Docker Engine", metadata: [
-            "engine.address": "\(address)", "engine.timeout.seconds": "\(configuration.engineTimeoutSeconds)",
-        ])
-        do {
-            try await runtime.docker.ping()
-            _ = try await runtime.docker.version()
-        } catch {
-            throw BerthError(
-                .engineUnavailable,
-                "The Docker Engine at \(address) does not answer (\(error)). Start or restart it, set DOCKER_HOST, or raise BERTH_ENGINE_TIMEOUT."
+        if configuration.engine == .swarm {
+            return try await openSwarm(
+                configuration, parts: parts, store: store, replica: replica, accounts: accounts, generated: generated, metrics: metrics,
+                dataDirectory: dataDirectory, logger: logger
             )
         }
-        logger.info("Docker Engine answered", metadata: ["engine.address": "\(address)"])
-        // Held before reconciliation, which removes the namespace's orphans: never another server's.
-        // Held by the database's cluster id, so the replicas sharing the database share it.
-        let clusterID = try await store.cluster.clusterID()
-        let lock = NamespaceLock(
-            docker: runtime.docker, namespace: namespace, holder: clusterID,
-            staleAfter: .seconds(configuration.namespaceLockTimeoutSeconds), logger: logger
-        )
-        logger.info("taking the namespace lock", metadata: ["namespace": "\(namespace)", "server.id": "\(serverID)", "cluster.id": "\(clusterID)"])
-        do {
-            try await lock.acquire()
-        } catch let error as DockerError {
-            throw BerthError(.engineUnavailable, "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
-        }
+        let (docker, address) = try await reachEngine(configuration, tls: nil, metrics: metrics, logger: logger)
+        let (namespace, lock) = try await lockNamespace(configuration, docker: docker, address: address, store: store, dataDirectory: dataDirectory, logger: logger)
+        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
         do {
             try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
             let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
@@ -177,6 +146,107 @@ public enum BerthAssembly {
             await lock.release()
             throw error
         }
+    }
+
+    /// Reaches a swarm's manager at `DOCKER_HOST`, checks its nodes (each node's engine over
+    /// mutual TLS) and takes the namespace lock on the manager, then opens the rest.
+    private static func openSwarm(
+        _ configuration: BerthConfiguration, parts: Parts, store: BerthDatabase, replica: ReplicaIdentity, accounts: Accounts, generated: String?,
+        metrics: BerthMetrics, dataDirectory: URL, logger: Logger
+    ) async throws -> Opened {
+        guard let tlsDirectory = configuration.swarm.tlsDirectory else {
+            throw BerthError(
+                .invalidConfig,
+                "BERTH_ENGINE=swarm needs BERTH_SWARM_TLS_DIR, a folder with ca.pem, cert.pem and key.pem: Berth reaches each node's engine over mutual TLS for terminals."
+            )
+        }
+        let tls: EngineTLS
+        do {
+            tls = try EngineTLS.load(directory: tlsDirectory)
+        } catch {
+            throw BerthError(.invalidConfig, "BERTH_SWARM_TLS_DIR: \(error)")
+        }
+        let address = try engineAddress(configuration)
+        // The manager over TCP takes the same client certificate as the nodes.
+        let managerTLS: EngineTLS? = if case .tcp = address { tls } else { nil }
+        let (manager, _) = try await reachEngine(configuration, tls: managerTLS, metrics: metrics, logger: logger)
+        let (namespace, lock) = try await lockNamespace(configuration, docker: manager, address: address, store: store, dataDirectory: dataDirectory, logger: logger)
+        do {
+            let nodes = SwarmNodes(manager: manager, tls: tls, settings: configuration.swarm, logger: logger)
+            let runtime = SwarmRuntime(manager: manager, nodes: nodes, settings: configuration.swarm, namespace: namespace, logger: logger)
+            try await runtime.checkManager()
+            let checked: [SwarmNodes.Node]
+            do {
+                checked = try await nodes.checkNewNodes()
+            } catch let error as DockerError {
+                throw BerthError(.engineUnavailable, "The swarm manager did not list its nodes: \(error)")
+            }
+            guard checked.contains(where: { $0.refusal == nil }) else {
+                let refusals = checked.map { "\($0.hostname): \($0.refusal ?? "not ready")" }.joined(separator: "; ")
+                throw BerthError(.engineUnavailable, "No swarm node can run instances (\(refusals.isEmpty ? "the swarm has no nodes" : refusals)).")
+            }
+            let connector = DockerPTYConnector(engines: nodes, detachKeys: TerminalSettings().detachKeys)
+            return try await openServices(
+                configuration, parts: parts, store: store, replica: replica, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
+                generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
+            )
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
+
+    private static func engineAddress(_ configuration: BerthConfiguration) throws -> TransportAddress {
+        do {
+            return try TransportAddress(url: configuration.dockerHost)
+        } catch {
+            throw BerthError(.invalidConfig, "DOCKER_HOST: \(error)")
+        }
+    }
+
+    /// A client of `DOCKER_HOST` once it answered, timed by `metrics`.
+    private static func reachEngine(
+        _ configuration: BerthConfiguration, tls: EngineTLS?, metrics: BerthMetrics, logger: Logger
+    ) async throws -> (DockerClient, TransportAddress) {
+        let address = try engineAddress(configuration)
+        var docker = DockerClient(address: address, tls: tls, timeout: .seconds(configuration.engineTimeoutSeconds))
+        docker.callObserver = { metrics.engineCall(method: $0, path: $1, duration: $2) }
+        logger.info("waiting for the Docker Engine", metadata: [
+            "engine.address": "\(address)", "engine.timeout.seconds": "\(configuration.engineTimeoutSeconds)",
+        ])
+        do {
+            try await docker.ping()
+            _ = try await docker.version()
+        } catch {
+            throw BerthError(
+                .engineUnavailable,
+                "The Docker Engine at \(address) does not answer (\(error)). Start or restart it, set DOCKER_HOST, or raise BERTH_ENGINE_TIMEOUT."
+            )
+        }
+        logger.info("Docker Engine answered", metadata: ["engine.address": "\(address)"])
+        return (docker, address)
+    }
+
+    /// This server's namespace and its lock, taken. Held before reconciliation, which removes the
+    /// namespace's orphans: never another server's. Held by the database's cluster id, so the
+    /// replicas sharing the database share it.
+    private static func lockNamespace(
+        _ configuration: BerthConfiguration, docker: DockerClient, address: TransportAddress, store: BerthDatabase, dataDirectory: URL, logger: Logger
+    ) async throws -> (String, NamespaceLock) {
+        let serverID = try ServerIdentity.loadOrCreate(in: dataDirectory)
+        let namespace = configuration.namespace ?? ServerIdentity.defaultNamespace(serverID: serverID)
+        let clusterID = try await store.cluster.clusterID()
+        let lock = NamespaceLock(
+            docker: docker, namespace: namespace, holder: clusterID,
+            staleAfter: .seconds(configuration.namespaceLockTimeoutSeconds), logger: logger
+        )
+        logger.info("taking the namespace lock", metadata: ["namespace": "\(namespace)", "server.id": "\(serverID)", "cluster.id": "\(clusterID)"])
+        do {
+            try await lock.acquire()
+        } catch let error as DockerError {
+            throw BerthError(.engineUnavailable, "The Docker Engine at \(address) failed while Berth took its namespace lock: \(error)")
+        }
+        return (namespace, lock)
     }
 
     /// The catalog, lifecycle (reconciled), recordings and services over an engine already reached (and locked, for Docker).
@@ -200,6 +270,9 @@ public enum BerthAssembly {
         if var docker = runtime as? DockerRuntime {
             docker.environmentFolders = catalog
             runtime = docker
+        } else if var swarm = runtime as? SwarmRuntime {
+            swarm.environmentFolders = catalog
+            runtime = swarm
         }
         let lifecycle = InstanceLifecycle(
             store: store, runtime: runtime, catalog: catalog, policy: LifecyclePolicy(configuration), logger: logger, clock: parts.clock, metrics: metrics,

@@ -36,7 +36,7 @@ extension BerthError.Code {
         case .alreadyMember, .auditConflict, .cannotDemoteSelf, .checkInProgress, .environmentRemoved, .imageNotBuilt, .instanceBusy, .instanceExists, .instanceNotActive, .instanceNotRunning, .maxLifetimeReached, .namespaceInUse, .recordingExists, .recordingLive, .renewTooEarly, .renewalLimitReached, .sessionExists, .storeConflict, .submissionExists, .teamNameTaken, .teamRequired, .tokenExists, .userNameTaken: 409
         case .bodyTooLarge: 413
         case .unsupportedMediaType: 415
-        case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .notALab, .noInstance, .weakPassword: 422
+        case .buildUnsupported, .githubLoginInvalid, .imageNotFound, .invalidAccess, .invalidFlag, .invalidName, .invalidReference, .invalidRole, .invalidSetting, .invalidTerminal, .noFlag, .notALab, .noInstance, .swarmUnsupported, .weakPassword: 422
         case .websocketRequired: 426
         case .globalCapReached, .ownerCapReached, .tooManyAttempts, .tooManyHints, .tooManySubmissions: 429
         case .analysisInvalid, .assetMissing, .auditEntryInvalid, .buildFailed, .contractInvalid, .contractUnavailable, .flagSecretInvalid, .flagSecretUnwritable, .flagWriteFailed, .instanceResetFailed, .instanceStartFailed, .internalError, .recordingDeleteFailed, .storeRowInvalid: 500
@@ -53,7 +53,7 @@ extension BerthError.Code {
         case .workspaceInvalidArchive: 422
         case .workspaceFull: 507
         case .objectStorageUnavailable, .workspaceUnavailable: 503
-        case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
+        case .attachmentUnreadable, .dataDirUnavailable, .engineUnavailable, .flagSecretUnavailable, .githubUnavailable, .hostFirewallUnavailable, .noCapacity, .portsExhausted, .recordingKeyUnavailable, .serverIdInvalid, .serverIdUnavailable, .storeUnavailable, .notReady: 503
         }
     }
 }

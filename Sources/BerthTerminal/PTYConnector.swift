@@ -29,16 +29,22 @@ public protocol PTYConnector: Sendable {
     func withPTY(containerID: String, terminal: TerminalSpec, size: TerminalSize, _ body: @Sendable (PTYConnection) async throws -> Void) async throws -> Int?
 }
 
-/// ``PTYConnector`` over Docker exec with `Tty: true` and a hijacked connection.
+/// ``PTYConnector`` over Docker exec with `Tty: true` and a hijacked connection, on the engine that
+/// runs the container.
 public struct DockerPTYConnector: PTYConnector {
-    /// The engine client.
-    public let docker: DockerClient
+    /// The engine of each container.
+    public let engines: any ContainerEngineResolver
     /// Non-default detach keys, so Ctrl-P and Ctrl-Q reach the shell.
     public let detachKeys: String
 
-    /// Creates a connector.
+    /// Creates a connector for the containers of one engine.
     public init(docker: DockerClient, detachKeys: String) {
-        self.docker = docker
+        self.init(engines: docker, detachKeys: detachKeys)
+    }
+
+    /// Creates a connector for containers on several engines (a swarm's nodes).
+    public init(engines: any ContainerEngineResolver, detachKeys: String) {
+        self.engines = engines
         self.detachKeys = detachKeys
     }
 
@@ -47,8 +53,8 @@ public struct DockerPTYConnector: PTYConnector {
             command: terminal.command, user: terminal.user, workingDir: terminal.workdir,
             env: ["TERM=xterm-256color"], detachKeys: detachKeys
         )
+        let docker = try await engines.engine(forContainer: containerID)
         let execID = try await docker.createTTYExec(containerID, request)
-        let docker = self.docker
         try await docker.withExecStream(execID, initialSize: (cols: size.cols, rows: size.rows), coalescing: .terminal) { stream in
             let connection = PTYConnection(
                 output: stream.inbound,

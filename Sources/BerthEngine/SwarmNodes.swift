@@ -1,0 +1,184 @@
+import BerthCore
+import DockerEngine
+import Logging
+
+/// A swarm's nodes as Berth sees them: the engine of each (over TCP with mutual TLS), which node
+/// runs which container, and which nodes may run instances.
+///
+/// The manager does not proxy `exec` or `attach` to tasks on other nodes (moby#27552), so Berth
+/// goes to the engine of the node itself for terminals, checks, flags and files.
+public actor SwarmNodes: ContainerEngineResolver {
+    /// What Berth knows of one node.
+    public struct Node: Sendable, Equatable {
+        /// Swarm node id.
+        public var id: String
+        /// Its host name.
+        public var hostname: String
+        /// The address of its engine, from the Swarm API.
+        public var address: String
+        /// Where players reach its published ports: the `berth.address` node label, else ``address``.
+        public var endpointHost: String
+        /// Why Berth places no instance there, nil when it does.
+        public var refusal: String?
+    }
+
+    /// The node label naming the address players reach a node's ports at.
+    public static let endpointLabel = "berth.address"
+
+    let manager: DockerClient
+    let tls: EngineTLS?
+    let settings: SwarmSettings
+    let timeout: Duration
+    let logger: Logger
+    private var nodes: [String: Node] = [:]
+    private var clients: [String: DockerClient] = [:]
+    private var containerNodes: [String: String] = [:]
+
+    /// Nodes reached through `manager`'s Swarm API; their engines at `settings.enginePort` with `tls`.
+    public init(manager: DockerClient, tls: EngineTLS?, settings: SwarmSettings, logger: Logger) {
+        self.manager = manager
+        self.tls = tls
+        self.settings = settings
+        self.timeout = manager.timeout
+        self.logger = logger
+    }
+
+    // MARK: - Engines
+
+    public func engine(forContainer containerID: String) async throws -> DockerClient {
+        if containerNodes[containerID] == nil {
+            for task in try await manager.listTasks(filters: ["desired-state": ["running"]]) {
+                if let container = task.status.containerStatus?.containerID, !container.isEmpty, let node = task.nodeID {
+                    containerNodes[container] = node
+                }
+            }
+        }
+        guard let nodeID = containerNodes[containerID] else {
+            throw DockerError(status: 404, message: "no swarm task runs container \(containerID)", operation: "find container")
+        }
+        return try await engine(ofNode: nodeID)
+    }
+
+    /// The engine of node `nodeID`.
+    public func engine(ofNode nodeID: String) async throws -> DockerClient {
+        if let client = clients[nodeID] { return client }
+        let node = try await self.node(nodeID)
+        let client = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
+        clients[nodeID] = client
+        return client
+    }
+
+    /// Records that `containerID` runs on `nodeID` (a task Berth just saw start).
+    public func remember(container containerID: String, on nodeID: String) {
+        containerNodes[containerID] = nodeID
+    }
+
+    /// Forgets a removed container.
+    public func forget(container containerID: String) {
+        containerNodes[containerID] = nil
+    }
+
+    /// Node `nodeID`, asked of the manager the first time.
+    public func node(_ nodeID: String) async throws -> Node {
+        if let node = nodes[nodeID] { return node }
+        let node = Self.describe(try await manager.inspectNode(nodeID))
+        nodes[nodeID] = node
+        return node
+    }
+
+    static func describe(_ node: SwarmNode) -> Node {
+        let address = node.status.addr ?? ""
+        let endpoint = node.spec.labels?[endpointLabel].flatMap { $0.isEmpty ? nil : $0 } ?? address
+        return Node(id: node.id, hostname: node.description?.hostname ?? node.id, address: address, endpointHost: endpoint, refusal: nil)
+    }
+
+    // MARK: - Fitness
+
+    /// Placement constraints of every instance: the pool, and no node that failed a check.
+    public func constraints() async throws -> [String] {
+        try await checkNewNodes()
+        var constraints = settings.pool.map { ["node.labels.berth.pool==\($0)"] } ?? []
+        for node in nodes.values.sorted(by: { $0.id < $1.id }) where node.refusal != nil {
+            constraints.append("node.id!=\(node.id)")
+        }
+        return constraints
+    }
+
+    /// Checks every node not checked yet; returns every known node. A node that lacks a setting is
+    /// refused (logged with its name and the setting); none fit is an error.
+    @discardableResult
+    public func checkNewNodes() async throws -> [Node] {
+        let listed = try await manager.listNodes()
+        for swarmNode in listed where nodes[swarmNode.id] == nil || clients[swarmNode.id] == nil {
+            var node = Self.describe(swarmNode)
+            if let pool = settings.pool, swarmNode.spec.labels?["berth.pool"] != pool {
+                node.refusal = "not in pool \(pool) (node label berth.pool)"
+            } else if swarmNode.status.state == "ready" {
+                node.refusal = await refusal(of: node)
+            } else {
+                // Checked when it comes back.
+                nodes[node.id] = node
+                continue
+            }
+            nodes[node.id] = node
+            if clients[node.id] == nil {
+                clients[node.id] = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
+            }
+            if let refusal = node.refusal {
+                logger.warning("swarm node refused for instances", metadata: ["node.id": "\(node.id)", "node.hostname": "\(node.hostname)", "reason": "\(refusal)"])
+            } else {
+                logger.info("swarm node accepted for instances", metadata: ["node.id": "\(node.id)", "node.hostname": "\(node.hostname)", "node.address": "\(node.address)"])
+            }
+        }
+        return nodes.values.sorted { $0.hostname < $1.hostname }
+    }
+
+    /// Refuses `nodeID` from now on (a started instance showed it lacks a setting).
+    public func refuse(_ nodeID: String, reason: String) {
+        nodes[nodeID]?.refusal = reason
+        logger.warning("swarm node refused for instances", metadata: ["node.id": "\(nodeID)", "reason": "\(reason)"])
+    }
+
+    /// Why `node` cannot run instances, nil when it can: its engine must answer over TLS, with
+    /// seccomp on and inter-container traffic off on its default bridge.
+    private func refusal(of node: Node) async -> String? {
+        let engine = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
+        let info: EngineInfo
+        do {
+            info = try await engine.info()
+        } catch {
+            return "its engine at tcp://\(node.address):\(settings.enginePort) does not answer over TLS (\(error)); start dockerd with -H tcp://0.0.0.0:\(settings.enginePort) --tlsverify and give Berth a client certificate (BERTH_SWARM_TLS_DIR)"
+        }
+        let seccomp = info.securityOptions.first { $0.hasPrefix("name=seccomp") }
+        if seccomp == nil || seccomp?.contains("profile=unconfined") == true {
+            return "seccomp is off; start dockerd without --seccomp-profile=unconfined"
+        }
+        do {
+            let bridge = try await engine.inspectNetwork("bridge")
+            if bridge.options["com.docker.network.bridge.enable_icc"] != "false" {
+                return "containers on its default bridge can reach each other; start dockerd with --icc=false"
+            }
+        } catch {
+            return "its default bridge network could not be read (\(error))"
+        }
+        return nil
+    }
+
+    /// Reads `/proc/1/status` of a started container: the daemon must have given it
+    /// `no-new-privileges` and seccomp, which a service cannot ask for. Nil when it did.
+    func missingDaemonDefaults(container containerID: String, on nodeID: String) async -> String? {
+        let status: String
+        do {
+            let result = try await engine(ofNode: nodeID).exec(containerID, command: ["cat", "/proc/1/status"], user: "0", outputTimeout: timeout)
+            guard result.exitCode == 0 else { return nil }
+            status = result.stdout
+        } catch {
+            // An image without `cat` cannot be read; the start-up check stands.
+            return nil
+        }
+        var missing: [String] = []
+        if !status.contains("NoNewPrivs:\t1") { missing.append("no-new-privileges (start dockerd with --no-new-privileges)") }
+        if !status.contains("Seccomp:\t2") { missing.append("seccomp filtering") }
+        return missing.isEmpty ? nil : "its containers run without " + missing.joined(separator: " and ")
+    }
+}
