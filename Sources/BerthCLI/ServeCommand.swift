@@ -43,7 +43,13 @@ struct ServeCommand: AsyncParsableCommand {
             http://minio:9000) is set, with BERTH_S3_BUCKET, BERTH_S3_ACCESS_KEY_ID and BERTH_S3_SECRET_ACCESS_KEY or \
             BERTH_S3_SECRET_ACCESS_KEY_FILE (never logged); BERTH_S3_REGION (default us-east-1), BERTH_S3_PREFIX \
             (default workspaces/) and BERTH_S3_SYNC_INTERVAL (default 5m: how often workspaces in use are uploaded). \
-            A half configuration is refused. See docs/object-storage.md.
+            A half configuration is refused. See docs/object-storage.md. \
+            BERTH_ENGINE=swarm (default docker) runs instances on the Docker Swarm whose manager DOCKER_HOST \
+            names, one service per instance; Berth reaches each node's engine over mutual TLS for terminals, \
+            checks, flags and files, at BERTH_SWARM_ENGINE_PORT (default 2376) with ca.pem, cert.pem and key.pem \
+            from BERTH_SWARM_TLS_DIR (required on a swarm). A start whose task no node has room for within \
+            BERTH_SWARM_PENDING_TIMEOUT (default 30s) fails with no_capacity; BERTH_SWARM_POOL=<name> places \
+            instances only on nodes labelled berth.pool=<name>. See docs/swarm.md.
             """
     )
 
