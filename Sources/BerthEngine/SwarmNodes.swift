@@ -87,7 +87,11 @@ public actor SwarmNodes: ContainerEngineResolver {
     }
 
     static func describe(_ node: SwarmNode) -> Node {
-        let address = node.status.addr ?? ""
+        // A manager may report 0.0.0.0 (moby#35437): its manager address names the host then.
+        var address = node.status.addr ?? ""
+        if address.isEmpty || address == "0.0.0.0", let manager = node.managerStatus?.addr, let host = manager.split(separator: ":").first {
+            address = String(host)
+        }
         let endpoint = node.spec.labels?[endpointLabel].flatMap { $0.isEmpty ? nil : $0 } ?? address
         return Node(id: node.id, hostname: node.description?.hostname ?? node.id, address: address, endpointHost: endpoint, refusal: nil)
     }

@@ -243,3 +243,8 @@ enum SwarmTaskState {
     /// The scheduler has not found a node for the task yet.
     static let waitingForNode: Set<String> = ["new", "pending", "allocated"]
 }
+
+// Files and lab scripts go to the node's engine, as on one engine.
+extension SwarmRuntime: InstanceFileSystem {}
+
+extension SwarmRuntime: LabScriptHost {}
