@@ -420,7 +420,7 @@ public struct DockerClient: Sendable {
         return "/" + segments.joined(separator: "/")
     }
 
-    private func decode<T: Decodable>(_ response: TransportResponse) throws -> T {
+    func decode<T: Decodable>(_ response: TransportResponse) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: response.body)
         } catch {

@@ -39,7 +39,7 @@ struct EngineTLSTests {
     func pingWithClientCertificate() async throws {
         try await Self.withPKI { pki in
             let tls = try EngineTLS.load(directory: try pki.clientDirectory(ca: "ca", client: "berth"))
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let byIP = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 #expect(byIP.transport.tls != nil)
                 #expect(byIP.transport.tlsServerName == nil, "an IP address is verified against the connected address, not sent as SNI")
@@ -57,7 +57,7 @@ struct EngineTLSTests {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.path("ca.pem")))
             let anonymous = EngineTLS(context: try NIOSSLContext(configuration: configuration))
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let docker = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: anonymous, timeout: .seconds(10))
                 let message = await Self.failure { try await docker.ping() }
                 #expect(message.contains("TLS with tcp://127.0.0.1:\(stub.port) failed"), "\(message)")
@@ -74,7 +74,7 @@ struct EngineTLSTests {
             // Trusts the right CA for the server, presents a certificate the engine does not trust.
             let folder = try pki.clientDirectory(ca: "ca", client: "intruder")
             let tls = try EngineTLS.load(directory: folder)
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let docker = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 let message = await Self.failure { try await docker.ping() }
                 #expect(message.contains("refused the client certificate"), "\(message)")
@@ -88,7 +88,7 @@ struct EngineTLSTests {
             try pki.makeCA("rogue")
             try pki.issue("impostor", by: "rogue", server: true, names: ["IP:127.0.0.1"])
             let tls = try EngineTLS.load(directory: try pki.clientDirectory(ca: "ca", client: "berth"))
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "impostor", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "impostor", clientCA: "ca")) { stub in
                 let docker = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 let message = await Self.failure { try await docker.ping() }
                 #expect(message.contains("not signed by the trusted CA"), "\(message)")
@@ -101,7 +101,7 @@ struct EngineTLSTests {
         try await Self.withPKI { pki in
             try pki.issue("elsewhere", by: "ca", server: true, names: ["IP:10.255.0.7", "DNS:node7.example"])
             let tls = try EngineTLS.load(directory: try pki.clientDirectory(ca: "ca", client: "berth"))
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "elsewhere", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "elsewhere", clientCA: "ca")) { stub in
                 let byIP = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 let message = await Self.failure { try await byIP.ping() }
                 #expect(message.contains("does not name the address"), "\(message)")
@@ -114,13 +114,13 @@ struct EngineTLSTests {
     @Test("a plain client gets no answer from a TLS engine, and a TLS client none from a plain one")
     func plainAndTLSMismatch() async throws {
         try await Self.withPKI { pki in
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let plain = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), timeout: .seconds(10))
                 #expect(plain.transport.tls == nil)
                 _ = await Self.failure { try await plain.ping() }
             }
             let tls = try EngineTLS.load(directory: try pki.clientDirectory(ca: "ca", client: "berth"))
-            try await TLSEngineStub.with(context: nil) { stub in
+            try await EngineStub.with(context: nil) { stub in
                 let docker = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 let message = await Self.failure { try await docker.ping() }
                 #expect(message.contains("does not speak TLS"), "\(message)")
@@ -132,7 +132,7 @@ struct EngineTLSTests {
     func execStreamOverTLS() async throws {
         try await Self.withPKI { pki in
             let tls = try EngineTLS.load(directory: try pki.clientDirectory(ca: "ca", client: "berth"))
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let docker = DockerClient(address: .tcp(host: "127.0.0.1", port: stub.port), tls: tls, timeout: .seconds(10))
                 let echoed = try await docker.withExecStream("stub-exec", initialSize: nil) { stream -> String in
                     try await stream.outbound.write(ByteBuffer(string: "typed over mTLS\n"))
@@ -202,7 +202,7 @@ struct EngineTLSTests {
     func fromEnvironment() async throws {
         try await Self.withPKI { pki in
             let folder = try pki.clientDirectory(ca: "ca", client: "berth")
-            try await TLSEngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
+            try await EngineStub.with(context: try pki.serverContext(server: "engine", clientCA: "ca")) { stub in
                 let docker = try DockerClient.fromEnvironment([
                     "DOCKER_HOST": "tcp://127.0.0.1:\(stub.port)", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": folder,
                 ])

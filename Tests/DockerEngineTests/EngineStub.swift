@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// A throw-away PKI made with the `openssl` command in a temporary directory: CAs, and server and
 /// client certificates they sign, as an operator would make for engines started with `--tlsverify`.
@@ -109,32 +110,58 @@ struct TestPKIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// An engine stand-in behind TLS on loopback: `GET /_ping` answers `OK`, `POST …/exec/{id}/start`
-/// is upgraded to a raw stream that echoes every byte back, anything else is a 404 with a Docker
-/// error body.
-final class TLSEngineStub: Sendable {
+/// A request the stub received.
+struct StubRequest: Sendable {
+    /// `GET`, `POST`, …
+    var method: String
+    /// The path with its query, e.g. `/v1.41/tasks?filters=…`.
+    var target: String
+    /// The body as text.
+    var body: String
+}
+
+/// What the stub answers: a status and a JSON body.
+struct StubResponse: Sendable {
+    var status: Int
+    var body: String
+}
+
+/// An engine stand-in on loopback, behind TLS when given a context: `GET /_ping` answers `OK`,
+/// `POST …/exec/{id}/start` is upgraded to a raw stream that echoes every byte back, other requests
+/// go to `responder` (404 with a Docker error body when it has no answer). Every request is kept
+/// in ``requests``.
+final class EngineStub: Sendable {
     let port: Int
     private let channel: any Channel
+    private let recorded: RequestLog
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, recorded: RequestLog) {
         self.channel = channel
+        self.recorded = recorded
         self.port = channel.localAddress?.port ?? 0
     }
 
+    /// The requests received so far, in order.
+    var requests: [StubRequest] { recorded.all }
+
     /// Runs `body` with a stub listening on 127.0.0.1 with `context` (plain HTTP when nil), and
     /// closes it afterwards.
-    static func with<Result>(context: NIOSSLContext?, _ body: (TLSEngineStub) async throws -> Result) async throws -> Result {
+    static func with<Result>(
+        context: NIOSSLContext?, responder: @escaping @Sendable (StubRequest) -> StubResponse? = { _ in nil },
+        _ body: (EngineStub) async throws -> Result
+    ) async throws -> Result {
+        let log = RequestLog()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     if let context { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
-                    try child.pipeline.syncOperations.addHandler(EngineStubHandler())
+                    try child.pipeline.syncOperations.addHandler(EngineStubHandler(log: log, responder: responder))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        let stub = TLSEngineStub(channel: channel)
+        let stub = EngineStub(channel: channel, recorded: log)
         do {
             let result = try await body(stub)
             try? await channel.close()
@@ -146,19 +173,35 @@ final class TLSEngineStub: Sendable {
     }
 }
 
+/// The requests a stub received.
+private final class RequestLog: Sendable {
+    private let requests = Mutex<[StubRequest]>([])
+
+    var all: [StubRequest] { requests.withLock { $0 } }
+
+    func append(_ request: StubRequest) { requests.withLock { $0.append(request) } }
+}
+
 /// Answers one request per connection, upgrading exec starts to an echo stream.
 private final class EngineStubHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    private let log: RequestLog
+    private let responder: @Sendable (StubRequest) -> StubResponse?
     private var pending = ByteBuffer()
+    private var head: (requestLine: String, contentLength: Int)?
     private var echoing = false
-    private var bodyToSkip = 0
+
+    init(log: RequestLog, responder: @escaping @Sendable (StubRequest) -> StubResponse?) {
+        self.log = log
+        self.responder = responder
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         if echoing {
-            echo(context: context, &bytes)
+            if bytes.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(bytes), promise: nil) }
             return
         }
         pending.writeBuffer(&bytes)
@@ -168,37 +211,37 @@ private final class EngineStubHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let view = Array(pending.readableBytesView)
-        guard let end = view.indices.dropLast(3).first(where: { view[$0...$0 + 3] == [13, 10, 13, 10] }) else { return }
-        let head = String(decoding: view[..<end], as: UTF8.self)
-        pending.moveReaderIndex(forwardBy: end + 4)
-        let lines = head.split(separator: "\r\n")
-        let requestLine = lines.first.map(String.init) ?? ""
-        let contentLength = lines.dropFirst().compactMap { line -> Int? in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
-        if requestLine.hasPrefix("GET /_ping ") {
+        if head == nil {
+            let view = Array(pending.readableBytesView)
+            guard let end = view.indices.dropLast(3).first(where: { view[$0...$0 + 3] == [13, 10, 13, 10] }) else { return }
+            let lines = String(decoding: view[..<end], as: UTF8.self).split(separator: "\r\n")
+            pending.moveReaderIndex(forwardBy: end + 4)
+            let contentLength = lines.dropFirst().compactMap { line -> Int? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                return Int(parts[1].trimmingCharacters(in: .whitespaces))
+            }.first ?? 0
+            head = (lines.first.map(String.init) ?? "", contentLength)
+        }
+        guard let head, pending.readableBytes >= head.contentLength else { return }
+        let body = pending.readString(length: head.contentLength) ?? ""
+        let parts = head.requestLine.split(separator: " ")
+        let request = StubRequest(method: parts.first.map(String.init) ?? "", target: parts.count > 1 ? String(parts[1]) : "", body: body)
+        log.append(request)
+        if request.method == "GET" && request.target == "/_ping" {
             respond(context: context, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK")
-        } else if requestLine.hasPrefix("POST /v1.41/exec/") && requestLine.contains("/start ") {
+        } else if request.method == "POST" && request.target.hasPrefix("/v1.41/exec/") && request.target.hasSuffix("/start") {
             respond(context: context, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
             echoing = true
-            bodyToSkip = contentLength
-            var rest = pending
+            if pending.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(pending), promise: nil) }
             pending.clear()
-            echo(context: context, &rest)
         } else {
-            let body = #"{"message":"no such path in the stub"}"#
-            respond(context: context, "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let answer = responder(request) ?? StubResponse(status: 404, body: #"{"message":"no such path in the stub"}"#)
+            respond(
+                context: context,
+                "HTTP/1.1 \(answer.status) Stub\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.utf8.count)\r\n\r\n\(answer.body)"
+            )
         }
-    }
-
-    private func echo(context: ChannelHandlerContext, _ bytes: inout ByteBuffer) {
-        let skipped = min(bodyToSkip, bytes.readableBytes)
-        bytes.moveReaderIndex(forwardBy: skipped)
-        bodyToSkip -= skipped
-        if bytes.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(bytes), promise: nil) }
     }
 
     private func respond(context: ChannelHandlerContext, _ text: String) {
