@@ -145,6 +145,21 @@ struct EngineTLSTests {
                 }
                 #expect(echoed == "typed over mTLS\n")
 
+                // Finishing the input half-closes the TLS session (close_notify); the engine ends
+                // the stream in turn, and the stream ends cleanly, not with a TLS error.
+                let drained = try await docker.withExecStream("stub-exec", initialSize: nil) { stream -> String in
+                    try await stream.outbound.write(ByteBuffer(string: "last words"))
+                    var received = ""
+                    var chunks = stream.inbound.makeAsyncIterator()
+                    while !received.hasSuffix("last words"), let chunk = try await chunks.next() {
+                        received += String(buffer: chunk)
+                    }
+                    stream.outbound.finish()
+                    while let chunk = try await chunks.next() { received += String(buffer: chunk) }
+                    return received
+                }
+                #expect(drained == "last words")
+
                 // Without the client certificate the stream is refused before any byte flows.
                 var configuration = TLSConfiguration.makeClientConfiguration()
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.path("ca.pem")))
