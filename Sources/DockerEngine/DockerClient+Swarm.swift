@@ -36,6 +36,11 @@ extension DockerClient {
     // MARK: - Tasks
 
     /// `GET /tasks?filters=…`, with filter keys such as `service`, `label`, `desired-state`, `node`.
+    ///
+    /// The engine matches `label` against the labels of each task's **service** (not the task's
+    /// own, usually empty `Labels`), so `["label": ["berth.namespace=ns"]]` lists the tasks of a
+    /// namespace's services. It resolves `service` and `node` names to ids first, and a name that
+    /// does not exist fails the whole call (``DockerError/isNotFound``) instead of matching nothing.
     public func listTasks(filters: [String: [String]]) async throws -> [SwarmTask] {
         try await decode(call(.GET, "/tasks?filters=\(try Self.filters(filters))", operation: "list tasks"))
     }

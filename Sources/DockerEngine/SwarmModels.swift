@@ -463,7 +463,8 @@ public struct SwarmTask: Decodable, Sendable {
     public var slot: Int?
     /// The state the orchestrator wants (`running`, `shutdown`, …).
     public var desiredState: String
-    /// Labels on the task.
+    /// The task's own labels, usually empty: Berth's labels are on the service and on
+    /// `spec.containerSpec`.
     public var labels: [String: String]
     /// The spec it runs (its `containerSpec.labels` carry Berth's labels).
     public var spec: TaskSpec
