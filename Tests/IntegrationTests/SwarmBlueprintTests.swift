@@ -40,7 +40,7 @@ struct SwarmBlueprintTests {
         #expect(ports.allSatisfy { $0.publishMode == "host" && $0.publishedPort == nil && $0.protocol == "tcp" })
         let (none, _) = try Self.service("network: none")
         #expect(none.endpointSpec == nil)
-        #expect(none.taskTemplate.networks == [NetworkAttachment(target: "none")])
+        #expect(none.taskTemplate.networks == nil)
     }
 
     @Test("reservations equal the limits, so the scheduler admits only what fits; pids are limited")
