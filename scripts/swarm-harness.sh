@@ -11,12 +11,12 @@
 #
 # What `up` builds:
 # - a bridge bsw0 (10.77.0.1/24) in the root namespace, three network namespaces bsw-node1..3 with a veth
-#   each on the bridge (10.77.0.11-13, default route via 10.77.0.1), and two FORWARD rules
+#   each on the bridge (10.77.0.11-13, default route via 10.77.0.1), and a FORWARD rule
 #   `-i bsw0 -o bsw0 -j ACCEPT` in the root namespace (the host's FORWARD policy is DROP when its dockerd
 #   runs, and bridged traffic crosses it through br_netfilter);
 # - one dockerd per namespace, in its own mount and UTS namespace (hostname bsw-nodeN, private tmpfs on
-#   /run/docker and /run/containerd so nothing is shared with the host's engine), with its own data root,
-#   exec root, pidfile, config file and Unix socket under $STATE/nodeN/, a TLS listener
+#   /run/docker and /run/containerd, its own /etc/docker: nothing is shared with the host's engine), with
+#   its own data root, exec root, pidfile, config file and Unix socket under $STATE/nodeN/, a TLS listener
 #   tcp://10.77.0.1N:2376 (--tlsverify, server certificate for that IP, signed by a CA made here), the
 #   node settings Berth requires (--no-new-privileges --icc=false, default seccomp), docker0 on
 #   172.31.1N.1/24, its processes in the cgroup berth-swarm/nodeN/daemon and its containers under
@@ -39,7 +39,8 @@
 # Settings (environment): STATE (default /run/berth-swarm), BERTH_SWARM_NET (first three octets of the
 # nodes' /24, default 10.77.0), BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT
 # (seconds to wait for a daemon or the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node
-# waits after SIGTERM, default 20). Never touches the host's own dockerd, its containers or networks.
+# waits after SIGTERM, default 20), BERTH_SWARM_HEARTBEAT (the swarm's dispatcher heartbeat period, e.g.
+# 2s; default Docker's 5s: a dead node is marked down about 11 s after it dies). Never touches the host's own dockerd, its containers or networks.
 set -euo pipefail
 
 STATE="${STATE:-/run/berth-swarm}"
@@ -51,6 +52,7 @@ ENGINE_PORT=2376
 BRIDGE=bsw0
 NODES=(1 2 3)
 CGROUP_NAME=berth-swarm
+DEFAULT_IMAGES=0
 RULE_COMMENT=berth
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
@@ -201,6 +203,11 @@ node_init() {
     mkdir -p /run/docker /run/containerd
     mount -t tmpfs -o mode=0711 tmpfs /run/docker
     mount -t tmpfs -o mode=0711 tmpfs /run/containerd
+    # dockerd's identity key (/etc/docker/key.json): one per node, so each engine has its own ID.
+    if [ -d /etc/docker ]; then
+        mkdir -p "$dir/etc-docker"
+        mount --bind "$dir/etc-docker" /etc/docker
+    fi
     hostname "$(node_ns "$n")"
     exec dockerd \
         --config-file "$dir/daemon.json" \
@@ -232,6 +239,7 @@ start_daemon() {
     setsid sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cgroup" \
         ip netns exec "$(node_ns "$n")" unshare --uts -- "$self" _node-init "$n" \
         >>"$dir/dockerd.log" 2>&1 </dev/null 9>&- &
+    disown
 }
 
 daemon_answers() { curl -fsS --max-time 2 --unix-socket "$(node_dir "$1")/docker.sock" http://localhost/_ping >/dev/null 2>&1; }
@@ -250,12 +258,17 @@ wait_daemon() {
 kill_node() {
     local n="$1" wait="$2" dir pid pids i
     dir="$(node_dir "$n")"
-    if pid="$(pidfile_pid "$dir/dockerd.pid")"; then
+    if [ "$wait" -gt 0 ] && pid="$(pidfile_pid "$dir/dockerd.pid")"; then
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < wait * 4; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.25
         done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "node $n's dockerd still runs ${wait}s after SIGTERM; SIGKILL"
+        else
+            say "node $n's dockerd exited $((i / 4)).$(((i % 4) * 25))s after SIGTERM"
+        fi
     fi
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         pids="$(
@@ -316,6 +329,9 @@ make_swarm() {
         node_docker "$n" swarm join --advertise-addr "$(node_ip "$n")" --listen-addr "$(node_ip "$n"):2377" \
             --token "$token" "$(node_ip 1):2377" >/dev/null
     done
+    if [ -n "${BERTH_SWARM_HEARTBEAT:-}" ]; then
+        node_docker 1 swarm update --dispatcher-heartbeat "$BERTH_SWARM_HEARTBEAT" >/dev/null
+    fi
     wait_ready_nodes 3
 }
 
@@ -352,15 +368,37 @@ default_images() {
     } 2>/dev/null | grep -v '<none>' | sort -u || true
 }
 
+# "name:tag id" of every tagged image of an engine (the docker CLI's environment picks the engine).
+image_table() { docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep -v '<none>' | sort -u; }
+
+# Saves the images from the host engine to $STATE/images.tar and writes "name:tag id" of each to
+# $STATE/images. The default list is read again when an image vanished in between (tests of other
+# engineers remove theirs); named images must exist.
+save_images() {
+    local images=("$@") attempt
+    for attempt in 1 2 3; do
+        if docker save -o "$STATE/images.tar" "${images[@]}" 2>"$STATE/save.log"; then
+            image_table | awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' <(printf '%s\n' "${images[@]}") - \
+                >"$STATE/images"
+            [ "$(wc -l <"$STATE/images")" -eq "${#images[@]}" ] && return 0
+        fi
+        [ "$DEFAULT_IMAGES" = 1 ] || fail "docker save failed for: ${images[*]}: $(cat "$STATE/save.log")"
+        say "an image vanished while saving ($(cat "$STATE/save.log")); listing them again (attempt $attempt)"
+        mapfile -t images < <(default_images)
+    done
+    fail "could not save a stable set of images: $(cat "$STATE/save.log")"
+}
+
 load_images() {
-    local images=("$@") n failed=0 ref host_id node_id pids=()
+    local images=("$@") n failed=0 pids=() missing
+    : >"$STATE/images"
     if [ "${#images[@]}" -eq 0 ]; then
         say "no images to load"
-        : >"$STATE/images"
         return 0
     fi
     say "saving ${#images[@]} image(s) from the host engine"
-    docker save -o "$STATE/images.tar" "${images[@]}" || fail "docker save failed for: ${images[*]}"
+    save_images "${images[@]}"
+    say "loading $(wc -l <"$STATE/images") image(s) into every node"
     for n in "${NODES[@]}"; do
         node_docker "$n" load -q -i "$STATE/images.tar" >"$(node_dir "$n")/load.log" 2>&1 &
         pids+=("$!")
@@ -373,16 +411,12 @@ load_images() {
     done
     rm -f "$STATE/images.tar"
     [ "$failed" -eq 0 ] || fail "docker load failed"
-    : >"$STATE/images"
-    for ref in "${images[@]}"; do
-        host_id="$(docker image inspect -f '{{.Id}}' "$ref")"
-        for n in "${NODES[@]}"; do
-            node_id="$(node_docker "$n" image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)"
-            [ "$node_id" = "$host_id" ] || fail "image $ref has id '$node_id' on node $n, '$host_id' on the host"
-        done
-        echo "$ref $host_id" >>"$STATE/images"
+    for n in "${NODES[@]}"; do
+        # Every "name:tag id" of the host must be on the node, with the same id.
+        missing="$(comm -23 "$STATE/images" <(DOCKER_HOST="$(node_host "$n")" image_table))"
+        [ -z "$missing" ] || fail "node $n lacks, or has another id for: $(echo "$missing" | tr '\n' ';')"
     done
-    say "loaded ${#images[@]} image(s) into every node; ids match (list: $STATE/images)"
+    say "loaded $(wc -l <"$STATE/images") image(s) into every node; ids match (list: $STATE/images)"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -435,11 +469,13 @@ on_up_failure() {
 do_up() {
     local images=() n started
     started="$(date +%s.%N)"
+    DEFAULT_IMAGES=0
     if [ "$#" -gt 0 ]; then
         images=("$@")
     elif [ -n "${BERTH_SWARM_IMAGES+set}" ]; then
         read -ra images <<<"$BERTH_SWARM_IMAGES"
     else
+        DEFAULT_IMAGES=1
         mapfile -t images < <(default_images)
     fi
     if harness_exists; then
@@ -471,10 +507,9 @@ do_up() {
 
 do_down() {
     local n mount dir
-    for n in "${NODES[@]}"; do
-        if pid="$(pidfile_pid "$(node_dir "$n")/dockerd.pid")"; then kill -TERM "$pid" 2>/dev/null || true; fi
-    done
-    for n in "${NODES[@]}"; do kill_node "$n" 5; done
+    # Everything is thrown away: no graceful stop, SIGKILL at once (dockerd and containerd by their
+    # pidfiles, then whatever is left in the node's cgroup and network namespace).
+    for n in "${NODES[@]}"; do kill_node "$n" 0; done
     # Anything still mounted under the state directory in this namespace (the daemons' own mounts
     # lived in their mount namespaces, gone with their processes).
     if [ -n "$STATE" ] && [ "$STATE" != / ]; then
