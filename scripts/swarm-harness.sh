@@ -3,6 +3,7 @@
 #
 #   scripts/swarm-harness.sh up [IMAGE...]   build it (tears an existing one down first), print the env
 #   scripts/swarm-harness.sh down            tear everything down, even a half-built harness
+#   scripts/swarm-harness.sh load IMAGE...   load more images of the host engine into every node (ids checked)
 #   scripts/swarm-harness.sh env             print the export lines of a running harness
 #   scripts/swarm-harness.sh status          the nodes as the manager sees them
 #   scripts/swarm-harness.sh stop-node N     stop node N's dockerd (SIGTERM, wait, then SIGKILL its tree)
@@ -236,6 +237,7 @@ start_daemon() {
     cgroup="$(cgroup_base)/$CGROUP_NAME/node$n/daemon"
     mkdir -p "$cgroup"
     # The shell moves itself into the node's cgroup, then becomes `ip netns exec`, then dockerd.
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's.
     setsid sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cgroup" \
         ip netns exec "$(node_ns "$n")" unshare --uts -- "$self" _node-init "$n" \
         >>"$dir/dockerd.log" 2>&1 </dev/null 9>&- &
@@ -372,15 +374,15 @@ default_images() {
 image_table() { docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep -v '<none>' | sort -u; }
 
 # Saves the images from the host engine to $STATE/images.tar and writes "name:tag id" of each to
-# $STATE/images. The default list is read again when an image vanished in between (tests of other
+# $STATE/images.new. The default list is read again when an image vanished in between (tests of other
 # engineers remove theirs); named images must exist.
 save_images() {
     local images=("$@") attempt
     for attempt in 1 2 3; do
         if docker save -o "$STATE/images.tar" "${images[@]}" 2>"$STATE/save.log"; then
             image_table | awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' <(printf '%s\n' "${images[@]}") - \
-                >"$STATE/images"
-            [ "$(wc -l <"$STATE/images")" -eq "${#images[@]}" ] && return 0
+                >"$STATE/images.new"
+            [ "$(wc -l <"$STATE/images.new")" -eq "${#images[@]}" ] && return 0
         fi
         [ "$DEFAULT_IMAGES" = 1 ] || fail "docker save failed for: ${images[*]}: $(cat "$STATE/save.log")"
         say "an image vanished while saving ($(cat "$STATE/save.log")); listing them again (attempt $attempt)"
@@ -389,16 +391,17 @@ save_images() {
     fail "could not save a stable set of images: $(cat "$STATE/save.log")"
 }
 
+# Loads the images into every node and checks their ids; $STATE/images lists all loaded so far.
 load_images() {
     local images=("$@") n failed=0 pids=() missing
-    : >"$STATE/images"
+    touch "$STATE/images"
     if [ "${#images[@]}" -eq 0 ]; then
         say "no images to load"
         return 0
     fi
     say "saving ${#images[@]} image(s) from the host engine"
     save_images "${images[@]}"
-    say "loading $(wc -l <"$STATE/images") image(s) into every node"
+    say "loading $(wc -l <"$STATE/images.new") image(s) into every node"
     for n in "${NODES[@]}"; do
         node_docker "$n" load -q -i "$STATE/images.tar" >"$(node_dir "$n")/load.log" 2>&1 &
         pids+=("$!")
@@ -413,10 +416,13 @@ load_images() {
     [ "$failed" -eq 0 ] || fail "docker load failed"
     for n in "${NODES[@]}"; do
         # Every "name:tag id" of the host must be on the node, with the same id.
-        missing="$(comm -23 "$STATE/images" <(DOCKER_HOST="$(node_host "$n")" image_table))"
+        missing="$(comm -23 "$STATE/images.new" <(DOCKER_HOST="$(node_host "$n")" image_table))"
         [ -z "$missing" ] || fail "node $n lacks, or has another id for: $(echo "$missing" | tr '\n' ';')"
     done
-    say "loaded $(wc -l <"$STATE/images") image(s) into every node; ids match (list: $STATE/images)"
+    say "loaded $(wc -l <"$STATE/images.new") image(s) into every node; ids match (list: $STATE/images)"
+    sort -u "$STATE/images" "$STATE/images.new" >"$STATE/images.tmp"
+    mv "$STATE/images.tmp" "$STATE/images"
+    rm -f "$STATE/images.new"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -531,7 +537,12 @@ do_down() {
         done
         [ ! -d "$dir" ] || say "warning: could not remove the cgroup $dir"
     done
-    if [ -n "$STATE" ] && [ "$STATE" != / ]; then rm -rf --one-file-system "$STATE"; fi
+    if [ -n "$STATE" ] && [ "$STATE" != / ] && [ -d "$STATE" ]; then
+        # The data roots hold every loaded image: removed side by side.
+        for n in "${NODES[@]}"; do rm -rf --one-file-system "$(node_dir "$n")" & done
+        wait
+        rm -rf --one-file-system "$STATE"
+    fi
 }
 
 do_stop_node() {
@@ -586,6 +597,13 @@ main() {
             say "down in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
             rm -f "$STATE.lock"
             ;;
+        load)
+            require_root
+            [ -s "$STATE/env" ] || fail "no harness at $STATE (run up first)"
+            [ "$#" -gt 0 ] || fail "usage: $0 load IMAGE..."
+            lock
+            load_images "$@"
+            ;;
         env)
             [ -s "$STATE/env" ] || fail "no harness at $STATE (run up first)"
             cat "$STATE/env"
@@ -616,7 +634,7 @@ main() {
             sed -n '2,/^set -euo/p' "$self" | sed '$d' | sed 's/^# \{0,1\}//'
             ;;
         *)
-            echo "usage: $0 up [IMAGE...] | down | env | status | stop-node N | start-node N | exec N CMD..." >&2
+            echo "usage: $0 up [IMAGE...] | down | load IMAGE... | env | status | stop-node N | start-node N | exec N CMD..." >&2
             exit 2
             ;;
     esac
