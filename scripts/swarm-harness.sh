@@ -37,22 +37,42 @@
 # `up` fails it prints the daemons' logs and tears down what it built (BERTH_SWARM_KEEP_FAILED=1 keeps
 # it for a look). Progress goes to stderr; stdout carries only the export lines.
 #
-# Settings (environment): STATE (default /run/berth-swarm), BERTH_SWARM_NET (first three octets of the
-# nodes' /24, default 10.77.0), BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT
-# (seconds to wait for a daemon or the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node
-# waits after SIGTERM, default 20), BERTH_SWARM_HEARTBEAT (the swarm's dispatcher heartbeat period, e.g.
-# 2s; default Docker's 5s: a dead node is marked down about 11 s after it dies). Never touches the host's own dockerd, its containers or networks.
+# Settings (environment):
+# - BERTH_SWARM_INSTANCE: 0-9, default 0. Instance 0 is bsw0, bsw-node1..3, 10.77.0.0/24,
+#   /run/berth-swarm; instance K is bswK, bswK-node1..3, 10.77.K.0/24, /run/berth-swarm-K, so several
+#   harnesses (engineers, CI) live side by side on one machine. Every command acts on its instance only.
+# - STATE (default /run/berth-swarm[-K]), BERTH_SWARM_NET (first three octets of the nodes' /24).
+# - BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT (seconds to wait for a daemon or
+#   the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node waits after SIGTERM, default 20).
+# - BERTH_SWARM_HEARTBEAT: the swarm's dispatcher heartbeat period (e.g. 2s); default Docker's 5s, with
+#   which the manager marks a dead node down about 11 s after it dies.
+# Never touches the host's own dockerd, its containers or its networks.
 set -euo pipefail
 
-STATE="${STATE:-/run/berth-swarm}"
-NET="${BERTH_SWARM_NET:-10.77.0}"
+INSTANCE="${BERTH_SWARM_INSTANCE:-0}"
+case "$INSTANCE" in
+    [0-9]) ;;
+    *)
+        echo "swarm-harness: error: BERTH_SWARM_INSTANCE must be a digit 0-9, got '$INSTANCE'" >&2
+        exit 2
+        ;;
+esac
+if [ "$INSTANCE" = 0 ]; then
+    NAME_PREFIX=bsw-
+    SUFFIX=
+else
+    NAME_PREFIX="bsw$INSTANCE-"
+    SUFFIX="-$INSTANCE"
+fi
+STATE="${STATE:-/run/berth-swarm$SUFFIX}"
+NET="${BERTH_SWARM_NET:-10.77.$INSTANCE}"
 LOG_LEVEL="${BERTH_SWARM_LOG_LEVEL:-warn}"
 WAIT_SECONDS="${BERTH_SWARM_WAIT:-90}"
 STOP_WAIT_SECONDS="${BERTH_SWARM_STOP_WAIT:-20}"
 ENGINE_PORT=2376
-BRIDGE=bsw0
+BRIDGE="bsw$INSTANCE"
 NODES=(1 2 3)
-CGROUP_NAME=berth-swarm
+CGROUP_NAME="berth-swarm$SUFFIX"
 DEFAULT_IMAGES=0
 RULE_COMMENT=berth
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,11 +84,11 @@ fail() {
     exit 1
 }
 
-node_ns() { echo "bsw-node$1"; }
+node_ns() { echo "${NAME_PREFIX}node$1"; }
 node_ip() { echo "$NET.1$1"; }
 node_dir() { echo "$STATE/node$1"; }
 node_host() { echo "unix://$STATE/node$1/docker.sock"; }
-node_veth() { echo "bsw-n$1"; }
+node_veth() { echo "${NAME_PREFIX}n$1"; }
 node_docker() {
     local n="$1"
     shift
@@ -449,7 +469,7 @@ write_env() {
 harness_exists() {
     [ -e "$STATE" ] && return 0
     ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
-    ip netns list 2>/dev/null | grep -q '^bsw-node' && return 0
+    ip netns list 2>/dev/null | grep -q "^${NAME_PREFIX}node" && return 0
     return 1
 }
 
@@ -537,11 +557,18 @@ do_down() {
         done
         [ ! -d "$dir" ] || say "warning: could not remove the cgroup $dir"
     done
-    if [ -n "$STATE" ] && [ "$STATE" != / ] && [ -d "$STATE" ]; then
-        # The data roots hold every loaded image: removed side by side.
-        for n in "${NODES[@]}"; do rm -rf --one-file-system "$(node_dir "$n")" & done
-        wait
-        rm -rf --one-file-system "$STATE"
+    if [ -n "$STATE" ] && [ "$STATE" != / ]; then
+        for _ in 1 2 3; do
+            [ -e "$STATE" ] || break
+            # The data roots hold every loaded image: removed side by side.
+            for n in "${NODES[@]}"; do rm -rf --one-file-system "$(node_dir "$n")" & done
+            wait
+            rm -rf --one-file-system "$STATE" 2>/dev/null && break
+            # A process that outlived the kill wrote into it meanwhile: kill again, remove again.
+            sleep 0.5
+            for n in "${NODES[@]}"; do kill_node "$n" 0; done
+        done
+        [ ! -e "$STATE" ] || say "warning: could not remove $STATE"
     fi
 }
 
