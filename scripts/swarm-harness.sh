@@ -43,7 +43,8 @@
 #   harnesses (engineers, CI) live side by side on one machine. Every command acts on its instance only.
 # - STATE (default /run/berth-swarm[-K]), BERTH_SWARM_NET (first three octets of the nodes' /24).
 # - BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT (seconds to wait for a daemon or
-#   the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node waits after SIGTERM, default 20).
+#   the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node waits after SIGTERM, default 20;
+#   0 sends no SIGTERM and kills the node's whole tree at once, like a crash).
 # - BERTH_SWARM_HEARTBEAT: the swarm's dispatcher heartbeat period (e.g. 2s); default Docker's 5s, with
 #   which the manager marks a dead node down about 11 s after it dies.
 # Never touches the host's own dockerd, its containers or its networks.
@@ -576,7 +577,11 @@ do_stop_node() {
     local n="$1"
     check_node_number "$n"
     [ -d "$(node_dir "$n")" ] || fail "no harness at $STATE (run up first)"
-    say "stopping node $n's dockerd (SIGTERM, up to ${STOP_WAIT_SECONDS}s, then SIGKILL)"
+    if [ "$STOP_WAIT_SECONDS" -gt 0 ]; then
+        say "stopping node $n's dockerd (SIGTERM, up to ${STOP_WAIT_SECONDS}s, then SIGKILL)"
+    else
+        say "killing node $n (SIGKILL to its dockerd, containerd, shims and containers)"
+    fi
     kill_node "$n" "$STOP_WAIT_SECONDS"
     say "node $n stopped"
 }
