@@ -60,7 +60,7 @@ postgres_url="$$(scripts/ensure-postgres.sh)"; \
 BERTH_TEST_POSTGRES_URL="$$postgres_url" python3 tests/replicas/test_two_replicas.py --berth $(BERTH_DEBUG)
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces bench-swarm clean clean-images
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces bench-swarm clean clean-images
 
 ## help: list the targets
 help:
@@ -129,6 +129,15 @@ test-replicas: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(REPLICA_TEST)
 
+## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the example images loaded into every node); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image)
+swarm-harness-up:
+	scripts/ensure-docker.sh
+	scripts/swarm-harness.sh up $(SWARM_IMAGES)
+
+## swarm-harness-down: tear the three-node swarm down (daemons, namespaces, bridge, rules, state), even a half-built one
+swarm-harness-down:
+	scripts/swarm-harness.sh down
+
 ## bench: time POST /api/v1/instances to running on SQLite and on PostgreSQL against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
@@ -180,9 +189,9 @@ bench-workspaces: prerequisites
 # The swarm harness's env file bench-swarm reads (scripts/swarm-harness.sh writes it).
 SWARM_HARNESS_ENV ?= /run/berth-swarm/env
 
-## bench-swarm: on a running swarm harness (scripts/swarm-harness.sh up first; it never brings one up or down), POST /api/v1/instances → running of web-service on the swarm against `docker service create` and against Berth on the local engine, p50/p90 over 20 starts, then 50 concurrent starts across the nodes (failures, wall time, spread per node) (BENCH_CONFIG, BENCH_ARGS as for bench; SWARM_HARNESS_ENV)
+## bench-swarm: on a running swarm harness (make swarm-harness-up first; it never brings one up or down), POST /api/v1/instances → running of web-service on the swarm against `docker service create` and against Berth on the local engine, p50/p90 over 20 starts, then 50 concurrent starts across the nodes (failures, wall time, spread per node) (BENCH_CONFIG, BENCH_ARGS as for bench; SWARM_HARNESS_ENV)
 bench-swarm: prerequisites
-	@if [ ! -s $(SWARM_HARNESS_ENV) ]; then echo "bench-swarm: no swarm harness ($(SWARM_HARNESS_ENV) is missing); start one with scripts/swarm-harness.sh up" >&2; exit 1; fi
+	@if [ ! -s $(SWARM_HARNESS_ENV) ]; then echo "bench-swarm: no swarm harness ($(SWARM_HARNESS_ENV) is missing); start one with make swarm-harness-up" >&2; exit 1; fi
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
 	python3 bench/swarm-start.py --berth .build/$(BENCH_CONFIG)/berth --harness-env $(SWARM_HARNESS_ENV) $(BENCH_ARGS)
 
