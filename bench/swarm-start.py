@@ -364,6 +364,7 @@ class Benchmark:
         started = time.perf_counter()
         _, payload = target.api.call("POST", "/api/v1/instances", token, {"environment": environment})
         instance = instance_of(payload)
+        answered = instance.get("state")
         with target.created_lock:
             target.created[instance["id"]] = token
         try:
@@ -373,7 +374,7 @@ class Benchmark:
             raise RuntimeError(f"{error}{': ' + reason if reason else ''}") from None
         elapsed = (time.perf_counter() - started) * 1000
         _, payload = target.api.call("GET", f"/api/v1/instances/{instance['id']}", token)
-        return elapsed, instance_of(payload)
+        return elapsed, {**instance_of(payload), "answeredState": answered}
 
     @staticmethod
     def reason_of(target: Target, token: str, instance_id: str) -> str:
@@ -530,7 +531,8 @@ class Benchmark:
             try:
                 elapsed, instance = self.berth_start(self.swarm, token, BURST_ENVIRONMENT)
                 hosts = sorted({e.get("host", "") for e in instance.get("endpoints") or []})
-                return {"ok": True, "ms": elapsed, "id": instance["id"], "hosts": hosts, "start": started, "end": time.perf_counter()}
+                return {"ok": True, "ms": elapsed, "id": instance["id"], "hosts": hosts, "answered": instance["answeredState"],
+                        "start": started, "end": time.perf_counter()}
             except APIError as error:
                 return {"ok": False, "code": error.code, "error": str(error), "start": started, "end": time.perf_counter()}
             except (RuntimeError, OSError, KeyError, TypeError) as error:
@@ -563,7 +565,7 @@ class Benchmark:
             "count": count, "environment": BURST_ENVIRONMENT, "capacity": capacity, "failures": count - len(ids), "failuresByCode": by_code,
             "errors": [r["error"] for r in results if not r["ok"]], "wall_ms": wall_ms,
             "latency": summarize([r["ms"] for r in results if r["ok"]]), "spread": spread, "endpointHosts": endpoint_hosts,
-            "stopAll_ms": stop_ms,
+            "stopAll_ms": stop_ms, "answeredRunning": sum(1 for r in results if r["ok"] and r["answered"] == "running"),
         }
 
     def spread(self, instance_ids: list[str]) -> dict:
@@ -735,6 +737,9 @@ def main() -> int:
             bench.create_burst_users()
             burst = bench.burst()
         nodes_after = bench.check_nodes("at the end")
+    except (EngineError, OSError) as error:
+        print(f"bench: error: the swarm's manager stopped answering ({error}); was the harness torn down during the run?", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
@@ -748,6 +753,10 @@ def main() -> int:
         shutil.rmtree(bench.work, ignore_errors=True)
 
     summaries = {kind: summarize(samples) for kind, samples in sequential["samples_ms"].items()}
+    # The same nodes, ready, from start to end: a harness rebuilt or a node stopped during the run
+    # (by a test sharing it) makes the figures meaningless.
+    stable = ({n["id"] for n in nodes} == {n["id"] for n in nodes_after}
+              and all(n["state"] == "ready" for n in nodes_after))
 
     def pair(a: str, b: str) -> dict:
         return {"p50": ratio(summaries[a], summaries[b], "p50"), "p90": ratio(summaries[a], summaries[b], "p90")}
@@ -763,7 +772,7 @@ def main() -> int:
         },
         "berthBinary": os.path.abspath(args.berth),
         "gitCommit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
-        "nodes": len(nodes), "nodesAtStart": nodes, "nodesAtEnd": nodes_after,
+        "nodes": len(nodes), "nodesAtStart": nodes, "nodesAtEnd": nodes_after, "harnessStable": stable,
         "environment": args.environment, "image": bench.image_reference, "imageId": bench.image_id,
         "runs": args.runs, "warmup": args.warmup,
         "cliCommand": " ".join(shlex.quote(part) for part in bench.cli_command(f"{bench.cli_prefix}N", detach=True)),
@@ -780,6 +789,9 @@ def main() -> int:
     }
     print(render(results))
     write_results(results, args.output)
+    if not stable:
+        print("bench: error: the swarm's nodes changed or went down during the run; the figures are not comparable", file=sys.stderr)
+        return 1
     return 0
 
 
