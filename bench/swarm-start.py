@@ -35,7 +35,9 @@ What it does, in one run:
    through the admin API), of `swarm-burst`: web-service's image and settings with its CPU
    reservation lowered to --burst-cpus (see below). It reports failures by error code, the wall
    time, latencies, and how the running instances spread over the nodes (count per node from the
-   tasks' NodeID, max/min ratio), then stops them all and times that;
+   tasks' NodeID, max/min ratio), then stops them all and times that; then the same burst
+   through the CLI (--burst concurrent `docker service create --detach`, each until its task
+   runs), as its baseline, unless --no-cli-burst;
 5. prints a table with the p50/p90 ratios Berth/CLI and swarm/local, and writes
    bench-results/swarm-start.json.
 
@@ -264,6 +266,7 @@ class Benchmark:
         self.image_id = ""
         self.settings: dict = {}
         self.cli_count = 0
+        self.cli_lock = threading.Lock()
         swarm_env = {
             "BERTH_ENGINE": "swarm", "DOCKER_HOST": self.manager_url,
             "BERTH_SWARM_TLS_DIR": harness["BERTH_SWARM_TLS_DIR"],
@@ -411,11 +414,11 @@ class Benchmark:
 
     # -- the CLI baseline -------------------------------------------------------------------
 
-    def cli_command(self, name: str, detach: bool) -> list[str]:
+    def cli_command(self, name: str, detach: bool, cpus: str | None = None) -> list[str]:
         """`docker service create` for what Berth's service of the environment holds: the image
         by id, reservations = limits, the port in host mode, the hardening a service can say, the
-        same command; both without restart."""
-        s = self.settings
+        same command; both without restart. `cpus` replaces the environment's (the burst's)."""
+        s = {**self.settings, "cpus": cpus or self.settings["cpus"]}
         command = [
             "docker", "-H", self.manager_url, "service", "create", "--name", name,
             "--detach=false" if not detach else "--detach", "--label", self.cli_label,
@@ -438,10 +441,11 @@ class Benchmark:
         command += s["command"]
         return command
 
-    def cli_start(self, detach: bool) -> tuple[float, str]:
-        self.cli_count += 1
-        name = f"{self.cli_prefix}{self.cli_count}"
-        command = self.cli_command(name, detach)
+    def cli_start(self, detach: bool, cpus: str | None = None) -> tuple[float, str]:
+        with self.cli_lock:
+            self.cli_count += 1
+            name = f"{self.cli_prefix}{self.cli_count}"
+        command = self.cli_command(name, detach, cpus)
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -550,7 +554,7 @@ class Benchmark:
         for message in sorted({r["error"] for r in results if not r["ok"]}):
             log(f"burst failure: {message}")
 
-        spread = self.spread([r["id"] for r in results if r["ok"]])
+        spread = self.spread({f"berth-{r['id']}" for r in results if r["ok"]}, f"berth.namespace={self.swarm.namespace}")
         endpoint_hosts: dict[str, int] = {}
         for r in results:
             for host in r.get("hosts") or []:
@@ -568,11 +572,41 @@ class Benchmark:
             "stopAll_ms": stop_ms, "answeredRunning": sum(1 for r in results if r["ok"] and r["answered"] == "running"),
         }
 
-    def spread(self, instance_ids: list[str]) -> dict:
-        """How many of `instance_ids` run on each node, from the manager's tasks."""
+    def cli_burst(self) -> dict:
+        """The baseline of the burst: --burst concurrent `docker service create --detach` of the same
+        image and resources as swarm-burst, each timed until its task runs with its port published,
+        then all removed."""
+        count = self.args.burst
+        barrier = threading.Barrier(count)
+
+        def one(_: int) -> dict:
+            barrier.wait()
+            started = time.perf_counter()
+            try:
+                elapsed, name = self.cli_start(detach=True, cpus=f"{self.args.burst_cpus:g}")
+                return {"ok": True, "ms": elapsed, "name": name, "start": started, "end": time.perf_counter()}
+            except (RuntimeError, OSError, EngineError) as error:
+                return {"ok": False, "error": str(error), "start": started, "end": time.perf_counter()}
+
+        log(f"CLI burst: {count} concurrent docker service create -d of the same image at {self.args.burst_cpus:g} CPU")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+            results = list(pool.map(one, range(count)))
+        wall_ms = (max(r["end"] for r in results) - min(r["start"] for r in results)) * 1000
+        for message in sorted({r["error"] for r in results if not r["ok"]}):
+            log(f"CLI burst failure: {message}")
+        names = [r["name"] for r in results if r["ok"]]
+        spread = self.spread(set(names), self.cli_label)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self.cli_remove, names))
+        return {
+            "count": count, "failures": count - len(names), "errors": [r["error"] for r in results if not r["ok"]],
+            "wall_ms": wall_ms, "latency": summarize([r["ms"] for r in results if r["ok"]]), "spread": spread,
+        }
+
+    def spread(self, wanted: set[str], label: str) -> dict:
+        """How many of the services named in `wanted` (labelled `label`) run on each node, from the manager's tasks."""
         nodes = {n["id"]: n["hostname"] for n in self.manager.nodes()}
-        wanted = {f"berth-{i}" for i in instance_ids}
-        services = {s["ID"]: s["Spec"]["Name"] for s in self.manager.services(f"berth.namespace={self.swarm.namespace}")}
+        services = {s["ID"]: s["Spec"]["Name"] for s in self.manager.services(label)}
         per_node = {hostname: 0 for hostname in nodes.values()}
         placed = 0
         for task in self.manager.get("/tasks", {"desired-state": ["running"]}):
@@ -686,6 +720,17 @@ def render(results: dict) -> str:
         per_node = ", ".join(f"{host} {n}" for host, n in sorted(spread["perNode"].items()))
         lines.append(f"  spread over the nodes: {per_node}; max/min {ratio_text(spread['maxMinRatio'])}")
         lines.append(f"  stopping all {spread['placed']}: {burst['stopAll_ms']:.0f} ms")
+    cli = results.get("cliBurst")
+    if cli:
+        latency = cli["latency"]
+        spread = cli["spread"]
+        per_node = ", ".join(f"{host} {n}" for host, n in sorted(spread["perNode"].items()))
+        lines.append(f"Burst baseline: {cli['count']} concurrent docker service create -d → task running (CLI), same image and resources")
+        lines.append(f"  failures {cli['failures']}, wall {cli['wall_ms']:.0f} ms"
+                     + (f", p50 {latency['p50']:.0f} ms, p90 {latency['p90']:.0f} ms, max {latency['max']:.0f} ms" if latency.get("count") else ""))
+        lines.append(f"  spread over the nodes: {per_node}; max/min {ratio_text(spread['maxMinRatio'])}")
+        if burst and burst.get("wall_ms") and cli.get("wall_ms"):
+            lines.append(f"  burst wall ratio berth/CLI: {burst['wall_ms'] / cli['wall_ms']:.2f}")
     return "\n".join(lines)
 
 
@@ -695,6 +740,7 @@ def main() -> int:
     parser.add_argument("-n", "--runs", type=int, default=20, help="sequential starts of each kind (default 20)")
     parser.add_argument("--warmup", type=int, default=1, help="uncounted rounds first (default 1)")
     parser.add_argument("--burst", type=int, default=50, help="concurrent starts in the burst, one player each (default 50; 0 skips it)")
+    parser.add_argument("--no-cli-burst", action="store_true", help="skip the burst's CLI baseline")
     parser.add_argument("--burst-cpus", type=float, default=0.1, help="CPU reservation (= limit) of swarm-burst (default 0.1)")
     parser.add_argument("--environment", default="web-service", help="environment to start, with a port (default web-service)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one start may take (default 120)")
@@ -728,6 +774,7 @@ def main() -> int:
         return 1
     started_at = datetime.datetime.now(datetime.timezone.utc)
     burst = None
+    cli_burst = None
     try:
         bench.prepare_environments()
         bench.load_image_into_nodes()
@@ -736,6 +783,8 @@ def main() -> int:
         if args.burst > 0:
             bench.create_burst_users()
             burst = bench.burst()
+            if not args.no_cli_burst:
+                cli_burst = bench.cli_burst()
         nodes_after = bench.check_nodes("at the end")
     except (EngineError, OSError) as error:
         print(f"bench: error: the swarm's manager stopped answering ({error}); was the harness torn down during the run?", file=sys.stderr)
@@ -785,6 +834,7 @@ def main() -> int:
             "cliRunning_berthLocal": pair("cli-running", "berth-local"),
         },
         "burst": burst,
+        "cliBurst": cli_burst,
         "namespaces": {target.name: target.namespace for target in bench.targets},
     }
     print(render(results))
