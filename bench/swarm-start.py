@@ -753,7 +753,7 @@ def main() -> int:
         print("bench: error: the docker CLI is needed for the baseline; run scripts/ensure-docker.sh", file=sys.stderr)
         return 1
     if not Path(args.harness_env).is_file():
-        print(f"bench: error: no swarm harness: {args.harness_env} is missing; start one with `scripts/swarm-harness.sh up` (as root)",
+        print(f"bench: error: no swarm harness: {args.harness_env} is missing; start one with `make swarm-harness-up` (as root)",
               file=sys.stderr)
         return 1
     harness = read_harness_env(args.harness_env)
@@ -768,7 +768,12 @@ def main() -> int:
     if args.no_env_build:
         log("--no-env-build is ignored: the build (cached) gives the content tag and image id every node must hold")
     bench = Benchmark(args, harness)
-    nodes = bench.check_nodes("at the start")
+    try:
+        nodes = bench.check_nodes("at the start")
+    except (EngineError, OSError) as error:
+        print(f"bench: error: the harness's manager ({bench.manager_url}) does not answer: {error}", file=sys.stderr)
+        shutil.rmtree(bench.work, ignore_errors=True)
+        return 1
     if sum(1 for n in nodes if n["state"] == "ready") < 3:
         print("bench: error: the harness does not have 3 ready nodes", file=sys.stderr)
         return 1
