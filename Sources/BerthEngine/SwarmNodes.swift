@@ -33,6 +33,8 @@ public actor SwarmNodes: ContainerEngineResolver {
     private var nodes: [String: Node] = [:]
     private var clients: [String: DockerClient] = [:]
     private var containerNodes: [String: String] = [:]
+    /// Nodes whose daemon defaults a started container showed.
+    private var defaultsSeen: Set<String> = []
 
     /// Nodes reached through `manager`'s Swarm API; their engines at `settings.enginePort` with `tls`.
     public init(manager: DockerClient, tls: EngineTLS?, settings: SwarmSettings, logger: Logger) {
@@ -167,9 +169,24 @@ public actor SwarmNodes: ContainerEngineResolver {
         return nil
     }
 
-    /// Reads `/proc/1/status` of a started container: the daemon must have given it
-    /// `no-new-privileges` and seccomp, which a service cannot ask for. Nil when it did.
+    /// Removes, on every node Berth reached, the volumes labelled `namespace` that no container
+    /// uses: the tmpfs-backed writable folders of tasks that ended. Errors are left for the next sweep.
+    public func removeDanglingVolumes(namespace: String) async {
+        for (nodeID, engine) in clients.sorted(by: { $0.key < $1.key }) where nodes[nodeID]?.refusal == nil {
+            do {
+                let names = try await engine.listVolumeNames(filters: ["label": ["\(BerthLabel.namespace)=\(namespace)"], "dangling": ["true"]])
+                for name in names { try? await engine.removeVolume(name) }
+            } catch {
+                logger.debug("listing a node's volumes failed", metadata: ["node.id": "\(nodeID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Reads `/proc/1/status` of the first container started on a node: the daemon must have given
+    /// it `no-new-privileges` and seccomp, which a service cannot ask for. Nil when it did (or the
+    /// node showed it before).
     func missingDaemonDefaults(container containerID: String, on nodeID: String) async -> String? {
+        guard !defaultsSeen.contains(nodeID) else { return nil }
         let status: String
         do {
             let result = try await engine(ofNode: nodeID).exec(containerID, command: ["cat", "/proc/1/status"], user: "0", outputTimeout: timeout)
@@ -182,6 +199,8 @@ public actor SwarmNodes: ContainerEngineResolver {
         var missing: [String] = []
         if !status.contains("NoNewPrivs:\t1") { missing.append("no-new-privileges (start dockerd with --no-new-privileges)") }
         if !status.contains("Seccomp:\t2") { missing.append("seccomp filtering") }
-        return missing.isEmpty ? nil : "its containers run without " + missing.joined(separator: " and ")
+        guard missing.isEmpty else { return "its containers run without " + missing.joined(separator: " and ") }
+        defaultsSeen.insert(nodeID)
+        return nil
     }
 }

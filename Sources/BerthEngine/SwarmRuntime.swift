@@ -35,6 +35,8 @@ public struct SwarmRuntime: EngineBackedRuntime {
     public var startPollCeiling: Duration = .milliseconds(200)
     /// How often the tasks are looked at for ends.
     public var watchInterval: Duration = .seconds(1)
+    /// Every this many looks, the nodes' volumes of ended tasks are removed.
+    public var volumeSweepRounds = 30
     let logger: Logger
 
     /// Creates a runtime that manages only services labelled with `namespace`.
@@ -180,11 +182,10 @@ public struct SwarmRuntime: EngineBackedRuntime {
         let services = try await manager.listServices(labels: [BerthLabel.instance, namespaceFilter])
         let ids = Set(services.map(\.id))
         let tasks = try await manager.listTasks(filters: ["label": [namespaceFilter]]).filter { ids.contains($0.serviceID) }
-        let down = Set(try await manager.listNodes().filter { $0.status.state != "ready" }.map(\.id))
         return services.map { service in
-            let running = tasks.contains { task in
-                task.serviceID == service.id && task.status.state == "running" && !down.contains(task.nodeID ?? "")
-            }
+            // A task on a node that went down still reads running: the end watcher fails its
+            // instance with the node named, so reconciliation does not end it first without.
+            let running = tasks.contains { $0.serviceID == service.id && $0.status.state == "running" }
             return ManagedResource(id: service.id, instanceID: service.spec.labels[BerthLabel.instance] ?? "", running: running)
         }
     }
@@ -205,7 +206,10 @@ public struct SwarmRuntime: EngineBackedRuntime {
     /// reported once; so is a running task on a node that went down, with the node named.
     public func watchEnds(_ died: @escaping @Sendable (ContainerEnd) async -> Void) async throws {
         var reported = Set<String>()
+        var rounds = 0
         while !Task.isCancelled {
+            rounds += 1
+            if rounds % volumeSweepRounds == 0 { await nodes.removeDanglingVolumes(namespace: namespace) }
             do {
                 let nodeList = try await manager.listNodes()
                 let down = Dictionary(nodeList.filter { $0.status.state != "ready" }.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -51,9 +51,7 @@ public struct SwarmServiceBlueprint: Sendable {
         spec.capabilityAdd = host.capAdd
         spec.ulimits = host.ulimits
         spec.stopGracePeriod = stopGraceSeconds * 1_000_000_000
-        spec.mounts = (host.tmpfs ?? [:]).sorted { $0.key < $1.key }.map { path, options in
-            Self.tmpfsMount(path: path, options: options)
-        }
+        spec.mounts = (host.tmpfs ?? [:]).sorted { $0.key < $1.key }.map { path, options in Self.tmpfsMount(path: path, options: options, labels: labels) }
 
         var task = TaskSpec(containerSpec: spec)
         let nanoCPUs = host.nanoCpus ?? 0
@@ -77,23 +75,18 @@ public struct SwarmServiceBlueprint: Sendable {
         return service
     }
 
-    /// A tmpfs mount from the options of a container's `Tmpfs` entry. API 1.41 sets only size and
-    /// mode: a folder the container would give its user is open to all (sticky) instead.
-    static func tmpfsMount(path: String, options: String) -> ServiceMount {
-        var size: Int64?
-        var mode: Int?
-        var owned = false
-        for option in options.split(separator: ",") {
-            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "size": size = Int64(parts[1])
-            case "mode": mode = Int(parts[1], radix: 8)
-            case "uid": owned = parts[1] != "0"
-            default: break
-            }
-        }
-        if owned { mode = 0o1777 }
-        return ServiceMount(type: "tmpfs", target: path, tmpfsOptions: ServiceMount.TmpfsOptions(sizeBytes: size, mode: mode))
+    /// A mount from a container's `Tmpfs` entry (`rw,nosuid,nodev,size=…,uid=…,gid=…,mode=…`).
+    ///
+    /// A service's own tmpfs cannot be given an owner at API 1.41, and on a folder the image has,
+    /// runc resets its mode to the folder's: the terminal's user could not write there. So each is
+    /// an anonymous volume of the `local` driver backed by a tmpfs, which takes every option
+    /// (`noexec` added, as Docker's own tmpfs has it; a lab's script folder keeps `exec` off too,
+    /// its scripts run through their interpreter). Swarm leaves such a volume behind when it removes the
+    /// task's container; it carries the service's labels, so ``SwarmNodes`` removes it then.
+    static func tmpfsMount(path: String, options: String, labels: [String: String]) -> ServiceMount {
+        var parts = options.split(separator: ",").map(String.init).filter { $0 != "rw" && $0 != "exec" }
+        if !parts.contains("noexec") { parts.append("noexec") }
+        let driver = ServiceMount.VolumeOptions.DriverConfig(name: "local", options: ["type": "tmpfs", "device": "tmpfs", "o": parts.joined(separator: ",")])
+        return ServiceMount(type: "volume", target: path, volumeOptions: ServiceMount.VolumeOptions(labels: labels, driverConfig: driver))
     }
 }

@@ -154,6 +154,23 @@ public struct DockerClient: Sendable {
         return try await decode(call(.GET, "/networks?filters=\(filters)", operation: "list networks"))
     }
 
+    // MARK: - Volumes
+
+    /// `GET /volumes` with `filters` (`label`, `dangling`): the names of the volumes.
+    public func listVolumeNames(filters: [String: [String]]) async throws -> [String] {
+        struct Listing: Decodable {
+            struct Volume: Decodable { var Name: String }
+            var Volumes: [Volume]?
+        }
+        let listing: Listing = try await decode(call(.GET, "/volumes?filters=\(try Self.filters(filters))", operation: "list volumes"))
+        return (listing.Volumes ?? []).map(\.Name)
+    }
+
+    /// `DELETE /volumes/{name}`.
+    public func removeVolume(_ name: String) async throws {
+        _ = try await call(.DELETE, "/volumes/\(Self.escape(name))", operation: "remove volume", accept: [204])
+    }
+
     // MARK: - Images
 
     /// `GET /images/{name}/json`.

@@ -202,6 +202,38 @@ public struct ServiceMount: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case sizeBytes = "SizeBytes", mode = "Mode" }
     }
 
+    /// Options of a volume mount: its driver and the driver's options.
+    public struct VolumeOptions: Codable, Sendable, Equatable {
+        /// A volume driver and its options.
+        public struct DriverConfig: Codable, Sendable, Equatable {
+            /// The driver, e.g. `local`.
+            public var name: String
+            /// The driver's options (`local`: `type`, `device`, `o`).
+            public var options: [String: String]
+
+            /// Creates a driver configuration.
+            public init(name: String, options: [String: String]) {
+                self.name = name
+                self.options = options
+            }
+
+            enum CodingKeys: String, CodingKey { case name = "Name", options = "Options" }
+        }
+
+        /// Labels of the volume.
+        public var labels: [String: String]?
+        /// The driver that creates the volume.
+        public var driverConfig: DriverConfig?
+
+        /// Creates options.
+        public init(labels: [String: String]? = nil, driverConfig: DriverConfig? = nil) {
+            self.labels = labels
+            self.driverConfig = driverConfig
+        }
+
+        enum CodingKeys: String, CodingKey { case labels = "Labels", driverConfig = "DriverConfig" }
+    }
+
     /// `tmpfs`, `bind` or `volume`.
     public var type: String
     /// The host path of a bind (none for tmpfs).
@@ -214,11 +246,13 @@ public struct ServiceMount: Codable, Sendable, Equatable {
     public var bindOptions: Mount.BindOptions?
     /// tmpfs options.
     public var tmpfsOptions: TmpfsOptions?
+    /// Volume options.
+    public var volumeOptions: VolumeOptions?
 
     /// Creates a mount.
     public init(
         type: String, source: String? = nil, target: String, readOnly: Bool? = nil, bindOptions: Mount.BindOptions? = nil,
-        tmpfsOptions: TmpfsOptions? = nil
+        tmpfsOptions: TmpfsOptions? = nil, volumeOptions: VolumeOptions? = nil
     ) {
         self.type = type
         self.source = source
@@ -226,6 +260,7 @@ public struct ServiceMount: Codable, Sendable, Equatable {
         self.readOnly = readOnly
         self.bindOptions = bindOptions
         self.tmpfsOptions = tmpfsOptions
+        self.volumeOptions = volumeOptions
     }
 
     /// A tmpfs at `target` capped at `sizeBytes`.
@@ -235,7 +270,7 @@ public struct ServiceMount: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly", bindOptions = "BindOptions"
-        case tmpfsOptions = "TmpfsOptions"
+        case tmpfsOptions = "TmpfsOptions", volumeOptions = "VolumeOptions"
     }
 }
 

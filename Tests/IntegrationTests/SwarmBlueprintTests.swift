@@ -64,10 +64,17 @@ struct SwarmBlueprintTests {
         #expect(container.readOnly == true)
         #expect(container.ulimits?.contains { $0.name == "nofile" } == true)
         #expect(container.openStdin == true)
-        let tmpfs = container.mounts.filter { $0.type == "tmpfs" }
-        #expect(Set(tmpfs.map(\.target)) == ["/tmp", "/home/player"])
-        // API 1.41 cannot give a tmpfs to the terminal's uid: it is open to all, sticky.
-        #expect(tmpfs.allSatisfy { $0.tmpfsOptions?.mode == 0o1777 && ($0.tmpfsOptions?.sizeBytes ?? 0) > 0 })
+        // Tmpfs-backed volumes: a service's own tmpfs cannot be given to the terminal's uid.
+        let writable = container.mounts.filter { $0.type == "volume" }
+        #expect(Set(writable.map(\.target)) == ["/tmp", "/home/player"])
+        for mount in writable {
+            let driver = try #require(mount.volumeOptions?.driverConfig)
+            #expect(driver.name == "local" && driver.options["type"] == "tmpfs" && driver.options["device"] == "tmpfs")
+            let options = (driver.options["o"] ?? "").split(separator: ",").map(String.init)
+            #expect(options.contains("uid=1000") && options.contains("gid=1000") && options.contains("mode=0755"))
+            #expect(options.contains("nosuid") && options.contains("nodev") && options.contains("noexec"))
+            #expect(options.contains { $0.hasPrefix("size=") })
+        }
         #expect(service.taskTemplate.logDriver?.options?["max-size"] != nil)
     }
 
@@ -75,7 +82,8 @@ struct SwarmBlueprintTests {
     func labScripts() throws {
         let (service, _) = try Self.service("terminal: {user: '1000'}", lab: true)
         let scripts = try #require(service.taskTemplate.containerSpec.mounts.first { $0.target == LabChecks.scriptFolder })
-        #expect(scripts.tmpfsOptions?.mode == 0o700)
+        let options = (scripts.volumeOptions?.driverConfig?.options["o"] ?? "").split(separator: ",").map(String.init)
+        #expect(options.contains("uid=0") && options.contains("mode=0700") && options.contains("noexec") && !options.contains("exec"))
         #expect(service.taskTemplate.containerSpec.user == "0")
     }
 

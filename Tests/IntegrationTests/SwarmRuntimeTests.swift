@@ -90,7 +90,10 @@ struct SwarmRuntimeTests {
     @Test("an instance runs as a service whose task runs; its port is on the node's address; exec reaches it through the node's engine; removal removes the service")
     func launchExecDestroy() async throws {
         try await Self.withRuntime { runtime in
-            let environment = try Self.environment("command: [httpd, -f, -p, '8080', -h, /etc]\nports: [{port: 8080, protocol: http}]\nresources: {memory: 64m, cpus: 0.25, pids: 50}")
+            let environment = try Self.environment(
+                "command: [httpd, -f, -p, '8080', -h, /etc]\nports: [{port: 8080, protocol: http}]\nresources: {memory: 64m, cpus: 0.25, pids: 50}\n"
+                    + "readOnlyRoot: true\nwritable: [/tmp, /home/player]\nterminal: {user: '1000'}"
+            )
             let instance = Self.instance()
             let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: [])
             let serviceID = try #require(placement.networkID)
@@ -109,9 +112,11 @@ struct SwarmRuntimeTests {
             #expect(status.stdout.contains("Seccomp:\t2"))
             let pids = try await engine.exec(placement.containerID, command: ["/bin/sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"])
             #expect(pids.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "50")
-            try await runtime.writeFile(containerID: placement.containerID, path: "/tmp/flag/flag.txt", contents: "berth{swarm}", user: nil)
-            let flag = try await engine.exec(placement.containerID, command: ["cat", "/tmp/flag/flag.txt"])
-            #expect(flag.stdout == "berth{swarm}\n")
+            // A writable folder the image has belongs to the terminal's user, as on one engine.
+            try await runtime.writeFile(containerID: placement.containerID, path: "/home/player/flag.txt", contents: "berth{swarm}", user: "1000")
+            let flag = try await engine.exec(placement.containerID, command: ["/bin/sh", "-c", "cat /home/player/flag.txt; stat -c %u /home/player; touch /x"], user: "1000")
+            #expect(flag.stdout == "berth{swarm}\n1000\n")
+            #expect(flag.stderr.contains("Read-only"))
 
             let listed = try await runtime.managedContainers()
             #expect(listed.contains { $0.id == serviceID && $0.instanceID == instance.id && $0.running })
@@ -121,6 +126,18 @@ struct SwarmRuntimeTests {
             // A service that no longer exists counts as already removed.
             try await runtime.destroy(containerID: placement.containerID, networkID: serviceID)
             #expect(try await runtime.managedContainers().isEmpty)
+
+            // The writable folders' volumes (labelled) may outlive the task's container: sweeps remove
+            // them once no container uses them.
+            let labelled = ["label": ["\(BerthLabel.namespace)=\(runtime.namespace)"]]
+            let deadline = ContinuousClock.now + .seconds(20)
+            var left = try await engine.listVolumeNames(filters: labelled)
+            while !left.isEmpty, ContinuousClock.now < deadline {
+                await runtime.nodes.removeDanglingVolumes(namespace: runtime.namespace)
+                try await Task.sleep(for: .milliseconds(500))
+                left = try await engine.listVolumeNames(filters: labelled)
+            }
+            #expect(left.isEmpty)
         }
     }
 
