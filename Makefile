@@ -60,7 +60,21 @@ postgres_url="$$(scripts/ensure-postgres.sh)"; \
 BERTH_TEST_POSTGRES_URL="$$postgres_url" python3 tests/replicas/test_two_replicas.py --berth $(BERTH_DEBUG)
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+# The Swarm test against $(BERTH_DEBUG): the examples it starts are built on the host engine (it prints
+# their images), scripts/swarm-harness.sh builds a three-node swarm on this machine (three dockerd in
+# network namespaces: one manager, two workers) holding those images, tests/swarm/test_swarm.py runs
+# Berth with BERTH_ENGINE=swarm against it, and the harness is torn down whatever happens (the trap);
+# the status is the test's.
+define SWARM_TEST
+scripts/ensure-apt-packages.sh iproute2 iptables openssl util-linux curl
+python3 -c 'import websocket' 2>/dev/null || scripts/ensure-apt-packages.sh python3-websocket
+images="$$(python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --print-images)"; \
+trap 'scripts/swarm-harness.sh down' EXIT; trap 'exit 130' INT TERM; \
+scripts/swarm-harness.sh up $$images >/dev/null; \
+python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+endef
+
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -128,6 +142,11 @@ test-api: prerequisites
 test-replicas: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(REPLICA_TEST)
+
+## test-swarm: only the Swarm test: builds .build/debug/berth if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root)
+test-swarm: prerequisites
+	$(SWIFT) build --product berth
+	$(SWARM_TEST)
 
 ## bench: time POST /api/v1/instances to running on SQLite and on PostgreSQL against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites
