@@ -202,7 +202,7 @@ class Terminal:
 
         self.websocket = websocket
         try:
-            _, ticket = api.call("POST", f"/api/v1/instances/{instance_id}/terminal/ticket", token, {})
+            _, ticket = api.call("POST", f"/api/v1/instances/{instance_id}/terminal/ticket", token)
         except APIError as error:
             raise Phase(f"a terminal ticket for {instance_id}: {error}") from None
         url = server_url.replace("http://", "ws://") + ticket["url"]
@@ -214,6 +214,20 @@ class Terminal:
         self.messages: list[dict] = []
         self.timeout = timeout
         self.read_until(lambda: any(message.get("type") == "ready" for message in self.messages), "the ready message")
+        # Input typed before the shell's first prompt is lost (ash reads it as the answer to its
+        # cursor query): wait for the prompt, then for a moment of quiet.
+        self.read_until(lambda: b"$ " in self.output, "the shell's prompt")
+        self.settle()
+
+    def settle(self, quiet: float = 0.5) -> None:
+        """Reads until no output came for `quiet` seconds (at most 10 s)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            seen = len(self.output)
+            try:
+                self.read_until(lambda: len(self.output) > seen, "more output", timeout=quiet)
+            except Phase:
+                return
 
     def read_until(self, done, what: str, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -485,7 +499,7 @@ class SwarmTest:
             root = terminal.run("awk '$2 == \"/\" { print $4 }' /proc/mounts | tail -n 1; touch /rootfs-probe 2>&1; touch /tmp/probe && echo tmp-writable")
             root_options = root.splitlines()[0] if root else ""
             self.checks.record("2. read-only root, writable /tmp", root_options.split(",")[0] == "ro" and "tmp-writable" in root,
-                               f"root mount options {root_options!r}; {root.splitlines()[1:]!r}")
+                               f"root mounted {root_options.split(',')[0]!r}; {root.splitlines()[1:]!r}")
             pids = terminal.run("cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null")
             self.checks.record("2. pids limit is the environment's", pids.strip().splitlines()[:1] == ["64"],
                                f"pids.max {pids!r} (web-service: pids 64)")
@@ -546,7 +560,7 @@ class SwarmTest:
         status, _, welcome = raw_call(base, "GET", f"/api/v1/instances/{lab_id}/files/content?path={quoted('/home/player/WELCOME.txt')}", token)
         self.checks.record("3. the lab's setup ran", status == 200 and b"Welcome" in welcome,
                            f"/home/player/WELCOME.txt: {status} {welcome[:60]!r}")
-        _, first = self.api.call("POST", f"/api/v1/instances/{lab_id}/checks", token, {})
+        _, first = self.api.call("POST", f"/api/v1/instances/{lab_id}/checks", token)
         messages = [failure.get("message") for failure in first.get("failures", [])]
         self.checks.record("3. a lab check reports a failure", first.get("status") == "failed" and any("project" in (m or "") for m in messages),
                            f"step {first.get('step')}: {first.get('status')}, failures {messages}, metrics {first.get('metrics')}")
@@ -555,7 +569,7 @@ class SwarmTest:
             terminal.run("mkdir -p ~/project && ls -ld ~/project")
         finally:
             terminal.close()
-        _, second = self.api.call("POST", f"/api/v1/instances/{lab_id}/checks", token, {})
+        _, second = self.api.call("POST", f"/api/v1/instances/{lab_id}/checks", token)
         self.checks.record("3. a lab check passes", second.get("status") == "passed" and second.get("metrics", {}).get("owner_uid") == 1000,
                            f"step {second.get('step')}: {second.get('status')}, metrics {second.get('metrics')}, "
                            f"failures {[f.get('message') for f in second.get('failures', [])]}; "
