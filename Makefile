@@ -74,7 +74,7 @@ scripts/swarm-harness.sh up $$images >/dev/null; \
 python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
 
 ## help: list the targets
 help:
@@ -147,6 +147,15 @@ test-replicas: prerequisites
 test-swarm: prerequisites
 	$(SWIFT) build --product berth
 	$(SWARM_TEST)
+
+## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the example images loaded into every node); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image)
+swarm-harness-up:
+	scripts/ensure-docker.sh
+	scripts/swarm-harness.sh up $(SWARM_IMAGES)
+
+## swarm-harness-down: tear the three-node swarm down (daemons, namespaces, bridge, rules, state), even a half-built one
+swarm-harness-down:
+	scripts/swarm-harness.sh down
 
 ## bench: time POST /api/v1/instances to running on SQLite and on PostgreSQL against `docker run -d` (BENCH_CONFIG=debug for a debug build; the terminal's: bench-terminal)
 bench: prerequisites

@@ -109,7 +109,8 @@ struct EnvBuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Build the images of the environments through the Docker Engine API.",
         discussion: """
-            Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine. \
+            Builds every valid environment, or only the slugs given. DOCKER_HOST selects the engine \
+            (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for mutual TLS, as with the docker CLI). \
             Challenges without an instance (no image, no Dockerfile) are skipped; a prebuilt image \
             (image: name:tag) is only checked to be on the engine (image_not_found otherwise). \
             Images are tagged berth-env/<slug>:<first 12 hex of the SHA-256 of the build context>, and servers \

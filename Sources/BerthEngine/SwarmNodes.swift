@@ -48,7 +48,7 @@ public actor SwarmNodes: ContainerEngineResolver {
     public func engine(forContainer containerID: String) async throws -> DockerClient {
         if containerNodes[containerID] == nil {
             for task in try await manager.listTasks(filters: ["desired-state": ["running"]]) {
-                if let container = task.status.containerStatus?.containerID, !container.isEmpty, let node = task.nodeID {
+                if let container = task.status.containerStatus?.containerID, !container.isEmpty, let node = task.nodeID, !node.isEmpty {
                     containerNodes[container] = node
                 }
             }
@@ -87,9 +87,13 @@ public actor SwarmNodes: ContainerEngineResolver {
     }
 
     static func describe(_ node: SwarmNode) -> Node {
-        let address = node.status.addr ?? ""
-        let endpoint = node.spec.labels?[endpointLabel].flatMap { $0.isEmpty ? nil : $0 } ?? address
-        return Node(id: node.id, hostname: node.description?.hostname ?? node.id, address: address, endpointHost: endpoint, refusal: nil)
+        // A manager may report 0.0.0.0 (moby#35437): its manager address names the host then.
+        var address = node.status.addr ?? ""
+        if address.isEmpty || address == "0.0.0.0", let manager = node.managerStatus?.addr, let host = manager.split(separator: ":").first {
+            address = String(host)
+        }
+        let endpoint = node.spec.labels[endpointLabel].flatMap { $0.isEmpty ? nil : $0 } ?? address
+        return Node(id: node.id, hostname: node.description.hostname ?? node.id, address: address, endpointHost: endpoint, refusal: nil)
     }
 
     // MARK: - Fitness
@@ -111,7 +115,7 @@ public actor SwarmNodes: ContainerEngineResolver {
         let listed = try await manager.listNodes()
         for swarmNode in listed where nodes[swarmNode.id] == nil || clients[swarmNode.id] == nil {
             var node = Self.describe(swarmNode)
-            if let pool = settings.pool, swarmNode.spec.labels?["berth.pool"] != pool {
+            if let pool = settings.pool, swarmNode.spec.labels["berth.pool"] != pool {
                 node.refusal = "not in pool \(pool) (node label berth.pool)"
             } else if swarmNode.status.state == "ready" {
                 node.refusal = await refusal(of: node)
@@ -149,8 +153,7 @@ public actor SwarmNodes: ContainerEngineResolver {
         } catch {
             return "its engine at tcp://\(node.address):\(settings.enginePort) does not answer over TLS (\(error)); start dockerd with -H tcp://0.0.0.0:\(settings.enginePort) --tlsverify and give Berth a client certificate (BERTH_SWARM_TLS_DIR)"
         }
-        let seccomp = info.securityOptions.first { $0.hasPrefix("name=seccomp") }
-        if seccomp == nil || seccomp?.contains("profile=unconfined") == true {
+        if !info.hasSeccompProfile {
             return "seccomp is off; start dockerd without --seccomp-profile=unconfined"
         }
         do {

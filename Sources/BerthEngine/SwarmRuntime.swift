@@ -65,10 +65,10 @@ public struct SwarmRuntime: EngineBackedRuntime {
     /// Fails unless the manager's engine is a manager of an active swarm.
     public func checkManager() async throws {
         let info = try await manager.info()
-        guard info.swarm?.localNodeState == "active", info.swarm?.controlAvailable == true else {
+        guard info.swarm.localNodeState == "active", info.swarm.controlAvailable else {
             throw BerthError(
                 .engineUnavailable,
-                "The engine at DOCKER_HOST is not a manager of an active swarm (state \(info.swarm?.localNodeState ?? "unknown")); BERTH_ENGINE=swarm needs a manager's engine."
+                "The engine at DOCKER_HOST is not a manager of an active swarm (state \(info.swarm.localNodeState)); BERTH_ENGINE=swarm needs a manager's engine."
             )
         }
     }
@@ -118,13 +118,13 @@ public struct SwarmRuntime: EngineBackedRuntime {
         var last: SwarmTask?
         while true {
             let tasks = try await manager.listTasks(filters: ["service": [serviceID]])
-            if let task = tasks.max(by: { ($0.createdAt ?? "") < ($1.createdAt ?? "") }) {
+            if let task = tasks.max(by: { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }) {
                 last = task
                 let state = task.status.state
                 if state == "running", let containerID = task.status.containerStatus?.containerID, let nodeID = task.nodeID {
                     return try await placement(of: task, containerID: containerID, nodeID: nodeID, serviceID: serviceID, environment: environment)
                 }
-                if SwarmTaskState.ended.contains(state) {
+                if task.status.hasEnded {
                     let message = task.status.err ?? task.status.message ?? state
                     if message.lowercased().contains("no such image") { throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug) }
                     throw LaunchFailure.refused("The swarm could not start the instance: \(message).")
@@ -174,13 +174,13 @@ public struct SwarmRuntime: EngineBackedRuntime {
     public func managedContainers() async throws -> [ManagedResource] {
         let services = try await manager.listServices(labels: [BerthLabel.instance, namespaceFilter])
         let ids = Set(services.map(\.id))
-        let tasks = try await manager.listTasks(filters: [:]).filter { ids.contains($0.serviceID ?? "") }
+        let tasks = try await manager.listTasks(filters: [:]).filter { ids.contains($0.serviceID) }
         let down = Set(try await manager.listNodes().filter { $0.status.state != "ready" }.map(\.id))
         return services.map { service in
             let running = tasks.contains { task in
                 task.serviceID == service.id && task.status.state == "running" && !down.contains(task.nodeID ?? "")
             }
-            return ManagedResource(id: service.id, instanceID: service.spec.labels?[BerthLabel.instance] ?? "", running: running)
+            return ManagedResource(id: service.id, instanceID: service.spec.labels[BerthLabel.instance] ?? "", running: running)
         }
     }
 
@@ -207,11 +207,11 @@ public struct SwarmRuntime: EngineBackedRuntime {
                 let tasks = try await manager.listTasks(filters: [:])
                 var seen = Set<String>()
                 for task in tasks {
-                    let labels = task.spec?.containerSpec?.labels ?? [:]
+                    let labels = task.spec.containerSpec.labels
                     guard labels[BerthLabel.namespace] == namespace, let instanceID = labels[BerthLabel.instance] else { continue }
                     seen.insert(task.id)
                     guard !reported.contains(task.id), let containerID = task.status.containerStatus?.containerID, !containerID.isEmpty else { continue }
-                    if SwarmTaskState.ended.contains(task.status.state) {
+                    if task.status.hasEnded {
                         reported.insert(task.id)
                         let exitCode = task.status.containerStatus?.exitCode ?? -1
                         var oomKilled = false
@@ -221,7 +221,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
                         await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled, containerID: containerID))
                     } else if task.status.state == "running", let nodeID = task.nodeID, let node = down[nodeID] {
                         reported.insert(task.id)
-                        let name = node.description?.hostname ?? nodeID
+                        let name = node.description.hostname ?? nodeID
                         await died(ContainerEnd(
                             instanceID: instanceID, exitCode: -1, oomKilled: false, containerID: containerID, reason: EndReason.nodeDown(name)
                         ))
@@ -238,8 +238,11 @@ public struct SwarmRuntime: EngineBackedRuntime {
 
 /// Task states of the Swarm API, as Berth groups them.
 enum SwarmTaskState {
-    /// The task is over: it will never run (again).
-    static let ended: Set<String> = ["complete", "failed", "shutdown", "rejected", "orphaned", "remove"]
     /// The scheduler has not found a node for the task yet.
     static let waitingForNode: Set<String> = ["new", "pending", "allocated"]
 }
+
+// Files and lab scripts go to the node's engine, as on one engine.
+extension SwarmRuntime: InstanceFileSystem {}
+
+extension SwarmRuntime: LabScriptHost {}

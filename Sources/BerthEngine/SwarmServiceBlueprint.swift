@@ -62,7 +62,7 @@ public struct SwarmServiceBlueprint: Sendable {
             limits: ServiceLimits(nanoCPUs: nanoCPUs, memoryBytes: memory, pids: host.pidsLimit),
             reservations: ServiceReservations(nanoCPUs: nanoCPUs, memoryBytes: memory)
         )
-        task.restartPolicy = RestartPolicy(condition: "none", maxAttempts: 0)
+        task.restartPolicy = ServiceRestartPolicy(condition: "none", maxAttempts: 0)
         task.placement = Placement(constraints: constraints)
         // No network: the predefined `none`; otherwise the node's default bridge, where the daemon's
         // `--icc=false` keeps instances apart.
@@ -71,7 +71,7 @@ public struct SwarmServiceBlueprint: Sendable {
 
         var service = ServiceSpec(name: "berth-\(instance.id)", taskTemplate: task)
         service.labels = labels
-        service.mode = ServiceMode(replicas: 1)
+        service.mode = .replicated(1)
         let ports = environment.berth.ports.map { ServicePort(targetPort: $0.port, publishedPort: nil, protocol: "tcp", publishMode: "host") }
         service.endpointSpec = ports.isEmpty ? nil : EndpointSpec(ports: ports)
         return service
@@ -81,19 +81,19 @@ public struct SwarmServiceBlueprint: Sendable {
     /// mode: a folder the container would give its user is open to all (sticky) instead.
     static func tmpfsMount(path: String, options: String) -> ServiceMount {
         var size: Int64?
-        var mode: UInt32?
+        var mode: Int?
         var owned = false
         for option in options.split(separator: ",") {
             let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { continue }
             switch parts[0] {
             case "size": size = Int64(parts[1])
-            case "mode": mode = UInt32(parts[1], radix: 8)
+            case "mode": mode = Int(parts[1], radix: 8)
             case "uid": owned = parts[1] != "0"
             default: break
             }
         }
         if owned { mode = 0o1777 }
-        return ServiceMount(type: "tmpfs", target: path, tmpfsOptions: TmpfsOptions(sizeBytes: size, mode: mode))
+        return ServiceMount(type: "tmpfs", target: path, tmpfsOptions: ServiceMount.TmpfsOptions(sizeBytes: size, mode: mode))
     }
 }

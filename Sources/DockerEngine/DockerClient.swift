@@ -24,21 +24,41 @@ public struct DockerClient: Sendable {
     /// ``pathTemplate(_:)`` and duration: Berth's metrics time engine calls with it.
     public var callObserver: DockerCallObserver?
 
-    /// Creates a client for `address` whose ordinary calls fail after `timeout`.
-    public init(address: TransportAddress, timeout: Duration = DockerClient.defaultTimeout) {
-        self.transport = HTTPTransport(address: address)
+    /// Creates a client for `address` whose ordinary calls fail after `timeout`. With `tls`, every
+    /// connection to a TCP address (ordinary calls and hijacked exec streams alike) is mutual TLS,
+    /// verified against the address's host; engines never serve TLS on a Unix socket, so there
+    /// `tls` is not used.
+    public init(address: TransportAddress, tls: EngineTLS? = nil, timeout: Duration = DockerClient.defaultTimeout) {
+        if let tls, case .tcp(let host, _) = address {
+            self.transport = HTTPTransport(address: address, tls: tls.transportTLS(host: host))
+        } else {
+            self.transport = HTTPTransport(address: address)
+        }
         self.timeout = timeout
     }
 
-    /// A client for `DOCKER_HOST` when set, otherwise `unix:///var/run/docker.sock`.
+    /// A client for `DOCKER_HOST` when set, otherwise `unix:///var/run/docker.sock`. As with the
+    /// `docker` CLI, a non-empty `DOCKER_TLS_VERIFY` makes a TCP connection mutual TLS with the
+    /// files in `DOCKER_CERT_PATH` (default `~/.docker`).
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = DockerClient.defaultTimeout
     ) throws -> DockerClient {
         let url = environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "unix:///var/run/docker.sock"
+        let address: TransportAddress
         do {
-            return DockerClient(address: try TransportAddress(url: url), timeout: timeout)
+            address = try TransportAddress(url: url)
         } catch {
             throw DockerError(status: 0, message: "DOCKER_HOST: \(error)", operation: "connect")
+        }
+        guard case .tcp = address, let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty else {
+            return DockerClient(address: address, timeout: timeout)
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let directory = environment["DOCKER_CERT_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.docker"
+        do {
+            return DockerClient(address: address, tls: try EngineTLS.load(directory: directory), timeout: timeout)
+        } catch {
+            throw DockerError(status: 0, message: "DOCKER_TLS_VERIFY: \(error)", operation: "connect")
         }
     }
 
@@ -400,7 +420,7 @@ public struct DockerClient: Sendable {
         return "/" + segments.joined(separator: "/")
     }
 
-    private func decode<T: Decodable>(_ response: TransportResponse) throws -> T {
+    func decode<T: Decodable>(_ response: TransportResponse) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: response.body)
         } catch {

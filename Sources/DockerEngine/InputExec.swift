@@ -65,7 +65,7 @@ extension DockerClient {
         let operation = "start exec"
         let connection: ExecConnection
         do {
-            connection = try await ExecConnection.connect(to: transport.address)
+            connection = try await ExecConnection.connect(to: transport.address, tls: transport.tls)
         } catch {
             throw DockerError(status: 0, message: "\(error)", operation: operation)
         }
@@ -82,7 +82,7 @@ extension DockerClient {
                     channel.close(promise: nil)
                 }
             } catch {
-                throw DockerError(status: 0, message: "\(error)", operation: operation)
+                throw DockerError(status: 0, message: "\(TransportError.tls(error, failure: connection.tlsFailure, address: transport.address.description) ?? error)", operation: operation)
             }
             if case .rejected(let head, let errorBody) = outcome {
                 throw Self.error(status: head.status, body: ByteBuffer(bytes: errorBody), operation: operation)

@@ -126,7 +126,7 @@ extension DockerClient {
         let operation = "start exec"
         let connection: ExecConnection
         do {
-            connection = try await ExecConnection.connect(to: transport.address, coalescing: coalescing)
+            connection = try await ExecConnection.connect(to: transport.address, tls: transport.tls, coalescing: coalescing)
         } catch {
             throw DockerError(status: 0, message: "\(error)", operation: operation)
         }
@@ -142,7 +142,7 @@ extension DockerClient {
                     channel.close(promise: nil)
                 }
             } catch {
-                throw DockerError(status: 0, message: "\(error)", operation: operation)
+                throw DockerError(status: 0, message: "\(TransportError.tls(error, failure: connection.tlsFailure, address: transport.address.description) ?? error)", operation: operation)
             }
             if case .rejected(let head, let errorBody) = outcome {
                 throw Self.error(status: head.status, body: ByteBuffer(bytes: errorBody), operation: operation)
@@ -225,15 +225,21 @@ struct ExecConnection: Sendable {
 
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     let handshake: EventLoopFuture<ExecHandshakeOutcome>
+    /// The first error of the TLS session, when the connection is TLS.
+    let tlsFailure: TLSFailure
 
+    /// Connects to the daemon at `address`, over `tls` when given (the TLS handler sits in front of
+    /// the handshake parser, which then sees plain bytes).
     static func connect(
-        to address: TransportAddress, coalescing: OutputCoalescing? = nil,
+        to address: TransportAddress, tls: TransportTLS? = nil, coalescing: OutputCoalescing? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: TimeAmount = .seconds(5)
     ) async throws -> ExecConnection {
         let bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
+        let tlsFailure = TLSFailure()
         let initializer: @Sendable (any Channel) -> EventLoopFuture<ExecConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let promise = channel.eventLoop.makePromise(of: ExecHandshakeOutcome.self)
+                try tls?.addHandlers(to: channel, recordingFailuresIn: tlsFailure)
                 try channel.pipeline.syncOperations.addHandler(ExecHandshakeHandler(outcome: promise))
                 if let coalescing {
                     try channel.pipeline.syncOperations.addHandler(OutputCoalescingHandler(coalescing))
@@ -245,7 +251,7 @@ struct ExecConnection: Sendable {
                     isOutboundHalfClosureEnabled: true
                 )
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel, configuration: configuration)
-                return ExecConnection(channel: wrapped, handshake: promise.futureResult)
+                return ExecConnection(channel: wrapped, handshake: promise.futureResult, tlsFailure: tlsFailure)
             }
         }
         do {

@@ -59,6 +59,8 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
     case timedOut(address: String, limit: TimeAmount)
     /// A streamed request body was not as long as declared (`missing` < 0: too long).
     case bodyLengthMismatch(declared: Int64, missing: Int64)
+    /// The TLS handshake or session failed; `reason` says which side refused what.
+    case tlsFailed(address: String, reason: String)
 
     public var description: String {
         switch self {
@@ -68,7 +70,48 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
         case .timedOut(let address, let limit): "\(address) did not answer within \(Self.text(limit))"
         case .bodyLengthMismatch(let declared, let missing):
             "the request body was not the \(declared) bytes declared (\(missing) missing; a file changed while it was sent?)"
+        case .tlsFailed(let address, let reason): "TLS with \(address) failed: \(reason)"
         }
+    }
+
+    /// The TLS failure behind `error` (itself, or the first error `failure` recorded on its
+    /// connection) as a ``tlsFailed(address:reason:)`` naming what went wrong in words; nil when
+    /// neither is a TLS failure.
+    public static func tls(_ error: any Error, failure: TLSFailure?, address: String) -> TransportError? {
+        if let recorded = failure?.error, let described = tls(recorded, address: address) { return described }
+        return tls(error, address: address)
+    }
+
+    private static func tls(_ error: any Error, address: String) -> TransportError? {
+        let detail: String
+        switch error {
+        case let error as NIOSSLError: detail = "\(error)"
+        case let error as NIOSSLExtraError: detail = "\(error)"
+        case let error as BoringSSLError: detail = "\(error)"
+        default: return nil
+        }
+        return .tlsFailed(address: address, reason: "\(tlsExplanation(detail)) (\(detail))")
+    }
+
+    /// What a TLS library error means for the person who configured the certificates.
+    static func tlsExplanation(_ detail: String) -> String {
+        let refusedByServer = ["ALERT_CERTIFICATE_REQUIRED", "ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_HANDSHAKE_FAILURE"]
+        if refusedByServer.contains(where: detail.contains) {
+            return "the server refused the client certificate (cert.pem must be signed by a CA the server trusts)"
+        }
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's certificate is not signed by the trusted CA (ca.pem)"
+        }
+        if detail.contains("failedToValidateHostname") {
+            return "the server's certificate does not name the address connected to (its subject alternative names must hold it)"
+        }
+        if detail.contains("WRONG_VERSION_NUMBER") {
+            return "the server does not speak TLS on this port"
+        }
+        if detail.contains("uncleanShutdown") {
+            return "the server closed the connection during TLS (it may have refused the client certificate)"
+        }
+        return "the TLS handshake or session failed"
     }
 
     /// True when the request ran out of time (the server accepted but did not answer in time).
@@ -124,15 +167,88 @@ public struct TransportBodyReader {
     }
 }
 
+/// How a transport secures its connections with TLS: the context (trust roots, and for mutual TLS
+/// the client's certificate and key) and the name the server's certificate must hold.
+public struct TransportTLS: Sendable {
+    private let context: Result<NIOSSLContext, any Error>
+    /// The DNS name checked against the server certificate's DNS names and sent as SNI; nil when
+    /// the server is reached by IP address, whose certificate must then list the connected
+    /// address among its IP subject alternative names (SNI cannot carry an address).
+    public let serverName: String?
+
+    /// TLS with `context` to a server reached as `host`: a DNS name or an IP address (IPv4 or
+    /// IPv6), each verified against the matching kind of subject alternative name.
+    public init(context: NIOSSLContext, host: String) {
+        self.init(context: .success(context), host: host)
+    }
+
+    private init(context: Result<NIOSSLContext, any Error>, host: String) {
+        self.context = context
+        self.serverName = Self.isIPAddress(host) ? nil : host
+    }
+
+    /// TLS checked against the system's trusted roots, as browsers do.
+    static func systemRoots(host: String) -> TransportTLS {
+        TransportTLS(context: HTTPTransport.clientTLS, host: host)
+    }
+
+    /// True when `host` is a literal IPv4 or IPv6 address rather than a name.
+    static func isIPAddress(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return (try? SocketAddress(ipAddress: bare, port: 0)) != nil
+    }
+
+    /// Adds the TLS client handler in front of everything else in `channel`'s pipeline (call it
+    /// first in a channel initializer), followed by one that keeps the first error in `failure`.
+    public func addHandlers(to channel: any Channel, recordingFailuresIn failure: TLSFailure) throws {
+        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: try context.get(), serverHostname: serverName))
+        try channel.pipeline.syncOperations.addHandler(TLSFailureHandler(failure: failure))
+    }
+}
+
+/// The first error a TLS connection saw. A failed handshake closes the connection, and a write
+/// that waited for the handshake then fails with a bare "I/O on closed channel": this keeps the
+/// reason, for ``TransportError/tls(_:failure:address:)``.
+public final class TLSFailure: Sendable {
+    private let first = Mutex<(any Error)?>(nil)
+
+    /// Creates an empty record.
+    public init() {}
+
+    /// The first error recorded, if any.
+    public var error: (any Error)? { first.withLock { $0 } }
+
+    func record(_ error: any Error) {
+        first.withLock { if $0 == nil { $0 = error } }
+    }
+}
+
+/// Records the errors the TLS handler raises and passes them on.
+private final class TLSFailureHandler: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    let failure: TLSFailure
+
+    init(failure: TLSFailure) { self.failure = failure }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failure.record(error)
+        context.fireErrorCaught(error)
+    }
+}
+
 /// A minimal HTTP/1.1 client over SwiftNIO for one server address: one connection per request,
 /// which on a Unix socket costs microseconds and keeps every stream independent.
 public struct HTTPTransport: Sendable {
     /// The server address.
     public let address: TransportAddress
-    /// The name to verify the server's certificate against, for HTTPS; nil for plain HTTP.
-    public let tlsServerName: String?
+    /// TLS for every connection, or nil for plain HTTP.
+    public let tls: TransportTLS?
     let group: any EventLoopGroup
     let connectTimeout: TimeAmount
+
+    /// The name to verify the server's certificate against, for HTTPS to a named host; nil for
+    /// plain HTTP or a server reached by IP address.
+    public var tlsServerName: String? { tls?.serverName }
 
     /// Creates a transport; `group` defaults to NIO's shared event loops. With `tlsServerName`, the
     /// connection is TLS, checked against the system's trusted roots.
@@ -140,8 +256,17 @@ public struct HTTPTransport: Sendable {
         address: TransportAddress, tlsServerName: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(5)
     ) {
+        self.init(address: address, tls: tlsServerName.map { TransportTLS.systemRoots(host: $0) }, group: group, connectTimeout: connectTimeout)
+    }
+
+    /// Creates a transport whose connections use `tls` (a custom context, e.g. mutual TLS with a
+    /// private CA), or plain HTTP when it is nil.
+    public init(
+        address: TransportAddress, tls: TransportTLS?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        connectTimeout: TimeAmount = .seconds(5)
+    ) {
         self.address = address
-        self.tlsServerName = tlsServerName
+        self.tls = tls
         self.group = group
         self.connectTimeout = connectTimeout
     }
@@ -160,7 +285,7 @@ public struct HTTPTransport: Sendable {
 
     /// The `Host` header every request carries: default ports are left out (signers sign it).
     public var hostHeader: String {
-        if case .tcp(let host, let port) = address, (tlsServerName != nil && port == 443) || (tlsServerName == nil && port == 80) {
+        if case .tcp(let host, let port) = address, (tls != nil && port == 443) || (tls == nil && port == 80) {
             return host.contains(":") ? "[\(host)]" : host
         }
         return address.hostHeader
@@ -216,8 +341,9 @@ public struct HTTPTransport: Sendable {
     ) async throws -> Result {
         let started = NIODeadline.now()
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let tlsFailure = TLSFailure()
         do {
-            channel = try await connect(timeout: timeout)
+            channel = try await connect(timeout: timeout, tlsFailure: tlsFailure)
         } catch TransportError.connectFailed(_, _) where timeout != nil && NIODeadline.now() - started >= timeout ?? .zero {
             throw TransportError.timedOut(address: address.description, limit: timeout ?? .zero)
         }
@@ -236,7 +362,7 @@ public struct HTTPTransport: Sendable {
             result = try await exchange(channel, method: method, path: path, headers: headers, body: body, handle)
         } catch {
             if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
-            throw error
+            throw TransportError.tls(error, failure: tlsFailure, address: address.description) ?? error
         }
         // The close also ends a body reader without an error: what it read is cut short.
         if expired.isSet, let timeout { throw TransportError.timedOut(address: address.description, limit: timeout) }
@@ -283,14 +409,12 @@ public struct HTTPTransport: Sendable {
         }
     }
 
-    private func connect(timeout: TimeAmount?) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+    private func connect(timeout: TimeAmount?, tlsFailure: TLSFailure) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
         let bootstrap = ClientBootstrap(group: group).connectTimeout(min(connectTimeout, timeout ?? connectTimeout))
-        let tls = tlsServerName
+        let tls = tls
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                if let tls {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: try Self.clientTLS.get(), serverHostname: tls))
-                }
+                try tls?.addHandlers(to: channel, recordingFailuresIn: tlsFailure)
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
             }

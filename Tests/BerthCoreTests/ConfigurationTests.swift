@@ -67,6 +67,8 @@ struct ConfigurationTests {
             "BERTH_TRUSTED_PROXIES": "10.0.0.0/8", "BERTH_SIGN_IN_LIMIT": "3/1m", "BERTH_SIGN_IN_ADDRESS_LIMIT": "40/10m",
             "BERTH_REGISTRATION_LIMIT": "20/1h",
             "BERTH_ENGINE_TIMEOUT": "1m", "BERTH_NAMESPACE_LOCK_TIMEOUT": "2m", "BERTH_CHECK_TIMEOUT": "90s", "DOCKER_HOST": "tcp://127.0.0.1:2375",
+            "BERTH_ENGINE": "swarm", "BERTH_SWARM_TLS_DIR": "/etc/berth/swarm", "BERTH_SWARM_ENGINE_PORT": "2377", "BERTH_SWARM_PENDING_TIMEOUT": "45s",
+            "BERTH_SWARM_POOL": "ctf-a",
             "BERTH_METRICS_TOKEN": "metrics-0123456789", "BERTH_METRICS_ADDRESS": "[::1]:9464",
             "BERTH_AI_URL": "http://127.0.0.1:11434/v1", "BERTH_AI_MODEL": "tutor", "BERTH_AI_KEY": "sk-0123", "BERTH_AI_TIMEOUT": "3s", "BERTH_HINT_LIMIT": "2/1m",
         ]
@@ -111,6 +113,8 @@ struct ConfigurationTests {
         #expect(config.workspaceRetentionSeconds == 12 * 3600)
         #expect(config.namespaceLockTimeoutSeconds == 120)
         #expect(config.checkTimeoutSeconds == 90)
+        #expect(config.engine == .swarm && config.swarm.tlsDirectory == "/etc/berth/swarm" && config.swarm.enginePort == 2377)
+        #expect(config.swarm.pendingTimeoutSeconds == 45 && config.swarm.pool == "ctf-a")
         #expect(config.metricsToken == "metrics-0123456789")
         #expect(config.metricsAddress == ListenAddress(host: "::1", port: 9464))
         #expect(config.aiURL == "http://127.0.0.1:11434/v1" && config.aiModel == "tutor" && config.aiKey == "sk-0123")
@@ -179,6 +183,10 @@ struct ConfigurationTests {
         ([:], ["BERTH_TERMINAL_INPUT_RATE": "10"], nil, "BERTH_TERMINAL_INPUT_RATE"),
         ([:], ["BERTH_HOST_FIREWALL": "maybe"], nil, "BERTH_HOST_FIREWALL"),
         ([:], ["BERTH_ENGINE_TIMEOUT": "0"], nil, "BERTH_ENGINE_TIMEOUT"),
+        ([:], ["BERTH_ENGINE": "kubernetes"], nil, "BERTH_ENGINE"),
+        ([:], ["BERTH_SWARM_ENGINE_PORT": "0"], nil, "BERTH_SWARM_ENGINE_PORT"),
+        ([:], ["BERTH_SWARM_PENDING_TIMEOUT": "0s"], nil, "BERTH_SWARM_PENDING_TIMEOUT"),
+        ([:], ["BERTH_SWARM_POOL": "ctf pool"], nil, "BERTH_SWARM_POOL"),
         ([:], ["BERTH_ENGINE_TIMEOUT": "2h"], nil, "BERTH_ENGINE_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE_LOCK_TIMEOUT": "5s"], nil, "BERTH_NAMESPACE_LOCK_TIMEOUT"),
         ([:], ["BERTH_NAMESPACE": String(repeating: "n", count: 64)], nil, "BERTH_NAMESPACE"),
