@@ -22,9 +22,10 @@ or `FAILED:`:
    file API and accepted; the file API lists, writes and reads back a file the shell then sees;
    `lab-shell-steps` runs its setup, and its first check fails, then passes once the folder exists;
 4. spread: 6 instances of 3 players land on at least 2 nodes (the node of each service's task);
-5. isolation: from the terminal of an instance on a worker, another node's instance endpoint,
-   the manager's engine (10.77.0.11:2376) and its own node's engine are unreachable, while its own
-   web server answers inside and every one of those answers from this machine;
+5. isolation: from the terminal of an instance on a worker (busybox nc -w 2), another node's
+   instance endpoint, the manager's engine (10.77.0.11:2376) and its own node's engine are
+   unreachable, while its own web server answers inside and every one of those answers from this
+   machine;
 6. no capacity: an environment reserving 64 CPUs answers 503 no_capacity within about the pending
    timeout, and leaves no service behind;
 7. reconcile: with an instance running, Berth stops (SIGTERM); an orphan service with Berth's
@@ -629,9 +630,11 @@ class SwarmTest:
         targets.append((f"its own node's engine (node {prober_node})", own, self.engine_port))
         terminal = self.terminal(prober["id"])
         try:
-            control = terminal.run("wget -T 2 -q -O /dev/null http://127.0.0.1:8080/; echo rc=$?")
+            # The probe's control: the same nc reaches the instance's own web server. (busybox's
+            # `wget -T` crashes with a segmentation fault, on one engine too: nc it is.)
+            control = terminal.run("nc -w 2 127.0.0.1 8080 </dev/null >/dev/null 2>&1; echo rc=$?")
             self.checks.record("5. the probe works inside", "rc=0" in control,
-                               f"wget of its own web server from the terminal on node {prober_node}: {control!r}")
+                               f"nc to its own web server (127.0.0.1:8080) from the terminal on node {prober_node}: {control!r}")
             for what, host, port in targets:
                 inside = terminal.run(f"nc -w 2 {host} {port} </dev/null >/dev/null 2>&1; echo rc=$?", timeout=30)
                 outside = tcp_answers(host, port)
@@ -831,22 +834,48 @@ def copy_examples(source: Path, target: Path) -> None:
         shutil.copytree(source / slug, target / slug, symlinks=True)
 
 
-def print_images(args: argparse.Namespace) -> int:
-    """Builds the examples the test starts on the host engine and prints the images a harness
-    must hold for it, one a line: their content tags and the base image."""
+def host_engine_environment() -> dict[str, str]:
+    """This process's environment without what would point the docker CLI or berth elsewhere."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT", "BERTH_ENGINE")}
+
+
+def needed_images(args: argparse.Namespace) -> list[str]:
+    """Builds the examples the test starts on the host engine (a no-op when built) and returns the
+    images a harness must hold for it: their content tags and the base image."""
     with tempfile.TemporaryDirectory(prefix="berth-swarm-images-") as work:
         copy_examples(Path(args.environments), Path(work))
-        environment = {key: value for key, value in os.environ.items()
-                       if key not in ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "BERTH_ENGINE")}
         result = subprocess.run([args.berth, "env", "build", "--environments", work, "--json"],
-                                capture_output=True, text=True, env=environment)
+                                capture_output=True, text=True, env=host_engine_environment())
         if result.returncode != 0:
-            print(f"{PROGRAM}: error: berth env build failed: {result.stderr.strip()[-1000:]}", file=sys.stderr)
-            return 2
-        built = json.loads(result.stdout)
-    for item in built:
-        print(item["image"])
-    print(BASE_IMAGE)
+            raise SystemExit(f"{PROGRAM}: error: berth env build failed: {result.stderr.strip()[-1000:]}")
+        return [item["image"] for item in json.loads(result.stdout)] + [BASE_IMAGE]
+
+
+def load_missing_images(images: list[str], harness: dict[str, str]) -> None:
+    """Loads into each node the images it lacks (`docker save | docker load`, ids kept), so the test
+    also runs on a harness someone brought up with other images."""
+    for node in (1, 2, 3):
+        socket_url = harness.get(f"BERTH_SWARM_NODE{node}_SOCK")
+        if not socket_url:
+            continue
+        node_env = {**host_engine_environment(), "DOCKER_HOST": socket_url}
+        missing = [image for image in images
+                   if subprocess.run(["docker", "image", "inspect", image], capture_output=True, env=node_env).returncode != 0]
+        if not missing:
+            continue
+        log(f"loading {missing} into node {node}")
+        saved = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE, env=host_engine_environment())
+        loaded = subprocess.run(["docker", "load", "-q"], stdin=saved.stdout, capture_output=True, text=True, env=node_env)
+        saved.stdout.close()
+        if saved.wait() != 0 or loaded.returncode != 0:
+            raise SystemExit(f"{PROGRAM}: error: loading {missing} into node {node} failed: {loaded.stderr.strip()[-500:]}")
+
+
+def print_images(args: argparse.Namespace) -> int:
+    """Prints the images a harness must hold for the test, one a line."""
+    for image in needed_images(args):
+        print(image)
     return 0
 
 
@@ -882,6 +911,7 @@ def main() -> int:
     if missing:
         print(f"{PROGRAM}: error: {args.harness_env} lacks {missing}", file=sys.stderr)
         return 2
+    load_missing_images(needed_images(args), harness)
     # make's SIGTERM cleans up as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.monotonic()
