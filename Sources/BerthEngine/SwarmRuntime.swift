@@ -174,7 +174,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
     public func managedContainers() async throws -> [ManagedResource] {
         let services = try await manager.listServices(labels: [BerthLabel.instance, namespaceFilter])
         let ids = Set(services.map(\.id))
-        let tasks = try await manager.listTasks(filters: [:]).filter { ids.contains($0.serviceID) }
+        let tasks = try await manager.listTasks(filters: ["label": [namespaceFilter]]).filter { ids.contains($0.serviceID) }
         let down = Set(try await manager.listNodes().filter { $0.status.state != "ready" }.map(\.id))
         return services.map { service in
             let running = tasks.contains { task in
@@ -204,7 +204,8 @@ public struct SwarmRuntime: EngineBackedRuntime {
             do {
                 let nodeList = try await manager.listNodes()
                 let down = Dictionary(nodeList.filter { $0.status.state != "ready" }.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-                let tasks = try await manager.listTasks(filters: [:])
+                // The label filter matches the services' labels.
+                let tasks = try await manager.listTasks(filters: ["label": [namespaceFilter]])
                 var seen = Set<String>()
                 for task in tasks {
                     let labels = task.spec.containerSpec.labels

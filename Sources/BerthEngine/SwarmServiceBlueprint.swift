@@ -64,9 +64,9 @@ public struct SwarmServiceBlueprint: Sendable {
         )
         task.restartPolicy = ServiceRestartPolicy(condition: "none", maxAttempts: 0)
         task.placement = Placement(constraints: constraints)
-        // No network: the predefined `none`; otherwise the node's default bridge, where the daemon's
-        // `--icc=false` keeps instances apart.
-        if environment.berth.network == .none { task.networks = [NetworkAttachment(target: "none")] }
+        // Every policy gets the node's default bridge, where the daemon's `--icc=false` keeps
+        // instances apart and the node firewall keeps them from the nodes: a service cannot join the
+        // `none` network ("network none not found" at API 1.41).
         if let log = host.logConfig { task.logDriver = LogDriver(name: log.type, options: log.config) }
 
         var service = ServiceSpec(name: "berth-\(instance.id)", taskTemplate: task)

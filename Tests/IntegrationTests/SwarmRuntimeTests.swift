@@ -1,0 +1,173 @@
+import BerthCore
+import BerthEngine
+import BerthTestSupport
+import DockerEngine
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// The Swarm runtime on a real swarm: the three-node harness of `scripts/swarm-harness.sh`, named
+/// by `BERTH_TEST_SWARM_ENV` (its env file; `make test-swarm` sets it). Without it the suite is skipped.
+/// The harness's settings, read from its env file.
+enum SwarmHarness {
+    struct Settings {
+        var manager: String
+        var tlsDirectory: String
+        var nodeAddresses: [String]
+    }
+
+    /// The env file named by `BERTH_TEST_SWARM_ENV`, nil when unset (the suite is skipped).
+    static let file: String? = ProcessInfo.processInfo.environment["BERTH_TEST_SWARM_ENV"].flatMap { $0.isEmpty ? nil : $0 }
+
+    /// The settings in ``file``; nil when it is missing or incomplete (the tests then fail).
+    static let settings: Settings? = {
+        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let body = line.hasPrefix("export ") ? line.dropFirst(7) : line[...]
+            let parts = body.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            values[parts[0]] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }
+        guard let manager = values["BERTH_SWARM_MANAGER"], let tls = values["BERTH_SWARM_TLS_DIR"] else { return nil }
+        return Settings(manager: manager, tlsDirectory: tls, nodeAddresses: (values["BERTH_SWARM_NODES"] ?? "").split(separator: " ").map(String.init))
+    }()
+}
+
+@Suite("Swarm runtime on a real three-node swarm", .enabled(if: SwarmHarness.file != nil), .serialized)
+struct SwarmRuntimeTests {
+    static var harness: SwarmHarness.Settings? { SwarmHarness.settings }
+
+    /// Runs `body` with a runtime in a namespace of its own; every service of it is removed after.
+    static func withRuntime(pendingSeconds: Int = 6, _ body: (SwarmRuntime) async throws -> Void) async throws {
+        let harness = try #require(Self.harness, "BERTH_TEST_SWARM_ENV names no readable harness env file")
+        let manager = try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager])
+        var settings = SwarmSettings()
+        settings.tlsDirectory = harness.tlsDirectory
+        settings.pendingTimeoutSeconds = pendingSeconds
+        let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
+        let nodes = SwarmNodes(manager: manager, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
+        let runtime = SwarmRuntime(manager: manager, nodes: nodes, settings: settings, namespace: "test-\(UniqueName.make())", logger: logger)
+        do {
+            try await body(runtime)
+        } catch {
+            await removeServices(of: runtime)
+            throw error
+        }
+        await removeServices(of: runtime)
+    }
+
+    static func removeServices(of runtime: SwarmRuntime) async {
+        let services = (try? await runtime.manager.listServices(labels: ["\(BerthLabel.namespace)=\(runtime.namespace)"])) ?? []
+        for service in services { try? await runtime.manager.removeService(service.id) }
+    }
+
+    static func environment(_ berth: String) throws -> EnvironmentSpec {
+        var spec = try ContainerLabBlueprintTests.spec(berth)
+        spec.image = .prebuilt(reference: "berth/base:latest")
+        return spec
+    }
+
+    static func instance(_ id: String = "inst_\(UniqueName.make())") -> Instance {
+        let now = Date()
+        return Instance(
+            id: id, environment: "blueprint", owner: Owner(kind: .user, id: "usr_swarm"), requestedBy: "usr_swarm",
+            state: .starting, createdAt: now, updatedAt: now, expiresAt: now, maxExpiresAt: now, renewalsLeft: 0)
+    }
+
+    @Test("every node passes the start-up check: TLS to its engine, seccomp, no inter-container traffic")
+    func nodesAccepted() async throws {
+        try await Self.withRuntime { runtime in
+            try await runtime.checkManager()
+            let nodes = try await runtime.nodes.checkNewNodes()
+            #expect(nodes.count == 3)
+            #expect(nodes.allSatisfy { $0.refusal == nil }, "\(nodes.map { "\($0.hostname): \($0.refusal ?? "ok")" })")
+            #expect(Set(nodes.map(\.address)) == Set(Self.harness?.nodeAddresses ?? []))
+        }
+    }
+
+    @Test("an instance runs as a service whose task runs; its port is on the node's address; exec reaches it through the node's engine; removal removes the service")
+    func launchExecDestroy() async throws {
+        try await Self.withRuntime { runtime in
+            let environment = try Self.environment("command: [httpd, -f, -p, '8080', -h, /etc]\nports: [{port: 8080, protocol: http}]\nresources: {memory: 64m, cpus: 0.25, pids: 50}")
+            let instance = Self.instance()
+            let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: [])
+            let serviceID = try #require(placement.networkID)
+            let service = try await runtime.manager.inspectService(serviceID)
+            #expect(service.spec.name == "berth-\(instance.id)")
+            #expect(service.spec.taskTemplate.containerSpec.image.hasPrefix("sha256:"))
+            let endpoint = try #require(placement.endpoints.first)
+            #expect(endpoint.containerPort == 8080)
+            #expect(Self.harness?.nodeAddresses.contains(endpoint.host) == true)
+            #expect(endpoint.hostPort > 0)
+
+            // Terminals, checks, files and flags all go through the node's engine.
+            let engine = try await runtime.nodes.engine(forContainer: placement.containerID)
+            let status = try await engine.exec(placement.containerID, command: ["cat", "/proc/1/status"])
+            #expect(status.stdout.contains("NoNewPrivs:\t1"))
+            #expect(status.stdout.contains("Seccomp:\t2"))
+            let pids = try await engine.exec(placement.containerID, command: ["/bin/sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"])
+            #expect(pids.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "50")
+            try await runtime.writeFile(containerID: placement.containerID, path: "/tmp/flag/flag.txt", contents: "berth{swarm}", user: nil)
+            let flag = try await engine.exec(placement.containerID, command: ["cat", "/tmp/flag/flag.txt"])
+            #expect(flag.stdout == "berth{swarm}\n")
+
+            let listed = try await runtime.managedContainers()
+            #expect(listed.contains { $0.id == serviceID && $0.instanceID == instance.id && $0.running })
+
+            try await runtime.destroy(containerID: placement.containerID, networkID: serviceID)
+            await #expect(throws: DockerError.self) { _ = try await runtime.manager.inspectService(serviceID) }
+            // A service that no longer exists counts as already removed.
+            try await runtime.destroy(containerID: placement.containerID, networkID: serviceID)
+            #expect(try await runtime.managedContainers().isEmpty)
+        }
+    }
+
+    @Test("a task no node has room for fails the start with no capacity after the pending time, and its service is removed")
+    func noCapacity() async throws {
+        try await Self.withRuntime(pendingSeconds: 3) { runtime in
+            let environment = try Self.environment("resources: {memory: 64m, cpus: 64, pids: 50}")
+            let started = ContinuousClock.now
+            do {
+                _ = try await runtime.launch(instance: Self.instance(), environment: environment, hostPorts: [])
+                Issue.record("a task needing 64 CPUs started")
+            } catch LaunchFailure.noCapacity(let message) {
+                #expect(message.contains("64"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await runtime.managedContainers().isEmpty)
+        }
+    }
+
+    @Test("an image the nodes do not have is image missing, not a hang")
+    func missingImage() async throws {
+        try await Self.withRuntime { runtime in
+            var environment = try Self.environment("resources: {memory: 64m, cpus: 0.25, pids: 50}")
+            environment.image = .prebuilt(reference: "berth-test/absent-\(UniqueName.make()):latest")
+            await #expect(throws: LaunchFailure.self) {
+                _ = try await runtime.launch(instance: Self.instance(), environment: environment, hostPorts: [])
+            }
+        }
+    }
+
+    @Test("a task whose program exits is reported once, with its exit code and container")
+    func exitsAreWatched() async throws {
+        try await Self.withRuntime { runtime in
+            let environment = try Self.environment("command: [/bin/sh, -c, 'sleep 3; exit 7']\nresources: {memory: 64m, cpus: 0.25, pids: 50}")
+            let instance = Self.instance()
+            let placement = try await runtime.launch(instance: instance, environment: environment, hostPorts: [])
+            let ends = Mutex<[ContainerEnd]>([])
+            let watcher = Task { try await runtime.watchEnds { end in ends.withLock { $0.append(end) } } }
+            defer { watcher.cancel() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline, ends.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(200)) }
+            try await Task.sleep(for: .seconds(2))
+            let seen = ends.withLock { $0 }
+            #expect(seen.count == 1)
+            #expect(seen.first?.instanceID == instance.id)
+            #expect(seen.first?.exitCode == 7)
+            #expect(seen.first?.containerID == placement.containerID)
+        }
+    }
+}
