@@ -18,6 +18,7 @@ or `FAILED:`:
 2. terminal and hardening: in the terminal, /proc/1/status has NoNewPrivs 1 and Seccomp 2, the
    shell's CapEff is 0, the root is mounted read-only, pids.max is the environment's, the host
    name is the slug; a resize reaches the PTY (`stty size`); typed input comes back as output;
+   the session's recording is listed and verifies;
 3. flags, files and checks: `own-flag`'s per-instance flag is in the container, read through the
    file API and accepted; the file API lists, writes and reads back a file the shell then sees;
    `lab-shell-steps` runs its setup, and its first check fails, then passes once the folder exists;
@@ -514,6 +515,21 @@ class SwarmTest:
         finally:
             terminal.close()
         self.stop(instance_id)
+        # The recording is Berth's own, as on one engine: listed for the instance and verified.
+        deadline = time.monotonic() + 20
+        while True:
+            _, listed = self.api.call("GET", f"/api/v1/recordings?instance={instance_id}", self.admin_token)
+            recordings = listed.get("items", [])
+            if recordings or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        report: dict = {}
+        if recordings:
+            _, report = self.api.call("GET", f"/api/v1/recordings/{recordings[0]['id']}/verify", self.admin_token)
+        self.checks.record("2. the terminal was recorded", bool(recordings) and report.get("valid") is True
+                           and (report.get("bytesVerified") or 0) > 0,
+                           f"{len(recordings)} recording(s) of {instance_id}; verify: valid {report.get('valid')}, "
+                           f"{report.get('bytesVerified')} bytes, problems {report.get('problems')}")
 
     # -- 3. flags, files, checks -----------------------------------------------------------
 
