@@ -112,7 +112,7 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), Berth behind nginx, and two replicas on PostgreSQL behind nginx (test-replicas)
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), Berth behind nginx, two replicas on PostgreSQL behind nginx (test-replicas), and Berth on a three-node Docker Swarm built on this machine (test-swarm)
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
@@ -123,6 +123,7 @@ test: prerequisites
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 	$(REPLICA_TEST)
+	$(SWARM_TEST)
 
 ## postgres: install and start the PostgreSQL cluster the tests use (`berthtest`, 127.0.0.1:55432) and print its URL, e.g. for BERTH_DATABASE_URL
 postgres:
