@@ -149,7 +149,7 @@ test-swarm: prerequisites
 	$(SWIFT) build --product berth
 	$(SWARM_TEST)
 
-## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the example images loaded into every node); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image)
+## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the images loaded into every node; docs/swarm-harness.md); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image; BERTH_SWARM_INSTANCE=1-9 for a second harness)
 swarm-harness-up:
 	scripts/ensure-docker.sh
 	scripts/swarm-harness.sh up $(SWARM_IMAGES)

@@ -3,6 +3,7 @@
 #
 #   scripts/swarm-harness.sh up [IMAGE...]   build it (tears an existing one down first), print the env
 #   scripts/swarm-harness.sh down            tear everything down, even a half-built harness
+#   scripts/swarm-harness.sh load IMAGE...   load more images of the host engine into every node (ids checked)
 #   scripts/swarm-harness.sh env             print the export lines of a running harness
 #   scripts/swarm-harness.sh status          the nodes as the manager sees them
 #   scripts/swarm-harness.sh stop-node N     stop node N's dockerd (SIGTERM, wait, then SIGKILL its tree)
@@ -11,12 +12,12 @@
 #
 # What `up` builds:
 # - a bridge bsw0 (10.77.0.1/24) in the root namespace, three network namespaces bsw-node1..3 with a veth
-#   each on the bridge (10.77.0.11-13, default route via 10.77.0.1), and two FORWARD rules
+#   each on the bridge (10.77.0.11-13, default route via 10.77.0.1), and a FORWARD rule
 #   `-i bsw0 -o bsw0 -j ACCEPT` in the root namespace (the host's FORWARD policy is DROP when its dockerd
 #   runs, and bridged traffic crosses it through br_netfilter);
 # - one dockerd per namespace, in its own mount and UTS namespace (hostname bsw-nodeN, private tmpfs on
-#   /run/docker and /run/containerd so nothing is shared with the host's engine), with its own data root,
-#   exec root, pidfile, config file and Unix socket under $STATE/nodeN/, a TLS listener
+#   /run/docker and /run/containerd, its own /etc/docker: nothing is shared with the host's engine), with
+#   its own data root, exec root, pidfile, config file and Unix socket under $STATE/nodeN/, a TLS listener
 #   tcp://10.77.0.1N:2376 (--tlsverify, server certificate for that IP, signed by a CA made here), the
 #   node settings Berth requires (--no-new-privileges --icc=false, default seccomp), docker0 on
 #   172.31.1N.1/24, its processes in the cgroup berth-swarm/nodeN/daemon and its containers under
@@ -36,21 +37,44 @@
 # `up` fails it prints the daemons' logs and tears down what it built (BERTH_SWARM_KEEP_FAILED=1 keeps
 # it for a look). Progress goes to stderr; stdout carries only the export lines.
 #
-# Settings (environment): STATE (default /run/berth-swarm), BERTH_SWARM_NET (first three octets of the
-# nodes' /24, default 10.77.0), BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT
-# (seconds to wait for a daemon or the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node
-# waits after SIGTERM, default 20). Never touches the host's own dockerd, its containers or networks.
+# Settings (environment):
+# - BERTH_SWARM_INSTANCE: 0-9, default 0. Instance 0 is bsw0, bsw-node1..3, 10.77.0.0/24,
+#   /run/berth-swarm; instance K is bswK, bswK-node1..3, 10.77.K.0/24, /run/berth-swarm-K, so several
+#   harnesses (engineers, CI) live side by side on one machine. Every command acts on its instance only.
+# - STATE (default /run/berth-swarm[-K]), BERTH_SWARM_NET (first three octets of the nodes' /24).
+# - BERTH_SWARM_LOG_LEVEL (dockerd's, default warn), BERTH_SWARM_WAIT (seconds to wait for a daemon or
+#   the swarm, default 90), BERTH_SWARM_STOP_WAIT (seconds stop-node waits after SIGTERM, default 20;
+#   0 sends no SIGTERM and kills the node's whole tree at once, like a crash).
+# - BERTH_SWARM_HEARTBEAT: the swarm's dispatcher heartbeat period (e.g. 2s); default Docker's 5s, with
+#   which the manager marks a dead node down about 11 s after it dies.
+# Never touches the host's own dockerd, its containers or its networks.
 set -euo pipefail
 
-STATE="${STATE:-/run/berth-swarm}"
-NET="${BERTH_SWARM_NET:-10.77.0}"
+INSTANCE="${BERTH_SWARM_INSTANCE:-0}"
+case "$INSTANCE" in
+    [0-9]) ;;
+    *)
+        echo "swarm-harness: error: BERTH_SWARM_INSTANCE must be a digit 0-9, got '$INSTANCE'" >&2
+        exit 2
+        ;;
+esac
+if [ "$INSTANCE" = 0 ]; then
+    NAME_PREFIX=bsw-
+    SUFFIX=
+else
+    NAME_PREFIX="bsw$INSTANCE-"
+    SUFFIX="-$INSTANCE"
+fi
+STATE="${STATE:-/run/berth-swarm$SUFFIX}"
+NET="${BERTH_SWARM_NET:-10.77.$INSTANCE}"
 LOG_LEVEL="${BERTH_SWARM_LOG_LEVEL:-warn}"
 WAIT_SECONDS="${BERTH_SWARM_WAIT:-90}"
 STOP_WAIT_SECONDS="${BERTH_SWARM_STOP_WAIT:-20}"
 ENGINE_PORT=2376
-BRIDGE=bsw0
+BRIDGE="bsw$INSTANCE"
 NODES=(1 2 3)
-CGROUP_NAME=berth-swarm
+CGROUP_NAME="berth-swarm$SUFFIX"
+DEFAULT_IMAGES=0
 RULE_COMMENT=berth
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
@@ -61,11 +85,11 @@ fail() {
     exit 1
 }
 
-node_ns() { echo "bsw-node$1"; }
+node_ns() { echo "${NAME_PREFIX}node$1"; }
 node_ip() { echo "$NET.1$1"; }
 node_dir() { echo "$STATE/node$1"; }
 node_host() { echo "unix://$STATE/node$1/docker.sock"; }
-node_veth() { echo "bsw-n$1"; }
+node_veth() { echo "${NAME_PREFIX}n$1"; }
 node_docker() {
     local n="$1"
     shift
@@ -201,6 +225,11 @@ node_init() {
     mkdir -p /run/docker /run/containerd
     mount -t tmpfs -o mode=0711 tmpfs /run/docker
     mount -t tmpfs -o mode=0711 tmpfs /run/containerd
+    # dockerd's identity key (/etc/docker/key.json): one per node, so each engine has its own ID.
+    if [ -d /etc/docker ]; then
+        mkdir -p "$dir/etc-docker"
+        mount --bind "$dir/etc-docker" /etc/docker
+    fi
     hostname "$(node_ns "$n")"
     exec dockerd \
         --config-file "$dir/daemon.json" \
@@ -229,9 +258,11 @@ start_daemon() {
     cgroup="$(cgroup_base)/$CGROUP_NAME/node$n/daemon"
     mkdir -p "$cgroup"
     # The shell moves itself into the node's cgroup, then becomes `ip netns exec`, then dockerd.
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's.
     setsid sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cgroup" \
         ip netns exec "$(node_ns "$n")" unshare --uts -- "$self" _node-init "$n" \
         >>"$dir/dockerd.log" 2>&1 </dev/null 9>&- &
+    disown
 }
 
 daemon_answers() { curl -fsS --max-time 2 --unix-socket "$(node_dir "$1")/docker.sock" http://localhost/_ping >/dev/null 2>&1; }
@@ -250,12 +281,17 @@ wait_daemon() {
 kill_node() {
     local n="$1" wait="$2" dir pid pids i
     dir="$(node_dir "$n")"
-    if pid="$(pidfile_pid "$dir/dockerd.pid")"; then
+    if [ "$wait" -gt 0 ] && pid="$(pidfile_pid "$dir/dockerd.pid")"; then
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < wait * 4; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.25
         done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "node $n's dockerd still runs ${wait}s after SIGTERM; SIGKILL"
+        else
+            say "node $n's dockerd exited $((i / 4)).$(((i % 4) * 25))s after SIGTERM"
+        fi
     fi
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         pids="$(
@@ -316,6 +352,9 @@ make_swarm() {
         node_docker "$n" swarm join --advertise-addr "$(node_ip "$n")" --listen-addr "$(node_ip "$n"):2377" \
             --token "$token" "$(node_ip 1):2377" >/dev/null
     done
+    if [ -n "${BERTH_SWARM_HEARTBEAT:-}" ]; then
+        node_docker 1 swarm update --dispatcher-heartbeat "$BERTH_SWARM_HEARTBEAT" >/dev/null
+    fi
     wait_ready_nodes 3
 }
 
@@ -352,15 +391,38 @@ default_images() {
     } 2>/dev/null | grep -v '<none>' | sort -u || true
 }
 
+# "name:tag id" of every tagged image of an engine (the docker CLI's environment picks the engine).
+image_table() { docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep -v '<none>' | sort -u; }
+
+# Saves the images from the host engine to $STATE/images.tar and writes "name:tag id" of each to
+# $STATE/images.new. The default list is read again when an image vanished in between (tests of other
+# engineers remove theirs); named images must exist.
+save_images() {
+    local images=("$@") attempt
+    for attempt in 1 2 3; do
+        if docker save -o "$STATE/images.tar" "${images[@]}" 2>"$STATE/save.log"; then
+            image_table | awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' <(printf '%s\n' "${images[@]}") - \
+                >"$STATE/images.new"
+            [ "$(wc -l <"$STATE/images.new")" -eq "${#images[@]}" ] && return 0
+        fi
+        [ "$DEFAULT_IMAGES" = 1 ] || fail "docker save failed for: ${images[*]}: $(cat "$STATE/save.log")"
+        say "an image vanished while saving ($(cat "$STATE/save.log")); listing them again (attempt $attempt)"
+        mapfile -t images < <(default_images)
+    done
+    fail "could not save a stable set of images: $(cat "$STATE/save.log")"
+}
+
+# Loads the images into every node and checks their ids; $STATE/images lists all loaded so far.
 load_images() {
-    local images=("$@") n failed=0 ref host_id node_id pids=()
+    local images=("$@") n failed=0 pids=() missing
+    touch "$STATE/images"
     if [ "${#images[@]}" -eq 0 ]; then
         say "no images to load"
-        : >"$STATE/images"
         return 0
     fi
     say "saving ${#images[@]} image(s) from the host engine"
-    docker save -o "$STATE/images.tar" "${images[@]}" || fail "docker save failed for: ${images[*]}"
+    save_images "${images[@]}"
+    say "loading $(wc -l <"$STATE/images.new") image(s) into every node"
     for n in "${NODES[@]}"; do
         node_docker "$n" load -q -i "$STATE/images.tar" >"$(node_dir "$n")/load.log" 2>&1 &
         pids+=("$!")
@@ -373,16 +435,15 @@ load_images() {
     done
     rm -f "$STATE/images.tar"
     [ "$failed" -eq 0 ] || fail "docker load failed"
-    : >"$STATE/images"
-    for ref in "${images[@]}"; do
-        host_id="$(docker image inspect -f '{{.Id}}' "$ref")"
-        for n in "${NODES[@]}"; do
-            node_id="$(node_docker "$n" image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)"
-            [ "$node_id" = "$host_id" ] || fail "image $ref has id '$node_id' on node $n, '$host_id' on the host"
-        done
-        echo "$ref $host_id" >>"$STATE/images"
+    for n in "${NODES[@]}"; do
+        # Every "name:tag id" of the host must be on the node, with the same id.
+        missing="$(comm -23 "$STATE/images.new" <(DOCKER_HOST="$(node_host "$n")" image_table))"
+        [ -z "$missing" ] || fail "node $n lacks, or has another id for: $(echo "$missing" | tr '\n' ';')"
     done
-    say "loaded ${#images[@]} image(s) into every node; ids match (list: $STATE/images)"
+    say "loaded $(wc -l <"$STATE/images.new") image(s) into every node; ids match (list: $STATE/images)"
+    sort -u "$STATE/images" "$STATE/images.new" >"$STATE/images.tmp"
+    mv "$STATE/images.tmp" "$STATE/images"
+    rm -f "$STATE/images.new"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -409,7 +470,7 @@ write_env() {
 harness_exists() {
     [ -e "$STATE" ] && return 0
     ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
-    ip netns list 2>/dev/null | grep -q '^bsw-node' && return 0
+    ip netns list 2>/dev/null | grep -q "^${NAME_PREFIX}node" && return 0
     return 1
 }
 
@@ -435,11 +496,13 @@ on_up_failure() {
 do_up() {
     local images=() n started
     started="$(date +%s.%N)"
+    DEFAULT_IMAGES=0
     if [ "$#" -gt 0 ]; then
         images=("$@")
     elif [ -n "${BERTH_SWARM_IMAGES+set}" ]; then
         read -ra images <<<"$BERTH_SWARM_IMAGES"
     else
+        DEFAULT_IMAGES=1
         mapfile -t images < <(default_images)
     fi
     if harness_exists; then
@@ -471,10 +534,9 @@ do_up() {
 
 do_down() {
     local n mount dir
-    for n in "${NODES[@]}"; do
-        if pid="$(pidfile_pid "$(node_dir "$n")/dockerd.pid")"; then kill -TERM "$pid" 2>/dev/null || true; fi
-    done
-    for n in "${NODES[@]}"; do kill_node "$n" 5; done
+    # Everything is thrown away: no graceful stop, SIGKILL at once (dockerd and containerd by their
+    # pidfiles, then whatever is left in the node's cgroup and network namespace).
+    for n in "${NODES[@]}"; do kill_node "$n" 0; done
     # Anything still mounted under the state directory in this namespace (the daemons' own mounts
     # lived in their mount namespaces, gone with their processes).
     if [ -n "$STATE" ] && [ "$STATE" != / ]; then
@@ -496,14 +558,30 @@ do_down() {
         done
         [ ! -d "$dir" ] || say "warning: could not remove the cgroup $dir"
     done
-    if [ -n "$STATE" ] && [ "$STATE" != / ]; then rm -rf --one-file-system "$STATE"; fi
+    if [ -n "$STATE" ] && [ "$STATE" != / ]; then
+        for _ in 1 2 3; do
+            [ -e "$STATE" ] || break
+            # The data roots hold every loaded image: removed side by side.
+            for n in "${NODES[@]}"; do rm -rf --one-file-system "$(node_dir "$n")" & done
+            wait
+            rm -rf --one-file-system "$STATE" 2>/dev/null && break
+            # A process that outlived the kill wrote into it meanwhile: kill again, remove again.
+            sleep 0.5
+            for n in "${NODES[@]}"; do kill_node "$n" 0; done
+        done
+        [ ! -e "$STATE" ] || say "warning: could not remove $STATE"
+    fi
 }
 
 do_stop_node() {
     local n="$1"
     check_node_number "$n"
     [ -d "$(node_dir "$n")" ] || fail "no harness at $STATE (run up first)"
-    say "stopping node $n's dockerd (SIGTERM, up to ${STOP_WAIT_SECONDS}s, then SIGKILL)"
+    if [ "$STOP_WAIT_SECONDS" -gt 0 ]; then
+        say "stopping node $n's dockerd (SIGTERM, up to ${STOP_WAIT_SECONDS}s, then SIGKILL)"
+    else
+        say "killing node $n (SIGKILL to its dockerd, containerd, shims and containers)"
+    fi
     kill_node "$n" "$STOP_WAIT_SECONDS"
     say "node $n stopped"
 }
@@ -551,6 +629,13 @@ main() {
             say "down in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
             rm -f "$STATE.lock"
             ;;
+        load)
+            require_root
+            [ -s "$STATE/env" ] || fail "no harness at $STATE (run up first)"
+            [ "$#" -gt 0 ] || fail "usage: $0 load IMAGE..."
+            lock
+            load_images "$@"
+            ;;
         env)
             [ -s "$STATE/env" ] || fail "no harness at $STATE (run up first)"
             cat "$STATE/env"
@@ -581,7 +666,7 @@ main() {
             sed -n '2,/^set -euo/p' "$self" | sed '$d' | sed 's/^# \{0,1\}//'
             ;;
         *)
-            echo "usage: $0 up [IMAGE...] | down | env | status | stop-node N | start-node N | exec N CMD..." >&2
+            echo "usage: $0 up [IMAGE...] | down | load IMAGE... | env | status | stop-node N | start-node N | exec N CMD..." >&2
             exit 2
             ;;
     esac

@@ -263,12 +263,26 @@ extension EngineBackedRuntime {
         // The wrapper records its pid so a timeout can kill it and the script's tree, says when the
         // script is not there at all, and says on its last stderr line when the script left a
         // result file: a check without one takes a single exec. (A script that prints the same
-        // line only costs one more read.)
+        // line only costs one more read.) It starts a `#!` script's interpreter itself, as the
+        // kernel would (the rest of the line is one argument), because a swarm service's tmpfs is
+        // always `noexec`; a carriage return ending the line is dropped.
         let wrapper = #"""
-            echo $$ > "$1" && [ -e "$2" ] || { echo "berth: script missing" >&2; exit 127; }
-            "$2"; rc=$?
-            rm -f "$1"
-            if [ -s "$BERTH_RESULT" ]; then echo "berth: result $3" >&2; else rm -f "$BERTH_RESULT"; fi
+            pid=$1 script=$2 token=$3
+            echo $$ > "$pid" && [ -e "$script" ] || { echo "berth: script missing" >&2; exit 127; }
+            line=; IFS= read -r line < "$script" || :
+            case $line in
+            '#!'*)
+              line=${line#??}; cr=$(printf '\r'); line=${line%"$cr"}
+              set -f; set -- $line; set +f
+              if [ $# -eq 0 ]; then "$script"
+              else interpreter=$1; shift
+                if [ $# -gt 0 ]; then "$interpreter" "$*" "$script"; else "$interpreter" "$script"; fi
+              fi ;;
+            *) "$script" ;;
+            esac
+            rc=$?
+            rm -f "$pid"
+            if [ -s "$BERTH_RESULT" ]; then echo "berth: result $token" >&2; else rm -f "$BERTH_RESULT"; fi
             exit $rc
             """#
         let path = "\(folder)/\(script)"

@@ -134,14 +134,21 @@ public enum BerthAssembly {
         }
         let (docker, address) = try await reachEngine(configuration, tls: nil, metrics: metrics, logger: logger)
         let (namespace, lock) = try await lockNamespace(configuration, docker: docker, address: address, store: store, dataDirectory: dataDirectory, logger: logger)
-        let runtime = DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace)
-        do {
+        return try await releasingOnFailure(lock) {
             try await HostFirewall.apply(configuration.hostFirewall, engineIsLocal: Self.isOnThisMachine(address), logger: logger)
-            let connector = DockerPTYConnector(docker: runtime.docker, detachKeys: TerminalSettings().detachKeys)
             return try await openServices(
-                configuration, parts: parts, store: store, replica: replica, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
+                configuration, parts: parts, store: store, replica: replica,
+                runtime: DockerRuntime(docker: docker, publishAddress: configuration.publishAddress, namespace: namespace),
+                connector: DockerPTYConnector(docker: docker, detachKeys: TerminalSettings().detachKeys), lock: lock, accounts: accounts,
                 generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
             )
+        }
+    }
+
+    /// Runs `body`, releasing the namespace lock when it fails.
+    private static func releasingOnFailure<Result>(_ lock: NamespaceLock, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
         } catch {
             await lock.release()
             throw error
@@ -171,7 +178,7 @@ public enum BerthAssembly {
         let managerTLS: EngineTLS? = if case .tcp = address { tls } else { nil }
         let (manager, _) = try await reachEngine(configuration, tls: managerTLS, metrics: metrics, logger: logger)
         let (namespace, lock) = try await lockNamespace(configuration, docker: manager, address: address, store: store, dataDirectory: dataDirectory, logger: logger)
-        do {
+        return try await releasingOnFailure(lock) {
             let nodes = SwarmNodes(manager: manager, tls: tls, settings: configuration.swarm, logger: logger)
             let runtime = SwarmRuntime(manager: manager, nodes: nodes, settings: configuration.swarm, namespace: namespace, logger: logger)
             try await runtime.checkManager()
@@ -185,14 +192,11 @@ public enum BerthAssembly {
                 let refusals = checked.map { "\($0.hostname): \($0.refusal ?? "not ready")" }.joined(separator: "; ")
                 throw BerthError(.engineUnavailable, "No swarm node can run instances (\(refusals.isEmpty ? "the swarm has no nodes" : refusals)).")
             }
-            let connector = DockerPTYConnector(engines: nodes, detachKeys: TerminalSettings().detachKeys)
             return try await openServices(
-                configuration, parts: parts, store: store, replica: replica, runtime: runtime, connector: connector, lock: lock, accounts: accounts,
+                configuration, parts: parts, store: store, replica: replica, runtime: runtime,
+                connector: DockerPTYConnector(engines: nodes, detachKeys: TerminalSettings().detachKeys), lock: lock, accounts: accounts,
                 generated: generated, metrics: metrics, dataDirectory: dataDirectory, logger: logger
             )
-        } catch {
-            await lock.release()
-            throw error
         }
     }
 
