@@ -144,7 +144,7 @@ test-replicas: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(REPLICA_TEST)
 
-## test-swarm: only the Swarm test: builds .build/debug/berth if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root)
+## test-swarm: only the Swarm test: builds .build/debug/berth if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root; BERTH_SWARM_INSTANCE=1-9 runs it on a harness of its own beside another)
 test-swarm: prerequisites
 	$(SWIFT) build --product berth
 	$(SWARM_TEST)

@@ -2,8 +2,9 @@
 """Berth on a real three-node Docker Swarm (issue 15), end to end through the API, real terminals
 and the engines of the manager and the nodes.
 
-It needs a harness up (scripts/swarm-harness.sh up, its env file /run/berth-swarm/env) holding the
-images `--print-images` names, and starts `berth serve` with BERTH_ENGINE=swarm,
+It needs a harness up (scripts/swarm-harness.sh up, its env file /run/berth-swarm/env, or
+/run/berth-swarm-K/env with BERTH_SWARM_INSTANCE=K) holding the images `--print-images` names (it
+loads those a node lacks), and starts `berth serve` with BERTH_ENGINE=swarm,
 DOCKER_HOST=$BERTH_SWARM_MANAGER, BERTH_SWARM_TLS_DIR, BERTH_SWARM_PENDING_TIMEOUT=8s, SQLite in a
 data directory of its own, a free port and a BERTH_NAMESPACE of its own. Its environments are
 copies of the examples it uses (same folders, so the same content tags as `berth env build` gave
@@ -24,7 +25,7 @@ or `FAILED:`:
    `lab-shell-steps` runs its setup, and its first check fails, then passes once the folder exists;
 4. spread: 6 instances of 3 players land on at least 2 nodes (the node of each service's task);
 5. isolation: from the terminal of an instance on a worker (busybox nc -w 2), another node's
-   instance endpoint, the manager's engine (10.77.0.11:2376) and its own node's engine are
+   instance endpoint, the manager's engine (its port 2376) and its own node's engine are
    unreachable, while its own web server answers inside and every one of those answers from this
    machine;
 6. no capacity: an environment reserving 64 CPUs answers 503 no_capacity within about the pending
@@ -49,6 +50,7 @@ import concurrent.futures
 import json
 import os
 import random
+import re
 import secrets
 import shlex
 import shutil
@@ -144,6 +146,20 @@ class Checks:
 
 class Phase(Exception):
     """A phase cannot go on (what it needs failed); recorded as a failed check."""
+
+
+def harness_instance(state: str | None = None) -> str:
+    """The harness instance (scripts/swarm-harness.sh's BERTH_SWARM_INSTANCE, 0-9): the environment's,
+    else the digit its state folder ends with (/run/berth-swarm-K), else 0."""
+    if os.environ.get("BERTH_SWARM_INSTANCE"):
+        return os.environ["BERTH_SWARM_INSTANCE"]
+    match = re.search(r"-([0-9])$", state or "")
+    return match.group(1) if match else "0"
+
+
+def default_harness_env() -> str:
+    instance = harness_instance()
+    return DEFAULT_HARNESS_ENV if instance == "0" else DEFAULT_HARNESS_ENV.replace("/berth-swarm/", f"/berth-swarm-{instance}/")
 
 
 def read_harness_env(path: str) -> dict[str, str]:
@@ -759,8 +775,9 @@ class SwarmTest:
                            f"berth-{instance_id} {'removed' if gone else 'still there'}")
 
     def harness_command(self, *arguments: str) -> None:
-        result = subprocess.run([str(HARNESS), *arguments], capture_output=True, text=True, timeout=180,
-                                env={**os.environ, "STATE": self.harness.get("BERTH_SWARM_STATE", "/run/berth-swarm")})
+        state = self.harness.get("BERTH_SWARM_STATE", "/run/berth-swarm")
+        environment = {**os.environ, "STATE": state, "BERTH_SWARM_INSTANCE": harness_instance(state)}
+        result = subprocess.run([str(HARNESS), *arguments], capture_output=True, text=True, timeout=180, env=environment)
         if result.returncode != 0:
             raise Phase(f"swarm-harness.sh {' '.join(arguments)}: {result.stderr.strip()[-400:]}")
 
@@ -899,7 +916,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--berth", default=str(REPO / ".build" / "debug" / "berth"))
     parser.add_argument("--environments", default=str(REPO / "examples" / "environments"))
-    parser.add_argument("--harness-env", default=DEFAULT_HARNESS_ENV, help=f"the harness's env file (default {DEFAULT_HARNESS_ENV})")
+    parser.add_argument("--harness-env", default=default_harness_env(),
+                        help=f"the harness's env file (default {DEFAULT_HARNESS_ENV}, or /run/berth-swarm-K/env with BERTH_SWARM_INSTANCE=K)")
     parser.add_argument("--ready-timeout", type=float, default=90)
     parser.add_argument("--keep-logs", help="copy the server's logs into this folder")
     parser.add_argument("--print-images", action="store_true",
