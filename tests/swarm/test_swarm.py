@@ -549,7 +549,7 @@ class SwarmTest:
 
     # -- 3. flags, files, checks -----------------------------------------------------------
 
-    def check_flags_files_labs(self) -> None:
+    def check_flags_files(self) -> None:
         instance = self.start_instance(FLAG_SLUG)
         instance_id = instance["id"]
         token = self.owner_tokens[instance_id]
@@ -586,6 +586,9 @@ class SwarmTest:
             terminal.close()
         self.stop(instance_id)
 
+    def check_lab(self) -> None:
+        base = self.server.url
+        quoted = urllib.parse.quote
         lab = self.start_instance(LAB_SLUG)
         lab_id = lab["id"]
         token = self.owner_tokens[lab_id]
@@ -598,12 +601,14 @@ class SwarmTest:
         self.checks.record("3. a lab check reports a failure", first.get("status") == "failed" and any("project" in (m or "") for m in messages),
                            f"step {first.get('step')}: {first.get('status')}, failures {messages}, metrics {first.get('metrics')}")
         terminal = self.terminal(lab_id)
+        made = ""
         try:
-            terminal.run("mkdir -p ~/project && ls -ld ~/project")
+            made = terminal.run("mkdir -p ~/project 2>&1; ls -ld /home/player ~/project 2>&1")
         finally:
             terminal.close()
         _, second = self.api.call("POST", f"/api/v1/instances/{lab_id}/checks", token)
         self.checks.record("3. a lab check passes", second.get("status") == "passed" and second.get("metrics", {}).get("owner_uid") == 1000,
+                           f"after `mkdir ~/project` in the terminal ({made!r}): "
                            f"step {second.get('step')}: {second.get('status')}, metrics {second.get('metrics')}, "
                            f"failures {[f.get('message') for f in second.get('failures', [])]}; "
                            f"progress then {(second.get('progress') or {}).get('currentStep', (second.get('progress') or {}).get('step'))}")
@@ -814,7 +819,8 @@ class SwarmTest:
             return
         self.phase("1. lifecycle", self.check_lifecycle)
         self.phase("2. terminal and hardening", self.check_terminal)
-        self.phase("3. flags, files and lab checks", self.check_flags_files_labs)
+        self.phase("3. flags and files", self.check_flags_files)
+        self.phase("3. lab checks", self.check_lab)
         placed: list[tuple[dict, int | None]] = []
         self.phase("4. spread", lambda: placed.extend(self.check_spread()))
         if placed:
