@@ -74,7 +74,7 @@ scripts/swarm-harness.sh up $$images >/dev/null; \
 python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces clean clean-images
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces bench-swarm clean clean-images
 
 ## help: list the targets
 help:
@@ -205,6 +205,15 @@ bench-workspaces: prerequisites
 	moto_venv="$$(scripts/ensure-moto.sh)"; \
 	$(SWIFT) build -c $(BENCH_CONFIG) --product berth && \
 	python3 bench/workspace-start.py --berth .build/$(BENCH_CONFIG)/berth --moto-python "$$moto_venv/bin/python" $(BENCH_ARGS)
+
+# The swarm harness's env file bench-swarm reads (scripts/swarm-harness.sh writes it).
+SWARM_HARNESS_ENV ?= /run/berth-swarm/env
+
+## bench-swarm: on a running swarm harness (make swarm-harness-up first; it never brings one up or down), POST /api/v1/instances → running of web-service on the swarm against `docker service create` and against Berth on the local engine, p50/p90 over 20 starts, then 50 concurrent starts across the nodes (failures, wall time, spread per node) (BENCH_CONFIG, BENCH_ARGS as for bench; SWARM_HARNESS_ENV)
+bench-swarm: prerequisites
+	@if [ ! -s $(SWARM_HARNESS_ENV) ]; then echo "bench-swarm: no swarm harness ($(SWARM_HARNESS_ENV) is missing); start one with make swarm-harness-up" >&2; exit 1; fi
+	$(SWIFT) build -c $(BENCH_CONFIG) --product berth
+	python3 bench/swarm-start.py --berth .build/$(BENCH_CONFIG)/berth --harness-env $(SWARM_HARNESS_ENV) $(BENCH_ARGS)
 
 ## clean: remove Berth's containers and networks (by label), the data directory and test artifacts
 clean:

@@ -28,8 +28,11 @@ public struct SwarmRuntime: EngineBackedRuntime {
     public let settings: SwarmSettings
     /// Where environments' folders are, to find the image of a built folder (on the manager's engine).
     public var environmentFolders: EnvironmentCatalog?
-    /// How often a starting task and the swarm's tasks are looked at.
-    public var startPollInterval: Duration = .milliseconds(100)
+    /// How often a starting task is looked at, first: the wait doubles up to ``startPollCeiling``,
+    /// so a quick start is seen quickly and a burst of slow ones does not flood the manager.
+    public var startPollInterval: Duration = .milliseconds(10)
+    /// The longest wait between two looks at a starting task.
+    public var startPollCeiling: Duration = .milliseconds(200)
     /// How often the tasks are looked at for ends.
     public var watchInterval: Duration = .seconds(1)
     let logger: Logger
@@ -116,6 +119,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
         let pendingLimit = Duration.seconds(settings.pendingTimeoutSeconds)
         let limit = pendingLimit + manager.timeout
         var last: SwarmTask?
+        var pause = startPollInterval
         while true {
             let tasks = try await manager.listTasks(filters: ["service": [serviceID]])
             if let task = tasks.max(by: { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }) {
@@ -138,7 +142,8 @@ public struct SwarmRuntime: EngineBackedRuntime {
                     "No swarm node has room for '\(environment.slug)' (\(environment.berth.resources.cpus) CPUs and \(environment.berth.resources.memoryBytes >> 20) MiB reserved): its task was still \(last?.status.state ?? "not created") after \(settings.pendingTimeoutSeconds) s (\(why)). Try again when instances have stopped; organisers add nodes or raise BERTH_SWARM_PENDING_TIMEOUT."
                 )
             }
-            try await Task.sleep(for: startPollInterval)
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, startPollCeiling)
         }
     }
 
