@@ -60,7 +60,21 @@ postgres_url="$$(scripts/ensure-postgres.sh)"; \
 BERTH_TEST_POSTGRES_URL="$$postgres_url" python3 tests/replicas/test_two_replicas.py --berth $(BERTH_DEBUG)
 endef
 
-.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces bench-swarm clean clean-images
+# The Swarm test against $(BERTH_DEBUG): the examples it starts are built on the host engine (it prints
+# their images), scripts/swarm-harness.sh builds a three-node swarm on this machine (three dockerd in
+# network namespaces: one manager, two workers) holding those images, tests/swarm/test_swarm.py runs
+# Berth with BERTH_ENGINE=swarm against it, and the harness is torn down whatever happens (the trap);
+# the status is the test's.
+define SWARM_TEST
+scripts/ensure-apt-packages.sh iproute2 iptables openssl util-linux curl
+python3 -c 'import websocket' 2>/dev/null || scripts/ensure-apt-packages.sh python3-websocket
+images="$$(python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --print-images)"; \
+trap 'scripts/swarm-harness.sh down' EXIT; trap 'exit 130' INT TERM; \
+scripts/swarm-harness.sh up $$images >/dev/null; \
+python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
+endef
+
+.PHONY: help prerequisites setup demo test postgres test-browser test-api test-replicas test-swarm swarm-harness-up swarm-harness-down bench bench-api bench-terminal bench-recording bench-hints bench-labs bench-container-labs bench-workspaces bench-swarm clean clean-images
 
 ## help: list the targets
 help:
@@ -98,7 +112,7 @@ demo: setup
 	    --host $(BERTH_HOST) --port $(BERTH_PORT) \
 	    --environments $(ENVIRONMENTS) --data-dir $(DATA_DIR)
 
-## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), Berth behind nginx, and two replicas on PostgreSQL behind nginx (test-replicas)
+## test: prerequisites, then the whole Swift suite (unit and integration tests on the real engine; the store suite on SQLite and on PostgreSQL, a cluster `berthtest` on 127.0.0.1:55432 that scripts/ensure-postgres.sh installs and starts; recordings checked with asciinema; S3 sync against moto servers on loopback with signature checking on, from the venv scripts/ensure-moto.sh makes), the browser tests, the API contract checks (schemathesis, the authorization matrix), Berth behind nginx, two replicas on PostgreSQL behind nginx (test-replicas), and Berth on a three-node Docker Swarm built on this machine (test-swarm)
 test: prerequisites
 	scripts/ensure-apt-packages.sh asciinema bsdutils nginx
 	$(SWIFT) build --build-tests
@@ -109,6 +123,7 @@ test: prerequisites
 	$(API_TEST)
 	python3 tests/proxy/test_behind_nginx.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 	$(REPLICA_TEST)
+	$(SWARM_TEST)
 
 ## postgres: install and start the PostgreSQL cluster the tests use (`berthtest`, 127.0.0.1:55432) and print its URL, e.g. for BERTH_DATABASE_URL
 postgres:
@@ -128,6 +143,11 @@ test-api: prerequisites
 test-replicas: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(REPLICA_TEST)
+
+## test-swarm: only the Swarm test: builds .build/debug/berth if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root; BERTH_SWARM_INSTANCE=1-9 runs it on a harness of its own beside another)
+test-swarm: prerequisites
+	$(SWIFT) build --product berth
+	$(SWARM_TEST)
 
 ## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the images loaded into every node; docs/swarm-harness.md); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image; BERTH_SWARM_INSTANCE=1-9 for a second harness)
 swarm-harness-up:
