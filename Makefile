@@ -71,6 +71,8 @@ python3 -c 'import websocket' 2>/dev/null || scripts/ensure-apt-packages.sh pyth
 images="$$(python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS) --print-images)"; \
 trap 'scripts/swarm-harness.sh down' EXIT; trap 'exit 130' INT TERM; \
 scripts/swarm-harness.sh up $$images >/dev/null; \
+swarm_env="$$(scripts/swarm-harness.sh env | sed -n 's/^export BERTH_SWARM_STATE=//p')/env"; \
+BERTH_TEST_SWARM_ENV="$$swarm_env" $(SWIFT) test --skip-build --filter SwarmRuntimeTests && \
 python3 tests/swarm/test_swarm.py --berth $(BERTH_DEBUG) --environments $(ENVIRONMENTS)
 endef
 
@@ -144,9 +146,9 @@ test-replicas: prerequisites
 	@if [ ! -x $(BERTH_DEBUG) ]; then echo "test-replicas: $(BERTH_DEBUG) is missing; build it first (make setup)" >&2; exit 1; fi
 	$(REPLICA_TEST)
 
-## test-swarm: only the Swarm test: builds .build/debug/berth if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root; BERTH_SWARM_INSTANCE=1-9 runs it on a harness of its own beside another)
+## test-swarm: only the Swarm tests: builds Berth and its tests if needed, a three-node swarm on this machine (scripts/swarm-harness.sh), the Swift swarm runtime tests (SwarmRuntimeTests), then lifecycle, terminal hardening, flags, files and lab checks, spread, isolation between nodes, no_capacity, reconciliation and a node failure with BERTH_ENGINE=swarm; the swarm is always torn down (as root; BERTH_SWARM_INSTANCE=1-9 runs it on a harness of its own beside another)
 test-swarm: prerequisites
-	$(SWIFT) build --product berth
+	$(SWIFT) build --build-tests
 	$(SWARM_TEST)
 
 ## swarm-harness-up: a real three-node Docker Swarm on this machine (network namespaces bsw-node1..3 on bridge bsw0, one dockerd each, mutual TLS on :2376, the images loaded into every node; docs/swarm-harness.md); export lines in /run/berth-swarm/env (as root; SWARM_IMAGES names the images, default every berth.environment image; BERTH_SWARM_INSTANCE=1-9 for a second harness)
