@@ -89,10 +89,10 @@ public struct SwarmRuntime: EngineBackedRuntime {
             BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label,
             BerthLabel.namespace: namespace,
         ]
-        let spec = blueprint.service(instance: instance, environment: environment, labels: labels, constraints: try await nodes.constraints())
         let serviceID: String
         do {
-            serviceID = try await createService(spec)
+            let constraints = try await nodes.constraints()
+            serviceID = try await createService(blueprint.service(instance: instance, environment: environment, labels: labels, constraints: constraints))
         } catch let error as DockerError {
             throw LaunchFailure.engine(error)
         }
@@ -100,6 +100,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
             return try await waitUntilRunning(serviceID: serviceID, environment: environment)
         } catch {
             try? await manager.removeService(serviceID)
+            if let error = error as? DockerError { throw LaunchFailure.engine(error) }
             throw error
         }
     }
