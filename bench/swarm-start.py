@@ -78,10 +78,10 @@ from pathlib import Path
 
 from berth_api import APIError, BerthAPI, instance_of, wait_until_running
 from berth_server import BerthServer, add_bench_arguments, berth_missing, command_output, remove_namespace, write_results
+from swarm_harness import DEFAULT_HARNESS_ENV, read_harness_env
 
 REPO = Path(__file__).resolve().parent.parent
 
-DEFAULT_HARNESS_ENV = "/run/berth-swarm/env"
 HOST_ENGINE = "unix:///var/run/docker.sock"
 BURST_ENVIRONMENT = "swarm-burst"
 ACTIVE_STATES = {"requested", "starting", "running", "stopping"}
@@ -110,21 +110,6 @@ def ratio(a: dict, b: dict, key: str) -> float | None:
     if not a.get("count") or not b.get("count") or not b[key]:
         return None
     return a[key] / b[key]
-
-
-def read_harness_env(path: str) -> dict[str, str]:
-    """The `export NAME=value` lines of the harness's env file."""
-    values: dict[str, str] = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            line = line[len("export "):]
-        if "=" not in line or line.startswith("#"):
-            continue
-        name, _, raw = line.partition("=")
-        parts = shlex.split(raw) if raw else [""]
-        values[name.strip()] = parts[0] if parts else ""
-    return values
 
 
 # -- the Engine API over a Unix socket ------------------------------------------------------------

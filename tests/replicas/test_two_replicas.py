@@ -51,9 +51,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from berth_api import APIError, BerthAPI  # noqa: E402
 from berth_server import PostgresSchema, ReplicaSet, ServerNotReady, remove_namespace  # noqa: E402
+from checks import Checks, Phase  # noqa: E402
 
 PROGRAM = "test_two_replicas"
 BASE_IMAGE = "berth/base:latest"
@@ -129,37 +131,11 @@ def parse_time(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-class Checks:
-    """Every check's outcome, printed as it is decided; the run fails when one failed."""
-
-    def __init__(self):
-        self.results: list[tuple[str, bool, str]] = []
-
-    def record(self, label: str, passed: bool, message: str) -> bool:
-        self.results.append((label, passed, message))
-        print(f"{PROGRAM}: {'ok' if passed else 'FAILED'}: {label}: {message}", flush=True)
-        return passed
-
-    @property
-    def failed(self) -> list[tuple[str, bool, str]]:
-        return [result for result in self.results if not result[1]]
-
-    def summary(self) -> str:
-        lines = [f"{PROGRAM}: {len(self.results) - len(self.failed)} of {len(self.results)} checks passed"]
-        for label, passed, message in self.results:
-            lines.append(f"  {'ok    ' if passed else 'FAILED'} {label}: {message}")
-        return "\n".join(lines)
-
-
-class Phase(Exception):
-    """A phase cannot go on (what it needs failed); recorded as a failed check."""
-
-
 class ReplicaTest:
     def __init__(self, args: argparse.Namespace, work: Path):
         self.args = args
         self.work = work
-        self.checks = Checks()
+        self.checks = Checks(PROGRAM)
         self.namespace = f"replicas-{secrets.token_hex(4)}"
         self.admin_token = secrets.token_hex(24)
         self.schema = PostgresSchema(args.postgres_url, "replicas", PROGRAM)

@@ -52,7 +52,6 @@ import os
 import random
 import re
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -68,12 +67,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from berth_api import APIError, BerthAPI, wait_until_running  # noqa: E402
 from berth_server import BerthServer, ServerNotReady  # noqa: E402
+from checks import Checks, Phase  # noqa: E402
+from swarm_harness import DEFAULT_HARNESS_ENV, read_harness_env  # noqa: E402
 
 PROGRAM = "test_swarm"
-DEFAULT_HARNESS_ENV = "/run/berth-swarm/env"
 HARNESS = REPO / "scripts" / "swarm-harness.sh"
 BASE_IMAGE = "berth/base:latest"
 # The example environments this test starts (copied, so their content tags stay those the host
@@ -122,32 +123,6 @@ def log(message: str) -> None:
     print(f"{PROGRAM}: {message}", flush=True)
 
 
-class Checks:
-    """Every check's outcome, printed as it is decided; the run fails when one failed."""
-
-    def __init__(self):
-        self.results: list[tuple[str, bool, str]] = []
-
-    def record(self, label: str, passed: bool, message: str) -> bool:
-        self.results.append((label, passed, message))
-        print(f"{PROGRAM}: {'ok' if passed else 'FAILED'}: {label}: {message}", flush=True)
-        return passed
-
-    @property
-    def failed(self) -> list[tuple[str, bool, str]]:
-        return [result for result in self.results if not result[1]]
-
-    def summary(self) -> str:
-        lines = [f"{PROGRAM}: {len(self.results) - len(self.failed)} of {len(self.results)} checks passed"]
-        for label, passed, message in self.results:
-            lines.append(f"  {'PASS' if passed else 'FAIL'} {label}: {message}")
-        return "\n".join(lines)
-
-
-class Phase(Exception):
-    """A phase cannot go on (what it needs failed); recorded as a failed check."""
-
-
 def harness_instance(state: str | None = None) -> str:
     """The harness instance (scripts/swarm-harness.sh's BERTH_SWARM_INSTANCE, 0-9): the environment's,
     else the digit its state folder ends with (/run/berth-swarm-K), else 0."""
@@ -160,21 +135,6 @@ def harness_instance(state: str | None = None) -> str:
 def default_harness_env() -> str:
     instance = harness_instance()
     return DEFAULT_HARNESS_ENV if instance == "0" else DEFAULT_HARNESS_ENV.replace("/berth-swarm/", f"/berth-swarm-{instance}/")
-
-
-def read_harness_env(path: str) -> dict[str, str]:
-    """The `export NAME=value` lines of the harness's env file."""
-    values: dict[str, str] = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            line = line[len("export "):]
-        if "=" not in line or line.startswith("#"):
-            continue
-        name, value = line.split("=", 1)
-        parts = shlex.split(value)
-        values[name] = parts[0] if len(parts) == 1 else " ".join(parts)
-    return values
 
 
 def tcp_answers(host: str, port: int, timeout: float = 3) -> bool:
@@ -295,7 +255,7 @@ class SwarmTest:
         self.args = args
         self.work = work
         self.harness = harness
-        self.checks = Checks()
+        self.checks = Checks(PROGRAM)
         self.namespace = f"swarmtest-{secrets.token_hex(4)}"
         self.admin_token = secrets.token_hex(24)
         self.environments = work / "environments"
