@@ -33,6 +33,8 @@ public actor SwarmNodes: ContainerEngineResolver {
     private var nodes: [String: Node] = [:]
     private var clients: [String: DockerClient] = [:]
     private var containerNodes: [String: String] = [:]
+    /// Nodes the start-up check has looked at (a node down then is checked when it is back).
+    private var checked: Set<String> = []
     /// Nodes whose daemon defaults a started container showed.
     private var defaultsSeen: Set<String> = []
 
@@ -64,9 +66,14 @@ public actor SwarmNodes: ContainerEngineResolver {
     /// The engine of node `nodeID`.
     public func engine(ofNode nodeID: String) async throws -> DockerClient {
         if let client = clients[nodeID] { return client }
-        let node = try await self.node(nodeID)
+        return client(for: try await node(nodeID))
+    }
+
+    /// The engine of `node`, made once.
+    private func client(for node: Node) -> DockerClient {
+        if let client = clients[node.id] { return client }
         let client = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
-        clients[nodeID] = client
+        clients[node.id] = client
         return client
     }
 
@@ -115,7 +122,7 @@ public actor SwarmNodes: ContainerEngineResolver {
     @discardableResult
     public func checkNewNodes() async throws -> [Node] {
         let listed = try await manager.listNodes()
-        for swarmNode in listed where nodes[swarmNode.id] == nil || clients[swarmNode.id] == nil {
+        for swarmNode in listed where !checked.contains(swarmNode.id) {
             var node = Self.describe(swarmNode)
             if let pool = settings.pool, swarmNode.spec.labels["berth.pool"] != pool {
                 node.refusal = "not in pool \(pool) (node label berth.pool)"
@@ -127,9 +134,7 @@ public actor SwarmNodes: ContainerEngineResolver {
                 continue
             }
             nodes[node.id] = node
-            if clients[node.id] == nil {
-                clients[node.id] = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
-            }
+            checked.insert(node.id)
             if let refusal = node.refusal {
                 logger.warning("swarm node refused for instances", metadata: ["node.id": "\(node.id)", "node.hostname": "\(node.hostname)", "reason": "\(refusal)"])
             } else {
@@ -148,7 +153,7 @@ public actor SwarmNodes: ContainerEngineResolver {
     /// Why `node` cannot run instances, nil when it can: its engine must answer over TLS, with
     /// seccomp on and inter-container traffic off on its default bridge.
     private func refusal(of node: Node) async -> String? {
-        let engine = DockerClient(address: .tcp(host: node.address, port: settings.enginePort), tls: tls, timeout: timeout)
+        let engine = client(for: node)
         let info: EngineInfo
         do {
             info = try await engine.info()

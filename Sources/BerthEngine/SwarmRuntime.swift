@@ -127,18 +127,17 @@ public struct SwarmRuntime: EngineBackedRuntime {
             let tasks = try await manager.listTasks(filters: ["service": [serviceID]])
             if let task = tasks.max(by: { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }) {
                 last = task
-                let state = task.status.state
-                if state == "running", let containerID = task.status.containerStatus?.containerID, let nodeID = task.nodeID {
+                if task.status.isRunning, let containerID = task.status.containerStatus?.containerID, let nodeID = task.nodeID {
                     return try await placement(of: task, containerID: containerID, nodeID: nodeID, serviceID: serviceID, environment: environment)
                 }
                 if task.status.hasEnded {
-                    let message = task.status.err ?? task.status.message ?? state
+                    let message = task.status.err ?? task.status.message ?? task.status.state
                     if message.lowercased().contains("no such image") { throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug) }
                     throw LaunchFailure.refused("The swarm could not start the instance: \(message).")
                 }
             }
             let waited = clock.now - started
-            let pending = last.map { SwarmTaskState.waitingForNode.contains($0.status.state) } ?? true
+            let pending = last?.status.isUnplaced ?? true
             if (pending && waited >= pendingLimit) || waited >= limit {
                 let why = last?.status.err ?? last?.status.message ?? "no task yet"
                 throw LaunchFailure.noCapacity(
@@ -186,7 +185,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
         return services.map { service in
             // A task on a node that went down still reads running: the end watcher fails its
             // instance with the node named, so reconciliation does not end it first without.
-            let running = tasks.contains { $0.serviceID == service.id && $0.status.state == "running" }
+            let running = tasks.contains { $0.serviceID == service.id && $0.status.isRunning }
             return ManagedResource(id: service.id, instanceID: service.spec.labels[BerthLabel.instance] ?? "", running: running)
         }
     }
@@ -230,7 +229,7 @@ public struct SwarmRuntime: EngineBackedRuntime {
                             oomKilled = await DockerRuntime.wasKilledForMemory(containerID, exitCode: exitCode, docker: engine)
                         }
                         await died(ContainerEnd(instanceID: instanceID, exitCode: exitCode, oomKilled: oomKilled, containerID: containerID))
-                    } else if task.status.state == "running", let nodeID = task.nodeID, let node = down[nodeID] {
+                    } else if task.status.isRunning, let nodeID = task.nodeID, let node = down[nodeID] {
                         reported.insert(task.id)
                         let name = node.description.hostname ?? nodeID
                         await died(ContainerEnd(
@@ -245,12 +244,6 @@ public struct SwarmRuntime: EngineBackedRuntime {
             try? await Task.sleep(for: watchInterval)
         }
     }
-}
-
-/// Task states of the Swarm API, as Berth groups them.
-enum SwarmTaskState {
-    /// The scheduler has not found a node for the task yet.
-    static let waitingForNode: Set<String> = ["new", "pending", "allocated"]
 }
 
 // Files and lab scripts go to the node's engine, as on one engine.

@@ -553,6 +553,10 @@ public struct TaskStatus: Decodable, Sendable {
     public var isRunning: Bool { state == "running" }
     /// True when the task has ended and will never run (again).
     public var hasEnded: Bool { Self.endStates.contains(state) }
+    /// States in which the scheduler has not found a node for the task yet.
+    public static let unplacedStates: Set<String> = ["new", "pending", "allocated"]
+    /// True while no node has been found for the task.
+    public var isUnplaced: Bool { Self.unplacedStates.contains(state) }
 
     enum CodingKeys: String, CodingKey {
         case state = "State", message = "Message", err = "Err", timestamp = "Timestamp", containerStatus = "ContainerStatus"
