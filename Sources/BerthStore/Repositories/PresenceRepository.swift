@@ -31,11 +31,14 @@ public struct PresenceRepository: Repository {
 
     /// An owner's terminal on `instanceID` through replica `replicaID` closed at `time`. The count
     /// never goes below zero: a close without its open (the row was forgotten meanwhile) is ignored.
+    /// The row keeps its latest close time, so closes that land out of order (two tabs closed at
+    /// once) never move the departure back.
     public func terminalClosed(instanceID: String, replicaID: String, at time: Date) async throws {
         try await sql.run { db in
             try await db.raw("""
                 UPDATE presence SET terminals = terminals - 1,
-                    terminal_left_at = CASE WHEN terminals = 1 THEN \(bind: time.timeIntervalSince1970) ELSE terminal_left_at END
+                    terminal_left_at = CASE WHEN terminal_left_at IS NULL OR terminal_left_at < \(bind: time.timeIntervalSince1970)
+                        THEN \(bind: time.timeIntervalSince1970) ELSE terminal_left_at END
                 WHERE instance_id = \(bind: instanceID) AND replica_id = \(bind: replicaID) AND terminals > 0
                 """).run()
         }
