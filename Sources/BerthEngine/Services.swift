@@ -3,10 +3,14 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs `work` now and then every `interval`, until the server shuts down gracefully or the task
-/// is cancelled: the loop of Berth's periodic services (reapers, retention, audit summaries).
-public func repeatUntilShutdown(every interval: Duration, _ work: @escaping @Sendable () async -> Void) async {
+/// Runs `work` now (or after one `interval` when `waitingFirst`) and then every `interval`, until
+/// the server shuts down gracefully or the task is cancelled: the loop of Berth's periodic services
+/// (reapers, retention, audit summaries). Every wait ends at the shutdown.
+public func repeatUntilShutdown(every interval: Duration, waitingFirst: Bool = false, _ work: @escaping @Sendable () async -> Void) async {
     await cancelWhenGracefulShutdown {
+        if waitingFirst {
+            do { try await Task.sleep(for: interval) } catch { return }
+        }
         while !Task.isCancelled {
             await work()
             do { try await Task.sleep(for: interval) } catch { return }
@@ -53,8 +57,7 @@ public struct ReconcileLoop: Service {
 
     public func run() async throws {
         // The start-up reconciliation has just run: the first pass waits one interval.
-        do { try await Task.sleep(for: interval) } catch { return }
-        await repeatUntilShutdown(every: interval) {
+        await repeatUntilShutdown(every: interval, waitingFirst: true) {
             do {
                 _ = try await cluster.withLeadership("berth.reconcile") { try await lifecycle.sweep() }
             } catch {

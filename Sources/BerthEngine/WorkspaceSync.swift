@@ -248,12 +248,7 @@ public actor WorkspaceSync: WorkspaceSyncing {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // The first round waits one interval: nothing changed at start.
-                    await cancelWhenGracefulShutdown {
-                        while !Task.isCancelled {
-                            do { try await Task.sleep(for: sync.interval) } catch { return }
-                            await sync.syncWorkspacesInUse()
-                        }
-                    }
+                    await repeatUntilShutdown(every: sync.interval, waitingFirst: true) { await sync.syncWorkspacesInUse() }
                 }
                 group.addTask {
                     await repeatUntilShutdown(every: retryTick) { await sync.retryDue(now: sync.clock()) }
