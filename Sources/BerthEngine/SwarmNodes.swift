@@ -29,21 +29,27 @@ public actor SwarmNodes: ContainerEngineResolver {
     let tls: EngineTLS?
     let settings: SwarmSettings
     let timeout: Duration
+    let recheckInterval: Duration
     let logger: Logger
     private var nodes: [String: Node] = [:]
     private var clients: [String: DockerClient] = [:]
     private var containerNodes: [String: String] = [:]
-    /// Nodes the start-up check has looked at (a node down then is checked when it is back).
-    private var checked: Set<String> = []
+    /// When the node check last looked at each node (a node down then is checked when it is back).
+    private var checkedAt: [String: ContinuousClock.Instant] = [:]
     /// Nodes whose daemon defaults a started container showed.
     private var defaultsSeen: Set<String> = []
+    /// Nodes an instance showed to lack a daemon default: the node check cannot see it, so they
+    /// stay refused until Berth restarts.
+    private var refusedByInstance: Set<String> = []
 
     /// Nodes reached through `manager`'s Swarm API; their engines at `settings.enginePort` with `tls`.
-    public init(manager: DockerClient, tls: EngineTLS?, settings: SwarmSettings, logger: Logger) {
+    /// A node the check refused is checked again after `recheckInterval`: its operator may fix it.
+    public init(manager: DockerClient, tls: EngineTLS?, settings: SwarmSettings, recheckInterval: Duration = .seconds(60), logger: Logger) {
         self.manager = manager
         self.tls = tls
         self.settings = settings
         self.timeout = manager.timeout
+        self.recheckInterval = recheckInterval
         self.logger = logger
     }
 
@@ -107,22 +113,26 @@ public actor SwarmNodes: ContainerEngineResolver {
 
     // MARK: - Fitness
 
-    /// Placement constraints of every instance: the pool, and no node that failed a check.
+    /// Placement constraints of every instance: the pool, and no node that failed a check or was
+    /// not checked yet (down when listed, it may be back before the task is placed).
     public func constraints() async throws -> [String] {
         try await checkNewNodes()
         var constraints = settings.pool.map { ["node.labels.berth.pool==\($0)"] } ?? []
-        for node in nodes.values.sorted(by: { $0.id < $1.id }) where node.refusal != nil {
+        for node in nodes.values.sorted(by: { $0.id < $1.id }) where node.refusal != nil || checkedAt[node.id] == nil {
             constraints.append("node.id!=\(node.id)")
         }
         return constraints
     }
 
-    /// Checks every node not checked yet; returns every known node. A node that lacks a setting is
-    /// refused (logged with its name and the setting); none fit is an error.
+    /// Checks every node not checked yet, and again every refused one whose check is older than
+    /// the re-check interval; returns every known node. A node that lacks a setting is refused
+    /// (logged with its name and the setting, and again only when that changes).
     @discardableResult
     public func checkNewNodes() async throws -> [Node] {
         let listed = try await manager.listNodes()
-        for swarmNode in listed where !checked.contains(swarmNode.id) {
+        let now = ContinuousClock.now
+        for swarmNode in listed where isDue(swarmNode.id, now: now) {
+            let before = checkedAt[swarmNode.id] == nil ? nil : nodes[swarmNode.id]
             var node = Self.describe(swarmNode)
             if let pool = settings.pool, swarmNode.spec.labels["berth.pool"] != pool {
                 node.refusal = "not in pool \(pool) (node label berth.pool)"
@@ -134,7 +144,8 @@ public actor SwarmNodes: ContainerEngineResolver {
                 continue
             }
             nodes[node.id] = node
-            checked.insert(node.id)
+            checkedAt[node.id] = now
+            if let before, before.refusal == node.refusal { continue }
             if let refusal = node.refusal {
                 logger.warning("swarm node refused for instances", metadata: ["node.id": "\(node.id)", "node.hostname": "\(node.hostname)", "reason": "\(refusal)"])
             } else {
@@ -144,8 +155,17 @@ public actor SwarmNodes: ContainerEngineResolver {
         return nodes.values.sorted { $0.hostname < $1.hostname }
     }
 
-    /// Refuses `nodeID` from now on (a started instance showed it lacks a setting).
+    /// True when node `id` was never checked, or the check refused it (not an instance) at least
+    /// ``recheckInterval`` ago.
+    private func isDue(_ id: String, now: ContinuousClock.Instant) -> Bool {
+        guard let checked = checkedAt[id] else { return true }
+        guard nodes[id]?.refusal != nil, !refusedByInstance.contains(id) else { return false }
+        return now - checked >= recheckInterval
+    }
+
+    /// Refuses `nodeID` until Berth restarts (a started instance showed it lacks a setting).
     public func refuse(_ nodeID: String, reason: String) {
+        refusedByInstance.insert(nodeID)
         nodes[nodeID]?.refusal = reason
         logger.warning("swarm node refused for instances", metadata: ["node.id": "\(nodeID)", "reason": "\(reason)"])
     }

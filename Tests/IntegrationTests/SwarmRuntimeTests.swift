@@ -87,6 +87,57 @@ struct SwarmRuntimeTests {
         }
     }
 
+    /// Runs the docker CLI against the harness's manager; fails the test when it fails.
+    static func managerCLI(_ arguments: [String]) throws {
+        let harness = try #require(Self.harness)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker", "-H", harness.manager] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "docker \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+    }
+
+    @Test("a node the check refused is checked again after the re-check interval and accepted once fixed; a node an instance refused stays refused")
+    func refusedNodeRechecked() async throws {
+        let harness = try #require(Self.harness, "BERTH_TEST_SWARM_ENV names no readable harness env file")
+        let pool = "recheck-\(UniqueName.make())"
+        var settings = SwarmSettings()
+        settings.tlsDirectory = harness.tlsDirectory
+        settings.pool = pool
+        let manager = try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager])
+        let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
+        let nodes = SwarmNodes(manager: manager, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, recheckInterval: .milliseconds(500), logger: logger)
+        // No node is in the new pool: every one is refused, and says why.
+        let before = try await nodes.checkNewNodes()
+        #expect(before.count == 3 && before.allSatisfy { $0.refusal?.contains("not in pool \(pool)") == true }, "\(before)")
+        let fixed = try #require(before.max { $0.hostname < $1.hostname })
+        try Self.managerCLI(["node", "update", "--label-add", "berth.pool=\(pool)", fixed.id])
+        do {
+            // The operator fixed one node; a check younger than the interval is not repeated.
+            #expect(try await nodes.checkNewNodes().first { $0.id == fixed.id }?.refusal != nil)
+            try await Task.sleep(for: .milliseconds(600))
+            let after = try await nodes.checkNewNodes()
+            #expect(after.first { $0.id == fixed.id }?.refusal == nil, "\(after)")
+            #expect(after.filter { $0.refusal != nil }.count == 2)
+            var constraints = try await nodes.constraints()
+            #expect(constraints.contains("node.labels.berth.pool==\(pool)"))
+            #expect(!constraints.contains("node.id!=\(fixed.id)"), "\(constraints)")
+            #expect(constraints.filter { $0.hasPrefix("node.id!=") }.count == 2, "\(constraints)")
+            // An instance showed the node lacks a daemon default: the check cannot see that, so
+            // the node stays refused past the interval.
+            await nodes.refuse(fixed.id, reason: "its containers run without no-new-privileges")
+            try await Task.sleep(for: .milliseconds(600))
+            constraints = try await nodes.constraints()
+            #expect(constraints.contains("node.id!=\(fixed.id)"), "\(constraints)")
+        } catch {
+            try? Self.managerCLI(["node", "update", "--label-rm", "berth.pool", fixed.id])
+            throw error
+        }
+        try Self.managerCLI(["node", "update", "--label-rm", "berth.pool", fixed.id])
+    }
+
     @Test("an instance runs as a service whose task runs; its port is on the node's address; exec reaches it through the node's engine; removal removes the service")
     func launchExecDestroy() async throws {
         try await Self.withRuntime { runtime in
