@@ -139,8 +139,9 @@ public actor SwarmNodes: ContainerEngineResolver {
             } else if swarmNode.status.state == "ready" {
                 node.refusal = await refusal(of: node)
             } else {
-                // Checked when it comes back.
+                // Unchecked, so kept out, until it comes back and passes.
                 nodes[node.id] = node
+                checkedAt[node.id] = nil
                 continue
             }
             nodes[node.id] = node
