@@ -41,6 +41,11 @@ public actor SwarmNodes: ContainerEngineResolver {
     /// Nodes an instance showed to lack a daemon default: the node check cannot see it, so they
     /// stay refused until Berth restarts.
     private var refusedByInstance: Set<String> = []
+    /// Images (by id) each node's engine holds; an id names the same content for good.
+    private var imagesHeld: [String: Set<String>] = [:]
+    /// Images each node's engine lacked, and when it was asked: asked again after the re-check
+    /// interval, since the operator loads what a node lacks.
+    private var imagesLacked: [String: [String: ContinuousClock.Instant]] = [:]
 
     /// Nodes reached through `manager`'s Swarm API; their engines at `settings.enginePort` with `tls`.
     /// A node the check refused is checked again after `recheckInterval`: its operator may fix it.
@@ -163,6 +168,85 @@ public actor SwarmNodes: ContainerEngineResolver {
         guard nodes[id]?.refusal != nil, !refusedByInstance.contains(id) else { return false }
         return now - checked >= recheckInterval
     }
+
+    // MARK: - Images
+
+    /// Placement constraints of an instance of `image` (an id): ``constraints()``, and no node
+    /// whose engine lacks the image, since a worker never pulls an image named by id. Each node is
+    /// asked once per image, and again a re-check interval after it lacked it. When no node that
+    /// may run instances holds it, the start fails with `image_not_found` naming the nodes.
+    public func constraints(image: String, environment: String) async throws -> [String] {
+        var constraints = try await constraints()
+        let candidates = nodes.values.filter { $0.refusal == nil && checkedAt[$0.id] != nil }.sorted { $0.hostname < $1.hostname }
+        let lacking = await nodes(lacking: image, among: candidates)
+        guard lacking.count < candidates.count || candidates.isEmpty else {
+            throw BerthError(
+                .imageNotFound,
+                "No swarm node that may run instances holds the image \(image) of '\(environment)' (\(lacking.map(\.hostname).joined(separator: ", ")) lack it), and Berth never pulls; an admin loads it into each node (docker save on the manager, docker load on the node)."
+            )
+        }
+        constraints += lacking.map { "node.id!=\($0.id)" }
+        return constraints
+    }
+
+    /// Records that `nodeID`'s engine lacks `image` (its task could not start for want of it).
+    public func lacks(_ image: String, on nodeID: String) {
+        imagesHeld[nodeID]?.remove(image)
+        imagesLacked[nodeID, default: [:]][image] = .now
+    }
+
+    /// Which of `candidates` lack `image`: cached answers, and the engines of the others asked at
+    /// once. A node whose engine does not answer is left to the swarm.
+    private func nodes(lacking image: String, among candidates: [Node]) async -> [Node] {
+        let now = ContinuousClock.now
+        var lacking: [Node] = []
+        var unknown: [(Node, DockerClient)] = []
+        for node in candidates where imagesHeld[node.id]?.contains(image) != true {
+            if let asked = imagesLacked[node.id]?[image], now - asked < recheckInterval {
+                lacking.append(node)
+            } else {
+                unknown.append((node, client(for: node)))
+            }
+        }
+        let answers = await withTaskGroup(of: (Node, Bool?).self) { group in
+            for (node, engine) in unknown {
+                group.addTask {
+                    do {
+                        _ = try await engine.inspectImage(image)
+                        return (node, true)
+                    } catch let error as DockerError where error.isNotFound {
+                        return (node, false)
+                    } catch {
+                        return (node, nil)
+                    }
+                }
+            }
+            var answers: [(Node, Bool?)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        for (node, holds) in answers {
+            switch holds {
+            case true?:
+                imagesHeld[node.id, default: []].insert(image)
+                imagesLacked[node.id]?[image] = nil
+            case false?:
+                if imagesLacked[node.id]?[image] == nil {
+                    logger.warning("swarm node lacks an image; its instances go to other nodes", metadata: [
+                        "node.id": "\(node.id)", "node.hostname": "\(node.hostname)", "image": "\(image)",
+                        "fix": "docker save on the manager, docker load on the node",
+                    ])
+                }
+                imagesLacked[node.id, default: [:]][image] = now
+                lacking.append(node)
+            case nil:
+                break
+            }
+        }
+        return lacking.sorted { $0.hostname < $1.hostname }
+    }
+
+    // MARK: - Refusals
 
     /// Refuses `nodeID` until Berth restarts (a started instance showed it lacks a setting).
     public func refuse(_ nodeID: String, reason: String) {

@@ -89,9 +89,10 @@ public struct SwarmRuntime: EngineBackedRuntime {
             BerthLabel.instance: instance.id, BerthLabel.environment: environment.slug, BerthLabel.owner: instance.owner.label,
             BerthLabel.namespace: namespace,
         ]
+        let image = environment.imageReference ?? environment.slug
         let serviceID: String
         do {
-            let constraints = try await nodes.constraints()
+            let constraints = try await nodes.constraints(image: image, environment: environment.slug)
             serviceID = try await createService(blueprint.service(instance: instance, environment: environment, labels: labels, constraints: constraints))
         } catch let error as DockerError {
             throw LaunchFailure.engine(error)
@@ -132,6 +133,12 @@ public struct SwarmRuntime: EngineBackedRuntime {
                 }
                 if task.status.hasEnded {
                     let message = task.status.err ?? task.status.message ?? task.status.state
+                    if message.lowercased().contains("no such image"), let nodeID = task.nodeID, let image = environment.imageReference {
+                        // Its engine held the image when asked: it was removed since.
+                        await nodes.lacks(image, on: nodeID)
+                        let node = (try? await nodes.node(nodeID))?.hostname ?? nodeID
+                        throw BerthError(.imageNotFound, "Swarm node \(node) no longer holds the image \(image) of '\(environment.slug)'; Berth places the next start elsewhere, so press Start again. An admin loads the image into that node (docker save, docker load).")
+                    }
                     if message.lowercased().contains("no such image") { throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug) }
                     throw LaunchFailure.refused("The swarm could not start the instance: \(message).")
                 }

@@ -138,6 +138,60 @@ struct SwarmRuntimeTests {
         try Self.managerCLI(["node", "update", "--label-rm", "berth.pool", fixed.id])
     }
 
+    @Test("an image only the manager holds: its instances go to the manager, the workers are kept out; with no node holding it the start is image_not_found naming the nodes")
+    func imageOnOneNode() async throws {
+        let harness = try #require(Self.harness, "BERTH_TEST_SWARM_ENV names no readable harness env file")
+        let managerAddress = try #require(harness.nodeAddresses.first)
+        // A build on the manager alone gives an id the workers do not hold.
+        let tag = "berth-test/manager-only-\(UniqueName.make().lowercased()):latest"
+        var context = TarArchive()
+        context.append(TarArchive.Entry(path: "Dockerfile", contents: Array("FROM berth/base:latest\nLABEL berth.test.unique=\"\(tag)\"\n".utf8)))
+        let managerEngine = try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager], timeout: .seconds(120))
+        let imageID = try await managerEngine.buildImage(context: try context.encoded(), tag: tag)
+        do {
+            try await Self.withRuntime { runtime in
+                var environment = try Self.environment("command: [httpd, -f, -p, '8080', -h, /etc]\nports: [{port: 8080, protocol: http}]\nresources: {memory: 32m, cpus: 0.1}")
+                environment.image = .prebuilt(reference: tag)
+                let constraints = try await runtime.nodes.constraints(image: imageID, environment: "manager-only")
+                let nodes = try await runtime.nodes.checkNewNodes()
+                let workers = nodes.filter { $0.address != managerAddress }
+                #expect(workers.count == 2)
+                for worker in workers { #expect(constraints.contains("node.id!=\(worker.id)"), "\(constraints)") }
+                let managerNode = try #require(nodes.first { $0.address == managerAddress })
+                #expect(!constraints.contains("node.id!=\(managerNode.id)"), "\(constraints)")
+                // Three starts in a row all land on the manager, where the swarm alone would spread them.
+                for _ in 0..<3 {
+                    let placement = try await runtime.launch(instance: Self.instance(), environment: environment, hostPorts: [])
+                    #expect(placement.endpoints.first?.host == managerAddress, "\(placement.endpoints)")
+                }
+            }
+            // Nodes restricted to one worker's pool: none of them holds the image.
+            let worker = try #require(harness.nodeAddresses.last)
+            let pool = "images-\(UniqueName.make())"
+            var settings = SwarmSettings()
+            settings.tlsDirectory = harness.tlsDirectory
+            settings.pool = pool
+            let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
+            let nodes = SwarmNodes(manager: managerEngine, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
+            let workerNode = try #require(try await nodes.checkNewNodes().first { $0.address == worker })
+            try Self.managerCLI(["node", "update", "--label-add", "berth.pool=\(pool)", workerNode.id])
+            defer { try? Self.managerCLI(["node", "update", "--label-rm", "berth.pool", workerNode.id]) }
+            let pooled = SwarmNodes(manager: managerEngine, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
+            do {
+                _ = try await pooled.constraints(image: imageID, environment: "manager-only")
+                Issue.record("a start with no node holding its image was placed")
+            } catch let error as BerthError {
+                #expect(error.code == .imageNotFound)
+                #expect(error.message.contains(workerNode.hostname), "\(error.message)")
+                #expect(error.message.contains("docker load"))
+            }
+        } catch {
+            try? await managerEngine.removeImage(imageID, force: true)
+            throw error
+        }
+        try? await managerEngine.removeImage(imageID, force: true)
+    }
+
     @Test("an instance runs as a service whose task runs; its port is on the node's address; exec reaches it through the node's engine; removal removes the service")
     func launchExecDestroy() async throws {
         try await Self.withRuntime { runtime in
