@@ -141,8 +141,7 @@ extension TerminalRoutes {
             return
         }
         guard let target = try await localTarget(grant) else {
-            try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
-            try await outbound.close(.normalClosure, reason: "instance_not_running")
+            try await Self.closeNotRunning(outbound)
             return
         }
         // Still ours, or ours again: the proxying replica read this replica as the holder.

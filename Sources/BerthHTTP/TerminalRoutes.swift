@@ -69,8 +69,7 @@ struct TerminalRoutes {
             return
         }
         guard let target = try await localTarget(grant) else {
-            try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
-            try await outbound.close(.normalClosure, reason: "instance_not_running")
+            try await Self.closeNotRunning(outbound)
             return
         }
         let size = Self.size(request)
@@ -99,6 +98,12 @@ struct TerminalRoutes {
               let containerID = instance.containerID, let environment = await services.catalog.environment(instance.environment)
         else { return nil }
         return LocalTerminal(instance: instance, containerID: containerID, spec: environment.berth.terminal)
+    }
+
+    /// Tells the client the instance is not running (an `instance_not_running` error frame) and closes.
+    static func closeNotRunning(_ outbound: WebSocketOutboundWriter) async throws {
+        try await outbound.write(.text(ServerControl.error(code: "instance_not_running", message: "The instance is not running.").json))
+        try await outbound.close(.normalClosure, reason: "instance_not_running")
     }
 
     /// The size asked for with `cols=` and `rows=`, or 80×24.

@@ -120,7 +120,8 @@ struct ClusterRepositoryTests {
             }
             #expect(secrets.count == 1)
             let secret = try #require(secrets.first)
-            #expect(secret.count == 64 && secret.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+            // 32 random bytes as unpadded base64url.
+            #expect(secret.count == 43 && secret.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }, "\(secret)")
             #expect(try await first.cluster.proxySecret() == secret)
         }
     }

@@ -163,8 +163,10 @@ extension Integration {
                 let grown = residentBytes() - baseline
                 #expect(await catalog.all().map(\.slug) == ["good"])
                 #expect(Set(await catalog.problems().map(\.file)).count == broken.count)
-                // Yams' load leaked on every reload (57 to 632 MiB over 52); the node-tree parser must not.
-                #expect(grown < 16 << 20, "resident memory grew by \(grown >> 10) KiB over 200 reloads")
+                // Yams' load leaked on every reload (57 to 632 MiB over 52, so gigabytes over 200);
+                // the node-tree parser must not. The bound leaves room for the suites that run
+                // beside this one in the same process.
+                #expect(grown < 128 << 20, "resident memory grew by \(grown >> 10) KiB over 200 reloads")
             }
         }
 

@@ -69,14 +69,18 @@ public struct ClusterRepository: Repository {
     /// goes stale). False when it was not registered.
     @discardableResult
     public func remove(id: String) async throws -> Bool {
-        try await withTransaction { repo in
-            // Its open terminals count as closed now; without a replicas row they would count as live.
-            _ = try await PresenceRepository(sql: repo.sql).closeTerminals(ofReplica: id, fallback: Date())
-            return try await repo.sql.run { db in
-                try await db.raw("DELETE FROM instance_claims WHERE holder = \(bind: id)").run()
-                try await db.raw("DELETE FROM terminal_holders WHERE replica_id = \(bind: id)").run()
-                return try await db.raw("DELETE FROM replicas WHERE id = \(bind: id) RETURNING id").all().isEmpty == false
-            }
+        try await withTransaction { repo in try await repo.forget(id, leftAt: Date()) }
+    }
+
+    /// Deletes replica `id`'s row, claims and terminal holders, and closes its open terminals as
+    /// left at `leftAt` (without a replicas row they would count as live); false when it had no
+    /// row. Runs inside the caller's transaction.
+    private func forget(_ id: String, leftAt: Date) async throws -> Bool {
+        _ = try await PresenceRepository(sql: sql).closeTerminals(ofReplica: id, fallback: leftAt)
+        return try await sql.run { db in
+            try await db.raw("DELETE FROM instance_claims WHERE holder = \(bind: id)").run()
+            try await db.raw("DELETE FROM terminal_holders WHERE replica_id = \(bind: id)").run()
+            return try await db.raw("DELETE FROM replicas WHERE id = \(bind: id) RETURNING id").all().isEmpty == false
         }
     }
 
@@ -107,21 +111,11 @@ public struct ClusterRepository: Repository {
                     try RowDecoding.model($0, as: DeadReplicaRow.self, table: "replicas", key: "id")
                 }
             }
-            // Their open terminals count as left at their last heartbeat; without a replicas row
-            // they would count as live.
+            // Their open terminals count as left at their last heartbeat.
             for replica in dead {
-                _ = try await PresenceRepository(sql: repo.sql).closeTerminals(
-                    ofReplica: replica.id, fallback: Date(timeIntervalSince1970: replica.heartbeatAt)
-                )
+                _ = try await repo.forget(replica.id, leftAt: Date(timeIntervalSince1970: replica.heartbeatAt))
             }
-            return try await repo.sql.run { db in
-                for id in dead.map(\.id) {
-                    try await db.raw("DELETE FROM replicas WHERE id = \(bind: id)").run()
-                    try await db.raw("DELETE FROM instance_claims WHERE holder = \(bind: id)").run()
-                    try await db.raw("DELETE FROM terminal_holders WHERE replica_id = \(bind: id)").run()
-                }
-                return dead.count
-            }
+            return dead.count
         }
     }
 
@@ -154,13 +148,10 @@ public struct ClusterRepository: Repository {
         try await value("id") { Identifier.make("clu") }
     }
 
-    /// The secret replicas sign their internal requests with (64 hex digits, 32 random bytes),
-    /// made by the first replica that asks.
+    /// The secret replicas sign their internal requests with (32 random bytes), made by the
+    /// first replica that asks.
     public func proxySecret() async throws -> String {
-        try await value("proxy_secret") {
-            var generator = SystemRandomNumberGenerator()
-            return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        }
+        try await value("proxy_secret") { Secrets.randomBase64URL(byteCount: 32) }
     }
 
     /// The value of `key`, stored as `make()` says when missing. Replicas racing to make it
