@@ -382,7 +382,9 @@ public actor InstanceLifecycle {
                         try await finish(&instance, state: .expired, reason: EndReason.expired, user: nil)
                         ended += 1
                     } else if instance.state == .stopping {
-                        try await finish(&instance, state: .stopped, reason: instance.reason ?? "stopped", user: nil)
+                        // An end cut short (a shutdown, a crash): an expiry still ends as expired.
+                        let end: InstanceState = instance.reason == EndReason.expired ? .expired : .stopped
+                        try await finish(&instance, state: end, reason: instance.reason ?? "stopped", user: nil)
                         ended += 1
                     }
                 }

@@ -21,12 +21,16 @@ extension Integration {
                 let goneAt: Date? = try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await reaper.run() }
                     defer { group.cancelAll() }
+                    // The reaper records the end after it removed the container: cancelling it
+                    // as soon as the container is gone could cut that write short.
                     let deadline = instance.expiresAt.addingTimeInterval(5)
+                    var removedAt: Date?
                     while Date() < deadline {
-                        if try await !harness.containerExists(containerID) { return Date() }
+                        if removedAt == nil, try await !harness.containerExists(containerID) { removedAt = Date() }
+                        if removedAt != nil, try await harness.store.instances.instance(id: instance.id)?.state == .expired { break }
                         try await Task.sleep(for: .milliseconds(100))
                     }
-                    return nil
+                    return removedAt
                 }
                 let removedAt = try #require(goneAt, "the container still exists 5 s after expiry")
                 #expect(removedAt >= instance.expiresAt, "removed before it expired")
@@ -56,6 +60,18 @@ extension Integration {
                 #expect(try await harness.store.instances.instance(id: capped.id)?.state == .running, "the renewed one lives on")
                 let shellContainer = try #require(shell.containerID)
                 #expect(try await harness.containerExists(shellContainer) == false)
+
+                // An expiry cut short after it marked the instance stopping (the server shut down)
+                // is finished by the next pass, and still ends as expired.
+                var interrupted = try #require(try await harness.store.instances.instance(id: capped.id))
+                interrupted.state = .stopping
+                interrupted.reason = EndReason.expired
+                try await harness.store.instances.updateInstance(interrupted)
+                #expect(await harness.lifecycle.reapExpired() == 1)
+                let finished = try await harness.store.instances.instance(id: capped.id)
+                #expect(finished?.state == .expired)
+                #expect(finished?.reason == EndReason.expired)
+                #expect(try await harness.containerExists(try #require(capped.containerID)) == false)
             }
         }
 
