@@ -133,13 +133,15 @@ public struct SwarmRuntime: EngineBackedRuntime {
                 }
                 if task.status.hasEnded {
                     let message = task.status.err ?? task.status.message ?? task.status.state
-                    if message.lowercased().contains("no such image"), let nodeID = task.nodeID, let image = environment.imageReference {
+                    if message.lowercased().contains("no such image") {
+                        guard let nodeID = task.nodeID, let image = environment.imageReference else {
+                            throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug)
+                        }
                         // Its engine held the image when asked (or did not answer then).
                         await nodes.lacks(image, on: nodeID)
                         let node = (try? await nodes.node(nodeID))?.hostname ?? nodeID
                         throw BerthError(.imageNotFound, "Swarm node \(node) no longer holds the image \(image) of '\(environment.slug)'; Berth places the next start elsewhere, so press Start again. An admin loads the image into that node (docker save, docker load).")
                     }
-                    if message.lowercased().contains("no such image") { throw LaunchFailure.imageMissing(environment.imageReference ?? environment.slug) }
                     throw LaunchFailure.refused("The swarm could not start the instance: \(message).")
                 }
             }

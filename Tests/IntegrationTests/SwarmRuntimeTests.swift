@@ -39,16 +39,40 @@ enum SwarmHarness {
 struct SwarmRuntimeTests {
     static var harness: SwarmHarness.Settings? { SwarmHarness.settings }
 
-    /// Runs `body` with a runtime in a namespace of its own; every service of it is removed after.
-    static func withRuntime(pendingSeconds: Int = 6, _ body: (SwarmRuntime) async throws -> Void) async throws {
+    static let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
+
+    /// The harness's settings with `pool`, and its manager's engine.
+    static func swarm(pool: String? = nil) throws -> (settings: SwarmSettings, manager: DockerClient) {
         let harness = try #require(Self.harness, "BERTH_TEST_SWARM_ENV names no readable harness env file")
-        let manager = try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager])
         var settings = SwarmSettings()
         settings.tlsDirectory = harness.tlsDirectory
+        settings.pool = pool
+        return (settings, try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager]))
+    }
+
+    /// The harness's nodes as a fresh Berth sees them, limited to `pool` when given.
+    static func nodes(pool: String? = nil, recheckInterval: Duration = .seconds(60)) throws -> SwarmNodes {
+        let (settings, manager) = try swarm(pool: pool)
+        return SwarmNodes(manager: manager, tls: try EngineTLS.load(directory: try #require(settings.tlsDirectory)), settings: settings, recheckInterval: recheckInterval, logger: logger)
+    }
+
+    /// Runs `body` with node `nodeID` labelled `berth.pool=pool`; the label is removed after, whatever happens.
+    static func withPoolLabel(_ pool: String, on nodeID: String, _ body: () async throws -> Void) async throws {
+        try managerCLI(["node", "update", "--label-add", "berth.pool=\(pool)", nodeID])
+        do {
+            try await body()
+        } catch {
+            try? managerCLI(["node", "update", "--label-rm", "berth.pool", nodeID])
+            throw error
+        }
+        try managerCLI(["node", "update", "--label-rm", "berth.pool", nodeID])
+    }
+
+    /// Runs `body` with a runtime in a namespace of its own; every service of it is removed after.
+    static func withRuntime(pendingSeconds: Int = 6, _ body: (SwarmRuntime) async throws -> Void) async throws {
+        var (settings, manager) = try swarm()
         settings.pendingTimeoutSeconds = pendingSeconds
-        let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
-        let nodes = SwarmNodes(manager: manager, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
-        let runtime = SwarmRuntime(manager: manager, nodes: nodes, settings: settings, namespace: "test-\(UniqueName.make())", logger: logger)
+        let runtime = SwarmRuntime(manager: manager, nodes: try nodes(), settings: settings, namespace: "test-\(UniqueName.make())", logger: logger)
         do {
             try await body(runtime)
         } catch {
@@ -101,20 +125,13 @@ struct SwarmRuntimeTests {
 
     @Test("a node the check refused is checked again after the re-check interval and accepted once fixed; a node an instance refused stays refused")
     func refusedNodeRechecked() async throws {
-        let harness = try #require(Self.harness, "BERTH_TEST_SWARM_ENV names no readable harness env file")
         let pool = "recheck-\(UniqueName.make())"
-        var settings = SwarmSettings()
-        settings.tlsDirectory = harness.tlsDirectory
-        settings.pool = pool
-        let manager = try DockerClient.fromEnvironment(["DOCKER_HOST": harness.manager])
-        let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
-        let nodes = SwarmNodes(manager: manager, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, recheckInterval: .milliseconds(500), logger: logger)
+        let nodes = try Self.nodes(pool: pool, recheckInterval: .milliseconds(500))
         // No node is in the new pool: every one is refused, and says why.
         let before = try await nodes.checkNewNodes()
         #expect(before.count == 3 && before.allSatisfy { $0.refusal?.contains("not in pool \(pool)") == true }, "\(before)")
         let fixed = try #require(before.max { $0.hostname < $1.hostname })
-        try Self.managerCLI(["node", "update", "--label-add", "berth.pool=\(pool)", fixed.id])
-        do {
+        try await Self.withPoolLabel(pool, on: fixed.id) {
             // The operator fixed one node; a check younger than the interval is not repeated.
             #expect(try await nodes.checkNewNodes().first { $0.id == fixed.id }?.refusal != nil)
             try await Task.sleep(for: .milliseconds(600))
@@ -131,11 +148,7 @@ struct SwarmRuntimeTests {
             try await Task.sleep(for: .milliseconds(600))
             constraints = try await nodes.constraints()
             #expect(constraints.contains("node.id!=\(fixed.id)"), "\(constraints)")
-        } catch {
-            try? Self.managerCLI(["node", "update", "--label-rm", "berth.pool", fixed.id])
-            throw error
         }
-        try Self.managerCLI(["node", "update", "--label-rm", "berth.pool", fixed.id])
     }
 
     @Test("an image only the manager holds: its instances go to the manager, the workers are kept out; with no node holding it the start is image_not_found naming the nodes")
@@ -167,23 +180,17 @@ struct SwarmRuntimeTests {
             }
             // Nodes restricted to one worker's pool: none of them holds the image.
             let worker = try #require(harness.nodeAddresses.last)
+            let workerNode = try #require(try await Self.nodes().checkNewNodes().first { $0.address == worker })
             let pool = "images-\(UniqueName.make())"
-            var settings = SwarmSettings()
-            settings.tlsDirectory = harness.tlsDirectory
-            settings.pool = pool
-            let logger = Logger(label: "berth.test") { _ in SwiftLogNoOpLogHandler() }
-            let nodes = SwarmNodes(manager: managerEngine, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
-            let workerNode = try #require(try await nodes.checkNewNodes().first { $0.address == worker })
-            try Self.managerCLI(["node", "update", "--label-add", "berth.pool=\(pool)", workerNode.id])
-            defer { try? Self.managerCLI(["node", "update", "--label-rm", "berth.pool", workerNode.id]) }
-            let pooled = SwarmNodes(manager: managerEngine, tls: try EngineTLS.load(directory: harness.tlsDirectory), settings: settings, logger: logger)
-            do {
-                _ = try await pooled.constraints(image: imageID, environment: "manager-only")
-                Issue.record("a start with no node holding its image was placed")
-            } catch let error as BerthError {
-                #expect(error.code == .imageNotFound)
-                #expect(error.message.contains(workerNode.hostname), "\(error.message)")
-                #expect(error.message.contains("docker load"))
+            try await Self.withPoolLabel(pool, on: workerNode.id) {
+                do {
+                    _ = try await Self.nodes(pool: pool).constraints(image: imageID, environment: "manager-only")
+                    Issue.record("a start with no node holding its image was placed")
+                } catch let error as BerthError {
+                    #expect(error.code == .imageNotFound)
+                    #expect(error.message.contains(workerNode.hostname), "\(error.message)")
+                    #expect(error.message.contains("docker load"))
+                }
             }
         } catch {
             try? await managerEngine.removeImage(imageID, force: true)
